@@ -1,0 +1,1 @@
+"""Pandera models (Polars backend) for every frame that crosses a module boundary."""
