@@ -1,0 +1,32 @@
+"""What every asset module shares: the rating-date partitions and result metadata."""
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+OWNERS = ["team:safestar-analysts"]
+
+# One partition per rating date; history is a backfill over past dates.
+rating_dates = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
+
+
+def as_of_of(context: dg.AssetExecutionContext) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+def markdown_table(frame: pl.DataFrame) -> str:
+    """A frame as a Markdown table, cells cut to 40 characters."""
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join("" if v is None else str(v)[:40] for v in row) + " |" for row in frame.iter_rows()]
+    return "\n".join([header, rule, *body])
+
+
+def frame_metadata(frame: pl.DataFrame, preview_rows: int = 10) -> dict:
+    """Row count and a Markdown preview for the Dagster UI."""
+    return {
+        "dagster/row_count": dg.MetadataValue.int(frame.height),
+        "preview": dg.MetadataValue.md(markdown_table(frame.head(preview_rows))),
+    }

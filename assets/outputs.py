@@ -1,0 +1,230 @@
+"""Published outputs of a rating date: plaques, the public site, the map, rankings, report."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
+from assets.ratings import ratings
+from ingest.taxonomy import load_taxonomy
+from intake.export import read_intake
+from pipelines.inputs import read_decision_file, read_polygons
+from pipelines.publish import publish
+from pipelines.resources import RunFolders, Warehouse
+from plaques.batch import write_batch
+from plaques.pages import render_verification_pages
+from plaques.registry import plan_plaques
+from plaques.sign import plaque_url, resolve_secret
+from reports.analyst import render_report
+from reports.common_problems import common_problems
+from reports.map_layer import build_features, write_map_layers
+from reports.map_viewer import write_map_viewer
+from reports.rankings import build_rankings, write_rankings
+from reports.site import render_site
+from scoring.rules import load_rules
+
+DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
+
+
+def _on(warehouse: Warehouse, table: str, as_of: date) -> pl.DataFrame | None:
+    return warehouse.read(table, where="as_of = ?", params=[as_of])
+
+
+def _history(warehouse: Warehouse, as_of: date) -> pl.DataFrame:
+    return warehouse.read("marts.ratings", where="as_of <= ?", params=[as_of]).sort("as_of", "compound_id")
+
+
+@dg.asset(
+    key=["core", "intake_counts"],
+    group_name="sources",
+    kinds={"sqlite", "polars"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+)
+def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """Residents' safety needs and officers' check-ins per compound (the intake service's
+    sixth input): counted on the public page and in the report, never in the safety index."""
+    as_of = as_of_of(context)
+    needs, checkins = read_intake(folders.intake_path(), as_of)
+    counts = (
+        needs.join(checkins, on="compound_id", how="full", coalesce=True)
+        .with_columns(pl.lit(as_of).alias("as_of"))
+        .fill_null(0)
+    )
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.intake_counts", counts, "as_of", as_of)
+    return dg.MaterializeResult(metadata=frame_metadata(counts))
+
+
+@dg.asset(
+    key=["marts", "plaques"],
+    group_name="outputs",
+    kinds={"duckdb", "svg"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings],
+)
+def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """The plaque registry as of the rating date (serial, stars, status, why it changed) and
+    the print batch for the printers: new plaques, replacements and plaques to collect."""
+    as_of = as_of_of(context)
+    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    before = warehouse.read(
+        "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
+    )
+    plan = plan_plaques(
+        before.drop("as_of") if before is not None and before.height else None,
+        _history(warehouse, as_of), warehouse.read("core.compounds"),
+        as_of=as_of, stability_days=rules.plaque_stability_days,
+    )
+    secret = resolve_secret(os.environ, demo=folders.demo)
+    batch = write_batch(
+        plan, warehouse.read("core.compounds"), folders.staging(context.partition_key) / "plaques",
+        as_of=as_of, base_url=folders.public_base_url, secret=secret,
+    )
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.plaques", plan.registry.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
+        w.replace_partition("marts.plaque_actions", plan.actions.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
+    counts = dict(plan.actions.group_by("action").len().iter_rows()) if plan.actions.height else {}
+    return dg.MaterializeResult(metadata={
+        **frame_metadata(plan.actions),
+        "batch": str(batch) if batch else "none",
+        **{f"action/{k}": int(v) for k, v in counts.items()},
+    })
+
+
+@dg.asset(
+    key=["outputs", "public_site"],
+    group_name="outputs",
+    kinds={"html"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings, plaques, intake_counts],
+)
+def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """The residents' static site: one page per compound and per plaque, an index with
+    search, built from aggregated tables only."""
+    as_of = as_of_of(context)
+    secret = resolve_secret(os.environ, demo=folders.demo)
+    current = _on(warehouse, "marts.ratings", as_of)
+    registry = _on(warehouse, "marts.plaques", as_of)
+    active = registry.filter(pl.col("status") == "active").select(
+        "compound_id", "serial",
+        pl.col("serial").map_elements(lambda s: plaque_url(folders.public_base_url, s, secret), return_dtype=pl.String).alias("url"),
+    )
+    intake = _on(warehouse, "marts.intake_counts", as_of)
+    replies = read_decision_file(folders.data, "appeals.csv")
+    site_dir = folders.staging(context.partition_key) / "site"
+    pages = render_site(
+        site_dir, as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
+        stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
+        history=_history(warehouse, as_of), plaques=active,
+        checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")) if intake is not None and "n_checkins_month" in intake.columns else None,
+        replies=replies.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text") if replies is not None and "reply_text" in replies.columns else None,
+        group_names=load_taxonomy().group_public,
+    )
+    pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
+                                       base_url=folders.public_base_url, secret=secret)
+    return dg.MaterializeResult(metadata={"pages": len(pages), "site": str(site_dir)})
+
+
+@dg.asset(
+    key=["outputs", "map"],
+    group_name="outputs",
+    kinds={"geojson", "html"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings],
+)
+def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
+    common-problem hotspots, district outlines, and an offline map viewer."""
+    as_of = as_of_of(context)
+    compounds = warehouse.read("core.compounds")
+    stats = _on(warehouse, "marts.public_stats", as_of)
+    leading = (
+        stats.sort(["compound_id", "n", "category_group"], descending=[False, True, False])
+        .group_by("compound_id", maintain_order=True).first()
+        .select("compound_id", pl.col("category_group").alias("leading_group"))
+    )
+    features = build_features(compounds, read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of), leading)
+    map_dir = folders.staging(context.partition_key) / "map"
+    outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
+    paths = write_map_layers(map_dir, features, _problems(warehouse, as_of, compounds), outlines)
+    paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", "")))
+    return dg.MaterializeResult(metadata={"features": len(features["features"]), "files": len(paths)})
+
+
+def _problems(warehouse: Warehouse, as_of: date, compounds: pl.DataFrame) -> pl.DataFrame:
+    previous = warehouse.read(
+        "marts.public_stats",
+        where="as_of = (SELECT max(as_of) FROM marts.public_stats WHERE as_of <= ?::DATE - INTERVAL 28 DAY)",
+        params=[as_of],
+    )
+    return common_problems(_on(warehouse, "marts.public_stats", as_of),
+                           previous if previous is not None and previous.height else None, compounds)
+
+
+@dg.asset(
+    key=["outputs", "rankings"],
+    group_name="outputs",
+    kinds={"csv", "excel", "html"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings],
+)
+def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """City, district and street rankings by safety index, and the five-star share per
+    district (the programme's headline figure), as CSV, Excel and HTML."""
+    as_of = as_of_of(context)
+    tables = build_rankings(_on(warehouse, "marts.ratings", as_of), warehouse.read("core.compounds"))
+    paths = write_rankings(folders.staging(context.partition_key) / "rankings", tables)
+    return dg.MaterializeResult(metadata={"files": len(paths)})
+
+
+@dg.asset(
+    key=["outputs", "analyst_report"],
+    group_name="outputs",
+    kinds={"html"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings, intake_counts, dg.AssetKey(["marts", "data_quality"])],
+)
+def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """The nightly 研判 report for analysts: headline figures, stars per district, changes,
+    veto and downgrade alerts, common problems, data quality, review queue, trends."""
+    as_of = as_of_of(context)
+    compounds = warehouse.read("core.compounds")
+    review = warehouse.read("core.review_queue")
+    path = render_report(
+        folders.staging(context.partition_key) / "report", as_of=as_of,
+        ratings=_on(warehouse, "marts.ratings", as_of), history=_history(warehouse, as_of),
+        changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
+        quality=warehouse.read("marts.data_quality"), match_rates=warehouse.read("marts.match_rates"),
+        review_size=review.height if review is not None else 0,
+        problems=_problems(warehouse, as_of, compounds), intake=_on(warehouse, "marts.intake_counts", as_of),
+    )
+    quality = warehouse.read("marts.data_quality")
+    quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
+    return dg.MaterializeResult(metadata={"report": str(path)})
+
+
+@dg.asset(
+    key=["outputs", "publication"],
+    group_name="outputs",
+    kinds={"filesystem"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings, plaques, public_site, map_layer, rankings, analyst_report],
+)
+def publication(context: dg.AssetExecutionContext, folders: RunFolders):
+    """The rating date's outputs switched live in one atomic rename: readers see the last
+    good publication or the new one, never a half-written folder."""
+    target = publish(folders.out, context.partition_key)
+    context.log.info(f"published {target}")
+    return dg.MaterializeResult(metadata={"path": str(target)})

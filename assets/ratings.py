@@ -1,0 +1,84 @@
+"""Ratings per rating date: the safety index, stars, veto/downgrade rules and explanations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.attribution import attributed_events
+from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
+from pipelines.inputs import read_decision_file
+from pipelines.publish import fresh_staging
+from pipelines.resources import RunFolders, Warehouse
+from schemas.ratings import STATUSES
+from scoring.engine import score
+from scoring.history import rating_changes
+from scoring.public import public_aggregates
+from scoring.rules import load_rules
+
+RATINGS_KEY = ["marts", "ratings"]
+
+
+@dg.asset(
+    key=RATINGS_KEY,
+    group_name="ratings",
+    kinds={"duckdb", "polars"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[attributed_events, dg.AssetKey(["core", "compounds"])],
+    check_specs=[
+        dg.AssetCheckSpec("every_compound_rated_or_explained", asset=RATINGS_KEY, blocking=True,
+                          description="One rating per registry compound, each with a known status."),
+        dg.AssetCheckSpec("stars_within_0_5", asset=RATINGS_KEY, blocking=True,
+                          description="Stars 0–5; vetoed and not-rated hold 0, the others 1–5."),
+    ],
+)
+def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+    """One star rating per compound for the rating date: safety index (0–100, higher is
+    safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that fired and the
+    ruleset version. Also writes the explanations, the changes since the last rating date and
+    the aggregated public statistics, and exports ratings.csv / ratings.parquet."""
+    as_of = as_of_of(context)
+    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    compounds = warehouse.read("core.compounds")
+    result = score(
+        compounds, warehouse.read("core.attributed_events"), rules, as_of,
+        overrides=read_decision_file(folders.data, "overrides.csv"),
+    )
+    previous = warehouse.read(
+        "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
+    )
+    changes = rating_changes(previous if previous is not None and previous.height else None, result.ratings)
+    stats, monthly = public_aggregates(warehouse.read("core.attributed_events"), result.ratings, as_of)
+    with warehouse.transaction() as w:
+        for table, frame in {
+            "marts.ratings": result.ratings, "marts.explanations": result.explanations,
+            "marts.rating_changes": changes, "marts.public_stats": stats, "marts.public_monthly": monthly,
+        }.items():
+            w.replace_partition(table, frame, "as_of", as_of)
+    staging = fresh_staging(folders.out, context.partition_key)
+    result.ratings.write_csv(staging / "ratings.csv")
+    result.ratings.write_parquet(staging / "ratings.parquet")
+
+    counts = dict(result.ratings.group_by("status").len().iter_rows())
+    yield dg.MaterializeResult(metadata={
+        **frame_metadata(result.ratings.sort("safety_index", descending=True, nulls_last=True)),
+        "ruleset_version": rules.version,
+        **{f"status/{s}": int(counts.get(s, 0)) for s in STATUSES},
+        "changes": int(changes.filter(pl.col("change") != "unchanged").height),
+    })
+    missing = set(compounds["compound_id"]) - set(result.ratings["compound_id"])
+    yield dg.AssetCheckResult(
+        check_name="every_compound_rated_or_explained",
+        passed=not missing and result.ratings["status"].is_in(STATUSES).all(),
+        metadata={"missing": sorted(missing)[:20]},
+    )
+    s, st = pl.col("stars"), pl.col("status")
+    bad = result.ratings.filter(
+        (s < 0) | (s > 5)
+        | (st.is_in(["vetoed", "not_rated"]) & (s != 0))
+        | (st.is_in(["rated", "downgraded"]) & (s < 1))
+    )
+    yield dg.AssetCheckResult(check_name="stars_within_0_5", passed=bad.is_empty(),
+                              metadata={"bad_rows": bad.height})

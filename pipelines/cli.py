@@ -1,0 +1,188 @@
+"""The `safestar` command line: generate, run, demo, explain, plaques, serve."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from schemas.events import SOURCES
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, never as a traceback."""
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-19") from None
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Fail early, in one line, on a data directory the run cannot use."""
+    if not data_dir.is_dir():
+        raise UserError(f"data folder {data_dir} does not exist: pass --data DIR with compounds.csv and sources/ "
+                        f"(or create a demo city with `safestar generate --out {data_dir}`)")
+    if not (data_dir / "compounds.csv").exists() and not (data_dir / "compounds.parquet").exists():
+        raise UserError(f"{data_dir} has no compounds.csv (the compound registry): add it and run again")
+    sources = data_dir / "sources"
+    if not sources.is_dir():
+        raise UserError(f"{data_dir} has no sources/ folder: put each department's exports in sources/<source>/ "
+                        f"with <source> one of {', '.join(SOURCES)}")
+    unknown = sorted(p.name for p in sources.iterdir() if p.is_dir() and p.name not in SOURCES)
+    if unknown:
+        raise UserError(f"unknown source folder(s) {', '.join(unknown)} in {sources}: rename to one of {', '.join(SOURCES)}")
+
+
+def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None = None, demo: bool = False,
+               quiet: bool = False):
+    """Materialise every asset in-process for one rating date; returns the Dagster result."""
+    check_data_dir(data_dir)
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.resources import default_resources
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resources = default_resources(data_dir, out_dir, rules_path=str(rules or ""), demo=demo)
+    job = build_definitions(resources).resolve_job_def("nightly_rating")
+    loggers = {} if quiet else {"progress": {}}
+    with dg.DagsterInstance.ephemeral() as instance:
+        try:
+            result = job.execute_in_process(
+                partition_key=as_of.isoformat(), instance=instance,
+                run_config={"loggers": loggers or {"console": {"config": {"log_level": "CRITICAL"}}}},
+                raise_on_error=True,
+            )
+        except dg.DagsterExecutionStepExecutionError as exc:
+            cause = exc.user_exception or exc
+            if isinstance(cause, (ValueError, FileNotFoundError, PermissionError)):
+                raise UserError(str(cause)) from cause
+            raise
+    return result
+
+
+def cmd_run(args) -> int:
+    as_of = _as_of(args.as_of)
+    data, out = Path(args.data), Path(args.out)
+    t0 = time.perf_counter()
+    run_rating(data, out, as_of, rules=Path(args.rules) if args.rules else None, demo=args.demo)
+    print(f"rated {as_of} in {time.perf_counter() - t0:.1f}s → {out / as_of.isoformat()} "
+          f"(ratings.csv, site/, map/, report/, plaques/); warehouse {out / 'warehouse.duckdb'}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from generator.city import generate_city
+
+    summary = generate_city(Path(args.out), seed=args.seed, n_compounds=args.compounds, n_events=args.events,
+                            months=args.months, progress=print)
+    print(f"generated a city of {args.compounds} compounds into {args.out}")
+    return 0 if summary is not None else 1
+
+
+def cmd_demo(args) -> int:
+    from generator.city import generate_city
+
+    root = Path(args.out)
+    data, out = root / "data", root / "out"
+    t0 = time.perf_counter()
+    if not (data / "city.json").exists():
+        generate_city(data, seed=args.seed, progress=print)
+    city = json.loads((data / "city.json").read_text(encoding="utf-8"))
+    for key in ("first_as_of", "second_as_of"):
+        as_of = date.fromisoformat(city[key])
+        print(f"== rating {as_of}")
+        run_rating(data, out, as_of, demo=True)
+    print(f"demo done in {time.perf_counter() - t0:.1f}s: results in {out}/{city['second_as_of']}/ "
+          f"(ratings.csv, report/index.html, map/index.html, site/index.html, plaques/)")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    if not (Path(args.out) / "warehouse.duckdb").exists():
+        raise UserError(f"no warehouse in {args.out}: run `safestar run` first or pass --out OUT_DIR")
+    from pipelines.resources import Warehouse
+    from scoring.explain import format_explanation
+
+    warehouse = Warehouse(path=str(Path(args.out) / "warehouse.duckdb"))
+    if args.as_of:
+        as_of = _as_of(args.as_of)
+    else:
+        latest = warehouse.read("marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings)")
+        if latest is None or latest.is_empty():
+            raise UserError("no ratings in the warehouse yet: run `safestar run` first")
+        as_of = latest["as_of"][0]
+    ratings = warehouse.read("marts.ratings", where="as_of = ?", params=[as_of])
+    if args.compound_id not in set(ratings["compound_id"]):
+        raise UserError(f"no rating for compound {args.compound_id} on {as_of}: check the id (see ratings.csv)")
+    explanations = warehouse.read("marts.explanations", where="as_of = ? AND compound_id = ?",
+                                  params=[as_of, args.compound_id])
+    print(format_explanation(args.compound_id, ratings, explanations))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="safestar", description="Public-safety star ratings for residential compounds.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="rate one date: ingest, attribute, score and publish")
+    run.add_argument("--data", required=True, help="DATA_DIR with compounds.csv and sources/<source>/")
+    run.add_argument("--as-of", required=True, help="rating date YYYY-MM-DD")
+    run.add_argument("--out", required=True, help="OUT_DIR: outputs go to OUT_DIR/<as_of>/, the warehouse to OUT_DIR/warehouse.duckdb")
+    run.add_argument("--rules", help="a rules file instead of config/rules.yaml")
+    run.add_argument("--demo", action="store_true", help="demo mode: a labelled demo plaque secret when none is set")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="generate the demo city and rate it on two dates")
+    demo.add_argument("--out", default="demo", help="folder for data/ and out/ (default ./demo)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    gen = sub.add_parser("generate", help="generate a synthetic Xiamen-like city (deterministic from --seed)")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--compounds", type=int, default=2300)
+    gen.add_argument("--events", type=int, default=60000)
+    gen.add_argument("--months", type=int, default=13)
+    gen.set_defaults(func=cmd_generate)
+
+    explain = sub.add_parser("explain", help="explain one compound's rating")
+    explain.add_argument("compound_id")
+    explain.add_argument("--as-of", help="rating date (default: the latest)")
+    explain.add_argument("--out", default="demo/out", help="OUT_DIR holding warehouse.duckdb")
+    explain.set_defaults(func=cmd_explain)
+
+    for module in ("plaques.cli", "intake.cli"):
+        try:
+            __import__(module, fromlist=["register"]).register(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, ValueError, FileNotFoundError) as exc:
+        if os.environ.get("SAFESTAR_DEBUG"):
+            raise
+        print(f"safestar: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("safestar: interrupted; the last good publication is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

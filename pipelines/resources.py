@@ -1,0 +1,153 @@
+"""Dagster resources: the DuckDB warehouse and the run's folders."""
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+WAREHOUSE_SCHEMAS = ("raw", "core", "marts", "ops")
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The embedded DuckDB warehouse: one writer at a time, readers open it read-only."""
+
+    path: str
+
+    @contextlib.contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if read_only and not Path(self.path).exists():
+            raise FileNotFoundError(f"no warehouse at {self.path}: run `safestar run` first")
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = duckdb.connect(self.path, read_only=read_only)
+        try:
+            if not read_only:
+                for schema in WAREHOUSE_SCHEMAS:
+                    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}").fetchall()
+            yield conn
+        finally:
+            conn.close()
+
+    def has_table(self, table: str) -> bool:
+        schema, name = table.split(".")
+        if not Path(self.path).exists():
+            return False
+        with self.connect(read_only=True) as conn:
+            rows = conn.sql(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                params=[schema, name],
+            ).fetchall()
+        return bool(rows)
+
+    def read(self, table: str, where: str | None = None, params: list | None = None) -> pl.DataFrame | None:
+        """The whole table (optionally filtered by a parameterised predicate), or None when absent."""
+        if not self.has_table(table):
+            return None
+        query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")
+        with self.connect(read_only=True) as conn:
+            return conn.sql(query, params=params or []).pl()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Writer"]:
+        """One write transaction: everything inside commits together or not at all."""
+        with self.connect() as conn:
+            conn.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                yield Writer(conn)
+            except BaseException:
+                conn.execute("ROLLBACK").fetchall()
+                raise
+            conn.execute("COMMIT").fetchall()
+
+
+class Writer:
+    """Table writes inside one open transaction."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection):
+        self.conn = conn
+
+    def _incoming(self, table: str, frame: pl.DataFrame) -> None:
+        self.conn.register("incoming", frame.to_arrow())
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming WHERE false"
+        ).fetchall()
+
+    def replace_table(self, table: str, frame: pl.DataFrame) -> None:
+        """Swap the whole table for the frame."""
+        self.conn.register("incoming", frame.to_arrow())
+        self.conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming").fetchall()
+        self.conn.unregister("incoming")
+
+    def replace_partition(self, table: str, frame: pl.DataFrame, key_column: str, key) -> None:
+        """Delete-then-insert the rows of one partition key."""
+        self._incoming(table, frame)
+        self.conn.execute(f"DELETE FROM {table} WHERE {key_column} = ?", [key]).fetchall()
+        self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
+        self.conn.unregister("incoming")
+
+    def append(self, table: str, frame: pl.DataFrame) -> None:
+        self._incoming(table, frame)
+        self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
+        self.conn.unregister("incoming")
+
+
+class RunFolders(dg.ConfigurableResource):
+    """Where a run reads its landing zone and writes its outputs, and how it publishes."""
+
+    data_dir: str
+    out_dir: str
+    rules_path: str = ""
+    public_base_url: str = "https://safestar.example.cn"
+    intake_db: str = ""
+    demo: bool = False
+
+    @property
+    def data(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def out(self) -> Path:
+        return Path(self.out_dir)
+
+    def staging(self, as_of: str) -> Path:
+        """Outputs of one rating date are written here first, then published in one rename."""
+        path = self.out / ".staging" / as_of
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def published(self, as_of: str) -> Path:
+        return self.out / as_of
+
+    def intake_path(self) -> Path:
+        return Path(self.intake_db) if self.intake_db else self.out / "intake.sqlite"
+
+
+def default_resources(data_dir: str | Path, out_dir: str | Path, **folders) -> dict:
+    """Resources for a run on the given folders (used by the CLI and tests)."""
+    out = Path(out_dir)
+    return {
+        "warehouse": Warehouse(path=str(out / "warehouse.duckdb")),
+        "folders": RunFolders(data_dir=str(data_dir), out_dir=str(out), **folders),
+    }
+
+
+def env_resources() -> dict:
+    """Resources for `dagster dev`: folders from the environment, demo folders by default."""
+    data_dir = os.environ.get("SAFESTAR_DATA_DIR", "demo/data")
+    out_dir = os.environ.get("SAFESTAR_OUT_DIR", "demo/out")
+    return {
+        "warehouse": Warehouse(path=dg.EnvVar("SAFESTAR_WAREHOUSE").get_value(str(Path(out_dir) / "warehouse.duckdb"))),
+        "folders": RunFolders(
+            data_dir=data_dir,
+            out_dir=out_dir,
+            rules_path=os.environ.get("SAFESTAR_RULES", ""),
+            public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", "https://safestar.example.cn"),
+            intake_db=os.environ.get("SAFESTAR_INTAKE_DB", ""),
+            demo=os.environ.get("SAFESTAR_DEMO", "1") == "1",
+        ),
+    }

@@ -1,0 +1,41 @@
+"""Sensors: start ingestion when new files land."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.jobs import ingestion
+
+SOURCES_DIR_ENV = "SAFESTAR_DATA_DIR"
+
+
+def landing_zone_fingerprints(data_dir: Path) -> dict[str, str]:
+    """path → size:mtime of every file in the landing zone (cheap; ingestion hashes content)."""
+    found = {}
+    root = data_dir / "sources"
+    if root.exists():
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.name != "mapping.yaml":
+                stat = path.stat()
+                found[str(path.relative_to(data_dir))] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    return found
+
+
+@dg.sensor(job=ingestion, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Starts ingestion when files appear or change under DATA_DIR/sources/."""
+    data_dir = Path(os.environ.get(SOURCES_DIR_ENV, "demo/data"))
+    seen = json.loads(context.cursor) if context.cursor else {}
+    now = landing_zone_fingerprints(data_dir)
+    changed = sorted(k for k, v in now.items() if seen.get(k) != v)
+    if not changed:
+        return dg.SensorResult(skip_reason="no new files", cursor=json.dumps(now, sort_keys=True))
+    run_key = hashlib.sha256("\n".join(f"{k}={now[k]}" for k in changed).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=run_key, tags={"safestar/new_files": str(len(changed))})],
+        cursor=json.dumps(now, sort_keys=True),
+    )
