@@ -49,11 +49,15 @@ def nearest_centroid(
     lon0, lat0 = float(c_lon.mean()), float(c_lat.mean())
     tree = shapely.STRtree(shapely.points(*_project(c_lon, c_lat, lon0, lat0)))
     pts = shapely.points(*_project(lon[q], lat[q], lon0, lat0))
-    (p_idx, c_idx), _ = tree.query_nearest(
-        pts, max_distance=radius_m * _SEARCH_SLACK, return_distance=True, all_matches=True
+    (p_idx, _), plane_d = tree.query_nearest(
+        pts, max_distance=radius_m * _SEARCH_SLACK, return_distance=True, all_matches=False
     )
     if p_idx.size == 0:
         return ids, dist
+    # Second pass with each point's own nearest distance (+1 mm) returns every centroid
+    # tied for nearest, so the tie-break below sees them all.
+    sub, c_idx = tree.query(pts[p_idx], predicate="dwithin", distance=plane_d + 1e-3)
+    p_idx = p_idx[sub]
     d = haversine_m(lon[q][p_idx], lat[q][p_idx], c_lon[c_idx], c_lat[c_idx])
     keep = d <= radius_m
     p_idx, c_idx, d = p_idx[keep], c_idx[keep], d[keep]
