@@ -17,7 +17,8 @@ Confidence (0–1) says how much the placement can be trusted:
 | nearest | 0.30 + 0.40 × (1 − distance/radius) |
 | unmatched | 0.0 |
 
-A second, independent kind of evidence naming the same compound adds 0.05 (capped at 1).
+A second, independent family of evidence (department / coordinates / address) naming the
+same compound adds 0.05 (capped at 1).
 When the department, the outline and the address name different compounds (the careful
 analyst's "these disagree"), the placement follows precedence but its confidence is
 halved and it goes to the review queue as `disagreement`; events placed nowhere go there
@@ -47,8 +48,6 @@ CORROBORATION_BONUS = 0.05
 DISAGREEMENT_FACTOR = 0.5
 # Centroids this many radii away still show up as candidates for the reviewer.
 CANDIDATE_RADIUS_FACTOR = 3.0
-
-_EVIDENCE = ["explicit", "polygon", "address", "nearest"]
 
 
 def _registry_centroids(compounds: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,12 +117,12 @@ def attribute_events(
             "lon_wgs84": np.where(has_xy, lon_w, np.nan),
             "lat_wgs84": np.where(has_xy, lat_w, np.nan),
             "ev_explicit": pl.select(pl.when(explicit.is_in(list(known))).then(explicit)).to_series(),
-            "ev_polygon": pl.Series(poly_id, dtype=pl.String),
+            "ev_polygon": pl.Series(poly_id.tolist(), dtype=pl.String),
             "ev_address": addr.get_column("compound_id"),
             "addr_score": addr.get_column("score"),
             "addr_detail": addr.get_column("method_detail"),
             "addr_candidates": addr.get_column("candidates"),
-            "near_any": pl.Series(near_id, dtype=pl.String),
+            "near_any": pl.Series(near_id.tolist(), dtype=pl.String),
             "near_d": near_d,
         }
     ).with_columns(
@@ -169,9 +168,10 @@ def attribute_events(
         (
             ~pl.col("method").is_in(["decision", "excluded"]) & (pl.col("_n_strong") > 1)
         ).alias("_disagree"),
-        # Other kinds of evidence naming the chosen compound.
+        # Independent families of evidence naming the chosen compound: the department,
+        # the coordinates (outline, else nearest centroid) and the address.
         pl.sum_horizontal(
-            [(pl.col(c) == pl.col("compound_id")).fill_null(False).cast(pl.Int32) for c in _ev_cols()]
+            [(e == pl.col("compound_id")).fill_null(False).cast(pl.Int32) for e in _families()]
         ).alias("_agree"),
     ).with_columns(
         pl.when(pl.col("_disagree")).then(pl.col("_base") * DISAGREEMENT_FACTOR)
@@ -187,8 +187,8 @@ def attribute_events(
     return attributed, review
 
 
-def _ev_cols() -> list[str]:
-    return [f"ev_{k}" for k in _EVIDENCE]
+def _families() -> list[pl.Expr]:
+    return [pl.col("ev_explicit"), pl.coalesce("ev_polygon", "ev_nearest"), pl.col("ev_address")]
 
 
 def _attributed_frame(ev: pl.DataFrame, frame: pl.DataFrame) -> DataFrame[AttributedEvent]:

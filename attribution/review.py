@@ -35,6 +35,16 @@ REVIEW_HEADERS_ZH = {
 REASONS_ZH = {"unmatched": "未匹配", "disagreement": "证据不一致", "low_confidence": "置信度低"}
 
 
+def _decode(data: bytes) -> str:
+    # Excel on a Chinese Windows saves "CSV" as GB18030/GBK; everything else is UTF-8.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("neither UTF-8 nor GB18030 text")
+
+
 def read_decisions(path: Path) -> pl.DataFrame:
     """Analyst decisions as `source, record_id, compound_id` (all strings, compound_id may be
     null = "in no compound"). Raises ValueError with the reason for an unusable file."""
@@ -44,7 +54,7 @@ def read_decisions(path: Path) -> pl.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy", missing_utf8_is_empty_string=True)
+            raw = pl.read_csv(_decode(path.read_bytes()).encode("utf-8"), infer_schema=False)
         elif suffix in (".xlsx", ".xls"):
             raw = pl.read_excel(path, infer_schema_length=0)
         else:
