@@ -36,6 +36,7 @@ _SUB_ADDRESS = rf"(?:[0-9A-Z]+|{_CN_NUM})(?:号楼|栋|幢|座|单元|室|层|�
 _AFTER_NUMBER = r"(\d+号)(?:之[\p{Han}0-9]+|[0-9A-Z]+(?:-[0-9A-Z]+)+)$"
 # Generic compound words that records use interchangeably (湖滨花园 / 湖滨小区 / 湖滨苑).
 _GENERIC_SUFFIX = r"(?:花园小区|小区|花园|家园|新村|公寓|苑)$"
+_CANDIDATE_FLOOR = 50.0
 _ROAD_NO = r"([\p{Han}A-Z0-9]*?(?:大道|路|街|巷|道|里))(\d+(?:-\d+)?)号"
 
 
@@ -127,6 +128,24 @@ def address_keys(normalised: pl.Series) -> pl.DataFrame:
     )
 
 
+_GRAM_SPAN = 12  # names are short; later characters add little to blocking
+
+
+def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Rows of `frame` × their character pairs at distance 1 and 2 (`湖滨花` → 湖滨, 湖花, 滨花).
+    One wrong character leaves most pairs intact, so a typo'd name still shares a key."""
+    text = pl.col(col)
+    grams = [
+        pl.concat_str(text.str.slice(i, 1), text.str.slice(i + g, 1))
+        for i in range(_GRAM_SPAN) for g in (1, 2)
+    ]
+    return (
+        frame.with_columns(pl.concat_list(grams).list.unique().alias("gram"))
+        .explode("gram")
+        .filter(pl.col("gram").str.len_chars() == 2)
+    )
+
+
 class AddressMatcher:
     """Matches free-text addresses to compounds of a registry (exact keys, then fuzzy)."""
 
@@ -136,7 +155,7 @@ class AddressMatcher:
         *,
         threshold: float = 85.0,
         top_n: int = 3,
-        max_block: int = 2000,
+        max_block: int = 500,
     ) -> None:
         self.threshold = float(threshold)
         self.top_n = top_n
@@ -176,12 +195,16 @@ class AddressMatcher:
             if Compound.address in c.columns else pl.Series([None] * c.height, dtype=pl.String)
         ak = address_keys(addr)
         self._roads = pl.DataFrame({"compound_id": ids, "road_key": ak["road_key"], "road": ak["road"]})
-        # Name text + road of each compound, for the fuzzy pass.
-        self._fuzzy = self._names.join(
-            self._roads.select("compound_id", "road"), on="compound_id", how="left"
-        ).with_columns(
-            pl.col("key").str.slice(0, 2).alias("head"),
-            pl.col("key").str.slice(-2, 2).alias("tail"),
+        # Blocking keys for the fuzzy pass: skip-bigrams of each name (rare ones only), and
+        # the house number of each registry address.
+        name_grams = _skip_bigrams(self._names, "key").join(
+            _skip_bigrams(self._names, "key").group_by("gram").len().filter(pl.col("len") <= max_block).drop("len"),
+            on="gram",
+        )
+        self._name_grams = name_grams
+        self._road_blocks = (
+            self._roads.drop_nulls("road_key")
+            .with_columns(pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
         )
 
     # ---- exact ------------------------------------------------------------------------
@@ -252,62 +275,72 @@ class AddressMatcher:
                                         "method_detail": pl.String, "candidates": pl.String})
         per = (
             scored.group_by("qi", "compound_id")
-            .agg(pl.col("score").max(), pl.col("detail").unique().sort().str.join("+"))
-            .sort(["qi", "score", "compound_id"], descending=[False, True, False])
+            .agg(
+                pl.col("score").max(),
+                pl.col("detail").unique().sort().str.join("+"),
+                # name and alias are one kind of evidence, road + number another
+                pl.col("detail").replace({"alias": "name"}).n_unique().alias("kinds"),
+            )
+            .sort(["qi", "kinds", "score", "compound_id"], descending=[False, True, True, False])
         )
         agg = per.group_by("qi", maintain_order=True).agg(
             pl.col("compound_id").first().alias("top_id"),
             pl.col("score").first().alias("top_score"),
             pl.col("detail").first().alias("top_detail"),
-            pl.len().alias("n_ids"),
+            pl.col("kinds").first().alias("top_kinds"),
+            pl.col("kinds").get(1, null_on_oob=True).alias("second_kinds"),
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
             .head(self.top_n).str.join("|").alias("candidates"),
         )
+        # One compound, or one that both the name and the road + number point at while the
+        # others have only one of them (瑞景 is two compounds, but only one is at 瑞景路8号).
+        clear = pl.col("second_kinds").is_null() | (pl.col("top_kinds") > pl.col("second_kinds"))
         return agg.select(
             "qi",
-            pl.when(pl.col("n_ids") == 1).then(pl.col("top_id")).alias("compound_id"),
+            pl.when(clear).then(pl.col("top_id")).alias("compound_id"),
             # Several compounds for one address: keep it for review, scored below any threshold.
-            pl.when(pl.col("n_ids") == 1).then(pl.col("top_score")).otherwise(50.0).alias("score"),
-            pl.when(pl.col("n_ids") == 1).then(pl.col("top_detail")).otherwise(pl.lit("ambiguous")).alias("method_detail"),
+            pl.when(clear).then(pl.col("top_score")).otherwise(50.0).alias("score"),
+            pl.when(clear).then(pl.col("top_detail")).otherwise(pl.lit("ambiguous")).alias("method_detail"),
             "candidates",
         )
 
     # ---- fuzzy -------------------------------------------------------------------------
     def _fuzzy_pass(self, pending: pl.DataFrame) -> pl.DataFrame:
-        """Blocked fuzzy scoring: compare only with compounds sharing the road, or the first
-        or last two characters of the name, so a typo anywhere still meets its compound."""
+        """Blocked fuzzy scoring. A name part is compared only with names sharing a
+        character pair (see `_skip_bigrams`); a road + number only with registry addresses
+        of the same house number. Scores are rapidfuzz `ratio` (0–100)."""
         schema = {"qi": pl.Int64, "compound_id": pl.String, "score": pl.Float64,
                   "method_detail": pl.String, "candidates": pl.String}
-        q = pending.with_columns(
-            pl.coalesce("rest", "norm").alias("text"),
-        ).filter(pl.col("text").str.len_chars() >= 2).with_columns(
-            pl.col("text").str.slice(0, 2).alias("head"),
-            pl.col("text").str.slice(-2, 2).alias("tail"),
+        q_names = pending.select("qi", pl.col("rest").alias("text")).filter(pl.col("text").str.len_chars() >= 2)
+        name_pairs = (
+            _skip_bigrams(q_names, "text").select("qi", "text", "gram")
+            .join(self._name_grams.select("gram", "compound_id", pl.col("key").alias("ref")), on="gram")
+            .unique(["qi", "compound_id", "ref"])
         )
-        if q.height == 0 or self._fuzzy.height == 0:
-            return pl.DataFrame(schema=schema)
-        c = self._fuzzy.with_row_index("ci")
-        blocks = []
-        for key in ("head", "tail", "road"):
-            sizes = c.group_by(key).len().filter(pl.col("len") <= self.max_block).drop("len")
-            blocks.append(
-                q.select("qi", "text", key).drop_nulls(key)
-                .join(c.join(sizes, on=key).select("ci", key), on=key)
-                .select("qi", "text", "ci")
-            )
-        pairs = pl.concat(blocks).unique(["qi", "ci"])
+        road_pairs = (
+            pending.select("qi", pl.col("road_key").alias("text"),
+                           pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
+            .drop_nulls("number")
+            .join(self._road_blocks.select("number", "compound_id", pl.col("road_key").alias("ref")), on="number")
+            .filter(pl.col("text") != pl.col("ref"))
+        )
+        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"),
+                           road_pairs.select("qi", "text", "compound_id", "ref")])
         if pairs.height == 0:
             return pl.DataFrame(schema=schema)
-        pairs = pairs.join(c.select("ci", "compound_id", "key"), on="ci")
         scores = process.cpdist(
-            pairs.get_column("text").to_list(), pairs.get_column("key").to_list(),
+            pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(),
             scorer=fuzz.ratio, workers=-1,
         )
         per = (
-            pairs.with_columns(pl.Series("score", scores, dtype=pl.Float64))
+            pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64))
+            # Pairs scoring under half are noise, not candidates: drop before ranking.
+            .filter(pl.col("score") >= _CANDIDATE_FLOOR)
             .group_by("qi", "compound_id").agg(pl.col("score").max())
             .sort(["qi", "score", "compound_id"], descending=[False, True, False])
         )
+        if per.height == 0:
+            return pl.DataFrame(schema=schema)
         agg = per.group_by("qi", maintain_order=True).agg(
             pl.col("compound_id").first().alias("top_id"),
             pl.col("score").first().alias("top_score"),

@@ -123,3 +123,9 @@ def test_no_match_and_empty_inputs(registry):
 def test_output_keeps_input_order_and_repeats(registry):
     got = AddressMatcher(registry).match(pl.Series(["金榜苑", "湖滨花园", "金榜苑"]))
     assert got["compound_id"].to_list() == ["C2", "C1", "C2"]
+
+
+def test_road_number_settles_an_ambiguous_name(registry):
+    got = AddressMatcher(registry).match(pl.Series(["瑞景路9号瑞景小区5栋"]))
+    assert got["compound_id"].to_list() == ["C6"]
+    assert got["method_detail"].to_list() == ["name+road_number"]
