@@ -195,6 +195,15 @@ class AddressMatcher:
             if Compound.address in c.columns else pl.Series([None] * c.height, dtype=pl.String)
         ak = address_keys(addr)
         self._roads = pl.DataFrame({"compound_id": ids, "road_key": ak["road_key"], "road": ak["road"]})
+        # The district an address names (before prefixes are stripped) settles names that
+        # several districts share.
+        if Compound.district in c.columns:
+            self._district_of = pl.DataFrame({"compound_id": ids, "c_district": c.get_column(Compound.district).cast(pl.String)})
+            names_ = sorted({d for d in self._district_of["c_district"].drop_nulls().to_list() if len(d) >= 2}, key=len, reverse=True)
+        else:
+            self._district_of = pl.DataFrame(schema={"compound_id": pl.String, "c_district": pl.String})
+            names_ = []
+        self._district_re = "(" + "|".join(re.escape(d) for d in names_) + ")" if names_ else None
         # Blocking keys for the fuzzy pass: skip-bigrams of each name (rare ones only), and
         # the house number of each registry address.
         name_grams = _skip_bigrams(self._names, "key").join(
@@ -227,12 +236,14 @@ class AddressMatcher:
         `method_detail` (name, alias, road_number, alias+name, fuzzy, ambiguous,
         below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
         n = addresses.len()
-        norm_all = normalize_address(addresses.cast(pl.String), self.prefixes)
+        raw = addresses.cast(pl.String)
+        norm_all = normalize_address(raw, self.prefixes)
+        dist_all = (raw.str.extract(self._district_re, 1) if self._district_re else pl.repeat(None, n, dtype=pl.String, eager=True))
+        inputs = pl.DataFrame({"norm": norm_all, "dist": dist_all.fill_null("")})
         # Work on distinct normalised strings: real exports repeat addresses a lot.
-        uniq = norm_all.unique(maintain_order=True).drop_nulls()
-        uniq = uniq.filter(uniq.str.len_chars() > 0)
-        keys = address_keys(uniq)
-        q = pl.DataFrame({"qi": np.arange(uniq.len()), "norm": uniq}).hstack(keys)
+        uniq = inputs.unique(maintain_order=True).filter(pl.col("norm").str.len_chars() > 0)
+        keys = address_keys(uniq.get_column("norm"))
+        q = uniq.with_columns(pl.Series("qi", np.arange(uniq.height))).hstack(keys)
 
         scored = pl.concat(
             [
@@ -241,19 +252,20 @@ class AddressMatcher:
                 self._lookup(q, "road_key", self._roads, "road_key", "road_number").with_columns(pl.lit(95.0).alias("score")),
             ]
         )
+        scored = self._with_district(scored, q)
         best = self._decide_exact(scored)
         pending = q.join(best.select("qi"), on="qi", how="anti")
         fuzzy = self._fuzzy_pass(pending)
         result = pl.concat([best, fuzzy], how="diagonal_relaxed")
 
         table = (
-            q.select("qi", "norm")
+            q.select("qi", "norm", "dist")
             .join(result, on="qi", how="left")
             .drop("qi")
         )
         out = (
-            pl.DataFrame({"norm": norm_all})
-            .join(table, on="norm", how="left", maintain_order="left")
+            inputs
+            .join(table, on=["norm", "dist"], how="left", maintain_order="left")
             .select(
                 pl.col("compound_id").cast(pl.String),
                 pl.col("score").fill_null(0.0).cast(pl.Float64),
@@ -268,6 +280,16 @@ class AddressMatcher:
         assert out.height == n
         return out
 
+    def _with_district(self, hits: pl.DataFrame, q: pl.DataFrame) -> pl.DataFrame:
+        """Adds `in_district`: 1 when the address names no district or the candidate's."""
+        return (
+            hits.join(q.select("qi", "dist"), on="qi", how="left")
+            .join(self._district_of, on="compound_id", how="left")
+            .with_columns(((pl.col("dist") == "") | (pl.col("dist") == pl.col("c_district"))).fill_null(False)
+                          .cast(pl.Int8).alias("in_district"))
+            .drop("dist", "c_district")
+        )
+
     def _decide_exact(self, scored: pl.DataFrame) -> pl.DataFrame:
         """From all exact hits per query, the decision: agreed, ambiguous or conflicting."""
         if scored.height == 0:
@@ -280,8 +302,9 @@ class AddressMatcher:
                 pl.col("detail").unique().sort().str.join("+"),
                 # name and alias are one kind of evidence, road + number another
                 pl.col("detail").replace({"alias": "name"}).n_unique().alias("kinds"),
+                pl.col("in_district").max(),
             )
-            .sort(["qi", "kinds", "score", "compound_id"], descending=[False, True, True, False])
+            .sort(["qi", "kinds", "in_district", "score", "compound_id"], descending=[False, True, True, True, False])
         )
         agg = per.group_by("qi", maintain_order=True).agg(
             pl.col("compound_id").first().alias("top_id"),
@@ -289,12 +312,19 @@ class AddressMatcher:
             pl.col("detail").first().alias("top_detail"),
             pl.col("kinds").first().alias("top_kinds"),
             pl.col("kinds").get(1, null_on_oob=True).alias("second_kinds"),
+            pl.col("in_district").first().alias("top_in"),
+            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
             .head(self.top_n).str.join("|").alias("candidates"),
         )
         # One compound, or one that both the name and the road + number point at while the
         # others have only one of them (瑞景 is two compounds, but only one is at 瑞景路8号).
-        clear = pl.col("second_kinds").is_null() | (pl.col("top_kinds") > pl.col("second_kinds"))
+        # A district named in the address breaks a remaining tie.
+        clear = (
+            pl.col("second_kinds").is_null()
+            | (pl.col("top_kinds") > pl.col("second_kinds"))
+            | ((pl.col("top_kinds") == pl.col("second_kinds")) & (pl.col("top_in") > pl.col("second_in")))
+        )
         return agg.select(
             "qi",
             pl.when(clear).then(pl.col("top_id")).alias("compound_id"),
@@ -337,7 +367,9 @@ class AddressMatcher:
             # Pairs scoring under half are noise, not candidates: drop before ranking.
             .filter(pl.col("score") >= _CANDIDATE_FLOOR)
             .group_by("qi", "compound_id").agg(pl.col("score").max())
-            .sort(["qi", "score", "compound_id"], descending=[False, True, False])
+        )
+        per = self._with_district(per, pending).sort(
+            ["qi", "score", "in_district", "compound_id"], descending=[False, True, True, False]
         )
         if per.height == 0:
             return pl.DataFrame(schema=schema)
@@ -345,11 +377,15 @@ class AddressMatcher:
             pl.col("compound_id").first().alias("top_id"),
             pl.col("score").first().alias("top_score"),
             pl.col("score").get(1, null_on_oob=True).alias("second"),
+            pl.col("in_district").first().alias("top_in"),
+            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
             .head(self.top_n).str.join("|").alias("candidates"),
         )
         clear = (pl.col("top_score") >= self.threshold) & (
-            pl.col("second").is_null() | (pl.col("top_score") > pl.col("second"))
+            pl.col("second").is_null()
+            | (pl.col("top_score") > pl.col("second"))
+            | ((pl.col("top_score") == pl.col("second")) & (pl.col("top_in") > pl.col("second_in")))
         )
         return agg.select(
             "qi",

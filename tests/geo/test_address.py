@@ -129,3 +129,11 @@ def test_road_number_settles_an_ambiguous_name(registry):
     got = AddressMatcher(registry).match(pl.Series(["瑞景路9号瑞景小区5栋"]))
     assert got["compound_id"].to_list() == ["C6"]
     assert got["method_detail"].to_list() == ["name+road_number"]
+
+
+def test_district_named_in_the_address_settles_a_shared_name(registry):
+    reg = registry.with_columns(
+        pl.when(pl.col("compound_id") == "C6").then(pl.lit("湖里区")).otherwise(pl.col("district")).alias("district")
+    )
+    got = AddressMatcher(reg).match(pl.Series(["湖里区瑞景小区", "思明区瑞景花园", "瑞景"]))
+    assert got["compound_id"].to_list() == ["C6", "C5", None]
