@@ -76,7 +76,7 @@ def test_raster_lookup_agrees_with_exact_test_on_random_city():
     ids = [f"C{i:04d}" for i in range(n)]
     cp = CompoundPolygons.from_geometries(ids, geoms)
     assert cp.raster_stats()["interior_cells"] > 0
-    lon, lat = rng.uniform(118.0, 118.2, 50_000), rng.uniform(24.4, 24.6, 50_000)
+    lon, lat = rng.uniform(118.0, 118.2, 20_000), rng.uniform(24.4, 24.6, 20_000)
     got = cp.locate(lon, lat)
     # Reference: brute force with shapely on every polygon, smallest id on overlaps.
     pts = shapely.points(lon, lat)
@@ -89,3 +89,20 @@ def test_raster_lookup_agrees_with_exact_test_on_random_city():
 def test_empty_registry_locates_nothing():
     cp = CompoundPolygons.from_features([])
     assert cp.locate(np.array([118.1]), np.array([24.5])).tolist() == [None]
+
+
+def test_raster_handles_holes_multipolygons_and_grid_aligned_edges():
+    # Cell size 0.001 puts every edge of these outlines exactly on grid lines.
+    a = shapely.box(0.000, 0.000, 0.010, 0.010).difference(shapely.box(0.003, 0.003, 0.006, 0.006))
+    b = shapely.MultiPolygon([shapely.box(0.010, 0.000, 0.020, 0.005), shapely.box(0.012, 0.007, 0.015, 0.010)])
+    c = shapely.Polygon([(0.020, 0.0), (0.030, 0.010), (0.020, 0.010)])  # a diagonal edge
+    ids, geoms = ["A", "B", "C"], [a, b, c]
+    grid = np.linspace(-0.0005, 0.0305, 156)
+    lon, lat = (v.ravel() for v in np.meshgrid(grid, np.linspace(-0.0005, 0.0105, 56)))
+    pts = shapely.points(lon, lat)
+    expect = np.full(lon.size, None, dtype=object)
+    for cid, g in sorted(zip(ids, geoms), reverse=True):
+        expect[shapely.intersects(g, pts)] = cid
+    for cell in (0.001, 0.0007, None):
+        cp = CompoundPolygons.from_geometries(ids, geoms, cell_size=cell)
+        assert (cp.locate(lon, lat) == expect).all(), cell
