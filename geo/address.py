@@ -1,0 +1,398 @@
+"""Chinese address normalisation and matching of addresses to the compound registry.
+
+An address such as `福建省厦门市思明区湖滨北路十二号湖滨花园3栋2单元501室` and the registry's
+`湖滨北路12号` / `湖滨花园` should meet on the same keys. `normalize_address` reduces both
+sides to one canonical form (Polars string expressions, no per-row Python); `AddressMatcher`
+then tries exact keys (name, alias, road + house number) and, failing those, a fuzzy score
+against blocked candidates with rapidfuzz, accepting only a clear winner above a threshold.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+from pandera.typing.polars import DataFrame
+from rapidfuzz import fuzz, process
+
+from schemas.registry import Compound
+
+XIAMEN_PREFIXES = ["福建省", "福建", "厦门市", "厦门", "思明区", "湖里区", "集美区", "海沧区", "同安区", "翔安区"]
+
+# Full-width ASCII block (U+FF01–U+FF5E) maps onto ASCII by a fixed offset.
+_FULL = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000", "〇", "—", "－", "―"]
+_HALF = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" ", "零", "-", "-", "-"]
+
+_CN_DIGITS = "零一二两三四五六七八九"
+_CN_NUM = f"[{_CN_DIGITS}十百千]+"
+_CN_VALUE = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+
+# Building / unit / room / floor markers: everything from the first one on is not part of
+# the compound's address.
+_SUB_ADDRESS = rf"(?:[0-9A-Z]+|{_CN_NUM})(?:号楼|栋|幢|座|单元|室|层|楼|#).*$"
+# After a house number, trailing room codes like `3-501` or `之一`.
+_AFTER_NUMBER = r"(\d+号)(?:之[\p{Han}0-9]+|[0-9A-Z]+(?:-[0-9A-Z]+)+)$"
+# Generic compound words that records use interchangeably (湖滨花园 / 湖滨小区 / 湖滨苑).
+_GENERIC_SUFFIX = r"(?:花园小区|小区|花园|家园|新村|公寓|苑)$"
+_CANDIDATE_FLOOR = 50.0
+_ROAD_NO = r"([\p{Han}A-Z0-9]*?(?:大道|路|街|巷|道|里))(\d+(?:-\d+)?)号"
+
+
+def chinese_numeral_to_int(text: str) -> int | None:
+    """Value of a Chinese numeral (十二 → 12, 一百零五 → 105, 五零三 → 503); None if not one."""
+    if not text or any(ch not in _CN_VALUE and ch not in _CN_UNIT for ch in text):
+        return None
+    if not any(ch in _CN_UNIT for ch in text):
+        return int("".join(str(_CN_VALUE[ch]) for ch in text))  # read digit by digit
+    total, digit = 0, None
+    for ch in text:
+        if ch in _CN_VALUE:
+            digit = _CN_VALUE[ch]
+        else:
+            total += (1 if digit is None else digit) * _CN_UNIT[ch]
+            digit = None
+    return total + (digit or 0)
+
+
+def _arabise_house_numbers(s: pl.Series) -> pl.Series:
+    """Chinese numerals right before 号 become digits; Python runs only over distinct numerals."""
+    pattern = rf"({_CN_NUM})号"
+    run = s.str.extract(pattern, 1)
+    uniq = run.drop_nulls().unique()
+    if uniq.len() == 0:
+        return s
+    mapping = {u: str(v) for u in uniq.to_list() if (v := chinese_numeral_to_int(u)) is not None}
+    if not mapping:
+        return s
+    frame = pl.DataFrame({"s": s, "run": run})
+    out = frame.select(
+        pl.when(pl.col("run").is_in(list(mapping)))
+        .then(
+            pl.concat_str(
+                pl.col("s").str.extract(rf"^(.*?){_CN_NUM}号", 1),
+                pl.col("run").replace_strict(mapping, default=pl.col("run")),
+                pl.lit("号"),
+                pl.col("s").str.extract(rf"^.*?{_CN_NUM}号(.*)$", 1),
+            )
+        )
+        .otherwise(pl.col("s"))
+    ).to_series()
+    return out.rename(s.name)
+
+
+def _prefix_regex(prefixes: Iterable[str]) -> str:
+    alts = sorted({p for p in prefixes if p}, key=len, reverse=True)
+    return "^(?:" + "|".join(re.escape(p) for p in alts) + ")+"
+
+
+def normalize_address(s: pl.Series, prefixes: Sequence[str] | None = None) -> pl.Series:
+    """Canonical form of Chinese addresses or compound names, for exact and fuzzy matching.
+
+    Rules, in order: full-width → half-width and upper case; whitespace and punctuation
+    dropped (`-` and `#` kept, they carry numbers); leading province/city/district names
+    stripped (`prefixes`, default Xiamen's; the matcher adds the registry's streets and
+    communities); Chinese numerals before 号 → digits; building/unit/room/floor suffixes
+    (栋 幢 座 号楼 单元 室 层) dropped; a trailing generic word (小区 花园 家园 苑 …) dropped.
+    Nulls stay null.
+    """
+    prefix_re = _prefix_regex(list(prefixes) if prefixes is not None else XIAMEN_PREFIXES)
+    out = (
+        s.cast(pl.String)
+        .str.replace_many(_FULL, _HALF)
+        .str.to_uppercase()
+        .str.replace_all(r"[^\p{Han}A-Z0-9\-#]", "")
+        .str.replace(prefix_re, "")
+    )
+    out = _arabise_house_numbers(out)
+    return (
+        out.str.replace(_SUB_ADDRESS, "")
+        .str.replace(_AFTER_NUMBER, "${1}")
+        .str.replace(_GENERIC_SUFFIX, "")
+        .rename(s.name)
+    )
+
+
+def address_keys(normalised: pl.Series) -> pl.DataFrame:
+    """Road + house number key (`湖滨北路12`) and the rest (usually the compound name)."""
+    road = normalised.str.extract(_ROAD_NO, 1)
+    number = normalised.str.extract(_ROAD_NO, 2)
+    rest = normalised.str.replace(_ROAD_NO, "").str.replace(_GENERIC_SUFFIX, "")
+    return pl.DataFrame(
+        {
+            "road_key": road + number,
+            "road": road,
+            "rest": rest.replace("", None),
+        }
+    )
+
+
+_GRAM_SPAN = 12  # names are short; later characters add little to blocking
+
+
+def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Rows of `frame` × their character pairs at distance 1 and 2 (`湖滨花` → 湖滨, 湖花, 滨花).
+    One wrong character leaves most pairs intact, so a typo'd name still shares a key."""
+    text = pl.col(col)
+    grams = [
+        pl.concat_str(text.str.slice(i, 1), text.str.slice(i + g, 1))
+        for i in range(_GRAM_SPAN) for g in (1, 2)
+    ]
+    return (
+        frame.with_columns(pl.concat_list(grams).list.unique().alias("gram"))
+        .explode("gram")
+        .filter(pl.col("gram").str.len_chars() == 2)
+    )
+
+
+class AddressMatcher:
+    """Matches free-text addresses to compounds of a registry (exact keys, then fuzzy)."""
+
+    def __init__(
+        self,
+        compounds: DataFrame[Compound],
+        *,
+        threshold: float = 85.0,
+        top_n: int = 3,
+        max_block: int = 500,
+    ) -> None:
+        self.threshold = float(threshold)
+        self.top_n = top_n
+        self.max_block = max_block
+        c = compounds
+        ids = c.get_column(Compound.compound_id).cast(pl.String)
+        prefixes = set(XIAMEN_PREFIXES)
+        for col in (Compound.district, Compound.street, Compound.community):
+            if col in c.columns:
+                vals = c.get_column(col).drop_nulls().unique().to_list()
+                # Only full names (思明区, 筼筜街道, 湖滨社区) are prefixes; bare stems are too
+                # likely to begin a compound name.
+                prefixes.update(v for v in vals if len(v) >= 3)
+        self.prefixes = sorted(prefixes)
+        norm = lambda col: normalize_address(c.get_column(col).cast(pl.String), self.prefixes)  # noqa: E731
+
+        names = pl.DataFrame({"compound_id": ids, "key": norm(Compound.name), "kind": "name"})
+        alias_raw = (
+            c.select(pl.col(Compound.compound_id).cast(pl.String), pl.col(Compound.aliases).cast(pl.String).str.split("|"))
+            .explode(Compound.aliases)
+            .filter(pl.col(Compound.aliases).str.strip_chars().str.len_chars() > 0)
+        ) if Compound.aliases in c.columns else pl.DataFrame({"compound_id": [], "aliases": []}, schema={"compound_id": pl.String, "aliases": pl.String})
+        aliases = pl.DataFrame(
+            {
+                "compound_id": alias_raw.get_column(Compound.compound_id),
+                "key": normalize_address(alias_raw.get_column(Compound.aliases), self.prefixes),
+                "kind": "alias",
+            }
+        )
+        # Names and aliases are one lookup; a key shared by several compounds is ambiguous.
+        self._names = (
+            pl.concat([names, aliases])
+            .filter(pl.col("key").str.len_chars() > 0)
+            .unique(["compound_id", "key"], keep="first", maintain_order=True)
+        )
+        addr = normalize_address(c.get_column(Compound.address).cast(pl.String), self.prefixes) \
+            if Compound.address in c.columns else pl.Series([None] * c.height, dtype=pl.String)
+        ak = address_keys(addr)
+        self._roads = pl.DataFrame({"compound_id": ids, "road_key": ak["road_key"], "road": ak["road"]})
+        # The district an address names (before prefixes are stripped) settles names that
+        # several districts share.
+        if Compound.district in c.columns:
+            self._district_of = pl.DataFrame({"compound_id": ids, "c_district": c.get_column(Compound.district).cast(pl.String)})
+            names_ = sorted({d for d in self._district_of["c_district"].drop_nulls().to_list() if len(d) >= 2}, key=len, reverse=True)
+        else:
+            self._district_of = pl.DataFrame(schema={"compound_id": pl.String, "c_district": pl.String})
+            names_ = []
+        self._district_re = "(" + "|".join(re.escape(d) for d in names_) + ")" if names_ else None
+        # Blocking keys for the fuzzy pass: skip-bigrams of each name (rare ones only), and
+        # the house number of each registry address.
+        name_grams = _skip_bigrams(self._names, "key").join(
+            _skip_bigrams(self._names, "key").group_by("gram").len().filter(pl.col("len") <= max_block).drop("len"),
+            on="gram",
+        )
+        self._name_grams = name_grams
+        self._road_blocks = (
+            self._roads.drop_nulls("road_key")
+            .with_columns(pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
+        )
+
+    # ---- exact ------------------------------------------------------------------------
+    @staticmethod
+    def _lookup(q: pl.DataFrame, qcol: str, table: pl.DataFrame, tcol: str, detail: str) -> pl.DataFrame:
+        """Per query row: the unique compound for the key, or all candidates if ambiguous."""
+        hits = (
+            q.select("qi", pl.col(qcol).alias("k")).drop_nulls("k")
+            .join(table.select(pl.col(tcol).alias("k"), "compound_id", *(["kind"] if "kind" in table.columns else [])),
+                  on="k", how="inner")
+        )
+        if "kind" in hits.columns:
+            hits = hits.with_columns(pl.col("kind").alias("detail"))
+        else:
+            hits = hits.with_columns(pl.lit(detail).alias("detail"))
+        return hits.unique(["qi", "compound_id"], keep="first").select("qi", "compound_id", "detail")
+
+    def match(self, addresses: pl.Series) -> pl.DataFrame:
+        """One row per input: `compound_id` (null unless accepted), `score` (0–100),
+        `method_detail` (name, alias, road_number, alias+name, fuzzy, ambiguous,
+        below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
+        n = addresses.len()
+        raw = addresses.cast(pl.String)
+        norm_all = normalize_address(raw, self.prefixes)
+        dist_all = (raw.str.extract(self._district_re, 1) if self._district_re else pl.repeat(None, n, dtype=pl.String, eager=True))
+        inputs = pl.DataFrame({"norm": norm_all, "dist": dist_all.fill_null("")})
+        # Work on distinct normalised strings: real exports repeat addresses a lot.
+        uniq = inputs.unique(maintain_order=True).filter(pl.col("norm").str.len_chars() > 0)
+        keys = address_keys(uniq.get_column("norm"))
+        q = uniq.with_columns(pl.Series("qi", np.arange(uniq.height))).hstack(keys)
+
+        scored = pl.concat(
+            [
+                self._lookup(q, "norm", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
+                self._lookup(q, "rest", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
+                self._lookup(q, "road_key", self._roads, "road_key", "road_number").with_columns(pl.lit(95.0).alias("score")),
+            ]
+        )
+        scored = self._with_district(scored, q)
+        best = self._decide_exact(scored)
+        pending = q.join(best.select("qi"), on="qi", how="anti")
+        fuzzy = self._fuzzy_pass(pending)
+        result = pl.concat([best, fuzzy], how="diagonal_relaxed")
+
+        table = (
+            q.select("qi", "norm", "dist")
+            .join(result, on="qi", how="left")
+            .drop("qi")
+        )
+        out = (
+            inputs
+            .join(table, on=["norm", "dist"], how="left", maintain_order="left")
+            .select(
+                pl.col("compound_id").cast(pl.String),
+                pl.col("score").fill_null(0.0).cast(pl.Float64),
+                pl.when(pl.col("norm").is_null() | (pl.col("norm") == ""))
+                .then(pl.lit("empty"))
+                .otherwise(pl.col("method_detail").fill_null("no_match"))
+                .cast(pl.String)
+                .alias("method_detail"),
+                pl.col("candidates").cast(pl.String),
+            )
+        )
+        assert out.height == n
+        return out
+
+    def _with_district(self, hits: pl.DataFrame, q: pl.DataFrame) -> pl.DataFrame:
+        """Adds `in_district`: 1 when the address names no district or the candidate's."""
+        return (
+            hits.join(q.select("qi", "dist"), on="qi", how="left")
+            .join(self._district_of, on="compound_id", how="left")
+            .with_columns(((pl.col("dist") == "") | (pl.col("dist") == pl.col("c_district"))).fill_null(False)
+                          .cast(pl.Int8).alias("in_district"))
+            .drop("dist", "c_district")
+        )
+
+    def _decide_exact(self, scored: pl.DataFrame) -> pl.DataFrame:
+        """From all exact hits per query, the decision: agreed, ambiguous or conflicting."""
+        if scored.height == 0:
+            return pl.DataFrame(schema={"qi": pl.Int64, "compound_id": pl.String, "score": pl.Float64,
+                                        "method_detail": pl.String, "candidates": pl.String})
+        per = (
+            scored.group_by("qi", "compound_id")
+            .agg(
+                pl.col("score").max(),
+                pl.col("detail").unique().sort().str.join("+"),
+                # name and alias are one kind of evidence, road + number another
+                pl.col("detail").replace({"alias": "name"}).n_unique().alias("kinds"),
+                pl.col("in_district").max(),
+            )
+            .sort(["qi", "kinds", "in_district", "score", "compound_id"], descending=[False, True, True, True, False])
+        )
+        agg = per.group_by("qi", maintain_order=True).agg(
+            pl.col("compound_id").first().alias("top_id"),
+            pl.col("score").first().alias("top_score"),
+            pl.col("detail").first().alias("top_detail"),
+            pl.col("kinds").first().alias("top_kinds"),
+            pl.col("kinds").get(1, null_on_oob=True).alias("second_kinds"),
+            pl.col("in_district").first().alias("top_in"),
+            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
+            pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
+            .head(self.top_n).str.join("|").alias("candidates"),
+        )
+        # One compound, or one that both the name and the road + number point at while the
+        # others have only one of them (瑞景 is two compounds, but only one is at 瑞景路8号).
+        # A district named in the address breaks a remaining tie.
+        clear = (
+            pl.col("second_kinds").is_null()
+            | (pl.col("top_kinds") > pl.col("second_kinds"))
+            | ((pl.col("top_kinds") == pl.col("second_kinds")) & (pl.col("top_in") > pl.col("second_in")))
+        )
+        return agg.select(
+            "qi",
+            pl.when(clear).then(pl.col("top_id")).alias("compound_id"),
+            # Several compounds for one address: keep it for review, scored below any threshold.
+            pl.when(clear).then(pl.col("top_score")).otherwise(50.0).alias("score"),
+            pl.when(clear).then(pl.col("top_detail")).otherwise(pl.lit("ambiguous")).alias("method_detail"),
+            "candidates",
+        )
+
+    # ---- fuzzy -------------------------------------------------------------------------
+    def _fuzzy_pass(self, pending: pl.DataFrame) -> pl.DataFrame:
+        """Blocked fuzzy scoring. A name part is compared only with names sharing a
+        character pair (see `_skip_bigrams`); a road + number only with registry addresses
+        of the same house number. Scores are rapidfuzz `ratio` (0–100)."""
+        schema = {"qi": pl.Int64, "compound_id": pl.String, "score": pl.Float64,
+                  "method_detail": pl.String, "candidates": pl.String}
+        q_names = pending.select("qi", pl.col("rest").alias("text")).filter(pl.col("text").str.len_chars() >= 2)
+        name_pairs = (
+            _skip_bigrams(q_names, "text").select("qi", "text", "gram")
+            .join(self._name_grams.select("gram", "compound_id", pl.col("key").alias("ref")), on="gram")
+            .unique(["qi", "compound_id", "ref"])
+        )
+        road_pairs = (
+            pending.select("qi", pl.col("road_key").alias("text"),
+                           pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
+            .drop_nulls("number")
+            .join(self._road_blocks.select("number", "compound_id", pl.col("road_key").alias("ref")), on="number")
+            .filter(pl.col("text") != pl.col("ref"))
+        )
+        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"),
+                           road_pairs.select("qi", "text", "compound_id", "ref")])
+        if pairs.height == 0:
+            return pl.DataFrame(schema=schema)
+        scores = process.cpdist(
+            pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(),
+            scorer=fuzz.ratio, workers=-1,
+        )
+        per = (
+            pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64))
+            # Pairs scoring under half are noise, not candidates: drop before ranking.
+            .filter(pl.col("score") >= _CANDIDATE_FLOOR)
+            .group_by("qi", "compound_id").agg(pl.col("score").max())
+        )
+        per = self._with_district(per, pending).sort(
+            ["qi", "score", "in_district", "compound_id"], descending=[False, True, True, False]
+        )
+        if per.height == 0:
+            return pl.DataFrame(schema=schema)
+        agg = per.group_by("qi", maintain_order=True).agg(
+            pl.col("compound_id").first().alias("top_id"),
+            pl.col("score").first().alias("top_score"),
+            pl.col("score").get(1, null_on_oob=True).alias("second"),
+            pl.col("in_district").first().alias("top_in"),
+            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
+            pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
+            .head(self.top_n).str.join("|").alias("candidates"),
+        )
+        clear = (pl.col("top_score") >= self.threshold) & (
+            pl.col("second").is_null()
+            | (pl.col("top_score") > pl.col("second"))
+            | ((pl.col("top_score") == pl.col("second")) & (pl.col("top_in") > pl.col("second_in")))
+        )
+        return agg.select(
+            "qi",
+            pl.when(clear).then(pl.col("top_id")).alias("compound_id"),
+            pl.col("top_score").alias("score"),
+            pl.when(clear).then(pl.lit("fuzzy"))
+            .when(pl.col("top_score") >= self.threshold).then(pl.lit("ambiguous"))
+            .otherwise(pl.lit("below_threshold")).alias("method_detail"),
+            "candidates",
+        )
