@@ -133,7 +133,7 @@ class CsvReader(RawReader):
 
     def batches(self) -> Iterator[pl.DataFrame]:
         try:
-            reader = self._relation().fetch_arrow_reader(self.batch_rows)
+            reader = self._relation().to_arrow_reader(self.batch_rows)
             for batch in reader:
                 frame = pl.from_arrow(batch)
                 if frame.height:
