@@ -18,12 +18,13 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
-from ingest.merge import merge_records
+from ingest.merge import merge_records, validate_records
 from ingest.readers import open_reader
 from ingest.sniff import FileRejected
 from ingest.taxonomy import Taxonomy
 from ingest.validate import LOCAL_TZ, check_rows, finish_file, plan_columns
 from schemas.events import SOURCES, CaseRecord
+from schemas.raw import RawCaseText, ReaderProblem
 from schemas.quality import FileLedger, QuarantineRow
 
 RECORD_COLUMNS = list(CaseRecord.to_schema().columns)
@@ -110,8 +111,8 @@ def _load_file(path: Path, rel_in_source: str, mapping: SourceMapping, taxonomy,
         plan = plan_columns(reader.headers, fm)
         if plan.extras:
             notes.append(f"extra columns ignored: {', '.join(plan.extras)}")
-        parts = [check_rows(plan.canonical(b), fm, taxonomy, bbox, now) for b in reader.batches()]
-        problems = reader.problems()
+        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in reader.batches()]
+        problems = ReaderProblem.validate(reader.problems())
         checked = pl.concat(parts) if parts else check_rows(plan.canonical(_empty_text(reader.headers)), fm, taxonomy, bbox, now)
         checked = finish_file(checked, reader.line_numbers(checked.height))
         return checked, problems, notes
@@ -196,7 +197,13 @@ def ingest_sources(
             ledger.append({**entry, "status": "loaded", "rows_read": checked.height + problems.height,
                            "rows_accepted": good.height, "rows_quarantined": q.height})
     recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
-    result_records = merge_records(None, recs)
+    # Ids are unique within a file (repeats are quarantined); only a source with several new
+    # files can repeat one, and then the later file's version stands.
+    loaded_per_source = pl.Series([e["source"] for e in ledger if e["status"] == "loaded"], dtype=pl.String)
+    if loaded_per_source.is_duplicated().any():
+        result_records = merge_records(None, recs)
+    else:
+        result_records = validate_records(recs, keys_unique=True)
     quar = pl.concat(quarantine, how="vertical_relaxed") if quarantine else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     return IngestResult(
         records=result_records,

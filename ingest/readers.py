@@ -117,6 +117,8 @@ class CsvReader(RawReader):
         self.headers = unique_headers(header)
         self.con = duckdb.connect()
         self.con.execute("SET preserve_insertion_order = true")
+        # String views hand DuckDB's text to Polars without a copy.
+        self.con.execute("SET produce_arrow_string_view = true")
         self._consumed = 0
 
     def _relation(self):

@@ -41,13 +41,17 @@ class Taxonomy:
 
         A source's own table (`categories` in its mapping.yaml) wins over the shared names
         and aliases, so a department can reuse a word the taxonomy means differently.
+        Matching is on trimmed, NFKC-folded text (（重伤） equals (重伤)); the folding runs
+        on the distinct values only, since exports repeat a few dozen categories.
         """
-        folded = normalise_label(values.cast(pl.String))
+        values = values.cast(pl.String)
+        distinct = values.drop_nulls().unique()
+        folded = normalise_label(distinct)
         own = {_fold(k): str(v) for k, v in (source_map or {}).items()}
         table = {**self.lookup, **own}
-        return folded.replace_strict(table, default=None, return_dtype=pl.String).rename(
-            values.name
-        )
+        codes = folded.replace_strict(table, default=None, return_dtype=pl.String)
+        by_raw = dict(zip(distinct.to_list(), codes.to_list()))
+        return values.replace_strict(by_raw, default=None, return_dtype=pl.String).rename(values.name)
 
     def group_of(self) -> dict[str, str]:
         """Unified code -> category group (the Chinese group key, e.g. 暴力)."""
@@ -101,9 +105,3 @@ def load_taxonomy(path: Path | None = None) -> Taxonomy:
     )
     return Taxonomy(categories=frame, lookup=lookup)
 
-
-def resolve_expr(taxonomy: Taxonomy, expr: pl.Expr, source_map: dict | None = None) -> pl.Expr:
-    """Expression form of `Taxonomy.resolve`, for use inside a lazy validation plan."""
-    own = {_fold(k): str(v) for k, v in (source_map or {}).items()}
-    table = {**taxonomy.lookup, **own}
-    return normalise_label(expr.cast(pl.String)).replace_strict(table, default=None, return_dtype=pl.String)

@@ -22,7 +22,7 @@ from ingest.mapping import (
 )
 from ingest.readers import VALUE_CHARS
 from ingest.sniff import FileRejected
-from ingest.taxonomy import Taxonomy, resolve_expr
+from ingest.taxonomy import Taxonomy
 
 # Status words that mean "this record stands" (a mapping can add more with valid_values).
 DEFAULT_VALID = [
@@ -82,35 +82,59 @@ def plan_columns(headers: list[str], fm: FileMapping) -> ColumnPlan:
     return ColumnPlan(sources=sources, constants=dict(fm.constants), extras=extras)
 
 
-def _clean(col: str, fold: bool = False) -> pl.Expr:
-    """Trimmed text, NFKC-folded when asked (full-width digits -> ASCII), empty -> null."""
+def _clean(col: str) -> pl.Expr:
+    """Trimmed text, empty -> null."""
     expr = pl.col(col).str.strip_chars()
-    if fold:
-        expr = expr.str.normalize("NFKC").str.strip_chars()
     return pl.when(expr.str.len_bytes() > 0).then(expr)
 
 
-def parse_dates(expr: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
-    """The first format that parses each value (epoch_ms/epoch_s are UTC, made local)."""
+def _epoch(expr: pl.Expr, unit: str) -> pl.Expr:
+    return (
+        pl.from_epoch(expr.cast(pl.Int64, strict=False), time_unit=unit)
+        .cast(DATETIME)
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(LOCAL_TZ)
+        .dt.replace_time_zone(None)
+    )
+
+
+def parse_dates(values: pl.Series, formats: tuple[str, ...]) -> pl.Series:
+    """Each value parsed by the first format that fits (epoch_ms/epoch_s are UTC, made local).
+
+    Formats are tried in order on the values still unparsed only, so the usual case (one
+    format fits all) costs a single pass. ISO forms are tried last as a fallback.
+    """
     tried = list(formats) + [f for f in ISO_DATE_FORMATS if f not in formats]
-    parts = []
+    out = pl.Series(values.name, [None] * len(values), DATETIME)
+    todo = values.is_not_null().arg_true()
     for fmt in tried:
+        if todo.len() == 0:
+            break
+        part = values.gather(todo).to_frame("v")
         if fmt in ("epoch_ms", "epoch_s"):
             digits = r"^-?\d{11,14}$" if fmt == "epoch_ms" else r"^-?\d{9,10}$"
             unit = "ms" if fmt == "epoch_ms" else "s"
-            parts.append(
-                pl.when(expr.str.contains(digits))
-                .then(
-                    pl.from_epoch(expr.cast(pl.Int64, strict=False), time_unit=unit)
-                    .cast(DATETIME)
-                    .dt.replace_time_zone("UTC")
-                    .dt.convert_time_zone(LOCAL_TZ)
-                    .dt.replace_time_zone(None)
-                )
-            )
+            parsed = part.select(pl.when(pl.col("v").str.contains(digits)).then(_epoch(pl.col("v"), unit)))["v"]
         else:
-            parts.append(expr.str.strptime(DATETIME, fmt, strict=False))
-    return pl.coalesce(parts)
+            parsed = part.select(pl.col("v").str.strptime(DATETIME, fmt, strict=False))["v"]
+        ok = parsed.is_not_null()
+        if ok.any():
+            out = out.scatter(todo.filter(ok), parsed.filter(ok))
+        todo = todo.filter(~ok)
+    return out
+
+
+def fold_width(values: pl.Series) -> pl.Series:
+    """NFKC-fold the values that are not plain ASCII (full-width digits and letters -> ASCII)."""
+    # More bytes than characters means non-ASCII text; far cheaper than a regex scan.
+    wide = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
+    if not wide.any():
+        return values
+    idx = wide.arg_true()
+    return values.scatter(idx, values.gather(idx).str.normalize("NFKC"))
+
+
+FOLDED = ["record_id", "occurred_at", "lon", "lat", "coord_sys", "compound_id", "police_case_no", "status"]
 
 
 def check_rows(
@@ -127,30 +151,31 @@ def check_rows(
     """
     revoked = [v.strip().lower() for v in (*DEFAULT_REVOKED[:1], *fm.revoked_values)]
     valid = [v.strip().lower() for v in (*DEFAULT_VALID, *fm.valid_values) if v.strip().lower() not in revoked]
-    text = frame.lazy().with_columns(
-        _clean("record_id", fold=True),
+    frame = frame.with_columns(fold_width(frame[c]) for c in FOLDED)
+    text = frame.with_columns(
+        _clean("record_id"),
         _clean("category"),
-        _clean("occurred_at", fold=True),
-        _clean("lon", fold=True),
-        _clean("lat", fold=True),
-        _clean("coord_sys", fold=True).alias("coord_raw"),
-        _clean("compound_id", fold=True),
-        _clean("police_case_no", fold=True),
-        _clean("status", fold=True).alias("status_raw"),
+        _clean("occurred_at"),
+        _clean("lon"),
+        _clean("lat"),
+        _clean("coord_sys").alias("coord_raw"),
+        _clean("compound_id"),
+        _clean("police_case_no"),
+        _clean("status").alias("status_raw"),
         _clean("address"),
         pl.when(pl.col("description").str.len_bytes() > 0).then(pl.col("description")).alias("description"),
     )
     coord_key = pl.col("coord_raw").str.to_uppercase().str.replace_all(r"[-_ ]", "")
     status_key = pl.col("status_raw").str.to_lowercase()
-    typed = text.with_columns(
-        parse_dates(pl.col("occurred_at"), fm.date_formats).alias("occurred_at_t"),
+    typed = text.lazy().with_columns(
+        parse_dates(text["occurred_at"], fm.date_formats).alias("occurred_at_t"),
         pl.col("lon").cast(pl.Float64, strict=False).alias("lon_t"),
         pl.col("lat").cast(pl.Float64, strict=False).alias("lat_t"),
         pl.when(pl.col("coord_raw").is_null())
         .then(pl.lit(fm.coord_sys))
         .otherwise(coord_key.replace_strict(COORD_ALIASES, default=None, return_dtype=pl.String))
         .alias("coord_sys_t"),
-        resolve_expr(taxonomy, pl.col("category"), fm.categories).alias("category_code"),
+        taxonomy.resolve(text["category"], fm.categories).alias("category_code"),
         pl.when(status_key.is_null())
         .then(pl.lit("valid"))
         .when(status_key.is_in(revoked))
@@ -183,46 +208,54 @@ def check_rows(
         (pl.col("status_t").is_null(), "invalid_status", "status", pl.col("status_raw")),
     ]
 
-    def first(pick):
-        expr = pl.when(checks[0][0]).then(pick(checks[0]))
-        for check in checks[1:]:
-            expr = expr.when(check[0]).then(pick(check))
-        return expr
-
-    return (
-        typed.with_columns(
-            first(lambda c: pl.lit(c[1])).alias("reason"),
-            first(lambda c: pl.lit(c[2])).alias("field"),
-            first(lambda c: c[3].cast(pl.String).str.slice(0, VALUE_CHARS)).alias("value"),
+    failed = pl.lit(None, pl.Int8)
+    for i, check in reversed(list(enumerate(checks))):
+        failed = pl.when(check[0]).then(pl.lit(i, pl.Int8)).otherwise(failed)
+    typed = typed.with_columns(failed.alias("_failed")).collect()
+    # Field and offending value only for the (few) failed rows, not for every row.
+    bad_idx = typed["_failed"].is_not_null().arg_true()
+    field = pl.Series("field", [None] * typed.height, pl.String)
+    value = pl.Series("value", [None] * typed.height, pl.String)
+    if bad_idx.len():
+        bad = typed[bad_idx]
+        pick = pl.col("_failed")
+        bad = bad.select(
+            pick.replace_strict({i: c[2] for i, c in enumerate(checks)}, return_dtype=pl.String).alias("field"),
+            pl.coalesce(
+                pl.when(pick == i).then(c[3].cast(pl.String)) for i, c in enumerate(checks)
+            ).str.slice(0, VALUE_CHARS).alias("value"),
         )
-        .select(
-            "record_id",
-            pl.col("category").fill_null(""),
-            "category_code",
-            pl.col("occurred_at_t").alias("occurred_at"),
-            "address",
-            pl.col("lon_t").alias("lon"),
-            pl.col("lat_t").alias("lat"),
-            pl.col("coord_sys_t").alias("coord_sys"),
-            "compound_id",
-            "police_case_no",
-            pl.col("status_t").alias("status"),
-            "description",
-            "reason",
-            "field",
-            "value",
-        )
-        .collect()
+        field = field.scatter(bad_idx, bad["field"])
+        value = value.scatter(bad_idx, bad["value"])
+    reasons = {i: c[1] for i, c in enumerate(checks)}
+    return typed.select(
+        "record_id",
+        pl.col("category").fill_null(""),
+        "category_code",
+        pl.col("occurred_at_t").alias("occurred_at"),
+        "address",
+        pl.col("lon_t").alias("lon"),
+        pl.col("lat_t").alias("lat"),
+        pl.col("coord_sys_t").alias("coord_sys"),
+        "compound_id",
+        "police_case_no",
+        pl.col("status_t").alias("status"),
+        "description",
+        pl.col("_failed").replace_strict(reasons, default=None, return_dtype=pl.String).alias("reason"),
+        field,
+        value,
     )
 
 
 def finish_file(checked: pl.DataFrame, lines) -> pl.DataFrame:
     """Attach data lines and mark later repeats of a record_id in the file as duplicate_id."""
-    rid = pl.col("record_id")
+    rid = checked["record_id"]
     is_dup = rid.is_not_null() & ~rid.is_first_distinct()
+    checked = checked.with_columns(pl.Series("line", lines, pl.Int64))
+    if not is_dup.any():
+        return checked
     return checked.with_columns(
-        pl.Series("line", lines, pl.Int64),
-        pl.when(rid.is_null()).then(pl.col("reason")).when(is_dup).then(pl.lit("duplicate_id")).otherwise(pl.col("reason")).alias("reason"),
-        pl.when(rid.is_null()).then(pl.col("field")).when(is_dup).then(pl.lit("record_id")).otherwise(pl.col("field")).alias("field"),
-        pl.when(rid.is_null()).then(pl.col("value")).when(is_dup).then(rid.str.slice(0, VALUE_CHARS)).otherwise(pl.col("value")).alias("value"),
+        pl.when(is_dup).then(pl.lit("duplicate_id")).otherwise(pl.col("reason")).alias("reason"),
+        pl.when(is_dup).then(pl.lit("record_id")).otherwise(pl.col("field")).alias("field"),
+        pl.when(is_dup).then(pl.col("record_id").str.slice(0, VALUE_CHARS)).otherwise(pl.col("value")).alias("value"),
     )
