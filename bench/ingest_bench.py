@@ -1,0 +1,151 @@
+"""Ingestion benchmark: our CSV ingestion against DuckDB's own read_csv of the same file.
+
+    python -m bench.ingest_bench            # 1M records
+    python -m bench.ingest_bench --10m      # 10M records as well
+    python -m bench.ingest_bench --rows 250000 --keep /tmp/bench
+
+Each measurement runs in a fresh subprocess, so its peak RSS is its own. The floor is
+`CREATE TABLE t AS SELECT * FROM read_csv(file)` (DuckDB's sniffer and typed columns);
+ours is `ingest_sources` on a landing zone holding only that file: hashing, reading,
+normalising, validating, quarantining and returning typed CaseRecord frames.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+CATEGORIES = ["盗窃", "入室盗窃", "诈骗", "电信网络诈骗", "故意伤害", "打架斗殴", "噪音扰民", "邻里纠纷", "赌博", "扒窃"]
+BBOX = (117.8, 24.3, 118.5, 24.9)
+BAD_SHARE = 0.001  # planted bad dates, so the quarantine path is exercised too
+
+
+def make_csv(path: Path, rows: int, seed: int = 7, chunk: int = 1_000_000) -> int:
+    """Write a canonical case-record CSV of `rows` records; returns the number of planted bad rows."""
+    rng = np.random.default_rng(seed)
+    planted = 0
+    with open(path, "wb") as fh:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            ids = np.arange(start, start + n)
+            seconds = rng.integers(0, 365 * 86400, n)
+            bad = rng.random(n) < BAD_SHARE
+            planted += int(bad.sum())
+            frame = pl.DataFrame({
+                "id": ids, "cat": rng.integers(0, len(CATEGORIES), n), "sec": seconds, "bad": bad,
+                "house": rng.integers(1, 999, n), "compound": rng.integers(0, 2300, n),
+                "lon": np.round(rng.uniform(BBOX[0], BBOX[2], n), 6),
+                "lat": np.round(rng.uniform(BBOX[1], BBOX[3], n), 6),
+            }).select(
+                (pl.lit("P") + pl.col("id").cast(pl.String).str.zfill(9)).alias("record_id"),
+                pl.col("cat").replace_strict(dict(enumerate(CATEGORIES)), return_dtype=pl.String).alias("category"),
+                pl.when(pl.col("bad")).then(pl.lit("not a date")).otherwise(
+                    (pl.datetime(2024, 1, 1) + pl.duration(seconds=pl.col("sec"))).dt.strftime("%Y-%m-%d %H:%M:%S")
+                ).alias("occurred_at"),
+                (pl.lit("思明区莲前西路") + pl.col("house").cast(pl.String) + pl.lit("号")).alias("address"),
+                "lon", "lat",
+                pl.lit("WGS84").alias("coord_sys"),
+                (pl.lit("C") + pl.col("compound").cast(pl.String).str.zfill(5)).alias("compound_id"),
+                pl.lit(None, pl.String).alias("police_case_no"),
+                pl.lit("").alias("status"),
+                pl.lit("居民报警称楼道内电动车电瓶被盗，民警到场处置").alias("description"),
+            )
+            frame.write_csv(fh, include_header=start == 0)
+    return planted
+
+
+def _child(kind: str, target: str) -> None:
+    """Run one measurement and print its figures as JSON (called in a subprocess)."""
+    from datetime import datetime
+
+    import duckdb
+
+    from ingest.landing import ingest_sources
+    from ingest.taxonomy import load_taxonomy
+
+    t0 = time.perf_counter()
+    if kind == "duckdb":
+        con = duckdb.connect()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [target]).fetchall()
+        n = con.sql("SELECT count(*) FROM t").fetchall()[0][0]
+        out = {"rows": n}
+    elif kind == "duckdb_varchar":
+        con = duckdb.connect()
+        con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, all_varchar = true)", [target]).fetchall()
+        out = {"rows": con.sql("SELECT count(*) FROM t").fetchall()[0][0]}
+    else:
+        result = ingest_sources(Path(target), seen_hashes=set(), taxonomy=load_taxonomy(), bbox=BBOX,
+                                now=datetime(2025, 6, 1))
+        led = result.ledger.row(0, named=True)
+        out = {"rows": result.records.height, "quarantined": result.quarantine.height,
+               "rows_read": led["rows_read"], "status": led["status"]}
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def measure(kind: str, target: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench.ingest_bench", "--child", kind, str(target)],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{kind} measurement failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(rows: int, workdir: Path) -> dict:
+    data = workdir / f"city_{rows}"
+    src = data / "sources" / "police"
+    src.mkdir(parents=True, exist_ok=True)
+    csv = src / "records.csv"
+    t0 = time.perf_counter()
+    planted = make_csv(csv, rows)
+    gen = time.perf_counter() - t0
+    size_mb = csv.stat().st_size / 2**20
+    floor = measure("duckdb", csv)
+    floor_varchar = measure("duckdb_varchar", csv)
+    ours = measure("ingest", data)
+    assert ours["rows_read"] == rows and ours["quarantined"] == planted, (ours, planted)
+    return {
+        "rows": rows, "file_mb": round(size_mb, 1), "generate_s": round(gen, 2), "planted_bad": planted,
+        "duckdb_s": round(floor["seconds"], 2), "duckdb_peak_mb": round(floor["peak_rss_mb"]),
+        "duckdb_varchar_s": round(floor_varchar["seconds"], 2), "duckdb_varchar_peak_mb": round(floor_varchar["peak_rss_mb"]),
+        "ingest_s": round(ours["seconds"], 2), "ingest_peak_mb": round(ours["peak_rss_mb"]),
+        "ratio": round(ours["seconds"] / floor["seconds"], 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "TARGET"), help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, action="append", help="record counts (default 1M)")
+    parser.add_argument("--10m", dest="ten", action="store_true", help="also run 10M records")
+    parser.add_argument("--keep", type=Path, help="working folder to keep (default: a temporary one)")
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(*args.child)
+        return
+    sizes = args.rows or [1_000_000]
+    if args.ten:
+        sizes.append(10_000_000)
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="safestar-bench-"))
+    try:
+        for rows in sizes:
+            result = run(rows, workdir)
+            print(json.dumps(result))
+            shutil.rmtree(workdir / f"city_{rows}", ignore_errors=args.keep is None) if args.keep is None else None
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The landing zone: every file under DATA_DIR/sources/<source>/ ingested exactly once.
+
+A file is identified by the SHA-256 of its content: a file whose hash was seen before is
+`skipped_duplicate`; an unreadable one is `rejected` with the reason; every other file is
+`loaded`, its good rows becoming case records and its bad rows quarantine rows, so that
+rows_read = rows_accepted + rows_quarantined always holds.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import polars as pl
+from pandera.typing.polars import DataFrame
+
+from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
+from ingest.merge import merge_records, validate_records
+from ingest.readers import open_reader
+from ingest.sniff import FileRejected
+from ingest.taxonomy import Taxonomy
+from ingest.validate import LOCAL_TZ, check_rows, finish_file, plan_columns
+from schemas.events import SOURCES, CaseRecord
+from schemas.raw import RawCaseText, ReaderProblem
+from schemas.quality import FileLedger, QuarantineRow
+
+RECORD_COLUMNS = list(CaseRecord.to_schema().columns)
+QUARANTINE_COLUMNS = list(QuarantineRow.to_schema().columns)
+LEDGER_SCHEMA = {
+    "source": pl.String, "file": pl.String, "file_sha256": pl.String, "status": pl.String,
+    "rows_read": pl.Int64, "rows_accepted": pl.Int64, "rows_quarantined": pl.Int64,
+    "error": pl.String, "ingested_at": pl.Datetime("us"),
+}
+QUARANTINE_SCHEMA = {
+    "source": pl.String, "file": pl.String, "file_sha256": pl.String, "line": pl.Int64,
+    "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String,
+}
+NOTE_SCHEMA = {"source": pl.String, "file": pl.String, "note": pl.String}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one pass over the landing zone produced."""
+
+    records: DataFrame[CaseRecord]  # accepted records of new files (later file wins on repeats)
+    quarantine: DataFrame[QuarantineRow]
+    ledger: DataFrame[FileLedger]  # one row per file seen this time
+    notes: pl.DataFrame  # source, file, note: ignored columns, sheet read, detected encoding
+
+
+def file_sha256(path: Path, chunk: int = 8 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _landing_files(source_dir: Path) -> list[Path]:
+    """Data files of a source folder in sorted order (hidden files and mapping.yaml aside)."""
+    files = [
+        p
+        for p in source_dir.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(source_dir).parts)
+        and p.relative_to(source_dir).as_posix() != MAPPING_FILE
+    ]
+    return sorted(files, key=lambda p: p.relative_to(source_dir).as_posix())
+
+
+def _sources_root(data_dir: Path) -> Path:
+    root = data_dir / "sources"
+    if root.is_dir():
+        return root
+    if data_dir.name == "sources" and data_dir.is_dir():
+        return data_dir
+    raise FileNotFoundError(f"{data_dir}: no `sources/` folder (expected sources/<source>/ with one of: {', '.join(SOURCES)})")
+
+
+def _local_naive(now: datetime) -> datetime:
+    if now.tzinfo is None:
+        return now
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(LOCAL_TZ)).replace(tzinfo=None)
+
+
+def _check_categories(mapping: SourceMapping, taxonomy: Taxonomy) -> None:
+    codes = taxonomy.codes
+    tables = [("categories", mapping.base.categories)] + [
+        (f"files[{i}].categories", vals.get("categories", {})) for i, (_, vals) in enumerate(mapping.overrides)
+    ]
+    for where, table in tables:
+        for key, code in table.items():
+            if code not in codes:
+                raise MappingError(
+                    mapping.path, f"{where}.{key}", f"maps to {code!r}, which is not a unified category",
+                    f"use a code from config/taxonomy.yaml (e.g. {', '.join(sorted(codes)[:5])}, …)",
+                )
+
+
+def _load_file(path: Path, rel_in_source: str, mapping: SourceMapping, taxonomy, bbox, now):
+    """Read and check one file; returns (checked rows incl. lines, reader problems, notes)."""
+    fm = mapping.for_file(rel_in_source)
+    reader = open_reader(path, fm)
+    try:
+        notes = list(reader.notes)
+        plan = plan_columns(reader.headers, fm)
+        if plan.extras:
+            notes.append(f"extra columns ignored: {', '.join(plan.extras)}")
+        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in reader.batches()]
+        problems = ReaderProblem.validate(reader.problems())
+        checked = pl.concat(parts) if parts else check_rows(plan.canonical(_empty_text(reader.headers)), fm, taxonomy, bbox, now)
+        checked = finish_file(checked, reader.line_numbers(checked.height))
+        return checked, problems, notes
+    finally:
+        reader.close()
+
+
+def _empty_text(headers: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(schema={h: pl.String for h in headers})
+
+
+def ingest_sources(
+    data_dir: Path,
+    *,
+    seen_hashes: set[str],
+    taxonomy: Taxonomy,
+    bbox: tuple[float, float, float, float] | None,
+    now: datetime,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Ingest every new file of every source folder; nothing read is ever dropped silently.
+
+    `bbox` is (min_lon, min_lat, max_lon, max_lat) of the city, applied to the coordinates
+    as exported (leave a margin for GCJ-02/BD-09 offsets); (0, 0) is always out of bounds.
+    `now` is the run time (naive local time, or aware and converted to Asia/Shanghai):
+    later dates are quarantined as future_date. A mapping.yaml error rejects that source's
+    files with the error as the message; the other sources still load.
+    """
+    data_dir = Path(data_dir)
+    root = _sources_root(data_dir)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [p.name for p in folders if p.name not in SOURCES]
+    if unknown:
+        raise ValueError(
+            f"{root}: unknown source folder(s) {', '.join(unknown)}; valid source folders are: {', '.join(SOURCES)}"
+        )
+    now = _local_naive(now)
+    seen = set(seen_hashes)
+    ledger, quarantine, records, notes = [], [], [], []
+    for folder in folders:
+        source = folder.name
+        try:
+            mapping = load_mapping(folder)
+            _check_categories(mapping, taxonomy)
+            mapping_error = None
+        except MappingError as exc:
+            mapping, mapping_error = None, str(exc)
+        for path in _landing_files(folder):
+            rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
+            sha = file_sha256(path)
+            entry = {"source": source, "file": rel, "file_sha256": sha, "rows_read": 0, "rows_accepted": 0,
+                     "rows_quarantined": 0, "error": None, "ingested_at": now}
+            if progress:
+                progress(f"{source}: {rel}")
+            if sha in seen:
+                ledger.append({**entry, "status": "skipped_duplicate"})
+                continue
+            if mapping_error:
+                ledger.append({**entry, "status": "rejected", "error": f"mapping error: {mapping_error}"})
+                continue
+            try:
+                checked, problems, file_notes = _load_file(
+                    path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
+                )
+            except FileRejected as exc:
+                ledger.append({**entry, "status": "rejected", "error": str(exc)})
+                continue
+            seen.add(sha)
+            ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
+            good = checked.filter(pl.col("reason").is_null())
+            bad = checked.filter(pl.col("reason").is_not_null())
+            q = pl.concat(
+                [
+                    bad.select(*ctx, "line", "record_id", "field", "reason", "value"),
+                    problems.select(*ctx, "line", "record_id", "field", "reason", "value"),
+                ],
+                how="vertical_relaxed",
+            ).sort("line")
+            records.append(good.with_columns(*ctx).select(RECORD_COLUMNS))
+            quarantine.append(q.select(QUARANTINE_COLUMNS))
+            notes.extend({"source": source, "file": rel, "note": n} for n in file_notes)
+            ledger.append({**entry, "status": "loaded", "rows_read": checked.height + problems.height,
+                           "rows_accepted": good.height, "rows_quarantined": q.height})
+    recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
+    # Ids are unique within a file (repeats are quarantined); only a source with several new
+    # files can repeat one, and then the later file's version stands.
+    loaded_per_source = pl.Series([e["source"] for e in ledger if e["status"] == "loaded"], dtype=pl.String)
+    if loaded_per_source.is_duplicated().any():
+        result_records = merge_records(None, recs)
+    else:
+        result_records = validate_records(recs, keys_unique=True)
+    quar = pl.concat(quarantine, how="vertical_relaxed") if quarantine else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return IngestResult(
+        records=result_records,
+        quarantine=QuarantineRow.validate(quar.cast(QUARANTINE_SCHEMA)),
+        ledger=FileLedger.validate(pl.DataFrame(ledger, schema=LEDGER_SCHEMA)),
+        notes=pl.DataFrame(notes, schema=NOTE_SCHEMA),
+    )
+
+
+def _empty_records() -> pl.DataFrame:
+    return pl.DataFrame(schema=RECORD_SCHEMA)
+
+
+RECORD_SCHEMA = {
+    "source": pl.String, "record_id": pl.String, "category": pl.String, "category_code": pl.String,
+    "occurred_at": pl.Datetime("us"), "address": pl.String, "lon": pl.Float64, "lat": pl.Float64,
+    "coord_sys": pl.String, "compound_id": pl.String, "police_case_no": pl.String, "status": pl.String,
+    "description": pl.String, "file_sha256": pl.String, "line": pl.Int64,
+}
