@@ -119,7 +119,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
             pl.lit("lift").alias("kind"),
             "rule",
             (pl.col("lapse") - pl.lit(as_of)).dt.total_days().cast(pl.Float64).alias("value"),
-            pl.format("the {} downgrade ({} steps) lapses on {} if no further {} is recorded",
+            pl.format("the {} downgrade (-{} star(s)) lapses on {} if no further {} is recorded",
                       pl.col("kind").replace_strict({k: v.label for k, v in rules.downgrade.items()}, default=pl.col("kind")),
                       "steps", pl.col("lapse").cast(pl.String),
                       pl.col("kind").replace_strict({k: v.label for k, v in rules.downgrade.items()}, default=pl.col("kind")))
