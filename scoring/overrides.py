@@ -94,7 +94,7 @@ def apply_overrides(events: DataFrame[AE], overrides: pl.DataFrame, *,
         direct = pl.concat([direct, linked])
     direct = direct.unique("key", keep="first").rename({AE.compound_id: "from_compound_id"})
     cand = (
-        valid.join(direct, on="key", how="left")
+        valid.drop(AE.event_id).join(direct, on="key", how="left")
         .sort("when", "action", "to_compound_id", "_row", descending=True, nulls_last=True)
         .with_columns(pl.int_range(pl.len()).over(AE.event_id).alias("_rank"))
     )
