@@ -1,0 +1,93 @@
+"""Explanation rows (long format): what the index is made of, and how it compares."""
+from __future__ import annotations
+
+import polars as pl
+
+from scoring.rules import Rules
+
+COLUMNS = ["compound_id", "kind", "key", "value", "detail"]
+
+
+def contribution_rows(counted: pl.DataFrame, rated: pl.DataFrame, rules: Rules, by: str, kind: str) -> pl.DataFrame:
+    """Index points each category (or source) costs a compound.
+
+    The index loss 100 - I is shared between the terms of R in proportion to their share
+    of it: a category's share is its harm/(N+m) over R; the prior's share is a `compare`
+    row. For a compound without exposure the value is null (no index to explain).
+    """
+    m = rules.shrinkage.strength_residents
+    g = counted.group_by("compound_id", by).agg(
+        pl.col("weight").sum().alias("h"), pl.len().alias("n"),
+    )
+    label = pl.col(by).replace_strict(rules.taxonomy_names, default=pl.col(by)) if by == "category_code" else pl.col(by)
+    share = pl.when(pl.col("rate") > 0).then(
+        1000.0 * pl.col("h") / (pl.col("exposure") + m) / pl.col("rate")).otherwise(0.0)
+    return (
+        g.join(rated.select("compound_id", "exposure", "rate", "safety_index"), on="compound_id", how="inner")
+        .select(
+            "compound_id",
+            pl.lit(kind).alias("kind"),
+            pl.col(by).alias("key"),
+            ((100.0 - pl.col("safety_index")) * share).alias("value"),
+            pl.format("{}: {} incident(s), weighted harm {}", label, "n", pl.col("h").round(3)).alias("detail"),
+        )
+    )
+
+
+def main_category(counted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """compound_id -> `main_label`: the category carrying most of the compound's harm."""
+    return (
+        counted.group_by("compound_id", "category_code").agg(pl.col("weight").sum())
+        .sort("weight", "category_code", descending=[True, False])
+        .group_by("compound_id").agg(pl.col("category_code").first())
+        .select("compound_id", pl.col("category_code").replace_strict(
+            rules.taxonomy_names, default=pl.col("category_code")).alias("main_label"))
+    )
+
+
+def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """The compound's index against its street, district and city, and the prior's share."""
+    ok = pl.col("safety_index").is_not_null()
+    five = (pl.col("stars") == 5) & ok
+    r = rated.with_columns(
+        pl.col("safety_index").filter(ok).mean().over("district", "street").alias("street_mean"),
+        pl.col("safety_index").filter(ok).mean().over("district").alias("district_mean"),
+        (five.sum().over("district") / ok.sum().over("district")).alias("district_five"),
+        pl.col("safety_index").filter(ok).mean().alias("city_mean"),
+        (five.sum() / ok.sum()).alias("city_five"),
+    )
+    m = rules.shrinkage.strength_residents
+    prior_pts = pl.when(pl.col("rate") > 0).then(
+        (100.0 - pl.col("safety_index")) * (1000.0 * m * pl.col("prior_used") / (pl.col("exposure") + m)) / pl.col("rate")
+    ).otherwise(0.0)
+    parts = [
+        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
+                 pl.col("street_mean").alias("value"),
+                 pl.format("street {}: mean index {}", "street", pl.col("street_mean").round(1)).alias("detail")),
+        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
+                 pl.col("district_mean").alias("value"),
+                 pl.format("district {}: mean index {}, {}% five-star", "district", pl.col("district_mean").round(1),
+                           (100 * pl.col("district_five")).round(1)).alias("detail")),
+        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
+                 pl.col("city_mean").alias("value"),
+                 pl.format("city: mean index {}, {}% five-star", pl.col("city_mean").round(1),
+                           (100 * pl.col("city_five")).round(1)).alias("detail")),
+        r.filter(ok).select("compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
+                            prior_pts.alias("value"),
+                            pl.format("stabilisation toward the {} rate {} per 1000 (capped at the five-star rate), "
+                                      "weight {} pseudo-residents against {} residents",
+                                      pl.lit(rules.shrinkage.prior), (1000 * pl.col("prior_used")).round(3),
+                                      pl.lit(int(m)), pl.col("exposure").round(0)).alias("detail")),
+    ]
+    return pl.concat(parts)
+
+
+def rule_rows(fired: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """One row per rule that fired; `detail` names the incidents (internal only)."""
+    return fired.select(
+        "compound_id",
+        pl.lit("rule").alias("kind"),
+        pl.col("rule").alias("key"),
+        pl.col("steps").cast(pl.Float64).alias("value"),
+        pl.format("{} incident(s): {}", "n_events", "event_ids").alias("detail"),
+    )

@@ -1,0 +1,216 @@
+"""The scoring rules file: loading, validation and its content-hash version."""
+from __future__ import annotations
+
+import hashlib
+import math
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+DEFAULT_RULES = CONFIG_DIR / "rules.yaml"
+DEFAULT_TAXONOMY = CONFIG_DIR / "taxonomy.yaml"
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used, with the key at fault and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Strict):
+    months: int = Field(12, ge=1, le=36)
+    half_life_days: float = Field(180.0, gt=0)
+
+
+class Population(_Strict):
+    persons_per_household: float = Field(2.8, gt=0)
+
+
+class Shrinkage(_Strict):
+    prior: Literal["street", "city"] = "street"
+    strength_residents: float = Field(3000.0, gt=0)
+
+
+class IndexScale(_Strict):
+    scale_per_1000: float = Field(12.0, gt=0)
+
+
+class Stars(_Strict):
+    thresholds: dict[int, float]
+    floor: int = Field(1, ge=1, le=5)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _levels(cls, v: dict[int, float]) -> dict[int, float]:
+        if sorted(v) != [2, 3, 4, 5]:
+            raise ValueError("needs exactly the star levels 2, 3, 4, 5 (1 star is below the 2-star threshold)")
+        for star, t in v.items():
+            if not 0.0 < t < 100.0:
+                raise ValueError(f"threshold for {star} stars must lie strictly between 0 and 100, got {t}")
+        if not v[2] < v[3] < v[4] < v[5]:
+            raise ValueError("thresholds must increase with the star level (2 < 3 < 4 < 5)")
+        return v
+
+
+class Veto(_Strict):
+    categories: list[str]
+
+
+class DowngradeKind(_Strict):
+    label: str
+    categories: list[str] = Field(min_length=1)
+    steps: int = Field(1, ge=1, le=4)
+
+
+class Sufficiency(_Strict):
+    min_exposure_residents: float = Field(1.0, gt=0)
+
+
+class Stability(_Strict):
+    minor_categories: list[str] = Field(default_factory=list)
+
+
+class Rules(_Strict):
+    """Validated scoring rules; `version` is the content hash written on every rating."""
+
+    window: Window
+    population: Population
+    shrinkage: Shrinkage
+    index: IndexScale
+    stars: Stars
+    categories: dict[str, float]
+    veto: Veto
+    downgrade: dict[str, DowngradeKind]
+    sufficiency: Sufficiency = Sufficiency()
+    stability: Stability = Stability()
+    plaque_stability_days: int = Field(30, ge=0)
+    version: str = ""
+    taxonomy_codes: tuple[str, ...] = ()
+    taxonomy_names: dict[str, str] = Field(default_factory=dict)
+    taxonomy_groups: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("categories")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        for code, w in v.items():
+            if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+                raise ValueError(f"weight of {code!r} must be a number >= 0, got {w!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _stable_for_small_compounds(self) -> "Rules":
+        # The design promise "one minor theft in a 30-household compound costs at most one
+        # star" holds for every compound size iff 1000*w/m <= R(4 stars) - R(5 stars).
+        if not self.stability.minor_categories:
+            return self
+        w = max(self.categories.get(c, 0.0) for c in self.stability.minor_categories)
+        gap = self.rate_threshold(4) - self.rate_threshold(5)
+        cost = 1000.0 * w / self.shrinkage.strength_residents
+        if cost > gap:
+            need = math.ceil(1000.0 * w / gap)
+            raise ValueError(
+                f"shrinkage.strength_residents={self.shrinkage.strength_residents:g} lets one minor "
+                f"incident (weight {w:g}) cost more than one star; raise it to at least {need} "
+                f"or widen the 4-5 star threshold gap"
+            )
+        return self
+
+    # --- derived values -------------------------------------------------------------
+    def rate_threshold(self, star: int) -> float:
+        """The largest stabilised rate R (per 1000 residents) that still earns `star` stars."""
+        return -self.index.scale_per_1000 * math.log(self.stars.thresholds[star] / 100.0)
+
+    @cached_property
+    def veto_set(self) -> frozenset[str]:
+        return frozenset(self.veto.categories)
+
+    @cached_property
+    def downgrade_kind_of(self) -> dict[str, str]:
+        """Category code -> downgrade kind."""
+        return {c: kind for kind, k in self.downgrade.items() for c in k.categories}
+
+    def label(self, code: str) -> str:
+        """Chinese display name of a category code (the code itself when unknown)."""
+        return self.taxonomy_names.get(code, code)
+
+
+def _read_taxonomy(path: Path) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
+    try:
+        tax = yaml.safe_load(path.read_text(encoding="utf-8"))
+        cats = tax["categories"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
+        raise RulesError(f"{path}: cannot read the taxonomy ({e}); fix: restore config/taxonomy.yaml") from e
+    codes = tuple(c["code"] for c in cats)
+    return codes, {c["code"]: c.get("name_zh", c["code"]) for c in cats}, {c["code"]: c.get("group", "") for c in cats}
+
+
+def _check_codes(raw: dict, codes: tuple[str, ...], path: Path) -> None:
+    known = set(codes)
+    problems: list[str] = []
+    cats = raw.get("categories") or {}
+    for code in cats:
+        if code not in known:
+            problems.append(f"categories.{code}: not a code of taxonomy.yaml; fix: rename it to one of the taxonomy codes or add it there")
+    missing = [c for c in codes if c not in cats]
+    if missing:
+        problems.append(f"categories: no weight for {', '.join(missing)}; fix: add a weight for each taxonomy code")
+    for code in (raw.get("veto") or {}).get("categories", []) or []:
+        if code not in known:
+            problems.append(f"veto.categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
+    for kind, spec in (raw.get("downgrade") or {}).items():
+        for code in (spec or {}).get("categories", []) or []:
+            if code not in known:
+                problems.append(f"downgrade.{kind}.categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
+    for code in (raw.get("stability") or {}).get("minor_categories", []) or []:
+        if code not in known:
+            problems.append(f"stability.minor_categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
+    if problems:
+        raise RulesError(f"{path}: " + "; ".join(problems))
+
+
+def load_rules(path: Path | None = None, taxonomy_path: Path | None = None) -> Rules:
+    """Load and validate a rules file (default `config/rules.yaml`) against the taxonomy.
+
+    Raises `RulesError` naming the offending key and the fix for any unusable file.
+    """
+    path = Path(path) if path is not None else DEFAULT_RULES
+    taxonomy_path = Path(taxonomy_path) if taxonomy_path is not None else DEFAULT_TAXONOMY
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RulesError(f"{path}: cannot read the rules file ({e}); fix: pass an existing rules.yaml") from e
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        raise RulesError(f"{path}: not valid UTF-8 YAML ({e}); fix: correct the syntax at the position shown") from e
+    if not isinstance(raw, dict):
+        raise RulesError(f"{path}: top level must be a mapping of sections (window, stars, categories, ...)")
+    for reserved in ("version", "taxonomy_codes", "taxonomy_names", "taxonomy_groups"):
+        if reserved in raw:
+            raise RulesError(f"{path}: {reserved}: reserved (derived on load); fix: remove the key")
+    codes, names, groups = _read_taxonomy(taxonomy_path)
+    _check_codes(raw, codes, path)
+    try:
+        return Rules(
+            **raw,
+            version=hashlib.sha256(data).hexdigest()[:12],
+            taxonomy_codes=codes,
+            taxonomy_names=names,
+            taxonomy_groups=groups,
+        )
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            hint = {
+                "missing": "add the key (see config/rules.yaml for the default)",
+                "extra_forbidden": "remove or correct the key (misspelt?)",
+            }.get(err["type"], "correct the value")
+            msgs.append(f"{loc}: {err['msg']}; fix: {hint}")
+        raise RulesError(f"{path}: " + "; ".join(msgs)) from e
