@@ -37,17 +37,21 @@ def _grid(modules: list[list[bool | None]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _function_layer(version: int, error_correction: int, mask: int) -> tuple[np.ndarray, np.ndarray]:
-    """Function patterns and format/version info of one version and mask: (values, data_area)."""
+def _function_layer(version: int, error_correction: int, mask: int, test: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Function patterns and format/version info of one version and mask: (values, data_area).
+
+    ``test`` leaves format and version info light, as ``qrcode`` does while scoring masks.
+    """
     qr = qrcode.QRCode(version=version, error_correction=error_correction, border=0)
     qr.modules_count = version * 4 + 17
     if version not in precomputed_qr_blanks:
         qr.add_data("0")
         qr.makeImpl(False, 0)
     qr.modules = [row[:] for row in precomputed_qr_blanks[version]]
-    qr.setup_type_info(False, mask)
+    qr.setup_type_info(test, mask)
     if version >= 7:
-        qr.setup_type_number(False)
+        qr.setup_type_number(test)
     value, is_set = _grid(qr.modules)
     return value, ~is_set
 
@@ -96,14 +100,15 @@ def _symbol(url: str, error_correction: int) -> np.ndarray:
     m0 = np.array(qr.modules, dtype=bool)
     _, data_area = _function_layer(version, error_correction, 0)
     unmasked = m0 ^ (_mask_pattern(version, 0) & data_area)
-    best, best_score = m0, None
+    best_mask, best_score = 0, None
     for mask in range(8):
-        fvalue, _ = _function_layer(version, error_correction, mask)
-        cand = np.where(data_area, unmasked ^ _mask_pattern(version, mask), fvalue)
-        score = penalty(cand)
+        # Scored like qrcode scores it (format info blank), so both pick the same mask.
+        test_layer, _ = _function_layer(version, error_correction, mask, True)
+        score = penalty(np.where(data_area, unmasked ^ _mask_pattern(version, mask), test_layer))
         if best_score is None or score < best_score:
-            best, best_score = cand, score
-    return best
+            best_mask, best_score = mask, score
+    final_layer, _ = _function_layer(version, error_correction, best_mask)
+    return np.where(data_area, unmasked ^ _mask_pattern(version, best_mask), final_layer)
 
 
 def qr_matrix(url: str, *, error_correction: int = ERROR_CORRECTION) -> np.ndarray:
