@@ -1,0 +1,57 @@
+"""Plaque artwork (牌匾设计稿) as print-ready SVG, one per plaque.
+
+A 600 × 400 mm landscape plaque: the programme title, the compound's name, its stars as
+star shapes, the rating year, the serial and the signed QR code as vector paths. Chinese
+text stays text (with a CJK font stack) so the printer's RIP sets it sharply.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from plaques.qr import qr_matrix, svg_path
+from plaques.templates import FONT_STACK, template
+
+WIDTH_MM, HEIGHT_MM = 600, 400
+QR_SIZE_MM = 150.0
+NAME_BOX_MM = 340.0
+STAR_RADIUS_MM = 26.0
+
+
+def star_points(cx: float, cy: float, r: float) -> str:
+    """The ``points`` of a five-pointed star centred on (cx, cy), outer radius ``r``."""
+    inner = r * math.sin(math.radians(18)) / math.sin(math.radians(54))
+    pts = []
+    for k in range(10):
+        rad = r if k % 2 == 0 else inner
+        a = math.radians(-90 + 36 * k)
+        pts.append(f"{cx + rad * math.cos(a):.2f},{cy + rad * math.sin(a):.2f}")
+    return " ".join(pts)
+
+
+def _star_row(stars: int, x0: float, y: float) -> list[dict]:
+    step = STAR_RADIUS_MM * 2.3
+    return [{"points": star_points(x0 + STAR_RADIUS_MM + i * step, y, STAR_RADIUS_MM), "earned": i < stars}
+            for i in range(5)]
+
+
+def name_font_size(name: str, box_mm: float = NAME_BOX_MM, largest: float = 64.0) -> float:
+    """A font size (mm) at which ``name`` fits on one line of ``box_mm``."""
+    # CJK glyphs are about one em wide, Latin letters and digits about half.
+    ems = sum(1.0 if ord(ch) > 0x2E80 else 0.62 for ch in name) or 1.0
+    return round(min(largest, box_mm / ems), 1)
+
+
+def render_plaque_svg(*, name: str, stars: int, year: int, serial: str, url: str,
+                      matrix: np.ndarray | None = None, district: str = "", street: str = "") -> str:
+    """The SVG artwork of one plaque; ``matrix`` reuses a QR matrix already built for ``url``."""
+    m = qr_matrix(url) if matrix is None else matrix
+    n = m.shape[0]
+    qr_x, qr_y = WIDTH_MM - 40 - QR_SIZE_MM, 130.0
+    return template("plaque_artwork.svg.j2").render(
+        width=WIDTH_MM, height=HEIGHT_MM, name=name, name_size=name_font_size(name),
+        stars=stars, star_row=_star_row(stars, 40.0, 280.0), year=year, serial=serial,
+        district=district, street=street, font_stack=FONT_STACK,
+        qr={"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": svg_path(m)},
+    )

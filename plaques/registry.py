@@ -1,0 +1,234 @@
+"""The plaque registry: which plaque each compound should have on its wall, and what to do.
+
+``plan_plaques`` takes the registry as it stood, every rating up to ``as_of`` and the
+compound registry, and returns the new registry plus the actions of the date:
+
+- a rated or downgraded compound without an active plaque gets a ``new`` one (unless it
+  was vetoed in the same calendar year: a vetoed compound stays without a plaque until
+  the next year);
+- a veto, or a compound becoming ``not_rated`` or leaving the ratings, ``withdraw``\\ s
+  its plaque at once;
+- a downgrade (status ``downgraded`` with fewer stars than the plaque) ``replace``\\ s it at
+  once;
+- a star change from the index alone becomes a ``replace`` only once the new star level
+  has held on every rating date for ``stability_days``, so an index wobbling across a
+  threshold does not reprint plaques.
+
+Re-running a date gives the same plan: changes the registry recorded on or after
+``as_of`` are undone first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from pandera.typing.polars import DataFrame
+
+from plaques.serials import serial_seq, serials_expr
+from schemas.plaques import Plaque, PlaqueAction
+from schemas.ratings import Rating
+from schemas.registry import Compound
+
+DEFAULT_STABILITY_DAYS = 30
+RATED = ["rated", "downgraded"]
+
+REGISTRY_SCHEMA = {
+    Plaque.serial: pl.String, Plaque.compound_id: pl.String, Plaque.stars: pl.Int8,
+    Plaque.rating_year: pl.Int32, Plaque.issued_on: pl.Date, Plaque.status: pl.String,
+    Plaque.status_changed_on: pl.Date, Plaque.reason: pl.String, Plaque.batch_id: pl.String,
+    Plaque.issue_reason: pl.String,
+}
+ACTION_SCHEMA = {
+    PlaqueAction.serial: pl.String, PlaqueAction.compound_id: pl.String,
+    PlaqueAction.action: pl.String, PlaqueAction.stars: pl.Int8,
+    PlaqueAction.previous_serial: pl.String, PlaqueAction.reason: pl.String,
+}
+
+
+@dataclass(frozen=True)
+class PlaquePlan:
+    """The registry after a rating date, the actions it calls for, and index-only star
+    changes still waiting out the stability period (``pending``, for analysts)."""
+
+    registry: DataFrame[Plaque]
+    actions: DataFrame[PlaqueAction]
+    pending: pl.DataFrame
+    batch_id: str
+    as_of: date
+
+
+def batch_id_for(as_of: date) -> str:
+    """The print batch of a rating date."""
+    return f"B{as_of:%Y%m%d}"
+
+
+def empty_registry() -> pl.DataFrame:
+    """A registry without plaques."""
+    return pl.DataFrame(schema=REGISTRY_SCHEMA)
+
+
+def _rolled_back(registry: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+    """The registry as it stood before ``as_of``: later issues dropped, later changes undone."""
+    if registry is None or registry.is_empty():
+        return empty_registry()
+    reg = registry
+    if Plaque.issue_reason not in reg.columns:
+        reg = reg.with_columns(pl.lit(None, dtype=pl.String).alias(Plaque.issue_reason))
+    reg = reg.select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()])
+    reg = reg.filter(pl.col(Plaque.issued_on) < as_of)
+    undo = (pl.col(Plaque.status) != "active") & (pl.col(Plaque.status_changed_on) >= as_of)
+    return reg.with_columns(
+        pl.when(undo).then(pl.lit("active")).otherwise(pl.col(Plaque.status)).alias(Plaque.status),
+        pl.when(undo).then(pl.col(Plaque.issued_on)).otherwise(pl.col(Plaque.status_changed_on))
+        .alias(Plaque.status_changed_on),
+        pl.when(undo).then(pl.coalesce(Plaque.issue_reason, Plaque.reason)).otherwise(pl.col(Plaque.reason))
+        .alias(Plaque.reason),
+    )
+
+
+def _held_since(history: pl.DataFrame) -> pl.DataFrame:
+    """Per compound, the first rating date of the current unbroken run of its star level."""
+    cid, d = Rating.compound_id, Rating.as_of
+    level = pl.when(pl.col(Rating.status).is_in(RATED)).then(pl.col(Rating.stars).cast(pl.Int16)).otherwise(-1)
+    runs = (
+        history.select(cid, d, level.alias("level"))
+        .sort(cid, d)
+        .with_columns(
+            (pl.col("level") != pl.col("level").shift(1).over(cid)).fill_null(True)
+            .cast(pl.Int32).cum_sum().over(cid).alias("run")
+        )
+    )
+    return runs.group_by(cid).agg(pl.col(d).filter(pl.col("run") == pl.col("run").max()).min().alias("held_since"))
+
+
+def _vetoed_this_year(history: pl.DataFrame, registry: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Compounds vetoed in ``as_of``'s calendar year (no plaque for them until next year)."""
+    from_ratings = history.filter(
+        (pl.col(Rating.status) == "vetoed") & (pl.col(Rating.as_of).dt.year() == as_of.year)
+    ).select(Rating.compound_id)
+    from_registry = registry.filter(
+        (pl.col(Plaque.status) == "withdrawn")
+        & pl.col(Plaque.reason).str.starts_with("veto")
+        & (pl.col(Plaque.status_changed_on).dt.year() == as_of.year)
+    ).select(Plaque.compound_id)
+    return pl.concat([from_ratings, from_registry]).unique().with_columns(pl.lit(True).alias("vetoed_this_year"))
+
+
+def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame, as_of: date,
+               stability_days: int) -> pl.DataFrame:
+    """One row per compound that has a plaque or a rating today, with the action it needs."""
+    cid = Rating.compound_id
+    current = history.filter(pl.col(Rating.as_of) == as_of).select(
+        cid, pl.col(Rating.stars).cast(pl.Int8), pl.col(Rating.status),
+        pl.col(Rating.rules).fill_null(""), pl.col(Rating.district),
+    )
+    active = reg.filter(pl.col(Plaque.status) == "active").select(
+        cid, pl.col(Plaque.serial).alias("plaque_serial"), pl.col(Plaque.stars).alias("plaque_stars")
+    )
+    seqs = reg.group_by(cid).agg(serial_seq(pl.col(Plaque.serial)).max().fill_null(0).alias("last_seq"))
+    codes = compounds.select(cid, pl.col(Compound.district_code), pl.col(Compound.district).alias("reg_district"))
+    df = (
+        current.join(active, on=cid, how="full", coalesce=True)
+        .join(_held_since(history), on=cid, how="left")
+        .join(_vetoed_this_year(history, reg, as_of), on=cid, how="left")
+        .join(seqs, on=cid, how="left")
+        .join(codes, on=cid, how="left")
+        .with_columns(
+            pl.col("vetoed_this_year").fill_null(False),
+            pl.col("last_seq").fill_null(0),
+            pl.coalesce("reg_district", Rating.district).alias("district_name"),
+        )
+    )
+    has = pl.col("plaque_serial").is_not_null()
+    status, stars, ps = pl.col(Rating.status), pl.col(Rating.stars), pl.col("plaque_stars")
+    held_days = (pl.lit(as_of) - pl.col("held_since")).dt.total_days()
+    arrow = pl.format("{}→{} stars", ps, stars)
+    action = (
+        pl.when(has & status.is_null()).then(pl.lit("withdraw"))
+        .when(has & status.is_in(["vetoed", "not_rated"])).then(pl.lit("withdraw"))
+        .when(has & (status == "downgraded") & (stars < ps)).then(pl.lit("replace"))
+        .when(has & (stars != ps) & (held_days >= stability_days)).then(pl.lit("replace"))
+        .when(~has & status.is_in(RATED) & ~pl.col("vetoed_this_year")).then(pl.lit("new"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    reason = (
+        pl.when(has & status.is_null()).then(pl.lit("no longer in the ratings"))
+        .when(has & (status == "vetoed")).then(pl.format("veto: {}", pl.col(Rating.rules)))
+        .when(has & (status == "not_rated")).then(pl.lit("not_rated: no population or households"))
+        .when(has & (status == "downgraded") & (stars < ps))
+        .then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
+        .when(has & (stars != ps) & (held_days >= stability_days))
+        .then(pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days))
+        .when(~has & status.is_in(RATED)).then(pl.format("first plaque: {} stars", stars))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    waiting = has & status.is_in(RATED) & (stars != ps) & action.is_null()
+    return df.with_columns(
+        action.alias("action"), reason.alias("reason"), waiting.fill_null(False).alias("waiting"),
+        held_days.alias("held_days"),
+    )
+
+
+def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Rating],
+                 compounds: DataFrame[Compound], *, as_of: date,
+                 stability_days: int = DEFAULT_STABILITY_DAYS) -> PlaquePlan:
+    """The registry after ``as_of`` and the plaque actions the ratings of ``as_of`` call for."""
+    if stability_days < 0:
+        raise ValueError(f"stability_days must be 0 or more, not {stability_days}")
+    history = ratings_history.filter(pl.col(Rating.as_of) <= as_of)
+    if history.filter(pl.col(Rating.as_of) == as_of).is_empty():
+        raise ValueError(f"no ratings for {as_of.isoformat()}: rate that date before planning its plaques")
+    batch = batch_id_for(as_of)
+    reg = _rolled_back(registry, as_of)
+    dec = _decisions(reg, history, compounds, as_of, stability_days)
+
+    issuing = (
+        dec.filter(pl.col("action").is_in(["new", "replace"]))
+        .with_columns((pl.col("last_seq") + 1).alias("seq"))
+        .with_columns(serials_expr(Compound.district_code, "district_name", Rating.compound_id, "seq").alias("serial"))
+    )
+    withdrawing = dec.filter(pl.col("action") == "withdraw")
+    actions = pl.concat([
+        issuing.select(
+            Plaque.serial, Rating.compound_id, "action", pl.col(Rating.stars).cast(pl.Int8),
+            pl.when(pl.col("action") == "replace").then(pl.col("plaque_serial")).alias("previous_serial"),
+            "reason",
+        ),
+        withdrawing.select(
+            pl.col("plaque_serial").alias(Plaque.serial), Rating.compound_id, "action",
+            pl.col("plaque_stars").cast(pl.Int8).alias(Rating.stars),
+            pl.lit(None, dtype=pl.String).alias("previous_serial"), "reason",
+        ),
+    ]).select([pl.col(c).cast(t) for c, t in ACTION_SCHEMA.items()]).sort(Rating.compound_id, "action", Plaque.serial)
+
+    retired = pl.concat([
+        issuing.filter(pl.col("action") == "replace").select(
+            pl.col("plaque_serial").alias(Plaque.serial), pl.lit("superseded").alias("new_status"), "reason"),
+        withdrawing.select(pl.col("plaque_serial").alias(Plaque.serial), pl.lit("withdrawn").alias("new_status"),
+                           "reason"),
+    ])
+    changed = retired[Plaque.serial]
+    updated = reg.join(retired, on=Plaque.serial, how="left").with_columns(
+        pl.coalesce("new_status", Plaque.status).alias(Plaque.status),
+        pl.when(pl.col(Plaque.serial).is_in(changed.implode())).then(pl.lit(as_of))
+        .otherwise(pl.col(Plaque.status_changed_on)).alias(Plaque.status_changed_on),
+        pl.coalesce("reason_right", Plaque.reason).alias(Plaque.reason),
+    ).select(list(REGISTRY_SCHEMA))
+    issued = issuing.select(
+        Plaque.serial, Rating.compound_id, pl.col(Rating.stars).cast(pl.Int8),
+        pl.lit(as_of.year, dtype=pl.Int32).alias(Plaque.rating_year), pl.lit(as_of).alias(Plaque.issued_on),
+        pl.lit("active").alias(Plaque.status), pl.lit(as_of).alias(Plaque.status_changed_on),
+        "reason", pl.lit(batch).alias(Plaque.batch_id), pl.col("reason").alias(Plaque.issue_reason),
+    ).select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()])
+    new_registry = pl.concat([updated, issued]).sort(Plaque.compound_id, Plaque.issued_on, Plaque.serial)
+
+    pending = dec.filter(pl.col("waiting")).select(
+        Rating.compound_id, pl.col("plaque_serial").alias(Plaque.serial), "plaque_stars",
+        pl.col(Rating.stars).alias("rated_stars"), "held_since", "held_days",
+        (pl.lit(stability_days) - pl.col("held_days")).alias("days_to_go"),
+    ).sort(Rating.compound_id)
+    return PlaquePlan(
+        registry=Plaque.validate(new_registry), actions=PlaqueAction.validate(actions),
+        pending=pending, batch_id=batch, as_of=as_of,
+    )

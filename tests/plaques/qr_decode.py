@@ -1,0 +1,36 @@
+"""Decoding helpers for the QR tests (zxing-cpp), and an SVG-path rasteriser.
+
+The rasteriser reads the ``M x y h w v1 h-w z`` runs of the SVG path back into a module
+matrix, independently of how the path was written, so decoding it checks the SVG's
+geometry, not the matrix it came from.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import zxingcpp
+from PIL import Image
+
+_RUN = re.compile(r"M(\d+) (\d+)h(\d+)v1h-(\d+)z")
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [b.text for b in zxingcpp.read_barcodes(image)]
+
+
+def matrix_from_path(d: str, n: int) -> np.ndarray:
+    m = np.zeros((n, n), dtype=bool)
+    consumed = 0
+    for match in _RUN.finditer(d):
+        x, y, w, w2 = map(int, match.groups())
+        assert w == w2
+        m[y, x:x + w] = True
+        consumed += len(match.group(0))
+    assert consumed == len(d), "the path holds something other than module runs"
+    return m
+
+
+def raster(matrix: np.ndarray, px: int = 4) -> Image.Image:
+    big = np.repeat(np.repeat(~matrix, px, axis=0), px, axis=1)
+    return Image.fromarray(big.astype(np.uint8) * 255, mode="L")
