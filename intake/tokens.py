@@ -57,9 +57,15 @@ def add_officer(db_path: Path, officer_id: str, display_name: str) -> str:
     return f"sst_{key_id}_{secret}"
 
 
+def _existing(db_path: Path) -> Path:
+    if not Path(db_path).is_file():
+        raise FileNotFoundError(f"intake database {db_path} not found; add an officer first or pass --db")
+    return Path(db_path)
+
+
 def revoke_officer(db_path: Path, officer_id: str) -> None:
     """Revoke an officer's token; their past check-ins stay counted."""
-    conn = connect(db_path)
+    conn = connect(_existing(db_path))
     try:
         cur = conn.execute(
             "UPDATE officers SET revoked_at = ? WHERE officer_id = ? AND revoked_at IS NULL",
@@ -73,7 +79,7 @@ def revoke_officer(db_path: Path, officer_id: str) -> None:
 
 def list_officers(db_path: Path) -> list[Officer]:
     """All officers ever registered, active and revoked, by id."""
-    conn = connect(db_path)
+    conn = connect(_existing(db_path))
     try:
         rows = conn.execute(
             "SELECT officer_id, display_name, created_at, revoked_at FROM officers ORDER BY officer_id"
