@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 from pandera.typing.polars import DataFrame
 
-from intake.vocab import NEED_CATEGORIES, NEED_TEXT_MAX
+from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX
 from reports.site_data import (SUPPRESSED, area_comparison, compound_base, group_counts,
                                monthly_trend, side_tables)
 from reports.site_env import render_template
@@ -131,9 +131,16 @@ def _compound_context(row: dict, as_of: date, intake_url: str) -> dict:
         "compare": compare,
         "plaque_href": _plaque_href(row["url"], root),
         "need_categories": NEED_CATEGORIES,
+        "checkin_kinds": CHECKIN_KINDS,
         "text_max": NEED_TEXT_MAX,
         "intake_url": intake_url.rstrip("/"),
     }
+
+
+def _require(frame: pl.DataFrame | None, columns: list[str], name: str) -> None:
+    missing = [c for c in columns if frame is not None and c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} frame lacks column(s) {', '.join(missing)}; expected {', '.join(columns)}")
 
 
 def _write(path: Path, text: str, written: list[Path]) -> None:
@@ -172,6 +179,11 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     search.json, whose bytes are rewritten only when they change). Groups with no
     counted incident are not listed; 1–2 read "少量"."""
     site_dir = Path(site_dir)
+    ratings, stats, monthly = Rating.validate(ratings), CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)
+    compounds = Compound.validate(compounds)
+    _require(plaques, ["compound_id", "serial", "url"], "plaques")
+    _require(checkins, ["compound_id", "n_month"], "checkins")
+    _require(replies, ["compound_id", "reply_text"], "replies")
     labels = default_group_names()
     labels.update(group_names or {})
     base = compound_base(ratings, compounds, as_of)

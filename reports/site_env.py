@@ -16,6 +16,7 @@ def site_env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
     # Links to compound pages must use the same folder name the renderer wrote.
     from reports.site_data import page_slug
