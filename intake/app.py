@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -46,10 +47,13 @@ class Refusal(Exception):
 
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
                rate_limit: RateLimit | None = RateLimit(), max_body: int = MAX_BODY,
-               compound_ids: Iterable[str] | None = None, trust_forwarded: bool = False) -> Starlette:
+               compound_ids: Iterable[str] | None = None, trust_forwarded: bool = False,
+               cors_origins: Iterable[str] = ()) -> Starlette:
     """The ASGI app. ``site_dir`` is the rendered site (its ``search.json`` lists the
     compounds a need may name; ``compound_ids`` may add to or replace it). ``rate_limit``
     None disables the per-client limit (for load tests on one loopback address).
+    ``cors_origins`` lets pages on another host (a CDN) post with JavaScript; plain form
+    posts work from anywhere without it.
     ``plaque_secret`` is accepted for configuration symmetry with the plaque signer;
     verification relies on the static pages the plaque renderer writes."""
     del plaque_secret  # genuine plaques are exactly those with a rendered verification page
@@ -190,6 +194,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         return HTMLResponse(render_template("site_404.html", serial=serial), 404)
 
     async def api_unknown(request: Request) -> Response:
+        if request.url.path.rstrip("/") in ("/api/needs", "/api/checkins"):
+            raise Refusal(405, "method_not_allowed", "use POST", {"Allow": "POST"})
         raise Refusal(404, "not_found", "no such API endpoint")
 
     async def on_refusal(request: Request, exc: Refusal) -> Response:
@@ -221,5 +227,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         routes.append(Mount("/", StaticFiles(directory=site, html=True), name="site"))
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Refusal: on_refusal, HTTPException: on_http})
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
+                           allow_headers=["Content-Type", "Authorization"], max_age=3600)
     app.add_middleware(RequestLog)
     return app

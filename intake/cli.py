@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging()
     limit = None if args.no_rate_limit else RateLimit(args.burst, args.rate)
     app = create_app(site_dir=site, db_path=db, rate_limit=limit,
-                     trust_forwarded=args.trust_forwarded)
+                     trust_forwarded=args.trust_forwarded, cors_origins=args.cors_origin)
     print(f"serving {site} on http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
                 proxy_headers=args.trust_forwarded)
@@ -79,6 +79,8 @@ def register(subparsers) -> None:
     serve.add_argument("--no-rate-limit", action="store_true", help="disable the per-client limit (load tests)")
     serve.add_argument("--trust-forwarded", action="store_true",
                        help="key the rate limit on X-Forwarded-For (only behind your own proxy)")
+    serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                       help="allow JavaScript posts from pages hosted at ORIGIN (repeatable)")
     serve.set_defaults(func=_serve)
 
     officers = subparsers.add_parser("officers", help="manage officer check-in tokens")

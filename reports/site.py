@@ -97,7 +97,7 @@ def _tips(leading: list[str] | None) -> list[str]:
     return chosen or tips["general"]
 
 
-def _compound_context(row: dict, as_of: date, intake_url: str) -> dict:
+def _compound_context(row: dict, as_of: date, intake_url: str, needs_given: bool) -> dict:
     root = "../../"
     months = row["month"]
     month_rows = [
@@ -126,6 +126,7 @@ def _compound_context(row: dict, as_of: date, intake_url: str) -> dict:
         "note": _note(row["status"], row["rules"]),
         "reply_text": row["reply_text"],
         "n_checkins": row["n_month"],
+        "n_needs": row["n_needs_month"] if needs_given else None,
         "trend_svg": sparkline(months, row["n_events"], row["month_index"]),
         "month_rows": month_rows,
         "compare": compare,
@@ -172,18 +173,20 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
                 history: DataFrame[Rating], plaques: pl.DataFrame | None = None,
                 checkins: pl.DataFrame | None = None, replies: pl.DataFrame | None = None,
                 group_names: dict[str, str] | None = None, intake_url: str = "/api",
-                only: set[str] | None = None) -> list[Path]:
+                only: set[str] | None = None, needs: pl.DataFrame | None = None) -> list[Path]:
     """Render the public site into ``site_dir``; returns every file rendered.
 
     ``only`` re-renders just those compounds' pages (plus the index, street lists and
     search.json, whose bytes are rewritten only when they change). Groups with no
-    counted incident are not listed; 1–2 read "少量"."""
+    counted incident are not listed; 1–2 read "少量". ``needs`` (optional, the first
+    frame of ``intake.export.read_intake``) adds the residents' needs this month."""
     site_dir = Path(site_dir)
     ratings, stats, monthly = Rating.validate(ratings), CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)
     compounds = Compound.validate(compounds)
     _require(plaques, ["compound_id", "serial", "url"], "plaques")
     _require(checkins, ["compound_id", "n_month"], "checkins")
     _require(replies, ["compound_id", "reply_text"], "replies")
+    _require(needs, ["compound_id", "n_needs_month"], "needs")
     labels = default_group_names()
     labels.update(group_names or {})
     base = compound_base(ratings, compounds, as_of)
@@ -191,13 +194,13 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         area_comparison(base)
         .join(group_counts(stats, as_of, list(labels), labels), on="compound_id", how="left")
         .join(monthly_trend(base, monthly, history, as_of), on="compound_id", how="left")
-        .pipe(side_tables, plaques, checkins, replies)
+        .pipe(side_tables, plaques, checkins, replies, needs)
         .sort("compound_id")
     )
     written: list[Path] = []
     todo = pages if only is None else pages.filter(pl.col("compound_id").is_in(sorted(only)))
     for row in todo.iter_rows(named=True):
-        html = render_template("site_compound.html", **_compound_context(row, as_of, intake_url))
+        html = render_template("site_compound.html", **_compound_context(row, as_of, intake_url, needs is not None))
         _write(site_dir / "c" / row["slug"] / "index.html", html, written)
 
     streets = (

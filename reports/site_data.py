@@ -152,9 +152,15 @@ def monthly_trend(base: pl.DataFrame, monthly: DataFrame[CompoundMonthly],
 
 
 def side_tables(base: pl.DataFrame, plaques: pl.DataFrame | None, checkins: pl.DataFrame | None,
-                replies: pl.DataFrame | None) -> pl.DataFrame:
-    """Joins the optional per-compound inputs: plaque link, check-ins this month, reply."""
+                replies: pl.DataFrame | None, needs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Joins the optional per-compound inputs: plaque link, check-ins and residents'
+    needs this month, the right-to-reply text."""
     out = base
+    if needs is not None and needs.height:
+        n = needs.group_by("compound_id").agg(pl.col("n_needs_month").sum().cast(pl.Int64))
+        out = out.join(n, on="compound_id", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, pl.Int64).alias("n_needs_month"))
     if plaques is not None and plaques.height:
         p = plaques.select("compound_id", "serial", "url").sort("compound_id", "serial").group_by(
             "compound_id", maintain_order=True).agg(pl.col("serial").first(), pl.col("url").first())
@@ -174,4 +180,4 @@ def side_tables(base: pl.DataFrame, plaques: pl.DataFrame | None, checkins: pl.D
         out = out.join(r, on="compound_id", how="left")
     else:
         out = out.with_columns(pl.lit(None, pl.String).alias("reply_text"))
-    return out.with_columns(pl.col("n_month").fill_null(0))
+    return out.with_columns(pl.col("n_month").fill_null(0), pl.col("n_needs_month").fill_null(0))

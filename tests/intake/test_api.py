@@ -137,6 +137,8 @@ def test_static_site_and_plaque_pages(client, site_dir):
     assert client.get("/p/..%2F..%2Fetc/passwd").status_code == 404
     r = client.get("/api/nothing")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = client.get("/api/needs")
+    assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
 
 
 def test_every_request_logged_as_one_json_line(client, server):

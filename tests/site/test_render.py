@@ -163,3 +163,19 @@ def test_history_fills_the_index_line_when_monthly_lacks_it(tmp_path):
     render_site(tmp_path, **kw)
     html = (tmp_path / "c" / "XM-002" / "index.html").read_text(encoding="utf-8")
     assert "平安指数由90.0变为95.0" in html
+
+
+def test_needs_count_shown_when_given(tmp_path, site):
+    kw = frames.render_kwargs()
+    kw["needs"] = pl.DataFrame({"compound_id": ["XM-001"], "n_needs_month": [6], "n_needs_total": [9]})
+    render_site(tmp_path, **kw)
+    assert "本月居民已反映平安需求 <strong>6</strong> 件" in (tmp_path / "c/XM-001/index.html").read_text(encoding="utf-8")
+    assert "<strong>0</strong> 件" in (tmp_path / "c/XM-002/index.html").read_text(encoding="utf-8")
+    assert "反映平安需求 <strong>" not in page(site, "XM-001")  # not given: not shown
+
+
+def test_bad_optional_frame_is_a_clear_error(tmp_path):
+    kw = frames.render_kwargs()
+    kw["plaques"] = pl.DataFrame({"compound_id": ["XM-001"], "serial": ["P1"]})
+    with pytest.raises(ValueError, match="plaques frame lacks column"):
+        render_site(tmp_path, **kw)
