@@ -19,12 +19,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from intake import store
 from intake.compounds import CompoundList
 from intake.logs import RequestLog
 from intake.ratelimit import RateLimit, TokenBuckets
+from intake.siteroot import SiteFiles, SiteRoot
 from intake.tokens import check_token
 from intake.vocab import CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX
 from reports.site_env import render_template
@@ -46,21 +46,23 @@ class Refusal(Exception):
 
 
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
+               out_dir: Path | None = None,
                rate_limit: RateLimit | None = RateLimit(), max_body: int = MAX_BODY,
                compound_ids: Iterable[str] | None = None, trust_forwarded: bool = False,
                cors_origins: Iterable[str] = ()) -> Starlette:
     """The ASGI app. ``site_dir`` is the rendered site (its ``search.json`` lists the
     compounds a need may name; ``compound_ids`` may add to or replace it). ``rate_limit``
     None disables the per-client limit (for load tests on one loopback address).
+    ``out_dir`` instead of ``site_dir`` serves the newest ``OUT_DIR/<as_of>/site`` and
+    follows the nightly run without a restart.
     ``cors_origins`` lets pages on another host (a CDN) post with JavaScript; plain form
     posts work from anywhere without it.
     ``plaque_secret`` is accepted for configuration symmetry with the plaque signer;
     verification relies on the static pages the plaque renderer writes."""
     del plaque_secret  # genuine plaques are exactly those with a rendered verification page
-    site = Path(site_dir) if site_dir is not None else None
-    if site is not None and not site.is_dir():
-        raise FileNotFoundError(f"site folder {site} does not exist; render the site first or pass --site")
-    compounds = CompoundList(site / "search.json" if site else None, compound_ids)
+    root = SiteRoot(site_dir=site_dir, out_dir=out_dir)
+    has_site = root.current() is not None
+    compounds = CompoundList(lambda: (root.current() / "search.json") if has_site else None, compound_ids)
     conn = store.connect(Path(db_path))
     buckets = TokenBuckets(rate_limit) if rate_limit else None
 
@@ -184,6 +186,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
 
     async def plaque(request: Request) -> Response:
         serial, sig = request.path_params["serial"], request.path_params["sig"]
+        site = root.current()
         if site is not None and _PLAQUE_PART.match(serial) and _PLAQUE_PART.match(sig):
             page = site / "p" / serial / sig / "index.html"
             if page.is_file():
@@ -204,7 +207,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
 
     async def on_http(request: Request, exc: HTTPException) -> Response:
         request.state.refusal = f"http_{exc.status_code}"
-        if request.url.path.startswith("/api/") or site is None:
+        if request.url.path.startswith("/api/") or not has_site:
             return JSONResponse({"error": "method_not_allowed" if exc.status_code == 405 else "not_found",
                                  "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
         return HTMLResponse(render_template("site_404.html", serial=None), exc.status_code)
@@ -223,8 +226,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Route("/p/{serial}/{sig}", plaque, methods=["GET", "HEAD"]),
         Route("/p/{serial}/{sig}/", plaque, methods=["GET", "HEAD"]),
     ]
-    if site is not None:
-        routes.append(Mount("/", StaticFiles(directory=site, html=True), name="site"))
+    if has_site:
+        routes.append(Mount("/", SiteFiles(root), name="site"))
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Refusal: on_refusal, HTTPException: on_http})
     if cors_origins:

@@ -3,25 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
+from intake.siteroot import latest_site
 from intake.store import DB_ENV, default_db_path
 
 OUT_ENV = "SAFESTAR_OUT_DIR"
-_AS_OF_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def latest_site(out_dir: Path) -> Path:
-    """The site of the latest rating date under ``OUT_DIR/<as_of>/site``."""
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
-        raise FileNotFoundError(f"output folder {out_dir} not found; run `safestar run` first or pass --site")
-    dated = sorted(p for p in out_dir.iterdir() if _AS_OF_DIR.match(p.name) and (p / "site" / "search.json").is_file())
-    if not dated:
-        raise FileNotFoundError(f"no rendered site under {out_dir}/<as_of>/site; run `safestar run` first")
-    return dated[-1] / "site"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -31,7 +19,8 @@ def _serve(args: argparse.Namespace) -> int:
     from intake.logs import configure_logging
     from intake.ratelimit import RateLimit
 
-    site = Path(args.site) if args.site else latest_site(Path(args.out or os.environ.get(OUT_ENV) or "out"))
+    out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
+    site = Path(args.site) if args.site else latest_site(out)
     if not (site / "search.json").is_file():
         raise FileNotFoundError(f"{site} has no search.json: is it a rendered site folder?")
     db = Path(args.db) if args.db else default_db_path()
@@ -39,9 +28,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--rate must be > 0 and --burst >= 1")
     configure_logging()
     limit = None if args.no_rate_limit else RateLimit(args.burst, args.rate)
-    app = create_app(site_dir=site, db_path=db, rate_limit=limit,
+    app = create_app(site_dir=None if out else site, out_dir=out, db_path=db, rate_limit=limit,
                      trust_forwarded=args.trust_forwarded, cors_origins=args.cors_origin)
-    print(f"serving {site} on http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
+    print(f"serving {site if not out else f'the latest site under {out}'} on http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
                 proxy_headers=args.trust_forwarded)
     return 0

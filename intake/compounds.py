@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 
 class CompoundList:
     """Known compound ids, re-read when the nightly run replaces ``search.json``."""
 
-    def __init__(self, search_json: Path | None, extra: Iterable[str] | None = None):
-        if search_json is None and extra is None:
+    def __init__(self, search_json: Callable[[], Path | None] | Path | None, extra: Iterable[str] | None = None):
+        self._where = search_json if callable(search_json) else (lambda: search_json)
+        if self._where() is None and extra is None:
             raise ValueError("the intake service needs a compound list: pass --site with a rendered site")
-        self._path = search_json
+        self._path: Path | None = None
         self._extra = frozenset(extra or ())
         self._mtime: float | None = None
         self._ids: frozenset[str] = frozenset()
@@ -20,8 +21,11 @@ class CompoundList:
         self._reload()
 
     def _reload(self) -> None:
-        if self._path is None:
+        path = self._where()
+        if path is None:
             return
+        if path != self._path:  # a newer run's site: read its list
+            self._path, self._mtime = path, None
         try:
             mtime = self._path.stat().st_mtime_ns
         except FileNotFoundError:

@@ -38,3 +38,44 @@ def test_cors_only_for_configured_origins(tmp_path):
     assert ok.headers.get("access-control-allow-origin") == "https://cdn.example.cn"
     assert "access-control-allow-origin" not in bad.headers
     assert r.status_code == 201 and r.headers["x-content-type-options"] == "nosniff"
+
+
+def _site(out, as_of, ids):
+    site = out / as_of / "site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text(f"<p>{as_of}</p>", encoding="utf-8")
+    (site / "search.json").write_text(
+        '{"as_of": "%s", "fields": ["id"], "rows": [%s]}' % (as_of, ",".join(f'["{i}"]' for i in ids)))
+    return site
+
+
+def test_following_the_output_folder_switches_to_the_newest_site(tmp_path):
+    from intake.compounds import CompoundList
+    from intake.siteroot import SiteRoot
+
+    out = tmp_path / "out"
+    old = _site(out, "2026-11-22", ["A"])
+    now = [0.0]
+    root = SiteRoot(out_dir=out, recheck_seconds=30, clock=lambda: now[0])
+    known = CompoundList(lambda: root.current() / "search.json")
+    assert root.current() == old and known.has("A") and not known.has("B")
+    new = _site(out, "2026-11-23", ["A", "B"])
+    now[0] += 10
+    assert root.current() == old  # not re-resolved before the recheck interval
+    now[0] += 30
+    assert root.current() == new and known.has("B") and known.as_of() == "2026-11-23"
+
+
+def test_app_serves_the_latest_site_of_an_output_folder(tmp_path):
+    out = tmp_path / "out"
+    _site(out, "2026-11-21", ["A"])
+    _site(out, "2026-11-22", ["A", "B"])
+    app = create_app(site_dir=None, out_dir=out, db_path=tmp_path / "i.sqlite")
+
+    async def calls():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return (await c.get("/"), await c.post("/api/needs", json={"compound_id": "B", "category": "其他",
+                                                                        "text": "x"}))
+
+    index, need = asyncio.run(calls())
+    assert "2026-11-22" in index.text and need.status_code == 201
