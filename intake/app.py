@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -233,5 +234,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                            allow_headers=["Content-Type", "Authorization"], max_age=3600)
+    # Phones on weak connections: the search index shrinks about six-fold.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(RequestLog)
     return app

@@ -16,4 +16,4 @@ def test_two_thousand_needs_none_lost(site_dir, tmp_path):
     assert result.ok == 2000 and result.failed == 0
     assert len(set(result.references)) == 2000
     assert count_needs(db) == 2000
-    assert result.p99_ms < 2000  # generous: a loaded CI box, but never a stall
+    assert result.p99_ms < 5000  # generous for a busy 2-core CI box, but catches a stall
