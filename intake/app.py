@@ -28,7 +28,7 @@ from intake.ratelimit import RateLimit, TokenBuckets
 from intake.siteroot import SiteFiles, SiteRoot
 from intake.tokens import check_token
 from intake.vocab import CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX
-from reports.site_env import render_template
+from reports.site_env import render_template, site_env
 
 MAX_BODY = 16 * 1024
 _CONTACT = re.compile(
@@ -212,6 +212,10 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
             return JSONResponse({"error": "method_not_allowed" if exc.status_code == 405 else "not_found",
                                  "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
         return HTMLResponse(render_template("site_404.html", serial=None), exc.status_code)
+
+    # Compile the service's templates now, not on a resident's first request.
+    for name in ("site_receipt.html", "site_404.html"):
+        site_env().get_template(name)
 
     @asynccontextmanager
     async def lifespan(app):

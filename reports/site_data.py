@@ -4,27 +4,18 @@ Only ratings, the registry's public fields and the public aggregates go in; even
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import date
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from reports.site_slug import page_slug
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
 SUPPRESS_BELOW = 3
 SUPPRESSED = "少量"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
-
-
-def page_slug(compound_id: str) -> str:
-    """The folder name of a compound's page: the id itself when URL- and path-safe."""
-    if _SAFE_ID.match(compound_id):
-        return compound_id
-    return "x" + hashlib.sha1(compound_id.encode("utf-8")).hexdigest()[:16]
 
 
 def trend_months(as_of: date) -> list[date]:

@@ -19,7 +19,7 @@ def site_env() -> Environment:
         auto_reload=False,
     )
     # Links to compound pages must use the same folder name the renderer wrote.
-    from reports.site_data import page_slug
+    from reports.site_slug import page_slug
     env.filters["slug"] = page_slug
     return env
 
