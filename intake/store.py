@@ -1,0 +1,140 @@
+"""The intake service's own SQLite store: safety needs, officer check-ins and officers.
+
+The service never touches the DuckDB warehouse; the nightly run reads this file
+read-only (see ``intake.export``).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from intake.vocab import local_now, need_reference
+
+DB_ENV = "SAFESTAR_INTAKE_DB"
+DEFAULT_DB = "intake.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS needs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reference TEXT UNIQUE,
+    compound_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    text TEXT NOT NULL,
+    contact TEXT,
+    receipt_key TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    local_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS needs_by_compound ON needs (compound_id, local_date);
+CREATE TABLE IF NOT EXISTS checkins (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    officer_id TEXT NOT NULL,
+    compound_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    note TEXT,
+    created_at TEXT NOT NULL,
+    local_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checkins_by_compound ON checkins (compound_id, local_date);
+CREATE TABLE IF NOT EXISTS officers (
+    officer_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    key_id TEXT NOT NULL UNIQUE,
+    salt BLOB NOT NULL,
+    token_hash BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"""
+
+
+def default_db_path() -> Path:
+    """The intake database named by ``SAFESTAR_INTAKE_DB``, else ``intake.sqlite`` here."""
+    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the intake database in WAL mode with its tables."""
+    db_path = Path(db_path)
+    if not db_path.parent.exists():
+        raise FileNotFoundError(f"intake database folder {db_path.parent} does not exist; create it or pass --db")
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
+    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    # NORMAL in WAL mode survives a crash of the process (not of the machine) and keeps
+    # a commit to a few tens of microseconds, so writes can run on the event loop.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+@dataclass(frozen=True)
+class StoredNeed:
+    """What the resident gets back after a need is stored."""
+
+    reference: str
+    receipt_key: str
+    compound_id: str
+    category: str
+    text: str
+    local_date: str
+
+
+def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
+                contact: str | None) -> StoredNeed:
+    """Store one need and give it a reference number (one transaction)."""
+    now = local_now()
+    day = now.date().isoformat()
+    key = secrets.token_urlsafe(12)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "INSERT INTO needs (compound_id, category, text, contact, receipt_key, created_at, local_date)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (compound_id, category, text, contact, key, now.isoformat(timespec="seconds"), day),
+        )
+        ref = need_reference(day, cur.lastrowid)
+        conn.execute("UPDATE needs SET reference = ? WHERE id = ?", (ref, cur.lastrowid))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return StoredNeed(ref, key, compound_id, category, text, day)
+
+
+def find_need(conn: sqlite3.Connection, reference: str, receipt_key: str) -> StoredNeed | None:
+    """The stored need behind a reference, only for the holder of its receipt key."""
+    row = conn.execute(
+        "SELECT reference, receipt_key, compound_id, category, text, local_date FROM needs WHERE reference = ?",
+        (reference,),
+    ).fetchone()
+    if row is None or not secrets.compare_digest(row[1], receipt_key):
+        return None
+    return StoredNeed(*row)
+
+
+def insert_checkin(conn: sqlite3.Connection, officer_id: str, compound_id: str, kind: str,
+                   note: str | None) -> tuple[int, int]:
+    """Store one check-in; returns its id and the compound's check-ins this month."""
+    now = local_now()
+    day = now.date().isoformat()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        cur = conn.execute(
+            "INSERT INTO checkins (officer_id, compound_id, kind, note, created_at, local_date)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (officer_id, compound_id, kind, note, now.isoformat(timespec="seconds"), day),
+        )
+        n = conn.execute(
+            "SELECT count(*) FROM checkins WHERE compound_id = ? AND local_date >= ?",
+            (compound_id, day[:8] + "01"),
+        ).fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return cur.lastrowid, n

@@ -1,0 +1,48 @@
+"""Fixtures: a small rendered site and a real intake server on loopback."""
+from __future__ import annotations
+
+import itertools
+
+import httpx
+import pytest
+
+from intake.tokens import add_officer, revoke_officer
+from reports.site import render_site
+from tests.intake.live import live_server
+from tests.site.frames import render_kwargs
+
+_clients = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory):
+    site = tmp_path_factory.mktemp("out") / "2026-11-23" / "site"
+    render_site(site, **render_kwargs())
+    return site
+
+
+@pytest.fixture(scope="session")
+def officer_tokens(tmp_path_factory):
+    db = tmp_path_factory.mktemp("intake") / "intake.sqlite"
+    good = add_officer(db, "officer-1", "王警官")
+    old = add_officer(db, "officer-2", "李警官")
+    revoke_officer(db, "officer-2")
+    return db, good, old
+
+
+@pytest.fixture(scope="session")
+def server(site_dir, officer_tokens, tmp_path_factory):
+    """Burst of 10 per client, one more per second; clients told apart by X-Forwarded-For
+    so each test acts as its own resident."""
+    db = officer_tokens[0]
+    log = tmp_path_factory.mktemp("logs") / "server.jsonl"
+    with live_server(site_dir, db, log, "--burst", "10", "--rate", "1", "--trust-forwarded") as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(server):
+    """An httpx client that the server sees as a fresh resident."""
+    ip = f"10.0.{next(_clients) // 250}.{next(_clients) % 250 + 1}"
+    with httpx.Client(base_url=server.url, headers={"X-Forwarded-For": ip}, timeout=10) as c:
+        yield c

@@ -1,0 +1,81 @@
+"""create_app's configuration: errors for unusable folders, CORS for CDN-hosted pages."""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from intake.app import create_app
+
+
+def test_unusable_site_folders_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        create_app(site_dir=tmp_path / "nope", db_path=tmp_path / "i.sqlite")
+    with pytest.raises(FileNotFoundError, match="search.json"):
+        create_app(site_dir=tmp_path, db_path=tmp_path / "i.sqlite")
+    (tmp_path / "search.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a SafeStar search index"):
+        create_app(site_dir=tmp_path, db_path=tmp_path / "i.sqlite")
+    with pytest.raises(ValueError, match="compound list"):
+        create_app(site_dir=None, db_path=tmp_path / "i.sqlite")
+    with pytest.raises(FileNotFoundError, match="folder"):
+        create_app(site_dir=None, db_path=tmp_path / "no" / "i.sqlite", compound_ids=["A"])
+
+
+def test_cors_only_for_configured_origins(tmp_path):
+    app = create_app(site_dir=None, db_path=tmp_path / "i.sqlite", compound_ids=["A"],
+                     cors_origins=["https://cdn.example.cn"])
+    pre = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+
+    async def calls():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return (await c.options("/api/needs", headers={"Origin": "https://cdn.example.cn", **pre}),
+                    await c.options("/api/needs", headers={"Origin": "https://evil.example", **pre}),
+                    await c.post("/api/needs", json={"compound_id": "A", "category": "其他", "text": "测试"}))
+
+    ok, bad, r = asyncio.run(calls())
+    assert ok.headers.get("access-control-allow-origin") == "https://cdn.example.cn"
+    assert "access-control-allow-origin" not in bad.headers
+    assert r.status_code == 201 and r.headers["x-content-type-options"] == "nosniff"
+
+
+def _site(out, as_of, ids):
+    site = out / as_of / "site"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text(f"<p>{as_of}</p>", encoding="utf-8")
+    (site / "search.json").write_text(
+        '{"as_of": "%s", "fields": ["id"], "rows": [%s]}' % (as_of, ",".join(f'["{i}"]' for i in ids)))
+    return site
+
+
+def test_following_the_output_folder_switches_to_the_newest_site(tmp_path):
+    from intake.compounds import CompoundList
+    from intake.siteroot import SiteRoot
+
+    out = tmp_path / "out"
+    old = _site(out, "2026-11-22", ["A"])
+    now = [0.0]
+    root = SiteRoot(out_dir=out, recheck_seconds=30, clock=lambda: now[0])
+    known = CompoundList(lambda: root.current() / "search.json")
+    assert root.current() == old and known.has("A") and not known.has("B")
+    new = _site(out, "2026-11-23", ["A", "B"])
+    now[0] += 10
+    assert root.current() == old  # not re-resolved before the recheck interval
+    now[0] += 30
+    assert root.current() == new and known.has("B") and known.as_of() == "2026-11-23"
+
+
+def test_app_serves_the_latest_site_of_an_output_folder(tmp_path):
+    out = tmp_path / "out"
+    _site(out, "2026-11-21", ["A"])
+    _site(out, "2026-11-22", ["A", "B"])
+    app = create_app(site_dir=None, out_dir=out, db_path=tmp_path / "i.sqlite")
+
+    async def calls():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return (await c.get("/"), await c.post("/api/needs", json={"compound_id": "B", "category": "其他",
+                                                                        "text": "x"}))
+
+    index, need = asyncio.run(calls())
+    assert "2026-11-22" in index.text and need.status_code == 201

@@ -1,0 +1,95 @@
+"""Small, hand-made input frames for the public site and intake tests."""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from schemas.public import CompoundMonthly, CompoundPublicStats
+from schemas.ratings import Rating
+from schemas.registry import Compound
+
+AS_OF = date(2026, 11, 23)
+GROUPS = {"盗窃": "盗窃类", "诈骗": "诈骗类", "纠纷": "纠纷类", "暴力": "暴力类", "黄赌毒": "黄赌毒类"}
+
+# id, name, aliases, district, street, community, households, population
+_REG = [
+    ("XM-001", "海湾花园", "海湾小区|海湾新村", "思明区", "鹭江街道", "海岸社区", 400, 1200),
+    ("XM-002", "云顶山庄", "", "思明区", "鹭江街道", "海岸社区", 300, 900),
+    ("XM-003", "湖滨一里", "湖滨1里", "思明区", "滨海街道", "湖滨社区", 250, 800),
+    ("XM-004", "集美学村小区", "", "集美区", "集美街道", "学村社区", 500, 1500),
+    ("XM-005", "无人口小区", "", "集美区", "集美街道", "学村社区", None, None),
+]
+# id, index, stars, status, rules
+_RATE = [
+    ("XM-001", 72.5, 3, "rated", None),
+    ("XM-002", 95.0, 5, "rated", None),
+    ("XM-003", 40.0, 0, "vetoed", "veto:homicide"),
+    ("XM-004", 81.0, 3, "downgraded", "downgrade:burglary|downgrade:fraud_den"),
+    ("XM-005", None, 0, "not_rated", None),
+]
+
+
+def compounds() -> pl.DataFrame:
+    df = pl.DataFrame(_REG, schema=["compound_id", "name", "aliases", "district", "street", "community",
+                                    "households", "population"], orient="row")
+    df = df.with_columns(
+        pl.lit(None, pl.String).alias("district_code"), pl.lit("00001").alias("grid_code"),
+        pl.lit("某路1号").alias("address"), pl.lit(118.1).alias("lon"), pl.lit(24.5).alias("lat"),
+        pl.lit("WGS84").alias("coord_sys"),
+    )
+    return Compound.validate(df)
+
+
+def ratings(as_of: date = AS_OF) -> pl.DataFrame:
+    reg = {r[0]: r for r in _REG}
+    rows = [(cid, reg[cid][1], reg[cid][3], reg[cid][4], idx, st, status, rules, "v1", as_of)
+            for cid, idx, st, status, rules in _RATE]
+    df = pl.DataFrame(rows, schema=["compound_id", "name", "district", "street", "safety_index", "stars",
+                                    "status", "rules", "ruleset_version", "as_of"], orient="row")
+    return Rating.validate(df)
+
+
+def history() -> pl.DataFrame:
+    old = ratings(date(2026, 6, 30)).with_columns(
+        (pl.col("safety_index") - 5).clip(0, 100).alias("safety_index"))
+    return Rating.validate(pl.concat([old, ratings()]))
+
+
+def stats() -> pl.DataFrame:
+    rows = [
+        ("XM-001", "盗窃", 7), ("XM-001", "诈骗", 2), ("XM-001", "纠纷", 1), ("XM-001", "暴力", 0),
+        ("XM-004", "诈骗", 12), ("XM-004", "盗窃", 4),
+        ("XM-003", "暴力", 1),
+    ]
+    df = pl.DataFrame(rows, schema=["compound_id", "category_group", "n"], orient="row").with_columns(
+        pl.lit(AS_OF).alias("as_of"))
+    return CompoundPublicStats.validate(df.select("compound_id", "as_of", "category_group", "n"))
+
+
+def monthly() -> pl.DataFrame:
+    rows = [("XM-001", date(2026, m, 1), m % 3, 70.0 + m * 0.2) for m in range(1, 12)]
+    rows += [("XM-004", date(2026, 5, 1), 5, None)]
+    df = pl.DataFrame(rows, schema=["compound_id", "month", "n_events", "safety_index"], orient="row")
+    return CompoundMonthly.validate(df.with_columns(pl.lit(AS_OF).alias("as_of")).select(
+        "compound_id", "as_of", "month", "n_events", "safety_index"))
+
+
+def plaques() -> pl.DataFrame:
+    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "serial": ["P000001", "P000002"],
+                         "url": ["https://safestar.example.cn/p/P000001/abcDEF123/", "/p/P000002/zzz999/"]})
+
+
+def checkins() -> pl.DataFrame:
+    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "n_month": [4, 1]})
+
+
+def replies() -> pl.DataFrame:
+    return pl.DataFrame({"compound_id": ["XM-004"],
+                         "reply_text": ["物业已加装门禁和监控，<b>欢迎</b>监督。"]})
+
+
+def render_kwargs() -> dict:
+    return dict(as_of=AS_OF, ratings=ratings(), compounds=compounds(), stats=stats(), monthly=monthly(),
+                history=history(), plaques=plaques(), checkins=checkins(), replies=replies(),
+                group_names=GROUPS)
