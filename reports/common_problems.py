@@ -50,10 +50,12 @@ def common_problems(
     per = _per_compound(stats_current, stats_previous, compounds)
     found = [_rising(per, compounds, lvl, min_compounds) for lvl in _LEVELS]
     found.append(_concentrated(per, compounds, min_compounds))
+    found.append(pl.DataFrame(schema={c: t for c, t in _SCHEMA.items() if c != "rank"}))
     out = pl.concat(found, how="diagonal_relaxed").filter(pl.col("score") >= min_score)
     if stats_previous is None:  # no previous period: nothing to compare against
         out = out.with_columns(pl.lit(None).alias(c) for c in ("n_before", "change", "compounds_rising"))
-    out = out.sort(["score", "level", "region", "group", "kind"],
+    # on equal scores the street comes first: it is the more specific place to act
+    out = out.sort([pl.col("score"), pl.col("level") != "street", "region", "group", "kind"],
                    descending=[True, False, False, False, False])
     out = out.with_row_index("rank", offset=1)
     return out.select(pl.col(c).cast(t) for c, t in _SCHEMA.items())
