@@ -1,0 +1,93 @@
+"""The review queue as analysts see it, and the decisions they send back.
+
+The queue is written as CSV (UTF-8 with BOM, so Excel shows the Chinese correctly) and as
+an Excel workbook with Chinese headers; analysts fill in a decisions file (CSV or Excel)
+of `source, record_id, compound_id`, where an empty compound_id or `NONE` means "this
+record is in no compound". Decisions are read on every run, so they are kept.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from pandera.typing.polars import DataFrame
+
+from schemas.events import ReviewItem
+
+DECISION_COLUMNS = ["source", "record_id", "compound_id"]
+# Headers analysts may use instead of the English ones.
+_HEADER_ALIASES = {
+    "来源": "source", "部门": "source", "source": "source",
+    "记录编号": "record_id", "record_id": "record_id", "编号": "record_id",
+    "小区编号": "compound_id", "compound_id": "compound_id", "决定小区编号": "compound_id",
+}
+REVIEW_HEADERS_ZH = {
+    "event_id": "事件编号",
+    "source": "来源",
+    "record_id": "记录编号",
+    "reason": "原因",
+    "address": "地址",
+    "lon_wgs84": "经度(WGS84)",
+    "lat_wgs84": "纬度(WGS84)",
+    "chosen_compound_id": "当前归属小区",
+    "candidates": "候选小区(编号:得分:方法)",
+}
+REASONS_ZH = {"unmatched": "未匹配", "disagreement": "证据不一致", "low_confidence": "置信度低"}
+
+
+def _decode(data: bytes) -> str:
+    # Excel on a Chinese Windows saves "CSV" as GB18030/GBK; everything else is UTF-8.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("neither UTF-8 nor GB18030 text")
+
+
+def read_decisions(path: Path) -> pl.DataFrame:
+    """Analyst decisions as `source, record_id, compound_id` (all strings, compound_id may be
+    null = "in no compound"). Raises ValueError with the reason for an unusable file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: decisions file not found")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = pl.read_csv(_decode(path.read_bytes()).encode("utf-8"), infer_schema=False)
+        elif suffix in (".xlsx", ".xls"):
+            raw = pl.read_excel(path, infer_schema_length=0)
+        else:
+            raise ValueError(f"{path}: decisions must be .csv or .xlsx, not {suffix or 'no extension'}")
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every reader failure is "unusable file"
+        raise ValueError(f"{path}: cannot read decisions ({type(exc).__name__}: {exc})") from exc
+    renamed = {c: _HEADER_ALIASES[c.strip().lstrip("\ufeff")] for c in raw.columns
+               if c.strip().lstrip("\ufeff") in _HEADER_ALIASES}
+    raw = raw.rename(renamed)
+    missing = [c for c in DECISION_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValueError(f"{path}: decisions file lacks column(s) {missing}; found {raw.columns}")
+    out = raw.select(
+        pl.col(c).cast(pl.String).str.strip_chars() for c in DECISION_COLUMNS
+    ).with_columns(pl.when(pl.col("compound_id") == "").then(None).otherwise(pl.col("compound_id")).alias("compound_id"))
+    bad = out.filter(pl.col("source").is_null() | (pl.col("source") == "") | pl.col("record_id").is_null() | (pl.col("record_id") == ""))
+    if bad.height == out.height and out.height > 0:
+        raise ValueError(f"{path}: no decision row has both source and record_id")
+    return out.filter(~(pl.col("source").is_null() | (pl.col("source") == "") | pl.col("record_id").is_null() | (pl.col("record_id") == "")))
+
+
+def write_review_queue(review: DataFrame[ReviewItem], out_dir: Path, stem: str = "review_queue") -> list[Path]:
+    """Write the queue as `<stem>.csv` (UTF-8-BOM) and `<stem>.xlsx`, Chinese headers; returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cols = [c for c in REVIEW_HEADERS_ZH if c in review.columns]
+    table = review.select(cols).with_columns(
+        pl.col("reason").replace(REASONS_ZH)
+    ).rename({c: REVIEW_HEADERS_ZH[c] for c in cols})
+    csv_path = out_dir / f"{stem}.csv"
+    xlsx_path = out_dir / f"{stem}.xlsx"
+    table.write_csv(csv_path, include_bom=True)
+    table.write_excel(xlsx_path, worksheet="待复核", autofit=True)
+    return [csv_path, xlsx_path]

@@ -1,0 +1,91 @@
+"""Point in polygon: inside, outside, holes, shared edges, bad features, raster vs exact."""
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from geo.polygons import CompoundPolygons
+
+
+def _square(x0, y0, size=0.001):
+    return shapely.box(x0, y0, x0 + size, y0 + size)
+
+
+def _feature(cid, geom):
+    return {"type": "Feature", "properties": {"compound_id": cid}, "geometry": shapely.geometry.mapping(geom)}
+
+
+def test_inside_outside_and_nan():
+    cp = CompoundPolygons.from_geometries(["A"], [_square(118.1, 24.5)])
+    got = cp.locate(np.array([118.1005, 118.2, np.nan]), np.array([24.5005, 24.5, 24.5]))
+    assert got.tolist() == ["A", None, None]
+
+
+def test_point_on_shared_edge_goes_to_smallest_id_whatever_the_order():
+    left, right = _square(118.100, 24.5), _square(118.101, 24.5)
+    edge_lon, edge_lat = np.array([118.101, 118.101]), np.array([24.5005, 24.5])  # mid-edge, corner
+    for ids, geoms in ((["B", "A"], [left, right]), (["A", "B"], [left, right]), (["B", "A"], [right, left])):
+        cp = CompoundPolygons.from_geometries(ids, geoms)
+        assert cp.locate(edge_lon, edge_lat).tolist() == ["A", "A"]
+
+
+def test_point_on_outer_boundary_belongs_to_the_polygon():
+    cp = CompoundPolygons.from_geometries(["A"], [_square(118.1, 24.5)])
+    assert cp.locate(np.array([118.1]), np.array([24.5005])).tolist() == ["A"]
+
+
+def test_hole_is_not_inside():
+    outer = shapely.box(118.0, 24.0, 118.01, 24.01)
+    hole = shapely.box(118.004, 24.004, 118.006, 24.006)
+    cp = CompoundPolygons.from_geometries(["A"], [outer.difference(hole)])
+    assert cp.locate(np.array([118.005, 118.001]), np.array([24.005, 24.001])).tolist() == [None, "A"]
+
+
+def test_from_geojson_reads_and_rejects_bad_features(tmp_path):
+    feats = [
+        _feature("A", _square(118.1, 24.5)),
+        {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(_square(118.2, 24.5))},
+        _feature("P", shapely.Point(118.3, 24.5)),
+        # a bow-tie (self-intersecting) outline is repaired, not dropped
+        {"type": "Feature", "properties": {"compound_id": "T"},
+         "geometry": {"type": "Polygon", "coordinates": [[[118.4, 24.5], [118.401, 24.501], [118.401, 24.5], [118.4, 24.501], [118.4, 24.5]]]}},
+    ]
+    path = tmp_path / "compounds.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    cp = CompoundPolygons.from_geojson(path)
+    assert sorted(cp.ids.tolist()) == ["A", "T"]
+    assert sorted(r.reason for r in cp.rejected) == ["missing_compound_id", "not_a_polygon"]
+    assert cp.locate(np.array([118.1005, 118.4002]), np.array([24.5005, 24.5005])).tolist() == ["A", "T"]
+
+
+def test_unreadable_geojson_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.geojson"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a readable GeoJSON"):
+        CompoundPolygons.from_geojson(path)
+
+
+def test_raster_lookup_agrees_with_exact_test_on_random_city():
+    rng = np.random.default_rng(7)
+    n = 300
+    cx, cy = rng.uniform(118.0, 118.2, n), rng.uniform(24.4, 24.6, n)
+    ang = np.linspace(0, 2 * np.pi, 7)[:-1]
+    geoms = [shapely.Polygon(np.c_[x + 0.002 * np.cos(ang + k), y + 0.0015 * np.sin(ang)])
+             for x, y, k in zip(cx, cy, rng.uniform(0, 1, n))]
+    ids = [f"C{i:04d}" for i in range(n)]
+    cp = CompoundPolygons.from_geometries(ids, geoms)
+    assert cp.raster_stats()["interior_cells"] > 0
+    lon, lat = rng.uniform(118.0, 118.2, 50_000), rng.uniform(24.4, 24.6, 50_000)
+    got = cp.locate(lon, lat)
+    # Reference: brute force with shapely on every polygon, smallest id on overlaps.
+    pts = shapely.points(lon, lat)
+    expect = np.full(lon.size, None, dtype=object)
+    for cid, g in sorted(zip(ids, geoms), reverse=True):
+        expect[shapely.intersects(g, pts)] = cid
+    assert (got == expect).all()
+
+
+def test_empty_registry_locates_nothing():
+    cp = CompoundPolygons.from_features([])
+    assert cp.locate(np.array([118.1]), np.array([24.5])).tolist() == [None]
