@@ -43,13 +43,19 @@ def pack_compounds(fc: dict) -> dict:
     """Column-wise compounds: representative point, properties and polygon rings."""
     feats = fc.get("features", [])
     props = [f.get("properties") or {} for f in feats]
-    geoms = feature_geometries(fc)
-    present = np.array([g is not None for g in geoms], dtype=bool)
     x = np.full(len(feats), np.nan)
     y = np.full(len(feats), np.nan)
-    if present.any():
-        xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-        x[present], y[present] = xy[:, 0], xy[:, 1]
+    areal = []
+    for i, f in enumerate(feats):
+        g = f.get("geometry") or {}
+        if g.get("type") == "Point":
+            x[i], y[i] = g["coordinates"][:2]
+        elif g:
+            areal.append(i)
+    if areal:  # a polygon is clicked and counted at a point inside it
+        sub = feature_geometries({"features": [feats[i] for i in areal]})
+        xy = shapely.get_coordinates(shapely.point_on_surface(sub))
+        x[areal], y[areal] = xy[:, 0], xy[:, 1]
     packed: dict = {"n": len(feats)}
     for key in ("district", "street", "community", "status", "leading_group"):
         packed[key + "s"], packed[key] = _lookup([p.get(key) for p in props])
