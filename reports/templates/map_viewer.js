@@ -228,7 +228,10 @@
     html += "</fieldset><fieldset><legend>区</legend><select id=\"ss-district\"><option value=\"-1\">全部</option>";
     C.districts.forEach(function (d, k) { html += "<option value=\"" + k + "\">" + esc(d || "（未知）") + "</option>"; });
     html += "</select></fieldset><fieldset><legend>状态</legend>";
-    C.statuss.forEach(function (st, k) { html += "<label><input type=\"checkbox\" data-status=\"" + k + "\" checked> " + esc(STATUS_NAMES[st] || st) + "</label>"; });
+    var rank = { rated: 0, downgraded: 1, vetoed: 2, not_rated: 3 };
+    C.statuss.map(function (st, k) { return [st, k]; })
+      .sort(function (a, b) { return (rank[a[0]] === undefined ? 9 : rank[a[0]]) - (rank[b[0]] === undefined ? 9 : rank[b[0]]); })
+      .forEach(function (p) { html += "<label><input type=\"checkbox\" data-status=\"" + p[1] + "\" checked> " + esc(STATUS_NAMES[p[0]] || p[0]) + "</label>"; });
     html += "</fieldset><label><input type=\"checkbox\" id=\"ss-hotspots\" checked> 共性问题热点</label>";
     div.innerHTML = html;
     L.DomEvent.disableClickPropagation(div);

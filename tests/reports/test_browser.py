@@ -27,7 +27,7 @@ from tests.reports.conftest import AS_OF
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("SAFESTAR_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -92,6 +92,15 @@ def page(browser):
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+
+    def offline_only(route):
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")):
+            return route.continue_()
+        errors.append(f"remote request: {url}")  # pages must work without the internet
+        return route.abort()
+
+    ctx.route("**/*", offline_only)
     yield pg
     ctx.close()
     assert not errors, errors
