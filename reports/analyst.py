@@ -1,0 +1,277 @@
+"""The nightly analyst report (研判报告): one offline zh-CN page plus explanation pages.
+
+Internal: it may name event ids (from the explanation rows) but never case descriptions or
+personal data, since its inputs hold neither. Every section renders from whatever frames it
+gets, empty ones included, so a thin night still yields a complete page.
+"""
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pandera.typing.polars import DataFrame
+
+from reports import charts
+from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
+from schemas.ratings import ExplanationRow, Rating, RatingChange
+
+CHANGE_ZH = {"new": "新参评", "up": "升星", "down": "降星", "vetoed": "一票否决",
+             "restored": "恢复评定", "not_rated": "转为未评定", "unchanged": "无变化"}
+CHANGE_ORDER = ["new", "up", "down", "vetoed", "restored", "not_rated"]
+KIND_ZH = {"category": "类别", "source": "来源", "rule": "规则", "lift": "升星所需",
+           "compare": "对比", "override": "人工调整"}
+PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
+LEVEL_ZH = {"street": "街道", "district": "区"}
+_TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
+
+
+@lru_cache(maxsize=1)
+def jinja_env() -> Environment:
+    """The one template environment of the analyst-facing pages (report_*/map_*)."""
+    env = Environment(loader=PackageLoader("reports", "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{v:.{d}%}"
+    env.filters["fname"] = lambda cid: _safe(str(cid))
+    env.filters["num"] = lambda v, d=1: "—" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
+    return env
+
+
+@lru_cache(maxsize=1)
+def category_names() -> dict[str, str]:
+    """Unified category code → Chinese name, for rule ids like ``veto:homicide``."""
+    try:
+        tax = yaml.safe_load(_TAXONOMY.read_text(encoding="utf-8"))
+        return {c["code"]: c["name_zh"] for c in tax.get("categories", [])}
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return {}
+
+
+def rules_zh(rules: str | None) -> str:
+    """``veto:homicide|downgrade:burglary`` → ``一票否决·故意杀人，降星·入室盗窃``."""
+    if not rules:
+        return ""
+    names = category_names()
+    kind = {"veto": "一票否决", "downgrade": "降星"}
+    parts = []
+    for rule in rules.split("|"):
+        k, _, code = rule.partition(":")
+        parts.append(f"{kind.get(k, k)}·{names.get(code, code)}" if code else kind.get(k, k))
+    return "，".join(parts)
+
+
+def render_report(
+    report_dir: Path,
+    *,
+    as_of: date,
+    ratings: DataFrame[Rating],
+    history: DataFrame[Rating],
+    changes: DataFrame[RatingChange],
+    explanations: DataFrame[ExplanationRow],
+    quality: pl.DataFrame,
+    match_rates: pl.DataFrame,
+    review_size: int,
+    problems: pl.DataFrame,
+    intake: pl.DataFrame | None = None,
+) -> Path:
+    """Render ``report_dir/index.html`` and ``report_dir/explain/<compound_id>.html``."""
+    report_dir = Path(report_dir)
+    (report_dir / "explain").mkdir(parents=True, exist_ok=True)
+    cur = ratings.filter(pl.col(Rating.as_of) == as_of) if ratings.height else ratings
+    if cur.height == 0 and ratings.height:
+        cur = ratings.filter(pl.col(Rating.as_of) == pl.col(Rating.as_of).max())
+    chg = changes.filter(pl.col(RatingChange.as_of) == as_of) if changes.height else changes
+    explained = _explained_ids(cur, chg)
+    ctx = {
+        "as_of": as_of,
+        "headline": _headline(cur),
+        "districts": _districts(cur),
+        "changes": _changes(cur, chg, explained),
+        "alerts": _alerts(cur, chg, explained),
+        "problems": _problems(problems),
+        "quality": _table(quality),
+        "match_rates": _table(match_rates.with_columns(
+            pl.col("rate").cast(pl.Float64).round(4)) if "rate" in match_rates.columns else match_rates),
+        "review_size": review_size,
+        "intake": _intake(cur, intake),
+        "trend": _trend(history),
+    }
+    env = jinja_env()
+    path = report_dir / "index.html"
+    path.write_text(env.get_template("report_index.html").render(**ctx), encoding="utf-8")
+    _render_explanations(report_dir / "explain", env, as_of, cur, chg, explanations, explained)
+    return path
+
+
+def _explained_ids(cur: pl.DataFrame, chg: pl.DataFrame) -> set[str]:
+    """Compounds that get an explanation page: changed, vetoed or downgraded."""
+    changed = chg.filter(pl.col("change") != "unchanged")["compound_id"].to_list()
+    flagged = cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))["compound_id"].to_list()
+    return set(changed) | set(flagged)
+
+
+def _headline(cur: pl.DataFrame) -> dict:
+    rated = cur.filter(pl.col("status") != "not_rated")
+    five = int((rated["stars"] == 5).sum()) if rated.height else 0
+    per = _district_share(cur)
+    return {
+        "compounds": cur.height,
+        "rated": rated.height,
+        "five_star": five,
+        "five_star_share": five / rated.height if rated.height else None,
+        "vetoed": int((cur["status"] == "vetoed").sum()),
+        "downgraded": int((cur["status"] == "downgraded").sum()),
+        "mean_index": rated["safety_index"].mean() if rated.height else None,
+        "districts_below": [d for d, s in per if s is None or s <= FIVE_STAR_LINE],
+        "share_chart": charts.share_bars(per, title="各区五星小区占比", line=FIVE_STAR_LINE)
+        if per else "",
+        "line": FIVE_STAR_LINE,
+    }
+
+
+def _district_share(cur: pl.DataFrame) -> list[tuple[str, float | None]]:
+    agg = cur.group_by("district").agg(
+        (pl.col("status") != "not_rated").sum().alias("rated"),
+        (pl.col("stars") == 5).sum().alias("five"),
+    ).with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated")).alias("share"))
+    return [(d, s) for d, s in agg.sort("share", "district", descending=[True, False],
+                                        nulls_last=True).select("district", "share").rows()]
+
+
+def _districts(cur: pl.DataFrame) -> dict:
+    counts = cur.group_by("district", "stars").agg(pl.len().alias("n"))
+    rows = []
+    for d in sorted(cur["district"].unique().to_list()):
+        sub = counts.filter(pl.col("district") == d)
+        rows.append((d, {int(s): int(n) for s, n in sub.select("stars", "n").rows()}))
+    table = [{"district": d, "counts": [c.get(s, 0) for s in range(6)], "total": sum(c.values())}
+             for d, c in rows]
+    chart = charts.stacked_bars(rows, title="各区星级分布（小区数）") if rows else ""
+    return {"chart": chart, "table": table, "star_labels": [charts.STAR_LABELS[s] for s in range(6)]}
+
+
+def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
+    counts = {k: 0 for k in CHANGE_ORDER}
+    for k, n in chg.group_by("change").agg(pl.len()).rows():
+        counts[k] = n
+    names = cur.select("compound_id", "name", "district", "street", "safety_index", "status")
+    rows = (
+        chg.filter(pl.col("change") != "unchanged")
+        .join(names, on="compound_id", how="left")
+        .with_columns(pl.col("change").replace_strict(
+            {k: i for i, k in enumerate(CHANGE_ORDER)}, default=99).alias("_o"))
+        .sort("_o", "district", "street", "compound_id")
+        .to_dicts()
+    )
+    for r in rows:
+        r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
+        r["link"] = r["compound_id"] in explained
+        r["reason_zh"] = rules_zh(r.get("reason")) if r.get("reason") and ":" in r["reason"] else r.get("reason")
+    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
+
+
+def _alerts(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> list[dict]:
+    change = chg.select("compound_id", "change", "stars_before")
+    rows = (cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))
+            .join(change, on="compound_id", how="left")
+            .sort(pl.col("status") != "vetoed", "district", "street", "compound_id").to_dicts())
+    for r in rows:
+        r["status_zh"] = STATUS_ZH[r["status"]]
+        r["rules_zh"] = rules_zh(r.get("rules"))
+        r["new"] = r.get("change") in ("vetoed", "down", "new")
+        r["link"] = r["compound_id"] in explained
+    return rows
+
+
+def _problems(problems: pl.DataFrame) -> dict:
+    if problems is None or problems.height == 0:
+        return {"rows": [], "total": 0}
+    rows = problems.head(50).to_dicts()
+    for r in rows:
+        r["kind_zh"] = PROBLEM_KIND_ZH.get(r.get("kind"), r.get("kind"))
+        r["level_zh"] = LEVEL_ZH.get(r.get("level"), r.get("level"))
+    return {"rows": rows, "total": problems.height}
+
+
+def _table(df: pl.DataFrame | None) -> dict:
+    """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well."""
+    if df is None:
+        return {"columns": [], "rows": []}
+    return {"columns": df.columns, "rows": df.rows()}
+
+
+def _intake(cur: pl.DataFrame, intake: pl.DataFrame | None) -> dict | None:
+    if intake is None:
+        return None
+    joined = intake.join(cur.select("compound_id", "name", "district"), on="compound_id", how="left")
+    per = joined.group_by("district").agg(
+        pl.col("n_needs_month").sum(), pl.col("n_checkins_month").sum(),
+        (pl.col("n_checkins_month") > 0).sum().alias("compounds_checked_in"),
+    ).sort("district", nulls_last=True)
+    top = joined.sort("n_needs_month", "compound_id", descending=[True, False]).head(10)
+    return {"per_district": per.to_dicts(), "top_needs": top.filter(pl.col("n_needs_month") > 0).to_dicts(),
+            "needs": int(joined["n_needs_month"].sum()), "checkins": int(joined["n_checkins_month"].sum())}
+
+
+def _trend(history: pl.DataFrame) -> dict:
+    if history is None or history.height == 0:
+        return {"rows": [], "chart_share": "", "chart_index": ""}
+    per = (
+        history.group_by("as_of").agg(
+            pl.len().alias("compounds"),
+            (pl.col("status") != "not_rated").sum().alias("rated"),
+            (pl.col("stars") == 5).sum().alias("five_star"),
+            pl.col("safety_index").mean().alias("mean_index"),
+            (pl.col("status") == "vetoed").sum().alias("vetoed"),
+            (pl.col("status") == "downgraded").sum().alias("downgraded"),
+        ).with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five_star") / pl.col("rated"))
+                       .alias("five_star_share"))
+        .sort("as_of")
+    )
+    labels = [str(d) for d in per["as_of"].to_list()]
+    share = charts.line_chart(
+        labels, [("五星占比 (%)", [None if v is None else v * 100 for v in per["five_star_share"].to_list()])],
+        title="五星小区占比走势", y_format="{:.1f}")
+    index = charts.line_chart(
+        labels, [("平均平安指数", per["mean_index"].to_list())], title="平均平安指数走势", y_format="{:.1f}")
+    flags = charts.line_chart(
+        labels, [("一票否决", [float(v) for v in per["vetoed"].to_list()]),
+                 ("降星", [float(v) for v in per["downgraded"].to_list()])],
+        title="一票否决与降星小区数走势")
+    return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags}
+
+
+def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataFrame,
+                         chg: pl.DataFrame, explanations: pl.DataFrame, ids: set[str]) -> None:
+    """One page per changed, vetoed or downgraded compound."""
+    if not ids:
+        return
+    template = env.get_template("report_explain.html")
+    names = category_names()
+    ex = explanations.filter(pl.col("compound_id").is_in(list(ids)))
+    if "as_of" in ex.columns and ex.height:
+        ex = ex.filter(pl.col("as_of") == as_of)
+    ex_by = ex.partition_by("compound_id", as_dict=True, maintain_order=True) if ex.height else {}
+    chg_by = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(list(ids))).to_dicts()}
+    for r in cur.filter(pl.col("compound_id").is_in(list(ids))).to_dicts():
+        cid = r["compound_id"]
+        lines = ex_by.get((cid,), pl.DataFrame()).to_dicts()
+        for line in lines:
+            line["kind_zh"] = KIND_ZH.get(line["kind"], line["kind"])
+            line["key_zh"] = (rules_zh(line["key"]) if line["kind"] == "rule"
+                              else names.get(line["key"], line["key"]))
+        c = chg_by.get(cid)
+        if c:
+            c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
+        html = template.render(as_of=as_of, r=dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]),
+                                                   rules_zh=rules_zh(r.get("rules"))),
+                               change=c, lines=lines)
+        (out / f"{_safe(cid)}.html").write_text(html, encoding="utf-8")
+
+
+def _safe(cid: str) -> str:
+    """A compound id as a file name (ids are registry codes; guard against path tricks)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid).lstrip(".") or "_"

@@ -1,0 +1,117 @@
+"""The offline map viewer: ``map/index.html`` over the GeoJSON layers beside it.
+
+Browsers refuse ``fetch()`` of ``file://`` URLs, so the layers are handed to the page as
+a script (``map_data.js`` sets ``window.SAFESTAR_DATA``), which loads the same from a
+folder opened by double-click and from any static host. Compounds are packed column-wise
+(one array per property, indices into small lookup lists) because 100,000 GeoJSON features
+are slow to parse and the viewer draws them straight from typed arrays onto one canvas.
+Leaflet (vendored from npm, inlined) gives panning, zooming, popups and the optional
+basemap; the compound layer itself is our own canvas layer so 100,000 compounds stay smooth.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from reports.analyst import jinja_env
+from reports.map_layer import PRECISION, feature_geometries, to_gcj02
+
+VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
+STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {"type": "FeatureCollection", "features": []}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not readable GeoJSON: {exc}") from exc
+
+
+def _lookup(values: list) -> tuple[list, list[int]]:
+    """Values → (sorted distinct values, index of each value), for compact columns."""
+    distinct = sorted({"" if v is None else str(v) for v in values})
+    pos = {v: i for i, v in enumerate(distinct)}
+    return distinct, [pos["" if v is None else str(v)] for v in values]
+
+
+def pack_compounds(fc: dict) -> dict:
+    """Column-wise compounds: representative point, properties and polygon rings."""
+    feats = fc.get("features", [])
+    props = [f.get("properties") or {} for f in feats]
+    x = np.full(len(feats), np.nan)
+    y = np.full(len(feats), np.nan)
+    areal = []
+    for i, f in enumerate(feats):
+        g = f.get("geometry") or {}
+        if g.get("type") == "Point":
+            x[i], y[i] = g["coordinates"][:2]
+        elif g:
+            areal.append(i)
+    if areal:  # a polygon is clicked and counted at a point inside it
+        sub = feature_geometries({"features": [feats[i] for i in areal]})
+        xy = shapely.get_coordinates(shapely.point_on_surface(sub))
+        x[areal], y[areal] = xy[:, 0], xy[:, 1]
+    packed: dict = {"n": len(feats)}
+    for key in ("district", "street", "community", "status", "leading_group"):
+        packed[key + "s"], packed[key] = _lookup([p.get(key) for p in props])
+    packed["id"] = [p.get("id") for p in props]
+    packed["name"] = [p.get("name") for p in props]
+    packed["grid_code"] = [p.get("grid_code") for p in props]
+    packed["stars"] = [int(p.get("stars") or 0) for p in props]
+    packed["index"] = [p.get("safety_index") for p in props]
+    packed["x"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in x]
+    packed["y"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in y]
+    # polygons: feature index → exterior rings as flat [lon, lat, lon, lat, …] lists
+    shapes = []
+    for i, f in enumerate(feats):
+        g = f.get("geometry") or {}
+        if g.get("type") == "Polygon":
+            polys = [g["coordinates"]]
+        elif g.get("type") == "MultiPolygon":
+            polys = g["coordinates"]
+        else:
+            continue
+        shapes.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
+    packed["shapes"] = shapes
+    return packed
+
+
+def write_map_viewer(map_dir: Path, *, tile_url: str = "", site_base: str = "../site",
+                     gcj02: bool = False, tile_attribution: str = "") -> Path:
+    """Write ``map_dir/index.html`` and its data script from the layers in ``map_dir``.
+
+    ``tile_url`` is an XYZ template (``https://…/{z}/{x}/{y}.png``) or empty for no basemap.
+    ``gcj02=True`` draws the GCJ-02 copy of the layers, for Chinese providers' tiles.
+    """
+    map_dir = Path(map_dir)
+    name = "compounds_gcj02.geojson" if gcj02 else "compounds.geojson"
+    compounds = _read(map_dir / name)
+    districts = _read(map_dir / "districts.geojson")
+    hotspots = _read(map_dir / "hotspots.geojson")
+    if gcj02:
+        districts, hotspots = to_gcj02(districts), to_gcj02(hotspots)
+    data = {
+        "compounds": pack_compounds(compounds),
+        "districts": districts,
+        "hotspots": hotspots,
+        "statusNames": STATUS_ZH,
+    }
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    (map_dir / "map_data.js").write_text(
+        "window.SAFESTAR_DATA=" + payload.replace("</", "<\\/") + ";\n", encoding="utf-8")
+    config = {"tileUrl": tile_url, "tileAttribution": tile_attribution,
+              "siteBase": site_base.rstrip("/"), "coordSys": "GCJ02" if gcj02 else "WGS84"}
+    html = jinja_env().get_template("map_index.html").render(
+        leaflet_css=(VENDOR / "leaflet.css").read_text(encoding="utf-8"),
+        leaflet_js=(VENDOR / "leaflet.js").read_text(encoding="utf-8"),
+        config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+        viewer_js=(Path(__file__).resolve().parent / "templates" / "map_viewer.js").read_text(encoding="utf-8"),
+    )
+    path = map_dir / "index.html"
+    path.write_text(html, encoding="utf-8")
+    return path

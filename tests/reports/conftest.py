@@ -1,0 +1,33 @@
+"""Shared small frames for the map and report tests."""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from tests.reports import fakecity
+
+AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="session")
+def city():
+    """A 300-compound city on Xiamen's real divisions, with four rating dates."""
+    comp = fakecity.compounds(300)
+    hist = fakecity.history(comp, AS_OF)
+    cur = hist.filter(pl.col("as_of") == AS_OF)
+    prev_date = hist["as_of"].unique().sort()[-2]
+    prev = hist.filter(pl.col("as_of") == prev_date)
+    return {
+        "compounds": comp,
+        "polygons": fakecity.polygons(comp),
+        "outlines": fakecity.outlines(),
+        "history": hist,
+        "ratings": cur,
+        "previous": prev,
+        "changes": fakecity.changes(cur, prev),
+        "explanations": fakecity.explanations(cur),
+        "stats_prev": fakecity.public_stats(comp, prev_date, seed=1),
+        "stats_cur": fakecity.public_stats(comp, AS_OF, seed=2),
+    }

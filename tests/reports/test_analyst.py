@@ -1,0 +1,154 @@
+"""The analyst report renders every section from small frames, with working links."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+import polars as pl
+import pytest
+
+from reports import charts
+from reports.analyst import render_report, rules_zh
+from reports.common_problems import common_problems
+from tests.reports.conftest import AS_OF
+
+SECTIONS = ["headline", "stars", "changes", "alerts", "problems", "quality", "review", "intake", "trend"]
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.svg_text = set(), [], []
+        self._in_text = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and "href" in a:
+            self.links.append(a["href"])
+        self._in_text = tag == "text"
+
+    def handle_endtag(self, tag):
+        self._in_text = False
+
+    def handle_data(self, data):
+        if self._in_text:
+            self.svg_text.append(data)
+
+
+@pytest.fixture(scope="module")
+def report(city, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    quality = pl.DataFrame({"source": ["police", "court"], "files": [3, 1], "rows": [1000, 200],
+                            "accepted": [990, 200], "quarantined": [10, 0], "rejected_files": [0, 1],
+                            "bad_date": [7, 0], "unknown_category": [3, 0]})
+    match = pl.DataFrame({"source": ["police", "court"], "events": [990, 200], "matched": [950, 150],
+                          "rate": [950 / 990, 0.75]})
+    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
+    intake = pl.DataFrame({"compound_id": city["compounds"]["compound_id"][:5],
+                           "n_needs_month": [4, 0, 2, 0, 9], "n_checkins_month": [1, 2, 0, 0, 3]})
+    path = render_report(out, as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+                         changes=city["changes"], explanations=city["explanations"], quality=quality,
+                         match_rates=match, review_size=1234, problems=probs, intake=intake)
+    html = path.read_text(encoding="utf-8")
+    parser = _Collect()
+    parser.feed(html)
+    return {"dir": out, "path": path, "html": html, "parsed": parser, "problems": probs}
+
+
+def test_every_section_is_there(report):
+    assert report["path"].name == "index.html"
+    assert set(SECTIONS) <= report["parsed"].ids
+    html = report["html"]
+    assert '<html lang="zh-CN">' in html
+    assert 'data-figure="review_size">1,234<' in html
+    assert "unknown_category" in html and "bad_date" in html, "extra quality columns are shown"
+
+
+def test_headline_figures(report, city):
+    cur = city["ratings"]
+    rated = cur.filter(pl.col("status") != "not_rated")
+    html = report["html"]
+    assert f'data-figure="compounds">{cur.height:,}<' in html
+    assert f'data-figure="rated">{rated.height:,}<' in html
+    five = int((rated["stars"] == 5).sum())
+    assert f'data-figure="five_star">{five:,}<' in html
+    assert f'data-figure="five_star_share">{five / rated.height:.1%}<' in html
+
+
+def test_change_counts_and_explanation_links(report, city):
+    chg = city["changes"]
+    html = report["html"]
+    for kind in ("new", "up", "down", "vetoed", "restored"):
+        n = chg.filter(pl.col("change") == kind).height
+        assert f'data-change="{kind}">{n}<' in html
+    explain = {p.stem for p in (report["dir"] / "explain").iterdir()}
+    changed = set(chg.filter(pl.col("change") != "unchanged")["compound_id"])
+    flagged = set(city["ratings"].filter(pl.col("status").is_in(["vetoed", "downgraded"]))["compound_id"])
+    assert explain == changed | flagged
+    links = [l for l in report["parsed"].links if l.startswith("explain/")]
+    assert links and {l[len("explain/"):-len(".html")] for l in links} <= explain
+
+
+def test_explanation_page_names_rules_and_event_ids(report, city):
+    vetoed = city["ratings"].filter(pl.col("status") == "vetoed")["compound_id"][0]
+    page = (report["dir"] / "explain" / f"{vetoed}.html").read_text(encoding="utf-8")
+    assert "一票否决·故意杀人" in page
+    assert "police:P20260101001" in page, "internal page may name event ids"
+    assert "../index.html" in page
+
+
+def test_charts_are_inline_svg_with_chinese_text(report):
+    html = report["html"]
+    assert html.count("<svg") >= 5
+    assert "Noto Sans CJK SC" in html
+    texts = report["parsed"].svg_text
+    assert "思明区" in texts and "五星" in texts
+    assert any("走势" in t for t in texts)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "offline: no external resources"
+
+
+def test_problems_listed_in_rank_order(report):
+    probs = report["problems"]
+    assert probs.height > 0
+    html = report["html"]
+    shown = re.findall(r'data-problem="([^"]+)"', html)
+    expected = [f"{k}|{lv}|{r}|{g}" for k, lv, r, g in probs.select("kind", "level", "region", "group").rows()]
+    assert shown == expected[:50]
+
+
+def test_empty_night_still_renders(tmp_path, city):
+    empty_ratings = city["ratings"].head(0)
+    path = render_report(
+        tmp_path, as_of=AS_OF, ratings=empty_ratings, history=empty_ratings,
+        changes=city["changes"].head(0), explanations=city["explanations"].head(0),
+        quality=pl.DataFrame({"source": []}), match_rates=pl.DataFrame({"source": [], "rate": []}),
+        review_size=0, problems=pl.DataFrame(), intake=None)
+    html = path.read_text(encoding="utf-8")
+    assert "本次评定无变动" in html and "暂无历史评定" in html and 'id="intake"' not in html
+
+
+def test_text_is_escaped(tmp_path, city):
+    bad = city["ratings"].with_columns(
+        pl.when(pl.col("status") == "vetoed").then(pl.lit("<script>alert(1)</script>小区"))
+        .otherwise(pl.col("name")).alias("name"))
+    path = render_report(tmp_path, as_of=AS_OF, ratings=bad, history=bad, changes=city["changes"],
+                         explanations=city["explanations"], quality=pl.DataFrame({"source": ["x"]}),
+                         match_rates=pl.DataFrame({"source": ["x"], "rate": [1.0]}), review_size=0,
+                         problems=pl.DataFrame(), intake=None)
+    html = path.read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_rules_in_chinese():
+    assert rules_zh("veto:homicide|downgrade:fraud_den") == "一票否决·故意杀人，降星·诈骗窝点"
+    assert rules_zh(None) == ""
+
+
+def test_chart_labels_are_escaped_text():
+    svg = charts.stacked_bars([("A&B区", {5: 3, 1: 1})], title="<分布>")
+    assert "A&amp;B区" in svg and "&lt;分布&gt;" in svg and "<text" in svg
+    line = charts.line_chart(["2026-10-01", "2026-11-01"], [("五星占比", [20.0, None])], title="走势")
+    assert "<polyline" not in line, "one point is no line"
