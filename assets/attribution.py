@@ -1,5 +1,4 @@
 """Attribution: every incident placed in its compound, or queued for an analyst."""
-from __future__ import annotations
 
 import dagster as dg
 from assets.common import OWNERS, frame_metadata, markdown_table

@@ -1,5 +1,4 @@
 """What every asset module shares: the rating-date partitions and result metadata."""
-from __future__ import annotations
 
 from datetime import date
 

@@ -1,5 +1,4 @@
 """Landing-zone ingestion: department exports → canonical case records → incidents."""
-from __future__ import annotations
 
 from datetime import datetime
 

@@ -1,5 +1,4 @@
 """Published outputs of a rating date: plaques, the public site, the map, rankings, report."""
-from __future__ import annotations
 
 import json
 import os
@@ -11,7 +10,6 @@ import polars as pl
 
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
-from ingest.taxonomy import load_taxonomy
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import publish
@@ -52,7 +50,7 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     as_of = as_of_of(context)
     needs, checkins = read_intake(folders.intake_path(), as_of)
     counts = (
-        needs.join(checkins, on="compound_id", how="full", coalesce=True)
+        needs.join(checkins.rename({"n_month": "n_checkins_month"}), on="compound_id", how="full", coalesce=True)
         .with_columns(pl.lit(as_of).alias("as_of"))
         .fill_null(0)
     )
@@ -126,7 +124,6 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         history=_history(warehouse, as_of), plaques=active,
         checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")) if intake is not None and "n_checkins_month" in intake.columns else None,
         replies=replies.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text") if replies is not None and "reply_text" in replies.columns else None,
-        group_names=load_taxonomy().group_public,
     )
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
                                        base_url=folders.public_base_url, secret=secret)

@@ -1,5 +1,4 @@
 """Ratings per rating date: the safety index, stars, veto/downgrade rules and explanations."""
-from __future__ import annotations
 
 from pathlib import Path
 

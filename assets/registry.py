@@ -1,5 +1,4 @@
 """The compound registry as the warehouse holds it."""
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,5 +1,4 @@
 """A quiet Dagster logger for the CLI: one line per asset, plus warnings and errors."""
-from __future__ import annotations
 
 import logging
 import sys

@@ -1,5 +1,4 @@
 """Sensors: start ingestion when new files land."""
-from __future__ import annotations
 
 import hashlib
 import json
