@@ -50,7 +50,7 @@ class SourceSpec:
 
     def mapping(self) -> dict:
         """mapping.yaml content, in the layout docs/CONTRACTS.md fixes."""
-        revoked = catalog.STATUS[self.name][1]
+        valid, revoked = catalog.STATUS[self.name]
         out = {
             "source": self.name,
             "encoding": self.encoding if self.kind == "csv" else "auto",
@@ -58,6 +58,7 @@ class SourceSpec:
             "coord_sys": self.coord_sys,
             "columns": {h: ROLE_TO_CANON[r] for r, h in self.headers.items()},
             "categories": dict(self.categories),
+            "valid_values": valid,
             "revoked_values": revoked,
             "constants": {},
         }
