@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.common import rating_dates
 
 # DuckDB allows one writing process: every job runs its assets in one process, in order.
 nightly_rating = dg.define_asset_job(
     "nightly_rating",
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
-    partitions_def=rating_dates,
     description="Ingest, attribute, score and publish one rating date.",
 )
 

@@ -1,0 +1,50 @@
+"""End to end on a small generated city: statuses follow the planted events, outputs exist."""
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.ratings import STATUSES, Rating
+
+
+def _ratings(city, as_of) -> pl.DataFrame:
+    return pl.read_csv(city["out"] / as_of.isoformat() / "ratings.csv", try_parse_dates=True)
+
+
+def test_ratings_follow_the_contract_and_cover_every_compound(small_city):
+    registry = pl.read_csv(small_city["data"] / "compounds.csv", infer_schema_length=0)
+    for as_of in (small_city["first"], small_city["second"]):
+        ratings = _ratings(small_city, as_of)
+        Rating.validate(ratings)
+        assert ratings.columns == list(Rating.to_schema().columns)
+        assert sorted(ratings["compound_id"]) == sorted(registry["compound_id"])
+        assert set(ratings["status"]) == set(STATUSES)
+        parquet = pl.read_parquet(small_city["out"] / as_of.isoformat() / "ratings.parquet")
+        assert parquet.height == ratings.height
+
+
+def test_planted_events_give_their_statuses(small_city):
+    planted = small_city["planted"]
+    for as_of in (small_city["first"], small_city["second"]):
+        ratings = _ratings(small_city, as_of)
+        status_of = dict(zip(ratings["compound_id"], ratings["status"]))
+        for expected, ids in planted["by_date"][as_of.isoformat()].items():
+            for compound_id in ids:
+                assert status_of[compound_id] == expected, (as_of, compound_id, expected)
+
+
+def test_late_events_change_only_the_second_date(small_city):
+    planted = small_city["planted"]
+    first, second = _ratings(small_city, small_city["first"]), _ratings(small_city, small_city["second"])
+    status = lambda frame, cid: frame.filter(pl.col("compound_id") == cid)["status"][0]
+    assert status(first, planted["late_veto"]) != "vetoed"
+    assert status(second, planted["late_veto"]) == "vetoed"
+    assert status(first, planted["late_downgrade"]) == "rated"
+    assert status(second, planted["late_downgrade"]) == "downgraded"
+
+
+def test_every_output_is_published(small_city):
+    day = small_city["out"] / small_city["second"].isoformat()
+    for part in ("ratings.csv", "ratings.parquet", "data_quality.csv", "site/index.html", "map/index.html",
+                 "map/compounds.geojson", "report/index.html"):
+        assert (day / part).exists(), part
+    assert (small_city["out"] / "warehouse.duckdb").exists()
