@@ -7,7 +7,7 @@ import dagster as dg
 # DuckDB allows one writing process: every job runs its assets in one process, in order.
 nightly_rating = dg.define_asset_job(
     "nightly_rating",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]),
     executor_def=dg.in_process_executor,
     description="Ingest, attribute, score and publish one rating date.",
 )
@@ -17,4 +17,12 @@ ingestion = dg.define_asset_job(
     selection=dg.AssetSelection.groups("sources", "canonical_events") - dg.AssetSelection.assets(["core", "intake_counts"]),
     executor_def=dg.in_process_executor,
     description="Load new landing-zone files into the warehouse.",
+)
+
+veto_monitor = dg.define_asset_job(
+    "veto_monitor",
+    selection=dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream()
+    - dg.AssetSelection.assets(["core", "intake_counts"]),
+    executor_def=dg.in_process_executor,
+    description="Ingest new records and re-rate the compounds a veto or downgrade record affects.",
 )

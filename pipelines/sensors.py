@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import ingestion
+from pipelines.jobs import ingestion, veto_monitor
 
 SOURCES_DIR_ENV = "SAFESTAR_DATA_DIR"
 
@@ -24,9 +24,8 @@ def landing_zone_fingerprints(data_dir: Path) -> dict[str, str]:
     return found
 
 
-@dg.sensor(job=ingestion, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Starts ingestion when files appear or change under DATA_DIR/sources/."""
+def _on_new_files(context: dg.SensorEvaluationContext, run_config: dict | None = None) -> dg.SensorResult:
+    """One run request when files appeared or changed since the cursor (a JSON fingerprint map)."""
     data_dir = Path(os.environ.get(SOURCES_DIR_ENV, "demo/data"))
     seen = json.loads(context.cursor) if context.cursor else {}
     now = landing_zone_fingerprints(data_dir)
@@ -35,6 +34,20 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         return dg.SensorResult(skip_reason="no new files", cursor=json.dumps(now, sort_keys=True))
     run_key = hashlib.sha256("\n".join(f"{k}={now[k]}" for k in changed).encode()).hexdigest()[:16]
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=run_key, tags={"safestar/new_files": str(len(changed))})],
+        run_requests=[dg.RunRequest(run_key=run_key, run_config=run_config or {},
+                                    tags={"safestar/new_files": str(len(changed))})],
         cursor=json.dumps(now, sort_keys=True),
     )
+
+
+@dg.sensor(job=ingestion, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Starts ingestion when files appear or change under DATA_DIR/sources/."""
+    return _on_new_files(context)
+
+
+@dg.sensor(job=veto_monitor, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+def veto_monitor_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Every two minutes: new files → ingest, attribute, and re-rate the compounds that a new
+    veto or downgrade record affects, with the alert and the plaque order."""
+    return _on_new_files(context)

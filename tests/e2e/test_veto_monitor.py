@@ -1,0 +1,68 @@
+"""The veto monitor and the landing-zone sensors, end to end on a small city."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from generator.city import generate_city
+from pipelines.cli import run_rating
+from pipelines.definitions import build_definitions
+from pipelines.resources import default_resources
+from pipelines.sensors import landing_zone_sensor, veto_monitor_sensor
+
+
+@pytest.fixture(scope="module")
+def rated_once(tmp_path_factory):
+    root = tmp_path_factory.mktemp("monitor")
+    data, out = root / "data", root / "out"
+    generate_city(data, seed=5, n_compounds=250, n_events=5000)
+    city = json.loads((data / "city.json").read_text(encoding="utf-8"))
+    run_rating(data, out, date.fromisoformat(city["first_as_of"]), demo=True, quiet=True)
+    planted = json.loads((data / "truth" / "planted.json").read_text(encoding="utf-8"))
+    return data, out, date.fromisoformat(city["second_as_of"]), planted
+
+
+def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once):
+    data, out, second, planted = rated_once
+    job = build_definitions(default_resources(data, out, demo=True)).resolve_job_def("veto_monitor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"ops": {"marts__urgent_alerts": {"config": {"as_of": second.isoformat()}}}},
+        )
+    assert result.success
+    import duckdb
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
+        alerts = conn.sql("SELECT * FROM marts.urgent_alerts").pl()
+    by_id = {r["compound_id"]: r for r in alerts.iter_rows(named=True)}
+    assert by_id[planted["late_veto"]]["status_after"] == "vetoed"
+    assert by_id[planted["late_downgrade"]]["status_after"] == "downgraded"
+    assert by_id[planted["late_downgrade"]]["stars_after"] < by_id[planted["late_downgrade"]]["stars_before"]
+    manifests = list((out / "urgent" / "plaques").glob("B*U/manifest.csv"))
+    assert len(manifests) == 1
+    manifest = pl.read_csv(manifests[0])
+    actions = dict(zip(manifest["compound_id"], manifest["action"]))
+    assert actions[planted["late_veto"]] == "withdraw"
+    assert actions[planted["late_downgrade"]] == "replace"
+    assert set(actions) <= set(by_id)
+
+
+@pytest.mark.parametrize("sensor", [landing_zone_sensor, veto_monitor_sensor])
+def test_sensors_fire_on_new_files_only(sensor, tmp_path, monkeypatch):
+    (tmp_path / "sources" / "police").mkdir(parents=True)
+    monkeypatch.setenv("SAFESTAR_DATA_DIR", str(tmp_path))
+    first = sensor(dg.build_sensor_context())
+    assert not first.run_requests
+    (tmp_path / "sources" / "police" / "a.csv").write_text("record_id\n1\n", encoding="utf-8")
+    second = sensor(dg.build_sensor_context(cursor=first.cursor))
+    assert len(second.run_requests) == 1
+    third = sensor(dg.build_sensor_context(cursor=second.cursor))
+    assert not third.run_requests
+    (tmp_path / "sources" / "police" / "b.csv").write_text("record_id\n2\n", encoding="utf-8")
+    fourth = sensor(dg.build_sensor_context(cursor=third.cursor))
+    assert len(fourth.run_requests) == 1
+    assert fourth.run_requests[0].run_key != second.run_requests[0].run_key
