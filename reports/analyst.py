@@ -27,6 +27,16 @@ KIND_ZH = {"category": "类别", "source": "来源", "rule": "规则", "lift": "
 PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
 LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
+SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
+             "petition": "信访", "intake": "群众需求"}
+# column codes of the quality and match-rate frames → Chinese headers (the code stays visible)
+COLUMN_ZH = {
+    "source": "来源", "files": "文件数", "rows": "读取记录", "accepted": "入库记录",
+    "quarantined": "隔离记录", "rejected_files": "拒收文件", "events": "事件数", "matched": "已归属",
+    "rate": "归属率", "missing_id": "缺少编号", "bad_date": "日期无效", "future_date": "未来日期",
+    "out_of_bbox": "坐标越界", "unknown_category": "未知类别", "duplicate_id": "重复编号",
+    "bad_type": "类型错误", "ragged_row": "列数不符", "unmatched": "未匹配",
+}
 
 
 @lru_cache(maxsize=1)
@@ -93,8 +103,7 @@ def render_report(
         "alerts": _alerts(cur, chg, explained),
         "problems": _problems(problems),
         "quality": _table(quality),
-        "match_rates": _table(match_rates.with_columns(
-            pl.col("rate").cast(pl.Float64).round(4)) if "rate" in match_rates.columns else match_rates),
+        "match_rates": _table(match_rates),
         "review_size": review_size,
         "intake": _intake(cur, intake),
         "trend": _trend(history),
@@ -200,7 +209,13 @@ def _table(df: pl.DataFrame | None) -> dict:
     """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well."""
     if df is None:
         return {"columns": [], "rows": []}
-    return {"columns": df.columns, "rows": df.rows()}
+    if "source" in df.columns:
+        df = df.with_columns(pl.col("source").cast(pl.String).replace(SOURCE_ZH))
+    if "rate" in df.columns:
+        pct = (pl.col("rate").cast(pl.Float64) * 100).round(1)
+        df = df.with_columns(pl.format("{}%", pct).alias("rate"))
+    columns = [{"code": c, "zh": COLUMN_ZH.get(c)} for c in df.columns]
+    return {"columns": columns, "rows": df.rows()}
 
 
 def _intake(cur: pl.DataFrame, intake: pl.DataFrame | None) -> dict | None:

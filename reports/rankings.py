@@ -169,7 +169,11 @@ def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
     tables = []
     for key, stem in [("five_star_share", FILES["five_star_share"]), ("district", FILES["district"]),
                       ("street", FILES["street"]), ("city", FILES["city"])]:
-        zh = _zh(rankings[key])
+        frame = rankings[key]
+        if "five_star_share" in frame.columns:  # a percentage reads better on the page
+            frame = frame.with_columns(pl.format("{}%", (pl.col("five_star_share") * 100).round(1))
+                                       .alias("five_star_share"))
+        zh = _zh(frame)
         tables.append({"title": stem, "csv": f"{stem}.csv", "columns": zh.columns,
                        "rows": zh.rows()})
     html = jinja_env().get_template("report_rankings.html").render(

@@ -64,7 +64,8 @@ def test_every_section_is_there(report):
     html = report["html"]
     assert '<html lang="zh-CN">' in html
     assert 'data-figure="review_size">1,234<' in html
-    assert "unknown_category" in html and "bad_date" in html, "extra quality columns are shown"
+    assert "未知类别" in html and 'title="bad_date"' in html, "extra quality columns are shown"
+    assert ">96.0%<" in html, "match rate 950/990 as a percentage"
 
 
 def test_headline_figures(report, city):
