@@ -84,7 +84,7 @@ def share_bars(rows: list[tuple[str, float]], *, title: str, line: float = 0.25,
 def line_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]], *, title: str,
                y_format: str = "{:.0f}", width: int = 720, height: int = 260) -> str:
     """A line chart over dates: one polyline per series, Chinese legend and axis labels."""
-    left, right, top, bottom = 56, 20, 34, 58
+    left, right, top, bottom = 56, 44, 34, 58  # room for the last date label
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, ys in series for v in ys if v is not None]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
