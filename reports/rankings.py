@@ -154,9 +154,10 @@ def _write_excel(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
     for name, frame, title in sheets:
         sheet = _sheet_name(name, used)
         zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
+        formats = {HEADERS["five_star_share"]: "0.0%"} if "five_star_share" in frame.columns else None
         zh.write_excel(workbook=wb, worksheet=sheet, position="A2", autofit=True,
                        table_style="Table Style Light 9", freeze_panes=(2, 0),
-                       float_precision=4 if "five_star_share" in frame.columns else 1)
+                       column_formats=formats, float_precision=1)
         ws = wb.get_worksheet_by_name(sheet)
         ws.write(0, 0, f"{title}　评定日期 {as_of}", title_fmt)
     wb.close()
