@@ -18,9 +18,12 @@ kept. The frame passed as ``stats_*`` may hold categories instead of groups in i
 """
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from schemas.events import AttributedEvent as E
 from schemas.public import CompoundPublicStats as S
 from schemas.registry import Compound
 
@@ -159,4 +162,24 @@ def leading_group(stats_current: DataFrame[S]) -> pl.DataFrame:
         .sort([S.compound_id, S.n, S.category_group], descending=[False, True, False])
         .unique(S.compound_id, keep="first", maintain_order=True)
         .select(S.compound_id, pl.col(S.category_group).alias("leading_group"))
+    )
+
+
+def period_stats(events: DataFrame[E], end: date, months: int = 3, *,
+                 by: str = E.category_group) -> pl.DataFrame:
+    """Counts per compound and group (or ``by="category_code"``) for the ``months`` up to
+    ``end``, shaped like ``CompoundPublicStats`` (``as_of`` = ``end``).
+
+    The public stats cover overlapping 12-month windows, in which a rise this quarter is
+    diluted; two calls here give non-overlapping periods to compare, e.g.
+    ``period_stats(ev, as_of)`` against ``period_stats(ev, as_of - 3 months)``.
+    """
+    start = pl.lit(end).dt.offset_by(f"-{months}mo")
+    day = pl.col(E.occurred_at).cast(pl.Date)
+    return (
+        events.filter(pl.col(E.compound_id).is_not_null() & (pl.col(E.method) != "excluded")
+                      & (day > start) & (day <= pl.lit(end)))
+        .group_by(E.compound_id, by).agg(pl.len().cast(pl.Int32).alias(S.n))
+        .select(E.compound_id, pl.lit(end).alias(S.as_of), pl.col(by).alias(S.category_group), S.n)
+        .sort(S.compound_id, S.category_group)
     )

@@ -117,3 +117,26 @@ def test_leading_group_picks_the_most_counted(comp):
                     ("S1-2", "治安"): 0}, NOW)
     got = dict(leading_group(stats).rows())
     assert got == {"S1-0": "诈骗", "S1-1": "盗窃"}
+
+
+def test_period_stats_count_a_window_of_attributed_events():
+    from datetime import datetime
+
+    from reports.common_problems import period_stats
+
+    ev = pl.DataFrame({
+        "compound_id": ["C1", "C1", "C1", "C2", None, "C2"],
+        "category_group": ["盗窃", "盗窃", "诈骗", "盗窃", "盗窃", "盗窃"],
+        "category_code": ["theft", "burglary", "fraud", "theft", "theft", "theft"],
+        "occurred_at": [datetime(2026, 10, 5), datetime(2026, 8, 2), datetime(2026, 11, 1, 23),
+                        datetime(2026, 7, 31), datetime(2026, 10, 1), datetime(2026, 10, 9)],
+        "method": ["polygon", "address", "explicit", "nearest", "unmatched", "excluded"],
+    })
+    got = period_stats(ev, date(2026, 11, 1), 3)
+    # window (2026-08-01, 2026-11-01]: C2's July event is before it, the excluded and
+    # unplaced events never count
+    assert got.rows() == [("C1", date(2026, 11, 1), "盗窃", 2), ("C1", date(2026, 11, 1), "诈骗", 1)]
+    by_code = period_stats(ev, date(2026, 11, 1), 3, by="category_code")
+    assert sorted(by_code["category_group"]) == ["burglary", "fraud", "theft"]
+    earlier = period_stats(ev, date(2026, 8, 1), 3)
+    assert earlier.rows() == [("C2", date(2026, 8, 1), "盗窃", 1)]
