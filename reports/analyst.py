@@ -156,8 +156,9 @@ def _districts(cur: pl.DataFrame) -> dict:
     for d in sorted(cur["district"].unique().to_list()):
         sub = counts.filter(pl.col("district") == d)
         rows.append((d, {int(s): int(n) for s, n in sub.select("stars", "n").rows()}))
-    table = [{"district": d, "counts": [c.get(s, 0) for s in range(6)], "total": sum(c.values())}
-             for d, c in rows]
+    share = dict(_district_share(cur))
+    table = [{"district": d, "counts": [c.get(s, 0) for s in range(6)], "total": sum(c.values()),
+              "share": share.get(d)} for d, c in rows]
     chart = charts.stacked_bars(rows, title="各区星级分布（小区数）") if rows else ""
     return {"chart": chart, "table": table, "star_labels": [charts.STAR_LABELS[s] for s in range(6)]}
 
@@ -249,14 +250,28 @@ def _trend(history: pl.DataFrame) -> dict:
     labels = [str(d) for d in per["as_of"].to_list()]
     share = charts.line_chart(
         labels, [("五星占比 (%)", [None if v is None else v * 100 for v in per["five_star_share"].to_list()])],
-        title="五星小区占比走势", y_format="{:.1f}")
+        title="五星小区占比走势", y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
     index = charts.line_chart(
         labels, [("平均平安指数", per["mean_index"].to_list())], title="平均平安指数走势", y_format="{:.1f}")
     flags = charts.line_chart(
         labels, [("一票否决", [float(v) for v in per["vetoed"].to_list()]),
                  ("降星", [float(v) for v in per["downgraded"].to_list()])],
         title="一票否决与降星小区数走势")
-    return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags}
+    by_district = (
+        history.group_by("as_of", "district").agg(
+            (pl.col("status") != "not_rated").sum().alias("rated"),
+            (pl.col("stars") == 5).sum().alias("five"))
+        .with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated") * 100).alias("share"))
+        .pivot(on="district", index="as_of", values="share").sort("as_of")
+    )
+    districts = sorted(c for c in by_district.columns if c != "as_of")
+    by_date = dict(zip(by_district["as_of"].to_list(), by_district.select(districts).rows()))
+    district_series = [(d, [by_date.get(a, (None,) * len(districts))[k] for a in per["as_of"].to_list()])
+                       for k, d in enumerate(districts)]
+    districts_chart = charts.line_chart(labels, district_series, title="各区五星占比走势 (%)",
+                                        y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
+    return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags,
+            "chart_districts": districts_chart}
 
 
 def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataFrame,

@@ -153,3 +153,13 @@ def test_chart_labels_are_escaped_text():
     assert "A&amp;B区" in svg and "&lt;分布&gt;" in svg and "<text" in svg
     line = charts.line_chart(["2026-10-01", "2026-11-01"], [("五星占比", [20.0, None])], title="走势")
     assert "<polyline" not in line, "one point is no line"
+
+
+def test_district_share_trend_has_a_line_per_district_and_the_25_percent_mark(report, city):
+    html = report["html"]
+    start = html.index('id="chart-trend-districts"')
+    svg = html[start:html.index("</svg>", start)]
+    districts = set(city["history"]["district"])
+    assert svg.count("<polyline") == len(districts)
+    assert all(f">{d}</text>" in svg for d in districts)
+    assert 'stroke-dasharray="5,4"' in svg and ">25%</text>" in svg
