@@ -29,14 +29,26 @@ LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
 SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
              "petition": "信访", "intake": "群众需求"}
+REASON_ZH = {
+    "missing_id": "缺少编号", "duplicate_id": "重复编号", "bad_date": "日期无效", "future_date": "未来日期",
+    "bad_type": "类型错误", "out_of_bbox": "坐标越界", "unknown_category": "未知类别",
+    "invalid_status": "状态无效", "ragged_row": "列数不符", "bad_quote": "引号错误",
+    "line_too_long": "行过长", "unreadable_row": "无法读取", "not_an_object": "非对象", "bad_json": "JSON 错误",
+}
+METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": "落入小区范围", "address": "地址匹配",
+             "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
 # column codes of the quality and match-rate frames → Chinese headers (the code stays visible)
 COLUMN_ZH = {
-    "source": "来源", "files": "文件数", "rows": "读取记录", "accepted": "入库记录",
-    "quarantined": "隔离记录", "rejected_files": "拒收文件", "events": "事件数", "matched": "已归属",
-    "rate": "归属率", "missing_id": "缺少编号", "bad_date": "日期无效", "future_date": "未来日期",
-    "out_of_bbox": "坐标越界", "unknown_category": "未知类别", "duplicate_id": "重复编号",
-    "bad_type": "类型错误", "ragged_row": "列数不符", "unmatched": "未匹配",
+    "source": "来源", "files": "文件数", "files_loaded": "已入库文件", "files_rejected": "拒收文件",
+    "files_skipped_duplicate": "重复文件", "rows": "读取记录", "rows_read": "读取记录",
+    "accepted": "入库记录", "rows_accepted": "入库记录", "quarantined": "隔离记录",
+    "rows_quarantined": "隔离记录", "rejected_files": "拒收文件", "superseded": "被替换版本",
+    "records": "现存记录", "records_revoked": "已撤销", "incidents": "事件数",
+    "chains_linked": "跨部门串联", "records_in_chains": "串联记录", "events": "事件数",
+    "matched": "已归属", "excluded": "排除", "review": "待核查", "rate": "归属率",
+    **REASON_ZH,
 }
+_REASON_PREFIX = "quarantined_"
 
 
 @lru_cache(maxsize=1)
@@ -102,7 +114,7 @@ def render_report(
         "changes": _changes(cur, chg, explained),
         "alerts": _alerts(cur, chg, explained),
         "problems": _problems(problems),
-        "quality": _table(quality),
+        "quality": _quality(quality),
         "match_rates": _table(match_rates),
         "review_size": review_size,
         "intake": _intake(cur, intake),
@@ -215,8 +227,34 @@ def _table(df: pl.DataFrame | None) -> dict:
     if "rate" in df.columns:
         pct = (pl.col("rate").cast(pl.Float64) * 100).round(1)
         df = df.with_columns(pl.format("{}%", pct).alias("rate"))
-    columns = [{"code": c, "zh": COLUMN_ZH.get(c)} for c in df.columns]
+    columns = [{"code": c, "zh": _column_zh(c)} for c in df.columns]
     return {"columns": columns, "rows": df.rows()}
+
+
+def _column_zh(code: str) -> str | None:
+    if code in COLUMN_ZH:
+        return COLUMN_ZH[code]
+    if code.startswith(_REASON_PREFIX):
+        reason = code[len(_REASON_PREFIX):]
+        return f"隔离·{REASON_ZH.get(reason, reason)}"
+    if code.startswith("n_") and code[2:] in METHOD_ZH:
+        return f"方式·{METHOD_ZH[code[2:]]}"
+    return None
+
+
+def _quality(df: pl.DataFrame | None) -> dict:
+    """Per-source figures, with the per-reason quarantine counts as their own table (only
+    the reasons that occurred; the others are named in one line)."""
+    if df is None or df.height == 0:
+        return {"main": _table(df), "reasons": _table(None), "zero": []}
+    reason_cols = [c for c in df.columns if c.startswith(_REASON_PREFIX)]
+    numeric = [c for c in reason_cols if df.schema[c].is_numeric()]
+    seen = [c for c in numeric if (df[c].fill_null(0).sum() or 0) > 0]
+    zero = [_column_zh(c)[3:] for c in numeric if c not in seen]
+    keys = [c for c in ("source",) if c in df.columns]
+    return {"main": _table(df.drop([c for c in numeric])),
+            "reasons": _table(df.select(keys + seen)) if seen else _table(None),
+            "zero": zero}
 
 
 def _intake(cur: pl.DataFrame, intake: pl.DataFrame | None) -> dict | None:

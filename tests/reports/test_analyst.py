@@ -163,3 +163,22 @@ def test_district_share_trend_has_a_line_per_district_and_the_25_percent_mark(re
     assert svg.count("<polyline") == len(districts)
     assert all(f">{d}</text>" in svg for d in districts)
     assert 'stroke-dasharray="5,4"' in svg and ">25%</text>" in svg
+
+
+def test_quarantine_reasons_get_their_own_table(tmp_path, city):
+    quality = pl.DataFrame({"source": ["police", "court"], "files": [2, 1], "rows_read": [100, 10],
+                            "rows_quarantined": [5, 0], "superseded": [1, 0],
+                            "quarantined_bad_date": [4, 0], "quarantined_ragged_row": [1, 0],
+                            "quarantined_bad_json": [0, 0], "quarantined_new_reason": [0, 0]})
+    match = pl.DataFrame({"source": ["police"], "events": [90], "matched": [80], "rate": [0.8889],
+                          "n_polygon": [70], "n_address": [10]})
+    html = render_report(tmp_path, as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+                         changes=city["changes"], explanations=city["explanations"], quality=quality,
+                         match_rates=match, review_size=0, problems=pl.DataFrame(), intake=None
+                         ).read_text(encoding="utf-8")
+    reasons = html[html.index('id="quarantine-reasons"'):]
+    reasons = reasons[:reasons.index("</table>")]
+    assert "隔离·日期无效" in reasons and "隔离·列数不符" in reasons and "JSON" not in reasons
+    assert "以下原因均为 0：JSON 错误、new_reason。" in html
+    assert ">被替换版本<" in html and ">方式·落入小区范围<" in html and ">88.9%<" in html
+    assert ">公安<" in html and ">法院<" in html
