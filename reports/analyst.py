@@ -24,6 +24,7 @@ CHANGE_ZH = {"new": "新参评", "up": "升星", "down": "降星", "vetoed": "�
 CHANGE_ORDER = ["new", "up", "down", "vetoed", "restored", "not_rated"]
 KIND_ZH = {"category": "类别", "source": "来源", "rule": "规则", "lift": "升星所需",
            "compare": "对比", "override": "人工调整"}
+KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "street": "本街道", "prior": "小样本修正"}
 PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
 LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
@@ -327,10 +328,14 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
     for r in cur.filter(pl.col("compound_id").is_in(list(ids))).to_dicts():
         cid = r["compound_id"]
         lines = ex_by.get((cid,), pl.DataFrame()).to_dicts()
+        # rules first, then what lifts it, then the biggest contributions
+        kind_rank = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
+        lines.sort(key=lambda ln: (kind_rank.get(ln["kind"], 9), -(ln["value"] or 0.0), ln["key"]))
         for line in lines:
             line["kind_zh"] = KIND_ZH.get(line["kind"], line["kind"])
             line["key_zh"] = (rules_zh(line["key"]) if line["kind"] == "rule"
-                              else names.get(line["key"], line["key"]))
+                              else KEY_ZH.get(line["key"]) or SOURCE_ZH.get(line["key"])
+                              or names.get(line["key"], line["key"]))
         c = chg_by.get(cid)
         if c:
             c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))

@@ -182,3 +182,10 @@ def test_quarantine_reasons_get_their_own_table(tmp_path, city):
     assert "以下原因均为 0：JSON 错误、new_reason。" in html
     assert ">被替换版本<" in html and ">方式·落入小区范围<" in html and ">88.9%<" in html
     assert ">公安<" in html and ">法院<" in html
+
+
+def test_explanation_lines_rules_first_then_lift_then_contributions(report, city):
+    vetoed = city["ratings"].filter(pl.col("status") == "vetoed")["compound_id"][0]
+    page = (report["dir"] / "explain" / f"{vetoed}.html").read_text(encoding="utf-8")
+    body = page[page.index("指数构成与规则"):]
+    assert body.index("一票否决·故意杀人") < body.index("升一星") < body.index(">盗窃<") < body.index(">公安<")
