@@ -6,6 +6,7 @@ gets, empty ones included, so a thin night still yields a complete page.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -84,6 +85,20 @@ def rules_zh(rules: str | None) -> str:
         k, _, code = rule.partition(":")
         parts.append(f"{kind.get(k, k)}·{names.get(code, code)}" if code else kind.get(k, k))
     return "，".join(parts)
+
+
+_RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
+_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("index", "指数")]
+
+
+def reason_zh(reason: str | None) -> str:
+    """A change's reason with its rule ids and stock phrases in Chinese, numbers kept."""
+    if not reason:
+        return ""
+    text = _RULE_TOKEN.sub(lambda m: rules_zh(m.group(0)), reason)
+    for en, zh in _REASON_WORDS:
+        text = re.sub(rf"\b{en}\b", zh, text)
+    return text
 
 
 def render_report(
@@ -192,7 +207,7 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
     for r in rows:
         r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
         r["link"] = r["compound_id"] in explained
-        r["reason_zh"] = rules_zh(r.get("reason")) if r.get("reason") and ":" in r["reason"] else r.get("reason")
+        r["reason_zh"] = reason_zh(r.get("reason"))
     return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
 
 

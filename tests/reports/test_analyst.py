@@ -189,3 +189,11 @@ def test_explanation_lines_rules_first_then_lift_then_contributions(report, city
     page = (report["dir"] / "explain" / f"{vetoed}.html").read_text(encoding="utf-8")
     body = page[page.index("指数构成与规则"):]
     assert body.index("一票否决·故意杀人") < body.index("升一星") < body.index(">盗窃<") < body.index(">公安<")
+
+
+def test_change_reasons_in_chinese():
+    from reports.analyst import reason_zh
+
+    assert reason_zh("rules fired: veto:robbery; index 71.6 → 55.1") == "触发规则: 一票否决·抢劫; 指数 71.6 → 55.1"
+    assert reason_zh("rules lapsed: downgrade:gambling|downgrade:drugs") == "规则失效: 降星·赌博|降星·涉毒"
+    assert reason_zh(None) == ""
