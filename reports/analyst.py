@@ -6,6 +6,7 @@ gets, empty ones included, so a thin night still yields a complete page.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +25,32 @@ CHANGE_ZH = {"new": "新参评", "up": "升星", "down": "降星", "vetoed": "�
 CHANGE_ORDER = ["new", "up", "down", "vetoed", "restored", "not_rated"]
 KIND_ZH = {"category": "类别", "source": "来源", "rule": "规则", "lift": "升星所需",
            "compare": "对比", "override": "人工调整"}
+KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "street": "本街道", "prior": "小样本修正"}
 PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
 LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
+SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
+             "petition": "信访", "intake": "群众需求"}
+REASON_ZH = {
+    "missing_id": "缺少编号", "duplicate_id": "重复编号", "bad_date": "日期无效", "future_date": "未来日期",
+    "bad_type": "类型错误", "out_of_bbox": "坐标越界", "unknown_category": "未知类别",
+    "invalid_status": "状态无效", "ragged_row": "列数不符", "bad_quote": "引号错误",
+    "line_too_long": "行过长", "unreadable_row": "无法读取", "not_an_object": "非对象", "bad_json": "JSON 错误",
+}
+METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": "落入小区范围", "address": "地址匹配",
+             "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
+# column codes of the quality and match-rate frames → Chinese headers (the code stays visible)
+COLUMN_ZH = {
+    "source": "来源", "files": "文件数", "files_loaded": "已入库文件", "files_rejected": "拒收文件",
+    "files_skipped_duplicate": "重复文件", "rows": "读取记录", "rows_read": "读取记录",
+    "accepted": "入库记录", "rows_accepted": "入库记录", "quarantined": "隔离记录",
+    "rows_quarantined": "隔离记录", "rejected_files": "拒收文件", "superseded": "被替换版本",
+    "records": "现存记录", "records_revoked": "已撤销", "incidents": "事件数",
+    "chains_linked": "跨部门串联", "records_in_chains": "串联记录", "events": "事件数",
+    "matched": "已归属", "excluded": "排除", "review": "待核查", "rate": "归属率",
+    **REASON_ZH,
+}
+_REASON_PREFIX = "quarantined_"
 
 
 @lru_cache(maxsize=1)
@@ -63,6 +87,20 @@ def rules_zh(rules: str | None) -> str:
     return "，".join(parts)
 
 
+_RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
+_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("index", "指数")]
+
+
+def reason_zh(reason: str | None) -> str:
+    """A change's reason with its rule ids and stock phrases in Chinese, numbers kept."""
+    if not reason:
+        return ""
+    text = _RULE_TOKEN.sub(lambda m: rules_zh(m.group(0)), reason)
+    for en, zh in _REASON_WORDS:
+        text = re.sub(rf"\b{en}\b", zh, text)
+    return text
+
+
 def render_report(
     report_dir: Path,
     *,
@@ -92,9 +130,8 @@ def render_report(
         "changes": _changes(cur, chg, explained),
         "alerts": _alerts(cur, chg, explained),
         "problems": _problems(problems),
-        "quality": _table(quality),
-        "match_rates": _table(match_rates.with_columns(
-            pl.col("rate").cast(pl.Float64).round(4)) if "rate" in match_rates.columns else match_rates),
+        "quality": _quality(quality),
+        "match_rates": _table(match_rates),
         "review_size": review_size,
         "intake": _intake(cur, intake),
         "trend": _trend(history),
@@ -147,8 +184,9 @@ def _districts(cur: pl.DataFrame) -> dict:
     for d in sorted(cur["district"].unique().to_list()):
         sub = counts.filter(pl.col("district") == d)
         rows.append((d, {int(s): int(n) for s, n in sub.select("stars", "n").rows()}))
-    table = [{"district": d, "counts": [c.get(s, 0) for s in range(6)], "total": sum(c.values())}
-             for d, c in rows]
+    share = dict(_district_share(cur))
+    table = [{"district": d, "counts": [c.get(s, 0) for s in range(6)], "total": sum(c.values()),
+              "share": share.get(d)} for d, c in rows]
     chart = charts.stacked_bars(rows, title="各区星级分布（小区数）") if rows else ""
     return {"chart": chart, "table": table, "star_labels": [charts.STAR_LABELS[s] for s in range(6)]}
 
@@ -169,7 +207,7 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
     for r in rows:
         r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
         r["link"] = r["compound_id"] in explained
-        r["reason_zh"] = rules_zh(r.get("reason")) if r.get("reason") and ":" in r["reason"] else r.get("reason")
+        r["reason_zh"] = reason_zh(r.get("reason"))
     return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
 
 
@@ -200,7 +238,39 @@ def _table(df: pl.DataFrame | None) -> dict:
     """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well."""
     if df is None:
         return {"columns": [], "rows": []}
-    return {"columns": df.columns, "rows": df.rows()}
+    if "source" in df.columns:
+        df = df.with_columns(pl.col("source").cast(pl.String).replace(SOURCE_ZH))
+    if "rate" in df.columns:
+        pct = (pl.col("rate").cast(pl.Float64) * 100).round(1)
+        df = df.with_columns(pl.format("{}%", pct).alias("rate"))
+    columns = [{"code": c, "zh": _column_zh(c)} for c in df.columns]
+    return {"columns": columns, "rows": df.rows()}
+
+
+def _column_zh(code: str) -> str | None:
+    if code in COLUMN_ZH:
+        return COLUMN_ZH[code]
+    if code.startswith(_REASON_PREFIX):
+        reason = code[len(_REASON_PREFIX):]
+        return f"隔离·{REASON_ZH.get(reason, reason)}"
+    if code.startswith("n_") and code[2:] in METHOD_ZH:
+        return f"方式·{METHOD_ZH[code[2:]]}"
+    return None
+
+
+def _quality(df: pl.DataFrame | None) -> dict:
+    """Per-source figures, with the per-reason quarantine counts as their own table (only
+    the reasons that occurred; the others are named in one line)."""
+    if df is None or df.height == 0:
+        return {"main": _table(df), "reasons": _table(None), "zero": []}
+    reason_cols = [c for c in df.columns if c.startswith(_REASON_PREFIX)]
+    numeric = [c for c in reason_cols if df.schema[c].is_numeric()]
+    seen = [c for c in numeric if (df[c].fill_null(0).sum() or 0) > 0]
+    zero = [_column_zh(c)[3:] for c in numeric if c not in seen]
+    keys = [c for c in ("source",) if c in df.columns]
+    return {"main": _table(df.drop([c for c in numeric])),
+            "reasons": _table(df.select(keys + seen)) if seen else _table(None),
+            "zero": zero}
 
 
 def _intake(cur: pl.DataFrame, intake: pl.DataFrame | None) -> dict | None:
@@ -234,14 +304,28 @@ def _trend(history: pl.DataFrame) -> dict:
     labels = [str(d) for d in per["as_of"].to_list()]
     share = charts.line_chart(
         labels, [("五星占比 (%)", [None if v is None else v * 100 for v in per["five_star_share"].to_list()])],
-        title="五星小区占比走势", y_format="{:.1f}")
+        title="五星小区占比走势", y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
     index = charts.line_chart(
         labels, [("平均平安指数", per["mean_index"].to_list())], title="平均平安指数走势", y_format="{:.1f}")
     flags = charts.line_chart(
         labels, [("一票否决", [float(v) for v in per["vetoed"].to_list()]),
                  ("降星", [float(v) for v in per["downgraded"].to_list()])],
         title="一票否决与降星小区数走势")
-    return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags}
+    by_district = (
+        history.group_by("as_of", "district").agg(
+            (pl.col("status") != "not_rated").sum().alias("rated"),
+            (pl.col("stars") == 5).sum().alias("five"))
+        .with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated") * 100).alias("share"))
+        .pivot(on="district", index="as_of", values="share").sort("as_of")
+    )
+    districts = sorted(c for c in by_district.columns if c != "as_of")
+    by_date = dict(zip(by_district["as_of"].to_list(), by_district.select(districts).rows()))
+    district_series = [(d, [by_date.get(a, (None,) * len(districts))[k] for a in per["as_of"].to_list()])
+                       for k, d in enumerate(districts)]
+    districts_chart = charts.line_chart(labels, district_series, title="各区五星占比走势 (%)",
+                                        y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
+    return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags,
+            "chart_districts": districts_chart}
 
 
 def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataFrame,
@@ -259,10 +343,14 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
     for r in cur.filter(pl.col("compound_id").is_in(list(ids))).to_dicts():
         cid = r["compound_id"]
         lines = ex_by.get((cid,), pl.DataFrame()).to_dicts()
+        # rules first, then what lifts it, then the biggest contributions
+        kind_rank = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
+        lines.sort(key=lambda ln: (kind_rank.get(ln["kind"], 9), -(ln["value"] or 0.0), ln["key"]))
         for line in lines:
             line["kind_zh"] = KIND_ZH.get(line["kind"], line["kind"])
             line["key_zh"] = (rules_zh(line["key"]) if line["kind"] == "rule"
-                              else names.get(line["key"], line["key"]))
+                              else KEY_ZH.get(line["key"]) or SOURCE_ZH.get(line["key"])
+                              or names.get(line["key"], line["key"]))
         c = chg_by.get(cid)
         if c:
             c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))

@@ -82,11 +82,16 @@ def share_bars(rows: list[tuple[str, float]], *, title: str, line: float = 0.25,
 
 
 def line_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]], *, title: str,
-               y_format: str = "{:.0f}", width: int = 720, height: int = 260) -> str:
-    """A line chart over dates: one polyline per series, Chinese legend and axis labels."""
-    left, right, top, bottom = 56, 20, 34, 58
+               y_format: str = "{:.0f}", width: int = 720, height: int = 260,
+               ref: tuple[float, str] | None = None) -> str:
+    """A line chart over dates: one polyline per series, Chinese legend and axis labels;
+    ``ref`` = (value, label) adds a dashed reference line (e.g. the 25% mark)."""
+    per_row = max(1, (width - 56 - 60) // 130)
+    legend_rows = (len(series) + per_row - 1) // per_row
+    height += 18 * max(0, legend_rows - 1)
+    left, right, top, bottom = 56, 60, 34, 40 + 18 * legend_rows  # room for the last date label
     plot_w, plot_h = width - left - right, height - top - bottom
-    values = [v for _, ys in series for v in ys if v is not None]
+    values = [v for _, ys in series for v in ys if v is not None] + ([ref[0]] if ref else [])
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     if hi == lo:
         lo, hi = lo - 1, hi + 1
@@ -107,6 +112,10 @@ def line_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]]
         v = lo + (hi - lo) * k / 4
         body.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{left + plot_w}" y2="{py(v):.1f}" stroke="#eee"/>')
         body.append(_t(left - 6, py(v) + 4, y_format.format(v), size=10, anchor="end", cls="num"))
+    if ref:
+        body.append(f'<line x1="{left}" y1="{py(ref[0]):.1f}" x2="{left + plot_w}" y2="{py(ref[0]):.1f}" '
+                    f'stroke="#333" stroke-dasharray="5,4"/>')
+        body.append(_t(left + plot_w + 2, py(ref[0]) + 4, ref[1], size=10))
     step = max(1, n // 8)
     for i, lab in enumerate(x_labels):
         if i % step == 0 or i == n - 1:
@@ -118,7 +127,8 @@ def line_chart(x_labels: list[str], series: list[tuple[str, list[float | None]]]
             body.append('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
                 colour, " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)))
         body.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in pts)
-        lx = left + s * 150
-        body.append(f'<rect x="{lx}" y="{height - 18}" width="12" height="4" fill="{colour}"/>')
-        body.append(_t(lx + 16, height - 12, name, size=11))
+        lx = left + (s % per_row) * 130
+        ly = top + plot_h + 34 + 18 * (s // per_row)
+        body.append(f'<rect x="{lx}" y="{ly - 6}" width="12" height="4" fill="{colour}"/>')
+        body.append(_t(lx + 16, ly, name, size=11))
     return _svg(width, height, body, title)

@@ -154,9 +154,10 @@ def _write_excel(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
     for name, frame, title in sheets:
         sheet = _sheet_name(name, used)
         zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
+        formats = {HEADERS["five_star_share"]: "0.0%"} if "five_star_share" in frame.columns else None
         zh.write_excel(workbook=wb, worksheet=sheet, position="A2", autofit=True,
                        table_style="Table Style Light 9", freeze_panes=(2, 0),
-                       float_precision=4 if "five_star_share" in frame.columns else 1)
+                       column_formats=formats, float_precision=1)
         ws = wb.get_worksheet_by_name(sheet)
         ws.write(0, 0, f"{title}　评定日期 {as_of}", title_fmt)
     wb.close()
@@ -169,7 +170,11 @@ def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
     tables = []
     for key, stem in [("five_star_share", FILES["five_star_share"]), ("district", FILES["district"]),
                       ("street", FILES["street"]), ("city", FILES["city"])]:
-        zh = _zh(rankings[key])
+        frame = rankings[key]
+        if "five_star_share" in frame.columns:  # a percentage reads better on the page
+            frame = frame.with_columns(pl.format("{}%", (pl.col("five_star_share") * 100).round(1))
+                                       .alias("five_star_share"))
+        zh = _zh(frame)
         tables.append({"title": stem, "csv": f"{stem}.csv", "columns": zh.columns,
                        "rows": zh.rows()})
     html = jinja_env().get_template("report_rankings.html").render(

@@ -26,7 +26,7 @@
 
   // Web-Mercator pixel coordinates at zoom 0 (Leaflet's EPSG:3857, a 256-pixel world)
   var px = new Float64Array(N), py = new Float64Array(N), has = new Uint8Array(N);
-  var stars = new Uint8Array(N), district = new Uint16Array(N), status = new Uint8Array(N);
+  var stars = new Uint8Array(N), district = new Uint16Array(N), street = new Uint16Array(N), status = new Uint8Array(N);
   var minLon = 180, maxLon = -180, minLat = 90, maxLat = -90;
   function mercY(lat) {
     var s = Math.sin(Math.max(Math.min(lat, 85.0511287798), -85.0511287798) * Math.PI / 180);
@@ -36,6 +36,7 @@
     var x = C.x[i], y = C.y[i];
     stars[i] = C.stars[i];
     district[i] = C.district[i];
+    street[i] = C.street[i];
     status[i] = C.status[i];
     if (x === null || y === null) continue;
     has[i] = 1;
@@ -70,14 +71,16 @@
   })();
 
   // ---- filters --------------------------------------------------------------
-  var filter = { stars: [true, true, true, true, true, true], district: -1, status: {} };
+  var filter = { stars: [true, true, true, true, true, true], district: -1, street: -1, status: {}, q: "" };
   C.statuss.forEach(function (s, k) { filter.status[k] = true; });
   var visible = new Uint8Array(N), visibleCount = 0;
   function applyFilter() {
     visibleCount = 0;
     for (var j = 0; j < N; j++) {
       var v = has[j] && filter.stars[stars[j]] && filter.status[status[j]] &&
-        (filter.district === -1 || district[j] === filter.district) ? 1 : 0;
+        (filter.district === -1 || district[j] === filter.district) &&
+        (filter.street === -1 || street[j] === filter.street) &&
+        (!filter.q || C.name[j].indexOf(filter.q) >= 0 || C.id[j].indexOf(filter.q) >= 0) ? 1 : 0;
       visible[j] = v;
       visibleCount += v;
     }
@@ -227,7 +230,9 @@
     for (var s = 5; s >= 0; s--) html += "<label><input type=\"checkbox\" data-star=\"" + s + "\" checked> " + STAR_NAMES[s] + "</label>";
     html += "</fieldset><fieldset><legend>区</legend><select id=\"ss-district\"><option value=\"-1\">全部</option>";
     C.districts.forEach(function (d, k) { html += "<option value=\"" + k + "\">" + esc(d || "（未知）") + "</option>"; });
-    html += "</select></fieldset><fieldset><legend>状态</legend>";
+    html += "</select><select id=\"ss-street\" aria-label=\"街道\"></select></fieldset>";
+    html += "<fieldset><legend>小区名称或编号</legend><input id=\"ss-search\" type=\"search\" placeholder=\"输入后筛选\" style=\"width:100%\"></fieldset>";
+    html += "<fieldset><legend>状态</legend>";
     var rank = { rated: 0, downgraded: 1, vetoed: 2, not_rated: 3 };
     C.statuss.map(function (st, k) { return [st, k]; })
       .sort(function (a, b) { return (rank[a[0]] === undefined ? 9 : rank[a[0]]) - (rank[b[0]] === undefined ? 9 : rank[b[0]]); })
@@ -240,14 +245,33 @@
       var t = e.target;
       if (t.hasAttribute("data-star")) filter.stars[+t.getAttribute("data-star")] = t.checked;
       else if (t.hasAttribute("data-status")) filter.status[+t.getAttribute("data-status")] = t.checked;
-      else if (t.id === "ss-district") filter.district = +t.value;
+      else if (t.id === "ss-district") { filter.district = +t.value; filter.street = -1; fillStreets(); }
+      else if (t.id === "ss-street") filter.street = +t.value;
       else if (t.id === "ss-hotspots") { if (t.checked) hotspotLayer.addTo(map); else map.removeLayer(hotspotLayer); return; }
+      refresh();
+    });
+    div.addEventListener("input", function (e) {
+      if (e.target.id !== "ss-search") return;
+      filter.q = e.target.value.trim();
       refresh();
     });
     return div;
   };
   panel.addTo(map);
   counter = document.getElementById("ss-count");
+  // streets offered for the chosen district (all streets when no district is chosen)
+  var streetsOf = {};
+  for (var j0 = 0; j0 < N; j0++) (streetsOf[district[j0]] = streetsOf[district[j0]] || {})[street[j0]] = 1;
+  function fillStreets() {
+    var sel = document.getElementById("ss-street"), keys = {};
+    if (filter.district >= 0) keys = streetsOf[filter.district] || {};
+    else Object.keys(streetsOf).forEach(function (d) { Object.assign(keys, streetsOf[d]); });
+    var opts = "<option value=\"-1\">全部街道</option>";
+    Object.keys(keys).map(Number).sort(function (a, b) { return C.streets[a] < C.streets[b] ? -1 : 1; })
+      .forEach(function (k) { opts += "<option value=\"" + k + "\">" + esc(C.streets[k] || "（未知）") + "</option>"; });
+    sel.innerHTML = opts;
+  }
+  fillStreets();
 
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
@@ -329,6 +353,8 @@
     setFilter: function (f) {
       if (f.stars) filter.stars = [0, 1, 2, 3, 4, 5].map(function (s) { return f.stars.indexOf(s) >= 0; });
       if (f.district !== undefined) { var dk = C.districts.indexOf(f.district); filter.district = f.district ? (dk >= 0 ? dk : -2) : -1; }
+      if (f.street !== undefined) { var sk = C.streets.indexOf(f.street); filter.street = f.street ? (sk >= 0 ? sk : -2) : -1; }
+      if (f.q !== undefined) filter.q = f.q;
       if (f.status) C.statuss.forEach(function (st, k) { filter.status[k] = f.status.indexOf(st) >= 0; });
       refresh();
       return layer.drawn;

@@ -64,7 +64,8 @@ def test_every_section_is_there(report):
     html = report["html"]
     assert '<html lang="zh-CN">' in html
     assert 'data-figure="review_size">1,234<' in html
-    assert "unknown_category" in html and "bad_date" in html, "extra quality columns are shown"
+    assert "未知类别" in html and 'title="bad_date"' in html, "extra quality columns are shown"
+    assert ">96.0%<" in html, "match rate 950/990 as a percentage"
 
 
 def test_headline_figures(report, city):
@@ -152,3 +153,47 @@ def test_chart_labels_are_escaped_text():
     assert "A&amp;B区" in svg and "&lt;分布&gt;" in svg and "<text" in svg
     line = charts.line_chart(["2026-10-01", "2026-11-01"], [("五星占比", [20.0, None])], title="走势")
     assert "<polyline" not in line, "one point is no line"
+
+
+def test_district_share_trend_has_a_line_per_district_and_the_25_percent_mark(report, city):
+    html = report["html"]
+    start = html.index('id="chart-trend-districts"')
+    svg = html[start:html.index("</svg>", start)]
+    districts = set(city["history"]["district"])
+    assert svg.count("<polyline") == len(districts)
+    assert all(f">{d}</text>" in svg for d in districts)
+    assert 'stroke-dasharray="5,4"' in svg and ">25%</text>" in svg
+
+
+def test_quarantine_reasons_get_their_own_table(tmp_path, city):
+    quality = pl.DataFrame({"source": ["police", "court"], "files": [2, 1], "rows_read": [100, 10],
+                            "rows_quarantined": [5, 0], "superseded": [1, 0],
+                            "quarantined_bad_date": [4, 0], "quarantined_ragged_row": [1, 0],
+                            "quarantined_bad_json": [0, 0], "quarantined_new_reason": [0, 0]})
+    match = pl.DataFrame({"source": ["police"], "events": [90], "matched": [80], "rate": [0.8889],
+                          "n_polygon": [70], "n_address": [10]})
+    html = render_report(tmp_path, as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+                         changes=city["changes"], explanations=city["explanations"], quality=quality,
+                         match_rates=match, review_size=0, problems=pl.DataFrame(), intake=None
+                         ).read_text(encoding="utf-8")
+    reasons = html[html.index('id="quarantine-reasons"'):]
+    reasons = reasons[:reasons.index("</table>")]
+    assert "隔离·日期无效" in reasons and "隔离·列数不符" in reasons and "JSON" not in reasons
+    assert "以下原因均为 0：JSON 错误、new_reason。" in html
+    assert ">被替换版本<" in html and ">方式·落入小区范围<" in html and ">88.9%<" in html
+    assert ">公安<" in html and ">法院<" in html
+
+
+def test_explanation_lines_rules_first_then_lift_then_contributions(report, city):
+    vetoed = city["ratings"].filter(pl.col("status") == "vetoed")["compound_id"][0]
+    page = (report["dir"] / "explain" / f"{vetoed}.html").read_text(encoding="utf-8")
+    body = page[page.index("指数构成与规则"):]
+    assert body.index("一票否决·故意杀人") < body.index("升一星") < body.index(">盗窃<") < body.index(">公安<")
+
+
+def test_change_reasons_in_chinese():
+    from reports.analyst import reason_zh
+
+    assert reason_zh("rules fired: veto:robbery; index 71.6 → 55.1") == "触发规则: 一票否决·抢劫; 指数 71.6 → 55.1"
+    assert reason_zh("rules lapsed: downgrade:gambling|downgrade:drugs") == "规则失效: 降星·赌博|降星·涉毒"
+    assert reason_zh(None) == ""

@@ -129,7 +129,17 @@ def test_map_draws_every_compound_and_filters(page, server, city):
     expected = cur.filter((pl.col("district") == district) & (pl.col("stars") != 5)).height
     assert page.evaluate("safestarMap.drawnCount()") == expected
     assert page.inner_text("#ss-count") == f"{expected} / {n}"
+    street = cur.filter(pl.col("district") == district)["street"].mode().sort()[0]
+    page.select_option("#ss-street", label=street)
+    expected = cur.filter((pl.col("street") == street) & (pl.col("stars") != 5)).height
+    assert page.evaluate("safestarMap.drawnCount()") == expected
     page.screenshot(path=str(ARTIFACTS / "map_filtered.png"))
+    page.select_option("#ss-district", label="全部")
+    assert page.locator("#ss-street").input_value() == "-1", "a new district resets the street"
+    page.fill("#ss-search", "测试小区1")  # ids 1, 10–19, 100–199 in the test city
+    expected = cur.filter(pl.col("name").str.contains("测试小区1", literal=True) & (pl.col("stars") != 5)).height
+    assert page.evaluate("safestarMap.drawnCount()") == expected
+    page.fill("#ss-search", "")
     vetoed = cur.filter(pl.col("status") == "vetoed").height
     assert page.evaluate("safestarMap.setFilter({stars:[0,1,2,3,4,5], district:'', status:['vetoed']})") == vetoed
 

@@ -117,3 +117,48 @@ def test_leading_group_picks_the_most_counted(comp):
                     ("S1-2", "治安"): 0}, NOW)
     got = dict(leading_group(stats).rows())
     assert got == {"S1-0": "诈骗", "S1-1": "盗窃"}
+
+
+def test_period_stats_count_a_window_of_attributed_events():
+    from datetime import datetime
+
+    from reports.common_problems import period_stats
+
+    ev = pl.DataFrame({
+        "compound_id": ["C1", "C1", "C1", "C2", None, "C2"],
+        "category_group": ["盗窃", "盗窃", "诈骗", "盗窃", "盗窃", "盗窃"],
+        "category_code": ["theft", "burglary", "fraud", "theft", "theft", "theft"],
+        "occurred_at": [datetime(2026, 10, 5), datetime(2026, 8, 2), datetime(2026, 11, 1, 23),
+                        datetime(2026, 7, 31), datetime(2026, 10, 1), datetime(2026, 10, 9)],
+        "method": ["polygon", "address", "explicit", "nearest", "unmatched", "excluded"],
+    })
+    got = period_stats(ev, date(2026, 11, 1), 3)
+    # window (2026-08-01, 2026-11-01]: C2's July event is before it, the excluded and
+    # unplaced events never count
+    assert got.rows() == [("C1", date(2026, 11, 1), "盗窃", 2), ("C1", date(2026, 11, 1), "诈骗", 1)]
+    by_code = period_stats(ev, date(2026, 11, 1), 3, by="category_code")
+    assert sorted(by_code["category_group"]) == ["burglary", "fraud", "theft"]
+    earlier = period_stats(ev, date(2026, 8, 1), 3)
+    assert earlier.rows() == [("C2", date(2026, 8, 1), "盗窃", 1)]
+
+
+def test_q_values_control_false_discoveries(comp):
+    import numpy as np
+
+    from reports.common_problems import _bh_q_values, _upper_tail
+
+    np.testing.assert_allclose(_upper_tail(np.array([0.0, 1.96, -1.96, 3.0])),
+                               [0.5, 0.0249979, 0.9750021, 0.0013499], atol=2e-7)
+    # Benjamini–Hochberg by hand: p = (.01, .04, .03, .5), m = 4; sorted p·m/rank =
+    # .04, .06, .0533, .5 → running minimum from the top: .04, .0533, .0533, .5
+    z = np.array([2.326348, 1.750686, 1.880794, 0.0])   # one-sided p .01 .04 .03 .5
+    np.testing.assert_allclose(_bh_q_values(z), [0.04, 0.0533333, 0.0533333, 0.5], atol=1e-5)
+    before = _baseline(comp)
+    now = dict(before)
+    for k in range(6):
+        now[(f"S1-{k}", "诈骗")] = 3
+    out = common_problems(_stats(now, NOW), _stats(before, BEFORE), comp)
+    top = out.row(0, named=True)
+    assert 0 < top["q_value"] < 0.01
+    assert out["q_value"].is_between(0, 1).all()
+    assert common_problems(_stats(now, NOW), _stats(before, BEFORE), comp, max_q=1e-9).height < out.height

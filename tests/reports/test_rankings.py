@@ -89,6 +89,10 @@ def test_files_csv_excel_html(small, tmp_path):
         expected = build_rankings(*small)["city"].filter(pl.col("district") == name)["compound_id"]
         assert sorted(ids) == sorted(expected.to_list())
     assert wb["思明区"].cell(row=3, column=4).value in ("A1", "A2"), "sheet is in rank order"
+    share = wb["各区五星占比"]
+    col = [c.value for c in share[2]].index("五星占比") + 1
+    cell = share.cell(row=3, column=col)
+    assert cell.number_format == "0.0%" and 0 < cell.value <= 1
 
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in html and "各区五星占比" in html and "小区A1" in html
