@@ -51,7 +51,8 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     merged = merge_records(warehouse.read("raw.case_records"), result.records)
     with warehouse.transaction() as w:
         w.replace_table("raw.case_records", merged)
-        w.append("raw.file_ledger", result.ledger)
+        # A re-sent file is only worth a line in the log: the ledger keeps each file once.
+        w.append("raw.file_ledger", result.ledger.filter(pl.col("status") != "skipped_duplicate"))
         w.append("raw.quarantine", result.quarantine)
     loaded = result.ledger.filter(pl.col("status") == "loaded")
     broken = loaded.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
@@ -61,6 +62,7 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     yield dg.MaterializeResult(metadata={
         **frame_metadata(merged),
         "new_files": loaded.height,
+        "files_already_ingested": result.ledger.filter(pl.col("status") == "skipped_duplicate").height,
         "rejected_files": rejected.height,
         "rows_accepted": int(loaded["rows_accepted"].sum() or 0),
         "rows_quarantined": int(loaded["rows_quarantined"].sum() or 0),

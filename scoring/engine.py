@@ -23,6 +23,9 @@ EXPLANATION_COLUMNS = list(ExplanationRow.to_schema().columns)
 KIND_ORDER = {k: i for i, k in enumerate(["rule", "lift", "override", "category", "source", "compare"])}
 
 
+DIGITS = 6
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     """Ratings (one row per registry compound), their explanations, and run figures.
@@ -65,6 +68,9 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         .join(rated, on=C.compound_id, how="left", maintain_order="left")
         .with_columns(
             pl.col("rules").replace("", None),
+            # Parallel float sums differ in the last bits from run to run; published
+            # figures are rounded so that the same inputs give the same bytes.
+            pl.col("safety_index").round(DIGITS),
             pl.lit(rules.version).alias("ruleset_version"),
             pl.lit(as_of).alias("as_of"),
         )
@@ -86,6 +92,7 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         .with_columns(pl.lit(as_of).alias("as_of"))
         .with_columns(pl.col("kind").replace_strict(KIND_ORDER, return_dtype=pl.Int8).alias("_k"))
         .sort("compound_id", "_k", "key", "detail")
+        .with_columns(pl.col("value").round(DIGITS))
         .select(EXPLANATION_COLUMNS)
     )
     return ScoreResult(ratings=ratings, explanations=explanations, overrides_log=log, summary=summary)
