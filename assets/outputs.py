@@ -19,13 +19,14 @@ from plaques.pages import render_verification_pages
 from plaques.registry import plan_plaques
 from plaques.sign import plaque_url, resolve_secret
 from reports.analyst import render_report
-from reports.common_problems import common_problems
+from reports.common_problems import common_problems, leading_group, period_stats
 from reports.map_layer import build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site import render_site
 from scoring.rules import load_rules
 
+PROBLEM_PERIOD_MONTHS = 3
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
 
@@ -57,6 +58,34 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     with warehouse.transaction() as w:
         w.replace_partition("marts.intake_counts", counts, "as_of", as_of)
     return dg.MaterializeResult(metadata=frame_metadata(counts))
+
+
+@dg.asset(
+    key=["marts", "common_problems"],
+    group_name="ratings",
+    kinds={"duckdb", "polars"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[ratings],
+)
+def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Common problems (共性问题) for 通报整治: category groups rising across many compounds
+    of a street or district over the last three months against the three before, and
+    streets where one group concentrates — ranked, with the counts behind them."""
+    as_of = as_of_of(context)
+    events = warehouse.read("core.attributed_events")
+    problems = common_problems(
+        period_stats(events, as_of, PROBLEM_PERIOD_MONTHS),
+        period_stats(events, _months_before(as_of, PROBLEM_PERIOD_MONTHS), PROBLEM_PERIOD_MONTHS),
+        warehouse.read("core.compounds"),
+    ).with_columns(pl.lit(as_of).alias("as_of"))
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.common_problems", problems, "as_of", as_of)
+    return dg.MaterializeResult(metadata=frame_metadata(problems))
+
+
+def _months_before(day: date, months: int) -> date:
+    return pl.select(pl.lit(day).dt.offset_by(f"-{months}mo")).item()
 
 
 @dg.asset(
@@ -136,35 +165,20 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     kinds={"geojson", "html"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings],
+    deps=[ratings, common_problems_table],
 )
 def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
     common-problem hotspots, district outlines, and an offline map viewer."""
     as_of = as_of_of(context)
     compounds = warehouse.read("core.compounds")
-    stats = _on(warehouse, "marts.public_stats", as_of)
-    leading = (
-        stats.sort(["compound_id", "n", "category_group"], descending=[False, True, False])
-        .group_by("compound_id", maintain_order=True).first()
-        .select("compound_id", pl.col("category_group").alias("leading_group"))
-    )
+    leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
     features = build_features(compounds, read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of), leading)
     map_dir = folders.staging(context.partition_key) / "map"
     outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
-    paths = write_map_layers(map_dir, features, _problems(warehouse, as_of, compounds), outlines)
+    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"), outlines)
     paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", "")))
     return dg.MaterializeResult(metadata={"features": len(features["features"]), "files": len(paths)})
-
-
-def _problems(warehouse: Warehouse, as_of: date, compounds: pl.DataFrame) -> pl.DataFrame:
-    previous = warehouse.read(
-        "marts.public_stats",
-        where="as_of = (SELECT max(as_of) FROM marts.public_stats WHERE as_of <= ?::DATE - INTERVAL 28 DAY)",
-        params=[as_of],
-    )
-    return common_problems(_on(warehouse, "marts.public_stats", as_of),
-                           previous if previous is not None and previous.height else None, compounds)
 
 
 @dg.asset(
@@ -190,23 +204,22 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
     kinds={"html"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings, intake_counts, dg.AssetKey(["marts", "data_quality"])],
+    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"])],
 )
 def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The nightly 研判 report for analysts: headline figures, stars per district, changes,
     veto and downgrade alerts, common problems, data quality, review queue, trends."""
     as_of = as_of_of(context)
-    compounds = warehouse.read("core.compounds")
     review = warehouse.read("core.review_queue")
+    quality = warehouse.read("marts.data_quality")
     path = render_report(
         folders.staging(context.partition_key) / "report", as_of=as_of,
         ratings=_on(warehouse, "marts.ratings", as_of), history=_history(warehouse, as_of),
         changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
-        quality=warehouse.read("marts.data_quality"), match_rates=warehouse.read("marts.match_rates"),
+        quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=review.height if review is not None else 0,
-        problems=_problems(warehouse, as_of, compounds), intake=_on(warehouse, "marts.intake_counts", as_of),
+        problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
     )
-    quality = warehouse.read("marts.data_quality")
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     return dg.MaterializeResult(metadata={"report": str(path)})
 
