@@ -7,9 +7,9 @@ the time of the run.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -48,7 +48,7 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
 
     say(f"events: drawing about {n_events} records over {months} months to {end}")
     recs = events.background(rng_bg, reg, n_events, win, protected)
-    recs = pl.concat([recs, planting.planted_records(rng_plant, roles, win, int(recs["incident"].max()) + 1)])
+    recs = pl.concat([recs, planting.planted_records(rng_plant, roles, win, int(recs["incident"].max() or 0) + 1)])
     recs = _attach_case_numbers(recs)
     recs = _attach_places(recs, reg, shp, rng_geo, rng_text)
 
