@@ -102,7 +102,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
 
     households = np.clip(np.round(rng.lognormal(np.log(420), 0.8, n)), 30, 3000).astype(np.int64)
     tiny = rng.random(n) < 0.01
-    households[tiny] = rng.integers(28, 36, tiny.sum())
+    households[tiny] = rng.integers(30, 37, tiny.sum())
     population = np.round(households * rng.uniform(2.3, 3.2, n)).astype(np.int64)
     pop_missing = rng.random(n) < 0.03
     has_polygon = rng.random(n) >= 0.02
