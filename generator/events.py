@@ -164,8 +164,11 @@ def background(rng: np.random.Generator, reg: pl.DataFrame, n_events: int, win: 
     recs = pl.concat([police, proc.with_columns(chain=pl.lit(True)), court_c.with_columns(chain=pl.lit(True)),
                       court_v, justice, petition], how="diagonal_relaxed")
     n = recs.height
-    # About 1% revoked, only on single-record incidents so chains stay whole.
-    revoked = (rng.random(n) < 0.01) & ~recs["chain"].fill_null(False).to_numpy()
+    # About 1% revoked: single-record incidents, and prosecutions dropped (撤案) before any
+    # court record of a non-serious case, so a revoked record never decides an outcome.
+    dropped = recs.select((pl.col("source") == "procuratorate") & ~pl.col("incident").is_in(court_c["incident"].implode())
+                          & ~pl.col("code").is_in(list(serious)))["source"].to_numpy()
+    revoked = (rng.random(n) < 0.01) & (~recs["chain"].fill_null(False).to_numpy() | dropped)
     return recs.with_columns(
         chain=pl.col("chain").fill_null(False), revoked=pl.Series(revoked), planted=pl.lit(None, pl.String),
         kind=pl.col("kind").fill_null(""), spread=pl.lit(0.85),
