@@ -20,6 +20,7 @@ from generator.coords import from_wgs84
 from generator.text import gather_str
 
 ROLES = ["record_id", "category", "occurred", "address", "lon", "lat", "case_no", "status", "description"]
+XLSX_MAX_ROWS = 1_000_000
 ROLE_TO_CANON = {"record_id": "record_id", "category": "category", "occurred": "occurred_at",
                  "address": "address", "lon": "lon", "lat": "lat", "case_no": "police_case_no",
                  "status": "status", "description": "description", "compound": "compound_id"}
@@ -147,9 +148,12 @@ def build_procuratorate(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.
         files=[{"pattern": "*.xlsx", "sheet": 0}],
     )
     year = pl.col("at").dt.year().cast(pl.String)
+    # One workbook per year, split further below Excel's 1,048,576-row sheet limit.
+    part = pl.int_range(pl.len()).over(pl.col("at").dt.year()) // XLSX_MAX_ROWS
     out = df.select(
         *_truth(df),
-        file=pl.format("检察院受案登记_{}.xlsx", year),
+        file=pl.format("检察院受案登记_{}{}.xlsx", year,
+                       pl.when(part > 0).then(pl.format("_{}", part + 1)).otherwise(pl.lit(""))),
         record_id=pl.format("厦{}检刑受〔{}〕{}号", pl.col("district").str.slice(0, 1), year,
                             _seq([pl.col("district"), pl.col("at").dt.year()])),
         category="label", occurred=spec.format_date(pl.col("at")), address="address", case_no="case_no",
