@@ -70,7 +70,9 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
         summary["records"][name] = rf.height
         summary["bad_rows"][name] = int(rf["bad_reason"].is_not_null().sum())
         summary["revoked"][name] = int(rf["revoked"].sum())
-        truth_parts.append(rf.with_columns(source=pl.lit(name)))
+        # Keep only what truth needs: the text columns of ten million rows are gigabytes.
+        truth_parts.append(rf.select(*truth.SOURCE_COLUMNS).with_columns(source=pl.lit(name)))
+        del rf
 
     say("registry: writing compounds.csv and compounds.geojson")
     reg.select(REGISTRY_COLUMNS).write_csv(out / "compounds.csv")
