@@ -7,6 +7,7 @@ the time of the run.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -28,12 +29,20 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
                   progress: Callable[[str], None] | None = None) -> dict:
     """Write a complete demo data directory into `out_dir` and return a summary.
 
+    Replaces `sources/<source>/` of the five sources and `truth/` if they exist; leaves
+    any other content of `out_dir` (e.g. `decisions/`) alone.
+
     The summary holds counts per source and per file, bad rows and revoked records per
     source, and the planted compound ids (as in truth/planted.json).
     """
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # A previous city in the same folder may have had other months or files: start clean
+    # in the folders the generator owns (analyst decisions/ and anything else stay).
+    for owned in [out / "sources" / s for s in sources.BUILDERS] + [out / "truth"]:
+        if owned.is_dir():
+            shutil.rmtree(owned)
     rng_reg, rng_plant, rng_bg, rng_geo, rng_text, rng_src, rng_bad = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     win = events.make_window(end, months)

@@ -44,3 +44,13 @@ def test_cli_writes_a_city(tmp_path, capsys):
     city = json.loads((tmp_path / "city.json").read_text(encoding="utf-8"))
     assert city["months"] == 6 and city["seed"] == 3
     assert pl.read_csv(tmp_path / "compounds.csv").height == 60
+
+
+def test_regenerating_into_the_same_folder_leaves_no_stale_files(tmp_path, capsys):
+    (tmp_path / "decisions").mkdir()
+    (tmp_path / "decisions" / "overrides.csv").write_text("keep me\n", encoding="utf-8")
+    main(["--out", str(tmp_path), "--compounds", "60", "--events", "800", "--months", "8"])
+    main(["--out", str(tmp_path), "--compounds", "60", "--events", "800", "--months", "3"])
+    police = sorted(p.name for p in (tmp_path / "sources" / "police").glob("*.csv"))
+    assert len(police) == 4  # three months back from the 20th spans four calendar months
+    assert (tmp_path / "decisions" / "overrides.csv").read_text(encoding="utf-8") == "keep me\n"
