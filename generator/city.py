@@ -22,6 +22,7 @@ REGISTRY_COLUMNS = ["compound_id", "name", "aliases", "district", "district_code
                     "grid_code", "address", "households", "population", "lon", "lat", "coord_sys"]
 COORD_SHARE = {"police": 0.93, "procuratorate": 0.6, "court": 0.5, "justice": 0.7, "petition": 0.85}
 GENERATOR_VERSION = 1
+MIN_COMPOUNDS = 30
 
 
 def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_events: int = 60000,
@@ -35,6 +36,9 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
     The summary holds counts per source and per file, bad rows and revoked records per
     source, and the planted compound ids (as in truth/planted.json).
     """
+    if n_compounds < MIN_COMPOUNDS or n_events < 0 or months < 1:
+        raise ValueError(f"need at least {MIN_COMPOUNDS} compounds (the planted outcomes use about 25), "
+                         f"a non-negative number of events and at least one month")
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,12 +19,12 @@ from generator import catalog
 from generator.coords import from_wgs84
 from generator.text import gather_str
 
-ROLES = ["record_id", "category", "occurred", "address", "lon", "lat", "case_no", "status", "description"]
 XLSX_MAX_ROWS = 1_000_000
 ROLE_TO_CANON = {"record_id": "record_id", "category": "category", "occurred": "occurred_at",
                  "address": "address", "lon": "lon", "lat": "lat", "case_no": "police_case_no",
                  "status": "status", "description": "description", "compound": "compound_id"}
-TRUTH_COLS = ["incident", "compound_id", "coord_kind", "revoked", "planted", "code", "at", "chain"]
+# Carried through from the records for truth/records.parquet (coord_kind is added by _coords).
+TRUTH_COLS = ["incident", "compound_id", "revoked", "planted", "code", "at", "chain"]
 
 
 @dataclass
@@ -92,10 +92,6 @@ def _status(rng: np.random.Generator, source: str, revoked: pl.Series) -> pl.Ser
     return gather_str(valid + bad, i)
 
 
-def _truth(df: pl.DataFrame) -> list[pl.Expr]:
-    return [pl.col(c) for c in ("incident", "compound_id", "revoked", "planted", "code", "at", "chain")]
-
-
 def _seq(by: list[str] | str) -> pl.Expr:
     return (pl.int_range(pl.len()).over(by) + 1).cast(pl.String)
 
@@ -123,7 +119,7 @@ def build_police(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFra
         files=[{"pattern": f"警情_{m}.csv", "coord_sys": s} for m, s in sys_by_month.items() if s != "GCJ02"],
     )
     out = df.select(
-        *_truth(df),
+        *TRUTH_COLS,
         file=pl.format("警情_{}.csv", month),
         record_id=pl.format("JQ{}{}", pl.col("at").dt.strftime("%Y%m"),
                             _seq(pl.col("at").dt.strftime("%Y-%m")).str.zfill(7)),
@@ -151,7 +147,7 @@ def build_procuratorate(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.
     # One workbook per year, split further below Excel's 1,048,576-row sheet limit.
     part = pl.int_range(pl.len()).over(pl.col("at").dt.year()) // XLSX_MAX_ROWS
     out = df.select(
-        *_truth(df),
+        *TRUTH_COLS,
         file=pl.format("检察院受案登记_{}{}.xlsx", year,
                        pl.when(part > 0).then(pl.format("_{}", part + 1)).otherwise(pl.lit(""))),
         record_id=pl.format("厦{}检刑受〔{}〕{}号", pl.col("district").str.slice(0, 1), year,
@@ -185,7 +181,7 @@ def build_court(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFram
     year = pl.col("at").dt.year().cast(pl.String)
     kind_word = pl.when(crim).then(pl.lit("刑初")).otherwise(pl.lit("民初"))
     out = df.select(
-        *_truth(df),
+        *TRUTH_COLS,
         file=pl.when(crim).then(pl.lit("刑事案件_判决信息.csv")).otherwise(pl.lit(civil_file)),
         record_id=pl.format("（{}）闽{}{}{}号", year, pl.col("district_code").str.slice(2, 4), kind_word,
                             _seq([pl.col("district_code"), pl.col("at").dt.year(), pl.col("kind")])),
@@ -214,7 +210,7 @@ def build_justice(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFr
     year = pl.col("at").dt.year().cast(pl.String)
     knows = pl.Series(rng.random(df.height) < 0.5)
     out = df.select(
-        *_truth(df),
+        *TRUTH_COLS,
         file=pl.format("司法局_调解矫正帮教_{}.jsonl", year),
         record_id=pl.format("SF{}{}", year, _seq(pl.col("at").dt.year()).str.zfill(7)),
         category="label", occurred=spec.format_date(pl.col("at")), address="address",
@@ -235,7 +231,7 @@ def build_petition(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataF
         extras=["信访人", "联系电话", "是否集体访"],
     )
     out = df.select(
-        *_truth(df),
+        *TRUTH_COLS,
         file=pl.lit("信访事项登记表.csv"),
         record_id=pl.format("XF{}{}", pl.col("at").dt.strftime("%Y%m%d"),
                             _seq(pl.col("at").dt.date()).str.zfill(4)),

@@ -5,8 +5,10 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
 
 from generator.__main__ import main
+from generator.city import generate_city
 from generator.coords import from_wgs84
 from generator.layout import hilbert_index
 from generator.text import chinese_number
@@ -54,3 +56,10 @@ def test_regenerating_into_the_same_folder_leaves_no_stale_files(tmp_path, capsy
     police = sorted(p.name for p in (tmp_path / "sources" / "police").glob("*.csv"))
     assert len(police) == 4  # three months back from the 20th spans four calendar months
     assert (tmp_path / "decisions" / "overrides.csv").read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_unusable_knobs_are_refused_clearly(tmp_path):
+    for knobs in ({"n_compounds": 10}, {"months": 0}, {"n_events": -1}):
+        with pytest.raises(ValueError, match="at least"):
+            generate_city(tmp_path, **knobs)
+    assert not (tmp_path / "sources").exists()
