@@ -228,7 +228,7 @@ def build_petition(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataF
         date_formats=["%Y年%m月%d日"],
         headers={"record_id": "信访件编号", "occurred": "登记日期", "category": "内容分类", "address": "问题属地",
                  "lon": "经度", "lat": "纬度", "status": "办理状态", "description": "信访内容"},
-        extras=["信访人", "联系电话", "是否集体访"],
+        extras=["信访人", "联系电话", "是否集体访", "是否重复访"],
     )
     out = df.select(
         *TRUTH_COLS,
@@ -239,6 +239,8 @@ def build_petition(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataF
         case_no=pl.lit(None, pl.String), status=_status(rng, "petition", df["revoked"]),
         description="description", 信访人="person", 联系电话="phone",
         是否集体访=pl.when(pl.col("code") == "petition_mass").then(pl.lit("是")).otherwise(pl.lit("否")),
+        # A repeat petition: the same kind of matter from the same compound was raised before.
+        是否重复访=pl.when(pl.int_range(pl.len()).over("cidx", "code") > 0).then(pl.lit("是")).otherwise(pl.lit("否")),
     ).with_columns(coords)
     return out, spec
 
