@@ -56,8 +56,19 @@ def make_window(end: date, months: int) -> Window:
 
 def random_times(rng: np.random.Generator, n: int, first: date, last: date,
                  office_hours: bool = False) -> np.ndarray:
-    """`n` datetimes (minute precision) on days first..last inclusive."""
-    days = rng.integers(0, (last - first).days + 1, n)
+    """`n` datetimes (minute precision) on days first..last inclusive.
+
+    Days are weighted mildly: more in summer than in winter, fewer at weekends for the
+    offices, so monthly trends are not flat lines.
+    """
+    ndays = (last - first).days + 1
+    day = np.datetime64(first, "D") + np.arange(ndays)
+    doy = (day - day.astype("datetime64[Y]")).astype(np.int64)
+    w = 1.0 + 0.15 * np.sin(2 * np.pi * (doy - 100) / 365.0)
+    if office_hours:
+        weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
+        w = np.where(weekday >= 5, 0.3 * w, w)
+    days = rng.choice(ndays, n, p=w / w.sum())
     hours = rng.integers(9, 17, n) if office_hours else rng.choice(24, n, p=_HOURS)
     minutes = rng.integers(0, 60, n)
     base = np.datetime64(datetime.combine(first, datetime.min.time()), "us")
