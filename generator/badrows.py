@@ -29,7 +29,7 @@ def plant_bad_rows(rng: np.random.Generator, rf: pl.DataFrame, spec: SourceSpec)
         (pl.col("file") == pl.col("file").shift(1)) & pl.Series(ok).shift(1, fill_value=False))["file"] \
         .fill_null(False).to_numpy()
     has_xy = rf["lon"].is_not_null().to_numpy()
-    n_bad = max(len(REASONS), int(round(rf.height * BAD_SHARE)))
+    n_bad = max(len(REASONS), round(rf.height * BAD_SHARE))
     reason = np.full(rf.height, None, dtype=object)
     taken = ~ok
     per = max(1, n_bad // len(REASONS))

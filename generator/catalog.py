@@ -23,7 +23,7 @@ POLICE = {  # unified code: (police code, weight per 100 records)
     "noise": ("0503", 10.0), "fighting": ("0502", 6.0), "provocation": ("0501", 2.0),
     "assault": ("0110", 3.0), "domestic_violence": ("0111", 2.0),
     "gambling": ("0402", 0.3), "drugs": ("0403", 0.3), "prostitution": ("0401", 0.2),
-    "robbery": ("0104", 0.02), "homicide": ("0101", 0.003), "rape": ("0103", 0.008),
+    "robbery": ("0104", 0.012), "homicide": ("0101", 0.003), "rape": ("0103", 0.008),
     "kidnapping": ("0105", 0.002), "arson": ("0106", 0.008), "explosion": ("0107", 0.001),
     "poisoning": ("0108", 0.001), "serious_assault": ("0102", 0.006),
 }
@@ -46,7 +46,7 @@ CHARGE = {  # unified code -> charge name as procuratorate and court write it (t
 # How procuratorate and court labels read back in the taxonomy (only where not the same code).
 CHARGE_CODE = {"ebike_theft": "theft"}
 # A court may settle on a more final classification than police and procuratorate did.
-ESCALATION = {"assault": ("serious_assault", 0.04), "theft": ("burglary", 0.03),
+ESCALATION = {"assault": ("serious_assault", 0.02), "theft": ("burglary", 0.03),
               "fraud": ("telecom_fraud", 0.2)}
 
 COURT_CIVIL = [  # (unified code, court's cause of action, weight)

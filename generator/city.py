@@ -7,9 +7,10 @@ the time of the run.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -21,6 +22,7 @@ REGISTRY_COLUMNS = ["compound_id", "name", "aliases", "district", "district_code
                     "grid_code", "address", "households", "population", "lon", "lat", "coord_sys"]
 COORD_SHARE = {"police": 0.93, "procuratorate": 0.6, "court": 0.5, "justice": 0.7, "petition": 0.85}
 GENERATOR_VERSION = 1
+MIN_COMPOUNDS = 30
 
 
 def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_events: int = 60000,
@@ -28,12 +30,23 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
                   progress: Callable[[str], None] | None = None) -> dict:
     """Write a complete demo data directory into `out_dir` and return a summary.
 
+    Replaces `sources/<source>/` of the five sources and `truth/` if they exist; leaves
+    any other content of `out_dir` (e.g. `decisions/`) alone.
+
     The summary holds counts per source and per file, bad rows and revoked records per
     source, and the planted compound ids (as in truth/planted.json).
     """
+    if n_compounds < MIN_COMPOUNDS or n_events < 0 or months < 1:
+        raise ValueError(f"need at least {MIN_COMPOUNDS} compounds (the planted outcomes use about 25), "
+                         f"a non-negative number of events and at least one month")
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # A previous city in the same folder may have had other months or files: start clean
+    # in the folders the generator owns (analyst decisions/ and anything else stay).
+    for owned in [out / "sources" / s for s in sources.BUILDERS] + [out / "truth"]:
+        if owned.is_dir():
+            shutil.rmtree(owned)
     rng_reg, rng_plant, rng_bg, rng_geo, rng_text, rng_src, rng_bad = (
         np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
     win = events.make_window(end, months)
@@ -48,7 +61,7 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
 
     say(f"events: drawing about {n_events} records over {months} months to {end}")
     recs = events.background(rng_bg, reg, n_events, win, protected)
-    recs = pl.concat([recs, planting.planted_records(rng_plant, roles, win, int(recs["incident"].max()) + 1)])
+    recs = pl.concat([recs, planting.planted_records(rng_plant, roles, win, int(recs["incident"].max() or 0) + 1)])
     recs = _attach_case_numbers(recs)
     recs = _attach_places(recs, reg, shp, rng_geo, rng_text)
 
@@ -70,7 +83,9 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
         summary["records"][name] = rf.height
         summary["bad_rows"][name] = int(rf["bad_reason"].is_not_null().sum())
         summary["revoked"][name] = int(rf["revoked"].sum())
-        truth_parts.append(rf.with_columns(source=pl.lit(name)))
+        # Keep only what truth needs: the text columns of ten million rows are gigabytes.
+        truth_parts.append(rf.select(*truth.SOURCE_COLUMNS).with_columns(source=pl.lit(name)))
+        del rf
 
     say("registry: writing compounds.csv and compounds.geojson")
     reg.select(REGISTRY_COLUMNS).write_csv(out / "compounds.csv")

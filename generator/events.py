@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from generator import catalog
+from generator.text import gather_str
 
 # Hour-of-day profile of police calls: quiet nights, busy evenings.
 _HOURS = np.array([2, 1.5, 1, 1, 1, 1.5, 2.5, 4, 5, 6, 6, 6, 5.5, 5, 5.5, 6, 6, 6.5, 7, 7.5, 7, 6, 4.5, 3])
@@ -55,8 +56,19 @@ def make_window(end: date, months: int) -> Window:
 
 def random_times(rng: np.random.Generator, n: int, first: date, last: date,
                  office_hours: bool = False) -> np.ndarray:
-    """`n` datetimes (minute precision) on days first..last inclusive."""
-    days = rng.integers(0, (last - first).days + 1, n)
+    """`n` datetimes (minute precision) on days first..last inclusive.
+
+    Days are weighted mildly: more in summer than in winter, fewer at weekends for the
+    offices, so monthly trends are not flat lines.
+    """
+    ndays = (last - first).days + 1
+    day = np.datetime64(first, "D") + np.arange(ndays)
+    doy = (day - day.astype("datetime64[Y]")).astype(np.int64)
+    w = 1.0 + 0.15 * np.sin(2 * np.pi * (doy - 100) / 365.0)
+    if office_hours:
+        weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 5, 6 = Sat, Sun
+        w = np.where(weekday >= 5, 0.3 * w, w)
+    days = rng.choice(ndays, n, p=w / w.sum())
     hours = rng.integers(9, 17, n) if office_hours else rng.choice(24, n, p=_HOURS)
     minutes = rng.integers(0, 60, n)
     base = np.datetime64(datetime.combine(first, datetime.min.time()), "us")
@@ -65,7 +77,7 @@ def random_times(rng: np.random.Generator, n: int, first: date, last: date,
 
 
 def _split(n_events: int) -> dict[str, int]:
-    counts = {s: int(round(n_events * f)) for s, f in catalog.SOURCE_SHARE.items()}
+    counts = {s: round(n_events * f) for s, f in catalog.SOURCE_SHARE.items()}
     counts["police"] += n_events - sum(counts.values())
     return counts
 
@@ -105,12 +117,12 @@ def background(rng: np.random.Generator, reg: pl.DataFrame, n_events: int, win: 
     n_pol = counts["police"]
     code_i = rng.choice(len(pol_codes), n_pol, p=pw / pw.sum())
     cidx = rng.choice(n_comp, n_pol, p=w)
-    bad = is_prot[cidx] & np.isin(np.asarray(pol_codes)[code_i], list(serious))
+    is_serious = np.isin(np.asarray(pol_codes), list(serious))
+    bad = is_prot[cidx] & is_serious[code_i]
     cidx[bad] = free[rng.integers(0, free.size, bad.sum())]
-    codes = np.asarray(pol_codes)[code_i]
     police = pl.DataFrame({
-        "source": "police", "cidx": cidx, "code": codes,
-        "label": np.asarray([catalog.POLICE[c][0] for c in pol_codes])[code_i],
+        "source": "police", "cidx": cidx, "code": gather_str(pol_codes, code_i),
+        "label": gather_str([catalog.POLICE[c][0] for c in pol_codes], code_i),
         "at": random_times(rng, n_pol, win.start, last_day),
     })
     incident0 = 0
@@ -127,7 +139,7 @@ def background(rng: np.random.Generator, reg: pl.DataFrame, n_events: int, win: 
         label=pl.col("code").replace_strict(catalog.CHARGE, return_dtype=pl.String))
 
     # Court, criminal: a weighted pick of prosecuted incidents, sometimes reclassified.
-    n_cc = min(int(round(counts["procuratorate"] * catalog.COURT_CRIMINAL_OF_PROC)), counts["court"])
+    n_cc = min(round(counts["procuratorate"] * catalog.COURT_CRIMINAL_OF_PROC), counts["court"])
     pw2 = proc["code"].replace_strict({k: float(v) for k, v in catalog.CRIMINAL.items()}, default=1.0, return_dtype=pl.Float64).to_numpy()
     court_c = proc[_gumbel_top(rng, pw2, n_cc)].with_columns(source=pl.lit("court"))
     final = court_c["code"].to_numpy().astype(object)
@@ -148,7 +160,7 @@ def background(rng: np.random.Generator, reg: pl.DataFrame, n_events: int, win: 
         i = rng.choice(len(table), n, p=wt / wt.sum())
         df = pl.DataFrame({
             "source": source, "cidx": rng.choice(n_comp, n, p=w),
-            "code": np.asarray([t[0] for t in table])[i], "label": np.asarray([t[1] for t in table])[i],
+            "code": gather_str([t[0] for t in table], i), "label": gather_str([t[1] for t in table], i),
             "at": random_times(rng, n, win.start, last_day, office_hours=office),
             "incident": np.arange(incident0, incident0 + n, dtype=np.int64),
         })
@@ -163,8 +175,11 @@ def background(rng: np.random.Generator, reg: pl.DataFrame, n_events: int, win: 
     recs = pl.concat([police, proc.with_columns(chain=pl.lit(True)), court_c.with_columns(chain=pl.lit(True)),
                       court_v, justice, petition], how="diagonal_relaxed")
     n = recs.height
-    # About 1% revoked, only on single-record incidents so chains stay whole.
-    revoked = (rng.random(n) < 0.01) & ~recs["chain"].fill_null(False).to_numpy()
+    # About 1% revoked: single-record incidents, and prosecutions dropped (撤案) before any
+    # court record of a non-serious case, so a revoked record never decides an outcome.
+    dropped = recs.select((pl.col("source") == "procuratorate") & ~pl.col("incident").is_in(court_c["incident"].implode())
+                          & ~pl.col("code").is_in(list(serious)))["source"].to_numpy()
+    revoked = (rng.random(n) < 0.01) & (~recs["chain"].fill_null(False).to_numpy() | dropped)
     return recs.with_columns(
         chain=pl.col("chain").fill_null(False), revoked=pl.Series(revoked), planted=pl.lit(None, pl.String),
         kind=pl.col("kind").fill_null(""), spread=pl.lit(0.85),

@@ -68,8 +68,7 @@ def choose(rng: np.random.Generator, reg: pl.DataFrame) -> dict[str, list[int]]:
 
 
 def _day(rng: np.random.Generator, lo: date, hi: date) -> date:
-    if hi < lo:
-        hi = lo
+    hi = max(hi, lo)
     return lo + timedelta(days=int(rng.integers(0, (hi - lo).days + 1)))
 
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from generator import layout, words
 from generator.realdata import district_shapes, divisions
+from generator.text import gather_str
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
@@ -23,11 +24,10 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 def _pick(rng: np.random.Generator, items: list[str], n: int, p: list[float] | None = None) -> pl.Series:
-    arr = np.asarray(items)
     if p is not None:
         w = np.asarray(p, dtype=float)
-        return pl.Series(arr[rng.choice(arr.size, n, p=w / w.sum())])
-    return pl.Series(arr[rng.integers(0, arr.size, n)])
+        return gather_str(items, rng.choice(len(items), n, p=w / w.sum()))
+    return gather_str(items, rng.integers(0, len(items), n))
 
 
 def _names(rng: np.random.Generator, comm_stem: pl.Series) -> pl.DataFrame:
@@ -62,7 +62,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
     for dname, n_d in zip(dnames, per_district):
         if n_d == 0:
             continue
-        code, geom, label = shapes[dname]
+        _, geom, label = shapes[dname]
         comms = div.filter(pl.col("district") == dname).sort("street_code", "community_code")
         w = comms["weight"].to_numpy() * rng.lognormal(0.0, 0.5, comms.height)
         counts = rng.multinomial(n_d, w / w.sum())
@@ -87,7 +87,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
             "district": sel["district"], "district_code": sel["district_code"], "street": sel["street"],
             "community": sel["community_short"],
             "grid_code": [f"{words.DISTRICT_LETTER[dname]}{g:04d}" for g in grid_no],
-            "road": np.asarray(roads)[road], "road_no": rng.integers(1, 700, n_d),
+            "road": gather_str(roads, road), "road_no": rng.integers(1, 700, n_d),
         }))
     reg = pl.concat(frames)
     n = reg.height
@@ -102,7 +102,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
 
     households = np.clip(np.round(rng.lognormal(np.log(420), 0.8, n)), 30, 3000).astype(np.int64)
     tiny = rng.random(n) < 0.01
-    households[tiny] = rng.integers(28, 36, tiny.sum())
+    households[tiny] = rng.integers(30, 37, tiny.sum())
     population = np.round(households * rng.uniform(2.3, 3.2, n)).astype(np.int64)
     pop_missing = rng.random(n) < 0.03
     has_polygon = rng.random(n) >= 0.02
@@ -164,7 +164,7 @@ def _aliases(reg: pl.DataFrame, rng: np.random.Generator) -> pl.Series:
     # An alias equal to another compound's name in the same street would make the alias
     # ambiguous by construction; real registries avoid that too.
     taken = reg.select("street", alias="name")
-    long = long.join(taken, on=["street", "alias"], how="anti").unique(["idx", "alias"], keep="first",
-                                                                      maintain_order=True)
+    long = (long.join(taken, on=["street", "alias"], how="anti", maintain_order="left")
+            .unique(["idx", "alias"], keep="first", maintain_order=True))
     agg = long.group_by("idx", maintain_order=True).agg(pl.col("alias").str.join("|"))
     return reg.select("idx").join(agg, on="idx", how="left", maintain_order="left")["alias"]

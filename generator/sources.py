@@ -8,21 +8,23 @@ planted on the role frame; `SourceSpec.headers` then renames roles to the export
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable
 
 import numpy as np
 import polars as pl
 
 from generator import catalog
 from generator.coords import from_wgs84
+from generator.text import gather_str
 
-ROLES = ["record_id", "category", "occurred", "address", "lon", "lat", "case_no", "status", "description"]
+XLSX_MAX_ROWS = 1_000_000
 ROLE_TO_CANON = {"record_id": "record_id", "category": "category", "occurred": "occurred_at",
                  "address": "address", "lon": "lon", "lat": "lat", "case_no": "police_case_no",
                  "status": "status", "description": "description", "compound": "compound_id"}
-TRUTH_COLS = ["incident", "compound_id", "coord_kind", "revoked", "planted", "code", "at", "chain"]
+# Carried through from the records for truth/records.parquet (coord_kind is added by _coords).
+TRUTH_COLS = ["incident", "compound_id", "revoked", "planted", "code", "at", "chain"]
 
 
 @dataclass
@@ -87,13 +89,8 @@ def _coords(df: pl.DataFrame, systems: pl.Series) -> pl.DataFrame:
 def _status(rng: np.random.Generator, source: str, revoked: pl.Series) -> pl.Series:
     valid, bad = catalog.STATUS[source]
     n = revoked.len()
-    v = np.asarray(valid)[rng.integers(0, len(valid), n)]
-    r = np.asarray(bad)[rng.integers(0, len(bad), n)]
-    return pl.Series(np.where(revoked.to_numpy(), r, v))
-
-
-def _truth(df: pl.DataFrame) -> list[pl.Expr]:
-    return [pl.col(c) for c in ("incident", "compound_id", "revoked", "planted", "code", "at", "chain")]
+    i = np.where(revoked.to_numpy(), len(valid) + rng.integers(0, len(bad), n), rng.integers(0, len(valid), n))
+    return gather_str(valid + bad, i)
 
 
 def _seq(by: list[str] | str) -> pl.Expr:
@@ -123,13 +120,14 @@ def build_police(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFra
         files=[{"pattern": f"警情_{m}.csv", "coord_sys": s} for m, s in sys_by_month.items() if s != "GCJ02"],
     )
     out = df.select(
+        *TRUTH_COLS,
         file=pl.format("警情_{}.csv", month),
         record_id=pl.format("JQ{}{}", pl.col("at").dt.strftime("%Y%m"),
                             _seq(pl.col("at").dt.strftime("%Y-%m")).str.zfill(7)),
         category="label", occurred=spec.format_date(pl.col("at")), address="address",
         case_no="case_no", status=_status(rng, "police", df["revoked"]), description="description",
         接警单位=pl.col("street").str.replace("(街道|镇)$", "") + pl.lit("派出所"),
-        处警民警="officer", *_truth(df),
+        处警民警="officer",
     ).with_columns(coords)
     return out, spec
 
@@ -147,13 +145,17 @@ def build_procuratorate(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.
         files=[{"pattern": "*.xlsx", "sheet": 0}],
     )
     year = pl.col("at").dt.year().cast(pl.String)
+    # One workbook per year, split further below Excel's 1,048,576-row sheet limit.
+    part = pl.int_range(pl.len()).over(pl.col("at").dt.year()) // XLSX_MAX_ROWS
     out = df.select(
-        file=pl.format("检察院受案登记_{}.xlsx", year),
+        *TRUTH_COLS,
+        file=pl.format("检察院受案登记_{}{}.xlsx", year,
+                       pl.when(part > 0).then(pl.format("_{}", part + 1)).otherwise(pl.lit(""))),
         record_id=pl.format("厦{}检刑受〔{}〕{}号", pl.col("district").str.slice(0, 1), year,
                             _seq([pl.col("district"), pl.col("at").dt.year()])),
         category="label", occurred=spec.format_date(pl.col("at")), address="address", case_no="case_no",
         status=_status(rng, "procuratorate", df["revoked"]), description="description",
-        承办检察官="officer", *_truth(df),
+        承办检察官="officer",
     ).with_columns(coords)
     return out, spec
 
@@ -180,13 +182,14 @@ def build_court(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFram
     year = pl.col("at").dt.year().cast(pl.String)
     kind_word = pl.when(crim).then(pl.lit("刑初")).otherwise(pl.lit("民初"))
     out = df.select(
+        *TRUTH_COLS,
         file=pl.when(crim).then(pl.lit("刑事案件_判决信息.csv")).otherwise(pl.lit(civil_file)),
         record_id=pl.format("（{}）闽{}{}{}号", year, pl.col("district_code").str.slice(2, 4), kind_word,
                             _seq([pl.col("district_code"), pl.col("at").dt.year(), pl.col("kind")])),
         category="label",
         occurred=pl.when(crim).then(spec.format_date(pl.col("at"))).otherwise(pl.col("at").dt.strftime("%Y/%m/%d")),
         address="address", case_no="case_no", status=_status(rng, "court", df["revoked"]),
-        description="description", 审判长="officer", kind="kind", *_truth(df),
+        description="description", 审判长="officer", kind="kind",
     ).with_columns(coords).with_columns(
         # Civil files have no coordinate columns at all.
         [pl.when(crim).then(pl.col(c)).alias(c) for c in ("lon", "lat")],
@@ -208,11 +211,12 @@ def build_justice(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataFr
     year = pl.col("at").dt.year().cast(pl.String)
     knows = pl.Series(rng.random(df.height) < 0.5)
     out = df.select(
+        *TRUTH_COLS,
         file=pl.format("司法局_调解矫正帮教_{}.jsonl", year),
         record_id=pl.format("SF{}{}", year, _seq(pl.col("at").dt.year()).str.zfill(7)),
         category="label", occurred=spec.format_date(pl.col("at")), address="address",
         compound=pl.when(knows).then(pl.col("compound_id")), case_no=pl.lit(None, pl.String),
-        status=_status(rng, "justice", df["revoked"]), description="description", 承办人="officer", *_truth(df),
+        status=_status(rng, "justice", df["revoked"]), description="description", 承办人="officer",
     ).with_columns(coords)
     return out, spec
 
@@ -225,9 +229,10 @@ def build_petition(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataF
         date_formats=["%Y年%m月%d日"],
         headers={"record_id": "信访件编号", "occurred": "登记日期", "category": "内容分类", "address": "问题属地",
                  "lon": "经度", "lat": "纬度", "status": "办理状态", "description": "信访内容"},
-        extras=["信访人", "联系电话", "是否集体访"],
+        extras=["信访人", "联系电话", "是否集体访", "是否重复访"],
     )
     out = df.select(
+        *TRUTH_COLS,
         file=pl.lit("信访事项登记表.csv"),
         record_id=pl.format("XF{}{}", pl.col("at").dt.strftime("%Y%m%d"),
                             _seq(pl.col("at").dt.date()).str.zfill(4)),
@@ -235,7 +240,8 @@ def build_petition(rng: np.random.Generator, df: pl.DataFrame) -> tuple[pl.DataF
         case_no=pl.lit(None, pl.String), status=_status(rng, "petition", df["revoked"]),
         description="description", 信访人="person", 联系电话="phone",
         是否集体访=pl.when(pl.col("code") == "petition_mass").then(pl.lit("是")).otherwise(pl.lit("否")),
-        *_truth(df),
+        # A repeat petition: the same kind of matter from the same compound was raised before.
+        是否重复访=pl.when(pl.int_range(pl.len()).over("cidx", "code") > 0).then(pl.lit("是")).otherwise(pl.lit("否")),
     ).with_columns(coords)
     return out, spec
 

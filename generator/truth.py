@@ -12,6 +12,9 @@ import polars as pl
 from generator import catalog
 from generator.events import Window, add_months
 
+# Columns of a source's role frame that records_table reads.
+SOURCE_COLUMNS = ["file", "line", "record_id", "incident", "compound_id", "coord_kind", "bad_reason", "revoked",
+                  "planted", "code", "at", "chain"]
 _FINALITY = {"police": 0, "petition": 0, "justice": 0, "procuratorate": 1, "court": 2}
 
 

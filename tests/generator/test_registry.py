@@ -30,7 +30,7 @@ def test_registry_follows_the_contract(city):
     assert reg["address"].str.contains(r"^\D+[路道街]\d+号$").all()
     assert set(reg["district"]) == set(district_shapes())
     hh = reg["households"].drop_nulls()
-    assert hh.min() >= 28 and hh.max() <= 3000
+    assert hh.min() >= 30 and hh.max() <= 3000
     neither = reg.filter(pl.col("households").is_null() & pl.col("population").is_null())
     assert neither.height >= 3
     pop_only_missing = reg.filter(pl.col("households").is_not_null() & pl.col("population").is_null())
