@@ -1,5 +1,6 @@
 """Ratings per rating date: the safety index, stars, veto/downgrade rules and explanations."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,15 @@ from scoring.public import public_aggregates
 from scoring.rules import load_rules
 
 RATINGS_KEY = ["marts", "ratings"]
+
+
+def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> dict:
+    """What a rating date was computed from: the ruleset version and every input file's hash."""
+    files = [] if ledger is None else (
+        ledger.filter(pl.col("status") == "loaded").sort("source", "file")
+        .select("source", "file", "file_sha256", "rows_read", "rows_accepted", "rows_quarantined").to_dicts()
+    )
+    return {"as_of": as_of.isoformat(), "ruleset_version": ruleset_version, "input_files": files}
 
 
 @dg.asset(
@@ -59,6 +69,13 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     staging = fresh_staging(folders.out, context.partition_key)
     result.ratings.write_csv(staging / "ratings.csv")
     result.ratings.write_parquet(staging / "ratings.parquet")
+    manifest = run_manifest(as_of, rules.version, warehouse.read("raw.file_ledger"))
+    (staging / "run.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    with warehouse.transaction() as w:
+        w.replace_partition("ops.rating_runs", pl.DataFrame({
+            "as_of": [as_of], "ruleset_version": [rules.version],
+            "input_files": [json.dumps(manifest["input_files"], ensure_ascii=False, sort_keys=True)],
+        }), "as_of", as_of)
 
     counts = dict(result.ratings.group_by("status").len().iter_rows())
     yield dg.MaterializeResult(metadata={

@@ -48,3 +48,19 @@ def test_every_output_is_published(small_city):
                  "map/compounds.geojson", "report/index.html"):
         assert (day / part).exists(), part
     assert (small_city["out"] / "warehouse.duckdb").exists()
+
+
+def test_run_records_ruleset_and_input_hashes(small_city):
+    import hashlib
+    import json
+
+    day = small_city["out"] / small_city["first"].isoformat()
+    manifest = json.loads((day / "run.json").read_text(encoding="utf-8"))
+    ratings = _ratings(small_city, small_city["first"])
+    assert manifest["ruleset_version"] == ratings["ruleset_version"][0]
+    files = {f["file"]: f["file_sha256"] for f in manifest["input_files"]}
+    landing = sorted((small_city["data"] / "sources").rglob("*"))
+    exports = [p for p in landing if p.is_file() and p.name != "mapping.yaml"]
+    assert sorted(files) == sorted(str(p.relative_to(small_city["data"])) for p in exports)
+    for path in exports:
+        assert files[str(path.relative_to(small_city["data"]))] == hashlib.sha256(path.read_bytes()).hexdigest()
