@@ -1,7 +1,9 @@
 """Plaque pipeline at demo-city scale: plan, batch (QR SVG+PNG, artwork, proof, zip),
 verification pages and a pull, for ~2,300 compounds on two rating dates.
 
-Run: ``python -m bench.plaques_bench [n_compounds]``; prints seconds per stage.
+Run: ``python -m bench.plaques_bench [n_compounds] [--decode] [--parallel]``; prints
+seconds per stage (``--decode`` also decodes every QR PNG with zxing-cpp; ``--parallel``
+renders with two worker processes).
 """
 from __future__ import annotations
 
@@ -58,14 +60,14 @@ def timed(label: str, fn):
     return out
 
 
-def main(n: int = 2300) -> None:
+def main(n: int = 2300, decode: bool = False, workers: int = 1) -> None:
     compounds, hist = city(n)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         d1, d2 = date(2026, 3, 2), date(2026, 3, 3)
         p1 = timed(f"plan_plaques, first date ({n})", lambda: plan_plaques(None, hist, compounds, as_of=d1))
         b1 = timed(f"write_batch, {p1.actions.height} new plaques", lambda: write_batch(
-            p1, compounds, out / d1.isoformat() / "plaques", as_of=d1, base_url=BASE_URL, secret=DEMO_SECRET))
+            p1, compounds, out / d1.isoformat() / "plaques", as_of=d1, base_url=BASE_URL, secret=DEMO_SECRET, workers=workers))
         p2 = timed("plan_plaques, second date", lambda: plan_plaques(p1.registry, hist, compounds, as_of=d2))
         print(f"  second date actions: {p2.actions['action'].value_counts().sort('action').rows()}")
         timed("write_batch, second date", lambda: write_batch(
@@ -73,10 +75,16 @@ def main(n: int = 2300) -> None:
         pages = timed("render_verification_pages", lambda: render_verification_pages(
             Path(tmp) / "site", p2.registry, hist, base_url=BASE_URL, secret=DEMO_SECRET))
         timed("pull_batch (all)", lambda: pull_batch(out, batch="all", to=Path(tmp) / "printer"))
+        if decode:
+            from tests.plaques.qr_decode import decode_batch
+            failures = timed("decode every QR PNG (zxing-cpp)", lambda: decode_batch(b1))
+            print(f"  QR codes not decoding to their URL: {len(failures)} of {p1.actions.height}")
         size = sum(f.stat().st_size for f in b1.rglob("*") if f.is_file())
         print(f"  first batch: {size / 1e6:.1f} MB, zip {(b1 / (b1.name + '.zip')).stat().st_size / 1e6:.1f} MB; "
               f"{len(pages)} verification pages")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2300)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 2300, decode="--decode" in sys.argv,
+         workers=2 if "--parallel" in sys.argv else 1)

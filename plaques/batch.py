@@ -119,6 +119,8 @@ def write_batch(plan: PlaquePlan, compounds: DataFrame[Compound], out_dir: Path,
     the folder of the same batch. ``workers`` > 1 renders the plaque files of a large batch
     in that many processes (see ``render_files``); the output is the same either way.
     """
+    if plan.as_of != as_of:
+        raise ValueError(f"the plan is for {plan.as_of.isoformat()}, not {as_of.isoformat()}")
     if plan.actions.is_empty():
         return None
     batch_dir = Path(out_dir) / plan.batch_id

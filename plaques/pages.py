@@ -8,6 +8,7 @@ inline CSS, no external resources, well under 100 KB.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -46,6 +47,8 @@ def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: D
                               base_url: str, secret: str) -> list[Path]:
     """Write one verification page per plaque in ``registry`` plus the not-genuine pages."""
     site_dir = Path(site_dir)
+    # p/ belongs to these pages alone; clearing it drops pages of a previous secret.
+    shutil.rmtree(site_dir / "p", ignore_errors=True)
     page = template("plaque_verify.html")
     written = []
     for row in status_frame(registry, ratings).sort("serial").iter_rows(named=True):

@@ -34,3 +34,22 @@ def matrix_from_path(d: str, n: int) -> np.ndarray:
 def raster(matrix: np.ndarray, px: int = 4) -> Image.Image:
     big = np.repeat(np.repeat(~matrix, px, axis=0), px, axis=1)
     return Image.fromarray(big.astype(np.uint8) * 255, mode="L")
+
+
+def decode_batch(batch_dir) -> list[tuple[str, list[str]]]:
+    """Every QR PNG of a batch that does not decode to its manifest URL: (serial, decoded)."""
+    import csv
+    from pathlib import Path
+
+    batch_dir = Path(batch_dir)
+    failures = []
+    with open(batch_dir / "manifest.csv", encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["action"] == "withdraw":
+                continue
+            img = Image.open(batch_dir / "qr" / f"{row['serial']}.png").convert("L")
+            # Decoding at a quarter of the 600-dpi size keeps ≥ 6 px a module and is much faster.
+            got = decode(img.reduce(4))
+            if got != [row["url"]]:
+                failures.append((row["serial"], got))
+    return failures

@@ -64,3 +64,16 @@ def test_error_correction_is_q_or_better():
     import zxingcpp
     result = zxingcpp.read_barcodes(raster(qr_matrix(URLS[0])))[0]
     assert result.ec_level in ("Q", "H")
+
+
+@pytest.mark.parametrize("version", [1, 5, 7, 10, 15, 25, 40])
+@pytest.mark.parametrize("ec", [qrcode.constants.ERROR_CORRECT_L, qrcode.constants.ERROR_CORRECT_Q,
+                                qrcode.constants.ERROR_CORRECT_H])
+def test_codewords_match_qrcode(version, ec):
+    from qrcode import util
+
+    from plaques.qr_codewords import create_data
+    capacity = sum(b.data_count for b in qrcode.base.rs_blocks(version, ec))
+    text = ("HTTPS://A.CN/P/" + "ABC123-" * 400)[: max(1, capacity - 4)]
+    data_list = [util.QRData(text.lower().encode()[: max(1, capacity - 4)])]
+    assert create_data(version, ec, data_list) == util.create_data(version, ec, data_list)
