@@ -5,6 +5,7 @@ plaques, and the two halves of a batch render in parallel on two cores.
 """
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,14 @@ from plaques.artwork import render_plaque_svg
 from plaques.qr import qr_matrix, svg_path, write_qr_png
 
 
-def standalone_qr_svg(matrix: np.ndarray, url: str) -> str:
+def standalone_qr_svg(matrix: np.ndarray, url: str, path_d: str | None = None) -> str:
     """The QR code alone as vector SVG (one module = 1 mm at 100 %; scale freely)."""
     n = matrix.shape[0]
+    path_d = svg_path(matrix) if path_d is None else path_d
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" width="{n}mm" height="{n}mm" '
-        f'shape-rendering="crispEdges"><title>{url}</title><rect width="{n}" height="{n}" fill="#fff"/>'
-        f'<path fill="#000" d="{svg_path(matrix)}"/></svg>\n'
+        f'shape-rendering="crispEdges"><title>{escape(url)}</title><rect width="{n}" height="{n}" fill="#fff"/>'
+        f'<path fill="#000" d="{path_d}"/></svg>\n'
     )
 
 
@@ -31,10 +33,11 @@ def write_plaque_files(rows: list[dict], batch_dir: Path, year: int) -> int:
     (batch_dir / "art").mkdir(parents=True, exist_ok=True)
     for r in rows:
         m = qr_matrix(r["url"])
+        d = svg_path(m)
         serial = r["serial"]
-        (batch_dir / "qr" / f"{serial}.svg").write_text(standalone_qr_svg(m, r["url"]), encoding="utf-8")
+        (batch_dir / "qr" / f"{serial}.svg").write_text(standalone_qr_svg(m, r["url"], d), encoding="utf-8")
         write_qr_png(r["url"], batch_dir / "qr" / f"{serial}.png", matrix=m)
         art = render_plaque_svg(name=r["name"], stars=r["stars"], year=year, serial=serial, url=r["url"],
-                                matrix=m, district=r["district"], street=r["street"])
+                                matrix=m, qr_path=d, district=r["district"], street=r["street"])
         (batch_dir / "art" / f"{serial}.svg").write_text(art, encoding="utf-8")
     return len(rows)
