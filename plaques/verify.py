@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.sign import verify_signature
+from plaques.sign import plaque_url, verify_signature
 from schemas.plaques import Plaque
 from schemas.ratings import Rating
 
@@ -86,3 +86,11 @@ def plaque_status(registry: pl.DataFrame, ratings: DataFrame[Rating], serial: st
     compound = rows[Plaque.compound_id][0]
     full = status_frame(registry.filter(pl.col(Plaque.compound_id) == compound), ratings)
     return _public_dict(full.filter(pl.col(Plaque.serial) == serial).row(0, named=True))
+
+
+def active_plaque_urls(registry: pl.DataFrame, *, base_url: str, secret: str) -> pl.DataFrame:
+    """compound_id, serial, stars, url of every active plaque (for the public site's links)."""
+    active = registry.filter(pl.col(Plaque.status) == "active").sort(Plaque.compound_id)
+    urls = [plaque_url(base_url, s, secret) for s in active[Plaque.serial].to_list()]
+    return active.select(Plaque.compound_id, Plaque.serial, Plaque.stars).with_columns(
+        pl.Series("url", urls, dtype=pl.String))
