@@ -152,15 +152,26 @@ def qr_matrix(url: str, *, error_correction: int = ERROR_CORRECTION) -> np.ndarr
 
 
 def svg_path(matrix: np.ndarray) -> str:
-    """One compact SVG path drawing the dark modules, a rectangle per horizontal run."""
+    """One compact SVG path drawing the dark modules: a rectangle per horizontal run,
+    stacked runs of the same position and width merged into one taller rectangle."""
     n_rows, n_cols = matrix.shape
     padded = np.zeros((n_rows, n_cols + 2), dtype=np.int8)
     padded[:, 1:-1] = matrix
     edges = np.diff(padded, axis=1)
-    rows, starts = np.nonzero(edges == 1)
+    ys, xs = np.nonzero(edges == 1)
     _, ends = np.nonzero(edges == -1)
+    ws = ends - xs
+    order = np.lexsort((ys, ws, xs))  # by x, then width, then row
+    ys, xs, ws = ys[order], xs[order], ws[order]
+    starts = np.ones(ys.size, dtype=bool)
+    starts[1:] = (xs[1:] != xs[:-1]) | (ws[1:] != ws[:-1]) | (ys[1:] != ys[:-1] + 1)
+    idx = np.flatnonzero(starts)
+    heights = np.diff(np.r_[idx, ys.size])
+    ys, xs, ws = ys[idx], xs[idx], ws[idx]
+    order = np.lexsort((xs, ys))  # drawn top to bottom, left to right
     return "".join(
-        f"M{x} {y}h{w}v1h-{w}z" for y, x, w in zip(rows.tolist(), starts.tolist(), (ends - starts).tolist())
+        f"M{x} {y}h{w}v{h}h-{w}z"
+        for x, y, w, h in zip(xs[order].tolist(), ys[order].tolist(), ws[order].tolist(), heights[order].tolist())
     )
 
 

@@ -127,6 +127,8 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
         cid, pl.col(Plaque.serial).alias("plaque_serial"), pl.col(Plaque.stars).alias("plaque_stars")
     )
     seqs = reg.group_by(cid).agg(serial_seq(pl.col(Plaque.serial)).max().fill_null(0).alias("last_seq"))
+    if Compound.district_code not in compounds.columns:  # the code is optional in the registry
+        compounds = compounds.with_columns(pl.lit(None, dtype=pl.String).alias(Compound.district_code))
     codes = compounds.select(cid, pl.col(Compound.district_code), pl.col(Compound.district).alias("reg_district"))
     df = (
         current.join(active, on=cid, how="full", coalesce=True)

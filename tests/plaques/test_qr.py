@@ -77,3 +77,10 @@ def test_codewords_match_qrcode(version, ec):
     text = ("HTTPS://A.CN/P/" + "ABC123-" * 400)[: max(1, capacity - 4)]
     data_list = [util.QRData(text.lower().encode()[: max(1, capacity - 4)])]
     assert create_data(version, ec, data_list) == util.create_data(version, ec, data_list)
+
+
+@pytest.mark.parametrize("url", URLS[:3])
+def test_svg_path_draws_exactly_the_dark_modules(url):
+    from plaques.qr import svg_path
+    m = qr_matrix(url)
+    assert np.array_equal(matrix_from_path(svg_path(m), m.shape[0]), m)
