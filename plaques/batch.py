@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from datetime import date
+from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl

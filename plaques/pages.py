@@ -15,8 +15,8 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from plaques.sign import sign_serial
-from plaques.verify import STATUS_TEXT, _public_dict, status_frame
 from plaques.templates import FONT_STACK, template
+from plaques.verify import STATUS_TEXT, _public_dict, status_frame
 from schemas.ratings import Rating
 
 MAX_PAGE_BYTES = 100 * 1024

@@ -16,7 +16,7 @@ _LOG = base.LOG_TABLE
 class _IntBuffer:
     """A bit buffer on one Python int (what ``QRData.write`` needs: ``put``)."""
 
-    __slots__ = ("value", "length")
+    __slots__ = ("length", "value")
 
     def __init__(self) -> None:
         self.value = 0

@@ -59,7 +59,6 @@ def test_svg_path_rasterised_decodes_to_the_url(url):
 
 
 def test_error_correction_is_q_or_better():
-    ref = qrcode.QRCode(error_correction=ERROR_CORRECTION)
     assert ERROR_CORRECTION in (qrcode.constants.ERROR_CORRECT_Q, qrcode.constants.ERROR_CORRECT_H)
     import zxingcpp
     result = zxingcpp.read_barcodes(raster(qr_matrix(URLS[0])))[0]
