@@ -174,3 +174,26 @@ def test_plaques_follow_only_levels_that_held(seqs):
             recent = [level[(c, x)] for x in dates if d - timedelta(days=stab) <= x <= d]
             if d - dates[0] >= timedelta(days=stab) and len(set(recent)) == 1:
                 assert plaque[c] == recent[0]
+
+
+def test_index_drop_under_an_old_downgrade_waits(compounds):
+    # The downgrade fired (and was printed) on day 1; on day 2 the index drops another star
+    # while the same rule is still in force: that is an index change, and it waits.
+    hist = make_ratings([rated("C1", 5, D0), ("C1", 4, "downgraded", "downgrade:burglary", day(1)),
+                         ("C1", 3, "downgraded", "downgrade:burglary", day(2))])
+    plans = run_dates(hist, compounds, [D0, day(1), day(2)])
+    assert actions_of(plans[1])["C1"][:2] == ("replace", 4)
+    assert plans[2].actions.is_empty() and plans[2].pending["rated_stars"].to_list() == [3]
+    # A second kind of downgrade is a new rule: at once.
+    hist2 = pl.concat([hist, make_ratings([("C1", 2, "downgraded", "downgrade:burglary|downgrade:gambling",
+                                            day(3))])])
+    again = plan_plaques(plans[2].registry, hist2, compounds, as_of=day(3))
+    assert actions_of(again)["C1"][:2] == ("replace", 2)
+
+
+def test_downgrade_fired_on_an_unplanned_date_still_acts_at_once(compounds):
+    # Plaques were not planned on day 1 (the run skipped it); the rule fired then.
+    hist = make_ratings([rated("C1", 5, D0), ("C1", 4, "downgraded", "downgrade:drugs", day(1)),
+                         ("C1", 4, "downgraded", "downgrade:drugs", day(2))])
+    plans = run_dates(hist, compounds, [D0, day(2)])
+    assert actions_of(plans[1])["C1"][:2] == ("replace", 4)
