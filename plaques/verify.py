@@ -65,6 +65,9 @@ def _public_dict(row: dict) -> dict:
         "issued_on": row[Plaque.issued_on], "status_changed_on": row[Plaque.status_changed_on],
         "current_serial": row.get("current_serial"), "current_stars": row.get("current_stars"),
         "rated_on": row.get("rated_on"),
+        # The latest rating's stars, shown when they differ from the plaque's (a change
+        # waiting out the stability period); never for a withdrawn plaque.
+        "rated_stars": row.get("rated_stars") if row.get("rating_status") in ("rated", "downgraded") else None,
     }
 
 

@@ -93,3 +93,11 @@ def test_active_plaque_urls_point_at_existing_pages(scenario, site):
     for url in urls["url"]:
         path = url.removeprefix(BASE_URL.rstrip("/"))
         assert (site_dir / path.lstrip("/") / "index.html").is_file()
+
+
+def test_current_plaque_page_tells_of_a_pending_change(site):
+    site_dir, _ = site
+    # C3 rose from 3 to 4 stars by its index on the second date: the 3-star plaque stays.
+    html = page(site_dir, "JM-C3-01")
+    assert "<h1>真品且有效</h1>" in html and "，4星</dd>" in html and "将更换牌匾" in html
+    assert "将更换牌匾" not in page(site_dir, "350213-C5-01")
