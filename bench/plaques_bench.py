@@ -39,17 +39,19 @@ def city(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
         "lon": [118.1] * n, "lat": [24.5] * n, "coord_sys": ["WGS84"] * n,
     })
     stars1 = rng.integers(1, 6, n)
+    stars1[1] = 5
     stars2 = stars1.copy()
-    stars2[0], stars2[1] = 0, max(1, stars1[1] - 1)
+    stars2[0], stars2[1] = 0, 4  # a planted veto and a planted downgrade
     status2 = ["vetoed", "downgraded"] + ["rated"] * (n - 2)
+    rules2 = ["veto:homicide", "downgrade:burglary"] + [None] * (n - 2)
 
-    def ratings(stars, status, as_of):
+    def ratings(stars, status, as_of, rules=None):
         return pl.DataFrame({
             "compound_id": ids, "name": compounds["name"], "district": compounds["district"],
             "street": compounds["street"], "safety_index": [80.0] * n, "stars": stars.astype(np.int8),
-            "status": status, "rules": [None] * n, "ruleset_version": ["bench"] * n, "as_of": [as_of] * n,
+            "status": status, "rules": rules or [None] * n, "ruleset_version": ["bench"] * n, "as_of": [as_of] * n,
         })
-    hist = pl.concat([ratings(stars1, ["rated"] * n, date(2026, 3, 2)), ratings(stars2, status2, date(2026, 3, 3))])
+    hist = pl.concat([ratings(stars1, ["rated"] * n, date(2026, 3, 2)), ratings(stars2, status2, date(2026, 3, 3), rules2)])
     return compounds, hist
 
 
