@@ -49,7 +49,7 @@ def city(n: int, seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame]:
         return pl.DataFrame({
             "compound_id": ids, "name": compounds["name"], "district": compounds["district"],
             "street": compounds["street"], "safety_index": [80.0] * n, "stars": stars.astype(np.int8),
-            "status": status, "rules": rules or [None] * n, "ruleset_version": ["bench"] * n, "as_of": [as_of] * n,
+            "status": status, "rules": pl.Series(rules or [None] * n, dtype=pl.String), "ruleset_version": ["bench"] * n, "as_of": [as_of] * n,
         })
     hist = pl.concat([ratings(stars1, ["rated"] * n, date(2026, 3, 2)), ratings(stars2, status2, date(2026, 3, 3), rules2)])
     return compounds, hist
