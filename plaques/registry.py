@@ -174,7 +174,7 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
         .when(downgrade_now).then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
         .when(has & (stars != ps) & (held_days >= stability_days))
         .then(pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days))
-        .when(~has & status.is_in(RATED)).then(pl.format("first plaque: {} stars", stars))
+        .when(~has & status.is_in(RATED)).then(pl.format("new plaque: {} stars", stars))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     waiting = has & status.is_in(RATED) & (stars != ps) & action.is_null()
