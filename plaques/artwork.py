@@ -44,14 +44,17 @@ def name_font_size(name: str, box_mm: float = NAME_BOX_MM, largest: float = 64.0
 
 
 def render_plaque_svg(*, name: str, stars: int, year: int, serial: str, url: str,
-                      matrix: np.ndarray | None = None, district: str = "", street: str = "") -> str:
-    """The SVG artwork of one plaque; ``matrix`` reuses a QR matrix already built for ``url``."""
+                      matrix: np.ndarray | None = None, district: str = "", street: str = "",
+                      qr_path: str | None = None) -> str:
+    """The SVG artwork of one plaque; ``matrix`` (and its ``qr_path``) reuse a QR code
+    already built for ``url``."""
     m = qr_matrix(url) if matrix is None else matrix
     n = m.shape[0]
+    d = svg_path(m) if qr_path is None else qr_path
     qr_x, qr_y = WIDTH_MM - 40 - QR_SIZE_MM, 130.0
     return template("plaque_artwork.svg.j2").render(
         width=WIDTH_MM, height=HEIGHT_MM, name=name, name_size=name_font_size(name),
         stars=stars, star_row=_star_row(stars, 40.0, 280.0), year=year, serial=serial,
         district=district, street=street, font_stack=FONT_STACK,
-        qr={"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": svg_path(m)},
+        qr={"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": d},
     )

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import shutil
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
+from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.artwork import render_plaque_svg
-from plaques.qr import qr_matrix, svg_path, write_qr_png
 from plaques.registry import PlaquePlan
+from plaques.render import write_plaque_files
 from plaques.sign import plaque_url
 from plaques.templates import FONT_STACK, template
 from schemas.plaques import Plaque, PlaqueAction
@@ -28,15 +29,8 @@ MANIFEST_COLUMNS = ["serial", "compound_id", "name", "district", "street", "addr
 WITHDRAWAL_COLUMNS = ["serial", "compound_id", "name", "district", "street", "address", "stars", "collect",
                       "replaced_by"]
 COLLECT_LABELS = {"withdraw": "收回", "replace": "更换后收回旧牌"}
-
-
-def _standalone_qr_svg(matrix, url: str) -> str:
-    n = matrix.shape[0]
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" width="{n}mm" height="{n}mm" '
-        f'shape-rendering="crispEdges"><title>{url}</title><rect width="{n}" height="{n}" fill="#fff"/>'
-        f'<path fill="#000" d="{svg_path(matrix)}"/></svg>\n'
-    )
+PARALLEL_FROM = 400  # below this, starting worker processes costs more than it saves
+STORED_SUFFIXES = {".png", ".zip"}  # already compressed: deflating again only costs time
 
 
 def manifest_frame(plan: PlaquePlan, compounds: DataFrame[Compound], *, base_url: str, secret: str) -> pl.DataFrame:
@@ -92,7 +86,7 @@ def zip_folder(folder: Path, zip_path: Path, *, as_of: date, arc_root: str) -> P
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for f in files:
             info = zipfile.ZipInfo(f"{arc_root}/{f.relative_to(folder).as_posix()}", date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if f.suffix in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 3
             zf.writestr(info, f.read_bytes())
@@ -100,27 +94,33 @@ def zip_folder(folder: Path, zip_path: Path, *, as_of: date, arc_root: str) -> P
     return zip_path
 
 
-def write_plaque_files(rows: list[dict], batch_dir: Path, *, year: int) -> None:
-    """QR SVG + PNG and the artwork of every plaque to print (one QR matrix each)."""
-    (batch_dir / "qr").mkdir(parents=True, exist_ok=True)
-    (batch_dir / "art").mkdir(parents=True, exist_ok=True)
-    for r in rows:
-        m = qr_matrix(r["url"])
-        serial = r["serial"]
-        (batch_dir / "qr" / f"{serial}.svg").write_text(_standalone_qr_svg(m, r["url"]), encoding="utf-8")
-        write_qr_png(r["url"], batch_dir / "qr" / f"{serial}.png", matrix=m)
-        art = render_plaque_svg(name=r["name"], stars=r["stars"], year=year, serial=serial, url=r["url"],
-                                matrix=m, district=r["district"], street=r["street"])
-        (batch_dir / "art" / f"{serial}.svg").write_text(art, encoding="utf-8")
+def render_files(rows: list[dict], batch_dir: Path, *, year: int, workers: int = 1) -> None:
+    """Render the files of ``rows``, in ``workers`` spawned processes when above one.
+
+    Spawning needs the calling program's main module to be import-safe (an
+    ``if __name__ == "__main__":`` guard); Dagster, pytest and ``python -m`` entry points are.
+    """
+    if workers <= 1 or len(rows) < PARALLEL_FROM:
+        write_plaque_files(rows, batch_dir, year)
+        return
+    # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
+    chunks = [rows[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        done = sum(pool.map(write_plaque_files, chunks, [batch_dir] * workers, [year] * workers))
+    if done != len(rows):
+        raise RuntimeError(f"rendered {done} of {len(rows)} plaques")
 
 
 def write_batch(plan: PlaquePlan, compounds: DataFrame[Compound], out_dir: Path, *, as_of: date,
-                base_url: str, secret: str) -> Path | None:
+                base_url: str, secret: str, workers: int = 1) -> Path | None:
     """Write the print batch of ``plan`` under ``out_dir`` (``OUT_DIR/<as_of>/plaques``).
 
     Returns the batch folder, or None when the date changes no plaque. A re-run replaces
-    the folder of the same batch.
+    the folder of the same batch. ``workers`` > 1 renders the plaque files of a large batch
+    in that many processes (see ``render_files``); the output is the same either way.
     """
+    if plan.as_of != as_of:
+        raise ValueError(f"the plan is for {plan.as_of.isoformat()}, not {as_of.isoformat()}")
     if plan.actions.is_empty():
         return None
     batch_dir = Path(out_dir) / plan.batch_id
@@ -129,7 +129,8 @@ def write_batch(plan: PlaquePlan, compounds: DataFrame[Compound], out_dir: Path,
     batch_dir.mkdir(parents=True)
     manifest = manifest_frame(plan, compounds, base_url=base_url, secret=secret)
     withdrawals = withdrawals_frame(plan, manifest)
-    write_plaque_files(manifest.filter(pl.col("action") != "withdraw").to_dicts(), batch_dir, year=as_of.year)
+    render_files(manifest.filter(pl.col("action") != "withdraw").to_dicts(), batch_dir, year=as_of.year,
+                 workers=workers)
     write_csv(manifest, batch_dir / "manifest.csv")
     write_csv(withdrawals, batch_dir / "withdrawals.csv")
     (batch_dir / "proof.html").write_text(

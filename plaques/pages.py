@@ -8,14 +8,15 @@ inline CSS, no external resources, well under 100 KB.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
 from plaques.sign import sign_serial
-from plaques.verify import STATUS_TEXT, _public_dict, status_frame
 from plaques.templates import FONT_STACK, template
+from plaques.verify import STATUS_TEXT, _public_dict, status_frame
 from schemas.ratings import Rating
 
 MAX_PAGE_BYTES = 100 * 1024
@@ -46,6 +47,8 @@ def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: D
                               base_url: str, secret: str) -> list[Path]:
     """Write one verification page per plaque in ``registry`` plus the not-genuine pages."""
     site_dir = Path(site_dir)
+    # p/ belongs to these pages alone; clearing it drops pages of a previous secret.
+    shutil.rmtree(site_dir / "p", ignore_errors=True)
     page = template("plaque_verify.html")
     written = []
     for row in status_frame(registry, ratings).sort("serial").iter_rows(named=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -72,7 +72,7 @@ def _select_batches(batches: dict[str, Path], batch: str) -> list[str]:
     return [batch]
 
 
-def _district_filter(manifest: pl.DataFrame, district: str | None) -> pl.Expr:
+def _district_filter(district: str | None) -> pl.Expr:
     # A district may be named as in the registry (思明区) or by the serial's district code.
     if district is None:
         return pl.lit(True)
@@ -130,15 +130,15 @@ def pull_batch(plaques_root: Path, *, batch: str = "latest", district: str | Non
         raise ValueError(f"--to {to} is inside the output folder {out_dir}; pull into a folder of its own")
     ledger = read_ledger(out_dir)
     manifests = {b: _read_csv(batches[b] / "manifest.csv").with_columns(pl.lit(b).alias("batch_id")) for b in chosen}
-    if district is not None and not any(m.filter(_district_filter(m, district)).height for m in manifests.values()):
+    if district is not None and not any(m.filter(_district_filter(district)).height for m in manifests.values()):
         names = sorted({d for m in manifests.values() for d in m["district"].to_list() if d})
         raise ValueError(f"no plaques for district {district!r} in {', '.join(chosen)}; districts there: "
                          f"{', '.join(names) or 'none'}")
 
     pulled_rows, folders, n_print, n_withdraw, used = [], [], 0, 0, []
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     for b in chosen:
-        m = manifests[b].filter(_district_filter(manifests[b], district))
+        m = manifests[b].filter(_district_filter(district))
         pending = m.join(ledger.select(KEY), on=KEY, how="anti")
         if pending.is_empty():
             continue

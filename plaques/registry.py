@@ -8,8 +8,8 @@ compound registry, and returns the new registry plus the actions of the date:
   the next year);
 - a veto, or a compound becoming ``not_rated`` or leaving the ratings, ``withdraw``\\ s
   its plaque at once;
-- a downgrade (status ``downgraded`` with fewer stars than the plaque) ``replace``\\ s it at
-  once;
+- a downgrade (status ``downgraded`` with fewer stars than the plaque, and a rule that
+  was not in force when the plaque was issued) ``replace``\\ s it at once;
 - a star change from the index alone becomes a ``replace`` only once the new star level
   has held on every rating date for ``stability_days``, so an index wobbling across a
   threshold does not reprint plaques.
@@ -115,6 +115,11 @@ def _vetoed_this_year(history: pl.DataFrame, registry: pl.DataFrame, as_of: date
     return pl.concat([from_ratings, from_registry]).unique().with_columns(pl.lit(True).alias("vetoed_this_year"))
 
 
+def _rule_ids(column: str) -> pl.Expr:
+    """The ``|``-joined rule ids of a column as a list (empty for none)."""
+    return pl.col(column).fill_null("").str.split("|").list.eval(pl.element().filter(pl.element() != ""))
+
+
 def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame, as_of: date,
                stability_days: int) -> pl.DataFrame:
     """One row per compound that has a plaque or a rating today, with the action it needs."""
@@ -124,9 +129,17 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
         pl.col(Rating.rules).fill_null(""), pl.col(Rating.district),
     )
     active = reg.filter(pl.col(Plaque.status) == "active").select(
-        cid, pl.col(Plaque.serial).alias("plaque_serial"), pl.col(Plaque.stars).alias("plaque_stars")
+        cid, pl.col(Plaque.serial).alias("plaque_serial"), pl.col(Plaque.stars).alias("plaque_stars"),
+        pl.col(Plaque.issued_on),
     )
+    # The rules in force when the plaque was issued: a downgrade acts at once only when a
+    # rule fired since (an index drop under an old downgrade waits like any index change).
+    at_issue = history.select(
+        cid, pl.col(Rating.as_of).alias(Plaque.issued_on), pl.col(Rating.rules).fill_null("").alias("issue_rules"))
+    active = active.join(at_issue, on=[cid, Plaque.issued_on], how="left")
     seqs = reg.group_by(cid).agg(serial_seq(pl.col(Plaque.serial)).max().fill_null(0).alias("last_seq"))
+    if Compound.district_code not in compounds.columns:  # the code is optional in the registry
+        compounds = compounds.with_columns(pl.lit(None, dtype=pl.String).alias(Compound.district_code))
     codes = compounds.select(cid, pl.col(Compound.district_code), pl.col(Compound.district).alias("reg_district"))
     df = (
         current.join(active, on=cid, how="full", coalesce=True)
@@ -144,10 +157,12 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
     status, stars, ps = pl.col(Rating.status), pl.col(Rating.stars), pl.col("plaque_stars")
     held_days = (pl.lit(as_of) - pl.col("held_since")).dt.total_days()
     arrow = pl.format("{}→{} stars", ps, stars)
+    new_rule = _rule_ids(Rating.rules).list.set_difference(_rule_ids("issue_rules")).list.len() > 0
+    downgrade_now = has & (status == "downgraded") & (stars < ps) & new_rule
     action = (
         pl.when(has & status.is_null()).then(pl.lit("withdraw"))
         .when(has & status.is_in(["vetoed", "not_rated"])).then(pl.lit("withdraw"))
-        .when(has & (status == "downgraded") & (stars < ps)).then(pl.lit("replace"))
+        .when(downgrade_now).then(pl.lit("replace"))
         .when(has & (stars != ps) & (held_days >= stability_days)).then(pl.lit("replace"))
         .when(~has & status.is_in(RATED) & ~pl.col("vetoed_this_year")).then(pl.lit("new"))
         .otherwise(pl.lit(None, dtype=pl.String))
@@ -156,11 +171,10 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
         pl.when(has & status.is_null()).then(pl.lit("no longer in the ratings"))
         .when(has & (status == "vetoed")).then(pl.format("veto: {}", pl.col(Rating.rules)))
         .when(has & (status == "not_rated")).then(pl.lit("not_rated: no population or households"))
-        .when(has & (status == "downgraded") & (stars < ps))
-        .then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
+        .when(downgrade_now).then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
         .when(has & (stars != ps) & (held_days >= stability_days))
         .then(pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days))
-        .when(~has & status.is_in(RATED)).then(pl.format("first plaque: {} stars", stars))
+        .when(~has & status.is_in(RATED)).then(pl.format("new plaque: {} stars", stars))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
     waiting = has & status.is_in(RATED) & (stars != ps) & action.is_null()

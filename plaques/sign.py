@@ -20,8 +20,8 @@ MIN_SECRET_LEN = 16
 SIGNATURE_BYTES = 10
 
 
-class PlaqueSecretError(RuntimeError):
-    """No usable signing secret outside demo mode."""
+class PlaqueSecretError(ValueError):
+    """No usable signing secret outside demo mode (a user mistake: the message says the fix)."""
 
 
 def sign_serial(serial: str, secret: str) -> str:

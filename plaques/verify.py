@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.sign import verify_signature
+from plaques.sign import plaque_url, verify_signature
 from schemas.plaques import Plaque
 from schemas.ratings import Rating
 
@@ -65,6 +65,9 @@ def _public_dict(row: dict) -> dict:
         "issued_on": row[Plaque.issued_on], "status_changed_on": row[Plaque.status_changed_on],
         "current_serial": row.get("current_serial"), "current_stars": row.get("current_stars"),
         "rated_on": row.get("rated_on"),
+        # The latest rating's stars, shown when they differ from the plaque's (a change
+        # waiting out the stability period); never for a withdrawn plaque.
+        "rated_stars": row.get("rated_stars") if row.get("rating_status") in ("rated", "downgraded") else None,
     }
 
 
@@ -86,3 +89,11 @@ def plaque_status(registry: pl.DataFrame, ratings: DataFrame[Rating], serial: st
     compound = rows[Plaque.compound_id][0]
     full = status_frame(registry.filter(pl.col(Plaque.compound_id) == compound), ratings)
     return _public_dict(full.filter(pl.col(Plaque.serial) == serial).row(0, named=True))
+
+
+def active_plaque_urls(registry: pl.DataFrame, *, base_url: str, secret: str) -> pl.DataFrame:
+    """compound_id, serial, stars, url of every active plaque (for the public site's links)."""
+    active = registry.filter(pl.col(Plaque.status) == "active").sort(Plaque.compound_id)
+    urls = [plaque_url(base_url, s, secret) for s in active[Plaque.serial].to_list()]
+    return active.select(Plaque.compound_id, Plaque.serial, Plaque.stars).with_columns(
+        pl.Series("url", urls, dtype=pl.String))

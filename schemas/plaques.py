@@ -1,8 +1,8 @@
 """The plaque registry (牌匾台账) and the plaque actions a rating date calls for."""
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 PLAQUE_STATUSES = ["active", "superseded", "withdrawn"]
 PLAQUE_ACTIONS = ["new", "replace", "withdraw"]
@@ -34,7 +34,7 @@ class Plaque(pa.DataFrameModel):
     @pa.dataframe_check
     def one_active_per_compound(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select(
-            ((pl.col("status") == "active").sum().over("compound_id") <= 1)
+            (pl.col("status") == "active").sum().over("compound_id") <= 1
         )
 
 

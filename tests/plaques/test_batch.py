@@ -138,3 +138,11 @@ def test_render_plaque_svg_directly():
     root = ET.fromstring(svg)
     assert root.get("width") == "600mm" and root.get("viewBox") == "0 0 600 400"
     assert sum(p.get("fill") != "none" for p in root.iter("{http://www.w3.org/2000/svg}polygon")) == 5
+
+
+def test_parallel_rendering_writes_the_same_bytes(scenario, tmp_path, monkeypatch):
+    import plaques.batch as batch_module
+    monkeypatch.setattr(batch_module, "PARALLEL_FROM", 0)
+    again = write_batch(scenario.first, scenario.compounds, tmp_path, as_of=D1, base_url=BASE_URL, secret=SECRET,
+                        workers=2)
+    assert _zip_digest(again / "B20260302.zip") == _zip_digest(scenario.first_dir / "B20260302.zip")

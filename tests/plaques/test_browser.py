@@ -51,15 +51,20 @@ def platform_fonts(page, selector: str) -> list[set[str]]:
     return out
 
 
-def glyph_shot(page, ch: str) -> Image.Image:
+def glyph_tiles(page, chars: list[str]) -> list[Image.Image]:
+    """Each character drawn alone in a 64 px cell with the page's own fonts, one screenshot."""
     page.evaluate(
-        """ch => { let el = document.getElementById('glyph-probe');
-                   if (!el) { el = document.createElement('span'); el.id = 'glyph-probe';
-                     el.style.cssText = 'display:inline-block;width:64px;height:64px;font-size:48px;'
-                       + 'line-height:64px;text-align:center;background:#fff;color:#000;position:fixed;top:0;left:0';
-                     document.body.appendChild(el); }
-                   el.textContent = ch; }""", ch)
-    return Image.open(io.BytesIO(page.locator("#glyph-probe").screenshot())).convert("L")
+        """chars => { const box = document.createElement('div'); box.id = 'glyph-probe';
+                      box.style.cssText = 'position:absolute;top:0;left:0;width:' + (64 * chars.length)
+                        + 'px;background:#fff;line-height:0;z-index:9';
+                      for (const ch of chars) { const el = document.createElement('span');
+                        el.style.cssText = 'display:inline-block;width:64px;height:64px;font-size:48px;'
+                          + 'line-height:64px;text-align:center;color:#000;overflow:hidden;vertical-align:top';
+                        el.textContent = ch; box.appendChild(el); }
+                      document.body.appendChild(box); }""", chars)
+    shot = Image.open(io.BytesIO(page.locator("#glyph-probe").screenshot())).convert("L")
+    page.evaluate("document.getElementById('glyph-probe').remove()")
+    return [shot.crop((64 * i, 0, 64 * i + 64, 64)) for i in range(len(chars))]
 
 
 def same(a: Image.Image, b: Image.Image) -> bool:
@@ -75,16 +80,17 @@ def test_proof_names_use_cjk_fonts_and_have_no_tofu(batch, browser):
     used = platform_fonts(page, ".card .name")
     assert used and all(fams and fams <= CJK_FAMILIES for fams in used), used
 
-    tofu = glyph_shot(page, MISSING[0])
-    # The probe can fail: two different missing code points look alike (the missing-glyph
-    # box), and two different real characters do not.
-    assert same(tofu, glyph_shot(page, MISSING[1]))
     chars = sorted({ch for n in names for ch in n if ord(ch) > 0x2E80})
     assert len(chars) >= 15
-    shots = {ch: glyph_shot(page, ch) for ch in chars}
+    tiles = glyph_tiles(page, MISSING + chars)
+    tofu, shots = tiles[0], dict(zip(chars, tiles[2:]))
+    # The probe can fail: two different missing code points look alike (the missing-glyph
+    # box), and two different real characters do not.
+    assert same(tofu, tiles[1])
     tofu_chars = [ch for ch, img in shots.items() if same(img, tofu)]
     assert not tofu_chars, f"rendered as missing glyphs: {tofu_chars}"
     assert not same(shots[chars[0]], shots[chars[1]])
+    assert all(img.getextrema()[0] < 128 for img in shots.values())  # every cell has ink
     page.close()
 
 
@@ -109,4 +115,21 @@ def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_pa
             page.wait_for_function("document.getElementById('i').complete")
             shot = Image.open(io.BytesIO(page.locator("#i").screenshot()))
             assert decode(shot) == [row["url"]], rel
+    page.close()
+
+
+def test_verification_page_renders_chinese_on_a_phone(browser, tmp_path):
+    from plaques.pages import render_verification_pages
+    from tests.plaques.conftest import BASE_URL, SECRET
+
+    sc = build(tmp_path / "out")
+    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, base_url=BASE_URL,
+                                        secret=SECRET)
+    page = browser.new_page(viewport={"width": 390, "height": 800}, device_scale_factor=2)
+    for path in written[:2] + [tmp_path / "site" / "404.html"]:
+        page.goto(path.as_uri())
+        used = platform_fonts(page, "h1")
+        assert used and all(f and f <= CJK_FAMILIES for f in used), (path, used)
+        # Mobile first: nothing wider than the phone's screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.close()

@@ -59,8 +59,27 @@ def test_svg_path_rasterised_decodes_to_the_url(url):
 
 
 def test_error_correction_is_q_or_better():
-    ref = qrcode.QRCode(error_correction=ERROR_CORRECTION)
     assert ERROR_CORRECTION in (qrcode.constants.ERROR_CORRECT_Q, qrcode.constants.ERROR_CORRECT_H)
     import zxingcpp
     result = zxingcpp.read_barcodes(raster(qr_matrix(URLS[0])))[0]
     assert result.ec_level in ("Q", "H")
+
+
+@pytest.mark.parametrize("version", [1, 5, 7, 10, 15, 25, 40])
+@pytest.mark.parametrize("ec", [qrcode.constants.ERROR_CORRECT_L, qrcode.constants.ERROR_CORRECT_Q,
+                                qrcode.constants.ERROR_CORRECT_H])
+def test_codewords_match_qrcode(version, ec):
+    from qrcode import util
+
+    from plaques.qr_codewords import create_data
+    capacity = sum(b.data_count for b in qrcode.base.rs_blocks(version, ec))
+    text = ("HTTPS://A.CN/P/" + "ABC123-" * 400)[: max(1, capacity - 4)]
+    data_list = [util.QRData(text.lower().encode()[: max(1, capacity - 4)])]
+    assert create_data(version, ec, data_list) == util.create_data(version, ec, data_list)
+
+
+@pytest.mark.parametrize("url", URLS[:3])
+def test_svg_path_draws_exactly_the_dark_modules(url):
+    from plaques.qr import svg_path
+    m = qr_matrix(url)
+    assert np.array_equal(matrix_from_path(svg_path(m), m.shape[0]), m)

@@ -5,7 +5,8 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plaques.registry import plan_plaques
 from tests.plaques.conftest import make_compounds, make_ratings, rated
@@ -58,7 +59,7 @@ def test_veto_withdraws_and_downgrade_replaces_at_once(compounds):
     hist = make_ratings([rated("C1", 4, D0), rated("C2", 5, D0), rated("C5", 3, D0),
                          ("C1", 0, "vetoed", "veto:homicide", day(1)),
                          ("C2", 4, "downgraded", "downgrade:burglary", day(1)), rated("C5", 3, day(1))])
-    first, second = run_dates(hist, compounds, [D0, day(1)])
+    _, second = run_dates(hist, compounds, [D0, day(1)])
     acts = actions_of(second)
     assert acts == {"C1": ("withdraw", 4, "350203-C1-01", None),
                     "C2": ("replace", 4, "350205-C2-02", "350205-C2-01")}
@@ -73,7 +74,7 @@ def test_index_only_change_waits_for_the_stability_period(compounds):
     # C1 drops from 4 to 3 stars by its index alone and stays there.
     rows = [rated("C1", 4, D0)] + [rated("C1", 3, day(n)) for n in range(1, 41)]
     hist = make_ratings(rows)
-    plans = run_dates(hist, compounds, [day(n) for n in range(0, 41)], stability_days=30)
+    plans = run_dates(hist, compounds, [day(n) for n in range(41)], stability_days=30)
     replaced_on = [p.as_of for p in plans if not p.actions.filter(pl.col("action") == "replace").is_empty()]
     # The level 3 begins on day 1 and has held 30 days on day 31: replaced then, once.
     assert replaced_on == [day(31)]
@@ -173,3 +174,26 @@ def test_plaques_follow_only_levels_that_held(seqs):
             recent = [level[(c, x)] for x in dates if d - timedelta(days=stab) <= x <= d]
             if d - dates[0] >= timedelta(days=stab) and len(set(recent)) == 1:
                 assert plaque[c] == recent[0]
+
+
+def test_index_drop_under_an_old_downgrade_waits(compounds):
+    # The downgrade fired (and was printed) on day 1; on day 2 the index drops another star
+    # while the same rule is still in force: that is an index change, and it waits.
+    hist = make_ratings([rated("C1", 5, D0), ("C1", 4, "downgraded", "downgrade:burglary", day(1)),
+                         ("C1", 3, "downgraded", "downgrade:burglary", day(2))])
+    plans = run_dates(hist, compounds, [D0, day(1), day(2)])
+    assert actions_of(plans[1])["C1"][:2] == ("replace", 4)
+    assert plans[2].actions.is_empty() and plans[2].pending["rated_stars"].to_list() == [3]
+    # A second kind of downgrade is a new rule: at once.
+    hist2 = pl.concat([hist, make_ratings([("C1", 2, "downgraded", "downgrade:burglary|downgrade:gambling",
+                                            day(3))])])
+    again = plan_plaques(plans[2].registry, hist2, compounds, as_of=day(3))
+    assert actions_of(again)["C1"][:2] == ("replace", 2)
+
+
+def test_downgrade_fired_on_an_unplanned_date_still_acts_at_once(compounds):
+    # Plaques were not planned on day 1 (the run skipped it); the rule fired then.
+    hist = make_ratings([rated("C1", 5, D0), ("C1", 4, "downgraded", "downgrade:drugs", day(1)),
+                         ("C1", 4, "downgraded", "downgrade:drugs", day(2))])
+    plans = run_dates(hist, compounds, [D0, day(2)])
+    assert actions_of(plans[1])["C1"][:2] == ("replace", 4)

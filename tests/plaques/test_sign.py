@@ -5,8 +5,15 @@ import re
 
 import pytest
 
-from plaques.sign import (DEMO_SECRET, SECRET_ENV, PlaqueSecretError, plaque_url, resolve_secret, sign_serial,
-                          verify_signature)
+from plaques.sign import (
+    DEMO_SECRET,
+    SECRET_ENV,
+    PlaqueSecretError,
+    plaque_url,
+    resolve_secret,
+    sign_serial,
+    verify_signature,
+)
 from tests.plaques.conftest import SECRET
 
 

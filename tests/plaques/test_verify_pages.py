@@ -83,3 +83,21 @@ def test_pages_are_small_self_contained_and_mobile(site):
         assert not re.search(r"<(script|link|img|iframe)\b", html)
         assert not re.search(r"(src|href)=\"(https?:)?//", html)
         assert "url(" not in html  # no remote fonts or images in the CSS
+
+
+def test_active_plaque_urls_point_at_existing_pages(scenario, site):
+    from plaques.verify import active_plaque_urls
+    site_dir, _ = site
+    urls = active_plaque_urls(scenario.second.registry, base_url=BASE_URL, secret=SECRET)
+    assert "350203-C1-01" not in urls["serial"].to_list() and "350205-C2-02" in urls["serial"].to_list()
+    for url in urls["url"]:
+        path = url.removeprefix(BASE_URL.rstrip("/"))
+        assert (site_dir / path.lstrip("/") / "index.html").is_file()
+
+
+def test_current_plaque_page_tells_of_a_pending_change(site):
+    site_dir, _ = site
+    # C3 rose from 3 to 4 stars by its index on the second date: the 3-star plaque stays.
+    html = page(site_dir, "JM-C3-01")
+    assert "<h1>真品且有效</h1>" in html and "，4星</dd>" in html and "将更换牌匾" in html
+    assert "将更换牌匾" not in page(site_dir, "350213-C5-01")
