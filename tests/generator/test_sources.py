@@ -19,7 +19,7 @@ from tests.generator.readback import data_files, effective, mapping, read_export
 ROOT = Path(__file__).resolve().parents[2]
 CANON = {"record_id", "category", "occurred_at", "address", "lon", "lat", "coord_sys", "compound_id",
          "police_case_no", "status", "description"}
-KEYS = {"source", "encoding", "date_formats", "coord_sys", "columns", "categories", "revoked_values",
+KEYS = {"source", "encoding", "date_formats", "coord_sys", "columns", "categories", "revoked_values", "valid_values",
         "constants", "files"}
 
 
