@@ -133,7 +133,8 @@ def test_static_site_and_plaque_pages(client, site_dir):
     page = site_dir / "p" / "P000009" / "sigOK" / "index.html"
     page.parent.mkdir(parents=True)
     page.write_text("<html lang=\"zh-CN\"><body>正品牌匾 P000009</body></html>", encoding="utf-8")
-    assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK").text
+    assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK", follow_redirects=True).text
+    assert client.get("/p/P000009/sigOK").status_code == 308
     assert client.get("/p/P000009/sigOK/").status_code == 200
     assert client.get("/p/..%2F..%2Fetc/passwd").status_code == 404
     r = client.get("/api/nothing")
