@@ -219,11 +219,20 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         _write(site_dir / "s" / slug / "index.html", html, written)
         districts.setdefault(s["district"], []).append({"street": s["street"], "slug": slug, "n": len(rows)})
 
-    counts = pages.group_by("stars").len().sort("stars")
+    summary = (
+        pages.group_by("district").agg(
+            pl.len().alias("n"),
+            (pl.col("status") != "not_rated").sum().alias("n_rated"),
+            (pl.col("stars") == 5).sum().alias("n_five"),
+            pl.col("safety_index").mean().alias("avg"),
+        ).sort("district")
+    )
+    district_rows = [dict(r, five_pct=_pct(r["n_five"] / r["n_rated"] if r["n_rated"] else None), avg_text=_num(r["avg"]))
+                     for r in summary.iter_rows(named=True)]
     _write(site_dir / "search.json", _search_index(pages, as_of), written)
     _write(site_dir / "index.html", render_template(
         "site_index.html", root="", as_of_text=_cn_date(as_of), districts=districts,
-        n_compounds=pages.height,
-        n_five=int(counts.filter(pl.col("stars") == 5)["len"].sum()),
+        district_rows=district_rows, n_compounds=pages.height,
+        n_five=int((pages["stars"] == 5).sum()),
     ), written)
     return written

@@ -36,6 +36,10 @@ def test_every_compound_gets_a_page_and_the_index(site):
     assert doc["rows"][0][2] == "海湾小区|海湾新村"  # aliases are searchable
     index = (d / "index.html").read_text(encoding="utf-8")
     assert "search.json" in index and "鹭江街道" in index and 'role="search"' in index
+    # 思明区: 3 compounds, one five-star, mean index of (72.5, 95, 40).
+    assert '<td>思明区</td><td class="n">3</td><td class="n">1</td><td class="n">33%</td><td class="n">69.2</td>' in index
+    # 集美区: the unrated compound counts as a compound but not in the five-star share.
+    assert '<td>集美区</td><td class="n">2</td><td class="n">0</td><td class="n">0%</td><td class="n">81.0</td>' in index
 
 
 def test_stars_index_and_date(site):
