@@ -183,3 +183,15 @@ def test_bad_optional_frame_is_a_clear_error(tmp_path):
     kw["plaques"] = pl.DataFrame({"compound_id": ["XM-001"], "serial": ["P1"]})
     with pytest.raises(ValueError, match="plaques frame lacks column"):
         render_site(tmp_path, **kw)
+
+
+def test_empty_aggregates_still_render_every_registry_compound(tmp_path):
+    kw = frames.render_kwargs()
+    for k in ["ratings", "stats", "monthly", "history", "plaques"]:
+        kw[k] = kw[k].clear()
+    kw.update(checkins=None, replies=None, group_names=None)
+    written = render_site(tmp_path, **kw)
+    assert len([p for p in written if p.parent.parent.name == "c"]) == 5
+    html = (tmp_path / "c" / "XM-001" / "index.html").read_text(encoding="utf-8")
+    assert site_texts()["notes"]["not_rated"] in html and "没有计入评星的案事件" in html
+    assert str(escape(site_texts()["tips"]["general"][0])) in html
