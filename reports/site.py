@@ -68,10 +68,13 @@ def _plaque_href(url: str | None, root: str) -> str | None:
     if not url:
         return None
     path = urlsplit(url).path if "://" in url else url
-    if not path.startswith("/"):
-        return path
     path = path if path.endswith("/") or path.endswith(".html") else path + "/"
-    return root + path.lstrip("/")
+    # Verification pages live under the site's own p/ folder, whatever prefix the
+    # printed URL carries, so the link works on any host and under any path.
+    at = path.rfind("/p/")
+    if at >= 0:
+        return root + path[at + 1:]
+    return root + path.lstrip("/") if path.startswith("/") else path
 
 
 def _note(status: str, rules: str) -> str | None:

@@ -195,3 +195,10 @@ def test_empty_aggregates_still_render_every_registry_compound(tmp_path):
     html = (tmp_path / "c" / "XM-001" / "index.html").read_text(encoding="utf-8")
     assert site_texts()["notes"]["not_rated"] in html and "没有计入评星的案事件" in html
     assert str(escape(site_texts()["tips"]["general"][0])) in html
+
+
+def test_plaque_links_are_site_relative_whatever_the_printed_url():
+    from reports.site import _plaque_href
+    assert _plaque_href("https://x.cn/safestar/p/S1/SIG", "../../") == "../../p/S1/SIG/"
+    assert _plaque_href("/p/S1/SIG/", "../../") == "../../p/S1/SIG/"
+    assert _plaque_href(None, "../../") is None
