@@ -46,7 +46,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     h = Handlers(conn, compounds, root, TokenBuckets(rate_limit) if rate_limit else None, max_body,
                  trust_forwarded)
     # Compile the service's templates now, not on a resident's first request.
-    for name in ("site_receipt.html", "site_404.html"):
+    for name in ("site_receipt.html", "site_404.html", "site_refusal.html"):
         site_env().get_template(name)
 
     @asynccontextmanager

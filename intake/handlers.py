@@ -18,7 +18,8 @@ from intake.compounds import CompoundList
 from intake.ratelimit import TokenBuckets
 from intake.siteroot import SiteRoot
 from intake.tokens import check_token
-from intake.vocab import CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX
+from intake.vocab import (CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX,
+                          REFUSAL_ZH)
 from reports.site_env import render_template
 
 _PLAQUE_PART = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
@@ -127,6 +128,12 @@ class Handlers:
     # -- error pages ---------------------------------------------------------------
     async def on_refusal(self, request: Request, exc: Refusal) -> Response:
         request.state.refusal = exc.error
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded" and "text/html" in request.headers.get("accept", ""):
+            # A browser posting the page's form without JavaScript: a readable page, same status.
+            message = REFUSAL_ZH.get(exc.error, "提交未成功，请检查后重试。")
+            return HTMLResponse(render_template("site_refusal.html", message=message, error=exc.error),
+                                exc.status, headers=exc.headers)
         return JSONResponse({"error": exc.error, "detail": exc.detail}, exc.status, headers=exc.headers)
 
     async def on_http(self, request: Request, exc: HTTPException) -> Response:

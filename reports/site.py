@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 from pandera.typing.polars import DataFrame
 
-from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX
+from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from reports.site_data import (SUPPRESSED, area_comparison, compound_base, group_counts,
                                monthly_trend, side_tables)
 from reports.site_env import render_template
@@ -136,6 +136,7 @@ def _compound_context(row: dict, as_of: date, intake_url: str, needs_given: bool
         "plaque_href": _plaque_href(row["url"], root),
         "need_categories": NEED_CATEGORIES,
         "checkin_kinds": CHECKIN_KINDS,
+        "refusal_zh": REFUSAL_ZH,
         "text_max": NEED_TEXT_MAX,
         "intake_url": intake_url.rstrip("/"),
     }
