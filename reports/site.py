@@ -29,6 +29,7 @@ from schemas.registry import Compound
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
 MAX_PAGE_BYTES = 100 * 1024
+STREET_PAGE_ROWS = 200
 SEARCH_FIELDS = ["id", "name", "aliases", "district", "street", "stars", "status", "slug"]
 
 
@@ -161,6 +162,23 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
+def _street_pages(folder: Path, district: str, street: str, rows: list[dict], as_of: date,
+                  written: list[Path]) -> None:
+    """A street's compound list, split into pages of ``STREET_PAGE_ROWS`` to stay small:
+    ``s/<slug>/`` then ``s/<slug>/2/``, ``3/`` …"""
+    chunks = [rows[i:i + STREET_PAGE_ROWS] for i in range(0, len(rows), STREET_PAGE_ROWS)] or [[]]
+    for k, chunk in enumerate(chunks, start=1):
+        root = "../../" if k == 1 else "../../../"
+        here = "" if k == 1 else "../"  # from page k back to the street's folder
+        html = render_template(
+            "site_street.html", root=root, district=district, street=street, rows=chunk, n_total=len(rows),
+            page=k, n_pages=len(chunks), as_of_text=_cn_date(as_of),
+            prev_href=None if k == 1 else (here if k == 2 else f"{here}{k - 1}/"),
+            next_href=None if k == len(chunks) else f"{here}{k + 1}/",
+        )
+        _write(folder / "index.html" if k == 1 else folder / str(k) / "index.html", html, written)
+
+
 def _search_index(pages: pl.DataFrame, as_of: date) -> str:
     rows = pages.select(
         "compound_id", "name", "aliases", "district", "street",
@@ -218,9 +236,7 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         slug = street_slug(s["district"], s["street"])
         rows = [dict(r, stars_html=star_row(r["stars"], r["status"]), index_text=_num(r["safety_index"]))
                 for r in s["rows"]]
-        html = render_template("site_street.html", root="../../", district=s["district"], street=s["street"],
-                               rows=rows, as_of_text=_cn_date(as_of))
-        _write(site_dir / "s" / slug / "index.html", html, written)
+        _street_pages(site_dir / "s" / slug, s["district"], s["street"], rows, as_of, written)
         districts.setdefault(s["district"], []).append({"street": s["street"], "slug": slug, "n": len(rows)})
 
     summary = (

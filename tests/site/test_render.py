@@ -202,3 +202,20 @@ def test_plaque_links_are_site_relative_whatever_the_printed_url():
     assert _plaque_href("https://x.cn/safestar/p/S1/SIG", "../../") == "../../p/S1/SIG/"
     assert _plaque_href("/p/S1/SIG/", "../../") == "../../p/S1/SIG/"
     assert _plaque_href(None, "../../") is None
+
+
+def test_long_street_lists_are_paged(tmp_path, monkeypatch):
+    import reports.site as site_mod
+    from reports.site import street_slug
+    monkeypatch.setattr(site_mod, "STREET_PAGE_ROWS", 2)
+    written = render_site(tmp_path, **frames.render_kwargs())
+    folder = tmp_path / "s" / street_slug("思明区", "鹭江街道")
+    assert folder / "index.html" in written and not (folder / "2").exists()  # 2 compounds: one page
+    folder = tmp_path / "s" / street_slug("集美区", "集美街道")
+    assert not (folder / "2").exists()
+    monkeypatch.setattr(site_mod, "STREET_PAGE_ROWS", 1)
+    render_site(tmp_path, **frames.render_kwargs())
+    folder = tmp_path / "s" / street_slug("思明区", "鹭江街道")
+    first, second = (folder / "index.html").read_text(encoding="utf-8"), (folder / "2" / "index.html").read_text(encoding="utf-8")
+    assert 'href="2/">下一页' in first and "第 1/2 页" in first and "云顶山庄" in first
+    assert 'href="../">上一页' in second and 'href="../../../c/XM-001/"' in second
