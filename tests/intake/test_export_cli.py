@@ -90,3 +90,16 @@ def test_latest_site_picks_newest_rendered_date(tmp_path):
     assert latest_site(tmp_path) == tmp_path / "2026-11-22" / "site"
     with pytest.raises(FileNotFoundError, match="safestar run"):
         latest_site(tmp_path / "nowhere")
+
+
+def test_cli_serve_refuses_unusable_input_with_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="search.json"):
+        args = _parse(["serve", "--site", str(tmp_path)])
+        args.func(args)
+    (tmp_path / "search.json").write_text('{"as_of": "2026-11-23", "rows": []}')
+    with pytest.raises(ValueError, match="--rate"):
+        args = _parse(["serve", "--site", str(tmp_path), "--rate", "0"])
+        args.func(args)
+    with pytest.raises(FileNotFoundError, match="safestar run"):
+        args = _parse(["serve", "--out", str(tmp_path / "empty")])
+        args.func(args)
