@@ -1,6 +1,7 @@
 """Load test of the intake service: N needs from C concurrent clients on loopback.
 
     python -m bench.intake_load [--n 2000] [--concurrency 20] [--compounds 2300]
+    python -m bench.intake_load --url http://host:8000 --compound-id XM-001 [--n ...]
 
 Starts a real ``python -m intake serve`` (rate limit off: every client is 127.0.0.1),
 submits the needs, then counts the rows in SQLite: none may be lost. Prints throughput
@@ -103,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--compounds", type=int, default=2300)
+    ap.add_argument("--url", help="load a running server instead (its rate limit applies; rows not counted)")
+    ap.add_argument("--compound-id", action="append", help="with --url: compound ids to submit for")
     args = ap.parse_args(argv)
+    if args.url:
+        result = run_load(args.url, args.n, args.concurrency, args.compound_id)
+        print(json.dumps({k: v for k, v in asdict(result).items() if k != "references"}, ensure_ascii=False))
+        return 0 if result.failed == 0 else 1
     with tempfile.TemporaryDirectory() as tmp:
         site, db = Path(tmp) / "site", Path(tmp) / "intake.sqlite"
         site.mkdir()

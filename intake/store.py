@@ -6,6 +6,7 @@ read-only (see ``intake.export``).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -14,19 +15,21 @@ from pathlib import Path
 from intake.vocab import local_now, need_reference
 
 DB_ENV = "SAFESTAR_INTAKE_DB"
+_REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
 DEFAULT_DB = "intake.sqlite"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS needs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    reference TEXT UNIQUE,
     compound_id TEXT NOT NULL,
     category TEXT NOT NULL,
     text TEXT NOT NULL,
     contact TEXT,
     receipt_key TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    local_date TEXT NOT NULL
+    local_date TEXT NOT NULL,
+    -- N<yyyymmdd>-<id>: derived, so a need is one INSERT (one commit)
+    reference TEXT GENERATED ALWAYS AS ('N' || replace(local_date, '-', '') || '-' || printf('%06d', id)) VIRTUAL
 );
 CREATE INDEX IF NOT EXISTS needs_by_compound ON needs (compound_id, local_date);
 CREATE TABLE IF NOT EXISTS checkins (
@@ -61,7 +64,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
     db_path = Path(db_path)
     if not db_path.parent.exists():
         raise FileNotFoundError(f"intake database folder {db_path.parent} does not exist; create it or pass --db")
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
+    # isolation_level=None: autocommit; every write is one statement, so one commit.
     conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=10.0)
     conn.execute("PRAGMA journal_mode=WAL").fetchall()
     # NORMAL in WAL mode survives a crash of the process (not of the machine) and keeps
@@ -86,55 +89,46 @@ class StoredNeed:
 
 def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
                 contact: str | None) -> StoredNeed:
-    """Store one need and give it a reference number (one transaction)."""
+    """Store one need and give it a reference number (a single autocommitted INSERT)."""
     now = local_now()
     day = now.date().isoformat()
     key = secrets.token_urlsafe(12)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        cur = conn.execute(
-            "INSERT INTO needs (compound_id, category, text, contact, receipt_key, created_at, local_date)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (compound_id, category, text, contact, key, now.isoformat(timespec="seconds"), day),
-        )
-        ref = need_reference(day, cur.lastrowid)
-        conn.execute("UPDATE needs SET reference = ? WHERE id = ?", (ref, cur.lastrowid))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return StoredNeed(ref, key, compound_id, category, text, day)
+    # fetchall(): the statement must run to completion for the autocommit to happen.
+    need_id = conn.execute(
+        "INSERT INTO needs (compound_id, category, text, contact, receipt_key, created_at, local_date)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (compound_id, category, text, contact, key, now.isoformat(timespec="seconds"), day),
+    ).fetchall()[0][0]
+    return StoredNeed(need_reference(day, need_id), key, compound_id, category, text, day)
 
 
 def find_need(conn: sqlite3.Connection, reference: str, receipt_key: str) -> StoredNeed | None:
     """The stored need behind a reference, only for the holder of its receipt key."""
+    m = _REFERENCE.match(reference or "")
+    if m is None:
+        return None
     row = conn.execute(
-        "SELECT reference, receipt_key, compound_id, category, text, local_date FROM needs WHERE reference = ?",
-        (reference,),
+        "SELECT reference, receipt_key, compound_id, category, text, local_date FROM needs WHERE id = ?",
+        (int(m.group(1)),),
     ).fetchone()
-    if row is None or not secrets.compare_digest(row[1], receipt_key):
+    if row is None or row[0] != reference or not secrets.compare_digest(row[1], receipt_key):
         return None
     return StoredNeed(*row)
 
 
 def insert_checkin(conn: sqlite3.Connection, officer_id: str, compound_id: str, kind: str,
                    note: str | None) -> tuple[int, int]:
-    """Store one check-in; returns its id and the compound's check-ins this month."""
+    """Store one check-in (one autocommitted INSERT); returns its id and the compound's
+    check-ins this month."""
     now = local_now()
     day = now.date().isoformat()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        cur = conn.execute(
-            "INSERT INTO checkins (officer_id, compound_id, kind, note, created_at, local_date)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (officer_id, compound_id, kind, note, now.isoformat(timespec="seconds"), day),
-        )
-        n = conn.execute(
-            "SELECT count(*) FROM checkins WHERE compound_id = ? AND local_date >= ?",
-            (compound_id, day[:8] + "01"),
-        ).fetchone()[0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return cur.lastrowid, n
+    checkin_id = conn.execute(
+        "INSERT INTO checkins (officer_id, compound_id, kind, note, created_at, local_date)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (officer_id, compound_id, kind, note, now.isoformat(timespec="seconds"), day),
+    ).fetchall()[0][0]
+    n = conn.execute(
+        "SELECT count(*) FROM checkins WHERE compound_id = ? AND local_date >= ?",
+        (compound_id, day[:8] + "01"),
+    ).fetchall()[0][0]
+    return checkin_id, n

@@ -34,3 +34,21 @@ def local_now() -> datetime:
 def need_reference(local_day: str, seq: int) -> str:
     """The reference number a resident gets back, e.g. ``N20261123-000123``."""
     return f"N{local_day.replace('-', '')}-{seq:06d}"
+
+# What a resident reads when a submission is refused (the API's codes stay English).
+REFUSAL_ZH: dict[str, str] = {
+    "rate_limited": "提交过于频繁，请稍后再试。",
+    "body_too_large": "提交的内容过长。",
+    "unknown_compound": "未找到该小区，请从小区页面提交。",
+    "missing_compound": "未找到该小区，请从小区页面提交。",
+    "unknown_category": "请选择需求类别。",
+    "missing_text": "请填写具体内容。",
+    "text_too_long": f"具体内容请不要超过{NEED_TEXT_MAX}字。",
+    "bad_text": "具体内容含有无法识别的字符。",
+    "bad_contact": "联系电话格式不正确（手机号、固定电话或电子邮箱）。",
+    "contact_too_long": "联系电话格式不正确（手机号、固定电话或电子邮箱）。",
+    "missing_token": "请填写干警令牌。",
+    "invalid_token": "干警令牌无效。",
+    "revoked_token": "该干警令牌已停用。",
+    "unknown_kind": "请选择服务类型。",
+}

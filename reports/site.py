@@ -17,7 +17,7 @@ import polars as pl
 import yaml
 from pandera.typing.polars import DataFrame
 
-from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX
+from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from reports.site_data import (SUPPRESSED, area_comparison, compound_base, group_counts,
                                monthly_trend, side_tables)
 from reports.site_env import render_template
@@ -29,6 +29,7 @@ from schemas.registry import Compound
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
 MAX_PAGE_BYTES = 100 * 1024
+STREET_PAGE_ROWS = 200
 SEARCH_FIELDS = ["id", "name", "aliases", "district", "street", "stars", "status", "slug"]
 
 
@@ -68,10 +69,13 @@ def _plaque_href(url: str | None, root: str) -> str | None:
     if not url:
         return None
     path = urlsplit(url).path if "://" in url else url
-    if not path.startswith("/"):
-        return path
     path = path if path.endswith("/") or path.endswith(".html") else path + "/"
-    return root + path.lstrip("/")
+    # Verification pages live under the site's own p/ folder, whatever prefix the
+    # printed URL carries, so the link works on any host and under any path.
+    at = path.rfind("/p/")
+    if at >= 0:
+        return root + path[at + 1:]
+    return root + path.lstrip("/") if path.startswith("/") else path
 
 
 def _note(status: str, rules: str) -> str | None:
@@ -133,6 +137,7 @@ def _compound_context(row: dict, as_of: date, intake_url: str, needs_given: bool
         "plaque_href": _plaque_href(row["url"], root),
         "need_categories": NEED_CATEGORIES,
         "checkin_kinds": CHECKIN_KINDS,
+        "refusal_zh": REFUSAL_ZH,
         "text_max": NEED_TEXT_MAX,
         "intake_url": intake_url.rstrip("/"),
     }
@@ -155,6 +160,23 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: the server never reads half a page
     written.append(path)
+
+
+def _street_pages(folder: Path, district: str, street: str, rows: list[dict], as_of: date,
+                  written: list[Path]) -> None:
+    """A street's compound list, split into pages of ``STREET_PAGE_ROWS`` to stay small:
+    ``s/<slug>/`` then ``s/<slug>/2/``, ``3/`` …"""
+    chunks = [rows[i:i + STREET_PAGE_ROWS] for i in range(0, len(rows), STREET_PAGE_ROWS)] or [[]]
+    for k, chunk in enumerate(chunks, start=1):
+        root = "../../" if k == 1 else "../../../"
+        here = "" if k == 1 else "../"  # from page k back to the street's folder
+        html = render_template(
+            "site_street.html", root=root, district=district, street=street, rows=chunk, n_total=len(rows),
+            page=k, n_pages=len(chunks), as_of_text=_cn_date(as_of),
+            prev_href=None if k == 1 else (here if k == 2 else f"{here}{k - 1}/"),
+            next_href=None if k == len(chunks) else f"{here}{k + 1}/",
+        )
+        _write(folder / "index.html" if k == 1 else folder / str(k) / "index.html", html, written)
 
 
 def _search_index(pages: pl.DataFrame, as_of: date) -> str:
@@ -214,16 +236,23 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         slug = street_slug(s["district"], s["street"])
         rows = [dict(r, stars_html=star_row(r["stars"], r["status"]), index_text=_num(r["safety_index"]))
                 for r in s["rows"]]
-        html = render_template("site_street.html", root="../../", district=s["district"], street=s["street"],
-                               rows=rows, as_of_text=_cn_date(as_of))
-        _write(site_dir / "s" / slug / "index.html", html, written)
+        _street_pages(site_dir / "s" / slug, s["district"], s["street"], rows, as_of, written)
         districts.setdefault(s["district"], []).append({"street": s["street"], "slug": slug, "n": len(rows)})
 
-    counts = pages.group_by("stars").len().sort("stars")
+    summary = (
+        pages.group_by("district").agg(
+            pl.len().alias("n"),
+            (pl.col("status") != "not_rated").sum().alias("n_rated"),
+            (pl.col("stars") == 5).sum().alias("n_five"),
+            pl.col("safety_index").mean().alias("avg"),
+        ).sort("district")
+    )
+    district_rows = [dict(r, five_pct=_pct(r["n_five"] / r["n_rated"] if r["n_rated"] else None), avg_text=_num(r["avg"]))
+                     for r in summary.iter_rows(named=True)]
     _write(site_dir / "search.json", _search_index(pages, as_of), written)
     _write(site_dir / "index.html", render_template(
         "site_index.html", root="", as_of_text=_cn_date(as_of), districts=districts,
-        n_compounds=pages.height,
-        n_five=int(counts.filter(pl.col("stars") == 5)["len"].sum()),
+        district_rows=district_rows, n_compounds=pages.height,
+        n_five=int((pages["stars"] == 5).sum()),
     ), written)
     return written

@@ -133,7 +133,8 @@ def test_static_site_and_plaque_pages(client, site_dir):
     page = site_dir / "p" / "P000009" / "sigOK" / "index.html"
     page.parent.mkdir(parents=True)
     page.write_text("<html lang=\"zh-CN\"><body>正品牌匾 P000009</body></html>", encoding="utf-8")
-    assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK").text
+    assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK", follow_redirects=True).text
+    assert client.get("/p/P000009/sigOK").status_code == 308
     assert client.get("/p/P000009/sigOK/").status_code == 200
     assert client.get("/p/..%2F..%2Fetc/passwd").status_code == 404
     r = client.get("/api/nothing")
@@ -152,3 +153,11 @@ def test_every_request_logged_as_one_json_line(client, server):
     assert "should-not-be-logged" not in server.log.read_text(encoding="utf-8")
     refused = [l for l in reqs if l["path"] == "/api/needs" and l["status"] == 404]
     assert refused and all(l["reason"] == "unknown_compound" for l in refused)
+
+
+def test_browser_form_refusal_is_a_readable_page_with_the_same_status(client):
+    r = client.post("/api/needs", data=need(contact="abc"), headers={"Accept": "text/html,*/*"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "联系电话格式不正确" in r.text and "bad_contact" in r.text
+    r = client.post("/api/needs", data=need(contact="abc"))  # an API client: JSON
+    assert r.status_code == 422 and r.json()["error"] == "bad_contact"

@@ -16,8 +16,8 @@ def _seed(db):
     conn = store.connect(db)
     rows = [("A", "2026-11-01"), ("A", "2026-11-23"), ("A", "2026-11-24"), ("A", "2026-10-31"), ("B", "2026-09-02")]
     for cid, day in rows:
-        conn.execute("INSERT INTO needs (reference, compound_id, category, text, receipt_key, created_at, local_date)"
-                     " VALUES (?, ?, '其他', 't', 'k', ?, ?)", (f"{cid}{day}", cid, day + "T10:00:00+08:00", day))
+        conn.execute("INSERT INTO needs (compound_id, category, text, receipt_key, created_at, local_date)"
+                     " VALUES (?, '其他', 't', 'k', ?, ?)", (cid, day + "T10:00:00+08:00", day))
     for cid, day in [("A", "2026-11-05"), ("A", "2026-10-05"), ("C", "2026-11-23"), ("C", "2026-11-30")]:
         conn.execute("INSERT INTO checkins (officer_id, compound_id, kind, created_at, local_date)"
                      " VALUES ('o', ?, '法治宣传', ?, ?)", (cid, day + "T10:00:00+08:00", day))
@@ -90,3 +90,31 @@ def test_latest_site_picks_newest_rendered_date(tmp_path):
     assert latest_site(tmp_path) == tmp_path / "2026-11-22" / "site"
     with pytest.raises(FileNotFoundError, match="safestar run"):
         latest_site(tmp_path / "nowhere")
+
+
+def test_cli_serve_refuses_unusable_input_with_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="search.json"):
+        args = _parse(["serve", "--site", str(tmp_path)])
+        args.func(args)
+    (tmp_path / "search.json").write_text('{"as_of": "2026-11-23", "rows": []}')
+    with pytest.raises(ValueError, match="--rate"):
+        args = _parse(["serve", "--site", str(tmp_path), "--rate", "0"])
+        args.func(args)
+    with pytest.raises(FileNotFoundError, match="safestar run"):
+        args = _parse(["serve", "--out", str(tmp_path / "empty")])
+        args.func(args)
+
+
+def test_need_is_committed_at_once_and_found_only_with_its_key(tmp_path):
+    db = tmp_path / "i.sqlite"
+    conn = store.connect(db)
+    need = store.insert_need(conn, "A", "其他", "路灯坏了", None)
+    other = sqlite3.connect(db)  # another connection sees it: nothing left uncommitted
+    assert other.execute("SELECT reference FROM needs").fetchall() == [(need.reference,)]
+    other.close()
+    assert store.find_need(conn, need.reference, need.receipt_key) == need
+    assert store.find_need(conn, need.reference, "wrong") is None
+    forged = need.reference[:1] + "19990101" + need.reference[9:]  # right id, wrong date
+    assert store.find_need(conn, forged, need.receipt_key) is None
+    assert store.find_need(conn, "garbage", need.receipt_key) is None
+    conn.close()

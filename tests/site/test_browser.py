@@ -120,7 +120,7 @@ def test_officer_checks_in_from_the_page(browser, server):
     page.select_option("#ck-kind", "矛盾调解")
     page.fill("#ck-token", "sst_000000000000_" + "A" * 43)
     page.locator("#checkin-form button").click()
-    page.locator("#ck-result").filter(has_text="未成功").wait_for(timeout=10_000)
+    page.locator("#ck-result").filter(has_text="干警令牌无效").wait_for(timeout=10_000)
     page.fill("#ck-token", server_token["t"])
     page.locator("#checkin-form button").click()
     page.locator("#ck-result").filter(has_text="报到成功").wait_for(timeout=10_000)

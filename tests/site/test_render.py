@@ -36,6 +36,10 @@ def test_every_compound_gets_a_page_and_the_index(site):
     assert doc["rows"][0][2] == "海湾小区|海湾新村"  # aliases are searchable
     index = (d / "index.html").read_text(encoding="utf-8")
     assert "search.json" in index and "鹭江街道" in index and 'role="search"' in index
+    # 思明区: 3 compounds, one five-star, mean index of (72.5, 95, 40).
+    assert '<td>思明区</td><td class="n">3</td><td class="n">1</td><td class="n">33%</td><td class="n">69.2</td>' in index
+    # 集美区: the unrated compound counts as a compound but not in the five-star share.
+    assert '<td>集美区</td><td class="n">2</td><td class="n">0</td><td class="n">0%</td><td class="n">81.0</td>' in index
 
 
 def test_stars_index_and_date(site):
@@ -179,3 +183,39 @@ def test_bad_optional_frame_is_a_clear_error(tmp_path):
     kw["plaques"] = pl.DataFrame({"compound_id": ["XM-001"], "serial": ["P1"]})
     with pytest.raises(ValueError, match="plaques frame lacks column"):
         render_site(tmp_path, **kw)
+
+
+def test_empty_aggregates_still_render_every_registry_compound(tmp_path):
+    kw = frames.render_kwargs()
+    for k in ["ratings", "stats", "monthly", "history", "plaques"]:
+        kw[k] = kw[k].clear()
+    kw.update(checkins=None, replies=None, group_names=None)
+    written = render_site(tmp_path, **kw)
+    assert len([p for p in written if p.parent.parent.name == "c"]) == 5
+    html = (tmp_path / "c" / "XM-001" / "index.html").read_text(encoding="utf-8")
+    assert site_texts()["notes"]["not_rated"] in html and "没有计入评星的案事件" in html
+    assert str(escape(site_texts()["tips"]["general"][0])) in html
+
+
+def test_plaque_links_are_site_relative_whatever_the_printed_url():
+    from reports.site import _plaque_href
+    assert _plaque_href("https://x.cn/safestar/p/S1/SIG", "../../") == "../../p/S1/SIG/"
+    assert _plaque_href("/p/S1/SIG/", "../../") == "../../p/S1/SIG/"
+    assert _plaque_href(None, "../../") is None
+
+
+def test_long_street_lists_are_paged(tmp_path, monkeypatch):
+    import reports.site as site_mod
+    from reports.site import street_slug
+    monkeypatch.setattr(site_mod, "STREET_PAGE_ROWS", 2)
+    written = render_site(tmp_path, **frames.render_kwargs())
+    folder = tmp_path / "s" / street_slug("思明区", "鹭江街道")
+    assert folder / "index.html" in written and not (folder / "2").exists()  # 2 compounds: one page
+    folder = tmp_path / "s" / street_slug("集美区", "集美街道")
+    assert not (folder / "2").exists()
+    monkeypatch.setattr(site_mod, "STREET_PAGE_ROWS", 1)
+    render_site(tmp_path, **frames.render_kwargs())
+    folder = tmp_path / "s" / street_slug("思明区", "鹭江街道")
+    first, second = (folder / "index.html").read_text(encoding="utf-8"), (folder / "2" / "index.html").read_text(encoding="utf-8")
+    assert 'href="2/">下一页' in first and "第 1/2 页" in first and "云顶山庄" in first
+    assert 'href="../">上一页' in second and 'href="../../../c/XM-001/"' in second
