@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 
 _EMPTY = -1   # cell touches no outline
 _MIXED = -2   # cell is crossed by an edge (or touched by several outlines): exact test
-_MAX_AREA_CELLS = 30_000_000   # memory cap: cells covered by outline bounding boxes
+_MAX_AREA_CELLS = 12_000_000   # memory cap: cells covered by outline bounding boxes
 _MAX_DENSE_CELLS = 50_000_000  # up to this many grid cells, a dense lookup array (≤ 200 MB)
-_CELLS_PER_SIDE = 24           # target resolution: cells across a typical outline
+_CELLS_PER_SIDE = 16           # target resolution: cells across a typical outline
 _EPS = 1e-7                    # grid units; points this close to a grid line mark both sides
 
 
@@ -136,6 +136,11 @@ class CompoundPolygons:
         # Coarsen until the cells covered by outlines fit the memory budget.
         while np.sum((w / cs + 2) * (h / cs + 2)) > _MAX_AREA_CELLS:
             cs *= 1.25
+        # Coarsen a little more if that lets the whole grid be a dense array.
+        extent = (bounds[:, 2].max() - bounds[:, 0].min()) * (bounds[:, 3].max() - bounds[:, 1].min())
+        cs_dense = float(np.sqrt(extent / _MAX_DENSE_CELLS)) * 1.01 if _MAX_DENSE_CELLS > 0 else np.inf
+        if cs < cs_dense <= 2 * cs:
+            cs = cs_dense
         return cs
 
     def _build_raster(self) -> None:
@@ -167,28 +172,40 @@ class CompoundPolygons:
         in_key, in_owner = _scanline_cells(gx1, gy1, gx2, gy2, owner, nx, ny)
 
         # Cells inside one outline only; several (overlaps) or an edge make a cell mixed.
-        order = np.argsort(in_key, kind="stable")
-        in_key, in_owner = in_key[order], in_owner[order]
-        uk, start, count = np.unique(in_key, return_index=True, return_counts=True)
-        uval = np.where(count == 1, in_owner[start], _MIXED)
-        keys = np.union1d(uk, boundary)
-        vals = np.full(keys.size, _MIXED, dtype=np.int64)
-        pos = np.searchsorted(keys, uk)
-        vals[pos] = uval
-        vals[np.searchsorted(keys, boundary)] = _MIXED
         if nx * ny <= _MAX_DENSE_CELLS:
-            # A dense grid makes the lookup one gather instead of a binary search.
-            self._dense = np.full(nx * ny, _EMPTY, dtype=np.int32 if n < 2**31 else np.int64)
-            self._dense[keys] = vals
+            # A dense grid: building is a few scatters, lookup one gather.
+            dense = np.full(nx * ny, _EMPTY, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+            dense[in_key] = in_owner
+            overlap = np.bincount(in_key, minlength=nx * ny) > 1 if in_key.size else np.zeros(nx * ny, bool)
+            dense[overlap] = _MIXED
+            dense[boundary] = _MIXED
+            self._dense = dense
+            return
+        keys = np.sort(np.concatenate([in_key, boundary]))
+        # Sort-based uniques (NumPy's hashed unique is slow on tens of millions of keys).
+        order = np.argsort(in_key, kind="stable")
+        k_in, o_in = in_key[order], in_owner[order]
+        first = np.ones(k_in.size, dtype=bool)
+        first[1:] = k_in[1:] != k_in[:-1]
+        run_len = np.diff(np.append(np.flatnonzero(first), k_in.size))
+        uk = k_in[first]
+        uval = np.where(run_len == 1, o_in[first], _MIXED)
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        keys = keys[first]
+        vals = np.full(keys.size, _MIXED, dtype=np.int64)
+        vals[np.searchsorted(keys, uk)] = uval
+        vals[np.searchsorted(keys, boundary)] = _MIXED
         self._keys, self._vals = keys, vals
 
     def raster_stats(self) -> dict[str, float]:
         """Cell size and how many cells are answered by lookup (for benchmarks and logs)."""
+        vals = self._dense if self._dense is not None else self._vals
         return {
             "cell_size_deg": self._cs,
-            "cells": int(self._keys.size),
-            "interior_cells": int((self._vals >= 0).sum()),
-            "mixed_cells": int((self._vals == _MIXED).sum()),
+            "cells": int(np.count_nonzero(vals != _EMPTY)),
+            "interior_cells": int(np.count_nonzero(vals >= 0)),
+            "mixed_cells": int(np.count_nonzero(vals == _MIXED)),
             "dense": self._dense is not None,
         }
 
@@ -262,7 +279,7 @@ def _mark(gx: np.ndarray, gy: np.ndarray, nx: int, ny: int) -> np.ndarray:
             cx, cy = np.floor(gx + dx).astype(np.int64), np.floor(gy + dy).astype(np.int64)
             ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
             keys.append(cy[ok] * nx + cx[ok])
-    return np.unique(np.concatenate(keys))
+    return np.concatenate(keys)  # duplicates are harmless to both grid layouts
 
 
 def _edge_cells(gx1, gy1, gx2, gy2, nx: int, ny: int) -> np.ndarray:
