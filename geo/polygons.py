@@ -176,8 +176,9 @@ class CompoundPolygons:
             # A dense grid: building is a few scatters, lookup one gather.
             dense = np.full(nx * ny, _EMPTY, dtype=np.int32 if n < 2**31 - 1 else np.int64)
             dense[in_key] = in_owner
-            overlap = np.bincount(in_key, minlength=nx * ny) > 1 if in_key.size else np.zeros(nx * ny, bool)
-            dense[overlap] = _MIXED
+            # Where outlines overlap, the last write wins; any cell whose writers disagree
+            # with what stuck is an overlap.
+            dense[in_key[dense[in_key] != in_owner]] = _MIXED
             dense[boundary] = _MIXED
             self._dense = dense
             return
