@@ -35,7 +35,9 @@ _SUB_ADDRESS = rf"(?:[0-9A-Z]+|{_CN_NUM})(?:号楼|栋|幢|座|单元|室|层|�
 # After a house number, trailing room codes like `3-501` or `之一`.
 _AFTER_NUMBER = r"(\d+号)(?:之[\p{Han}0-9]+|[0-9A-Z]+(?:-[0-9A-Z]+)+)$"
 # Generic compound words that records use interchangeably (湖滨花园 / 湖滨小区 / 湖滨苑).
-_GENERIC_SUFFIX = r"(?:花园小区|小区|花园|家园|新村|公寓|苑)$"
+_GENERIC_SUFFIX = r"(?:[一二三四五六七八九十0-9]+期)?(?:花园小区|小区|花园|家园|新村|公寓|苑)?(?:[一二三四五六七八九十0-9]+期)?$"
+# Words that place a record near, not in, a spot (`东海新村门口`): the spot is what matters.
+_QUALIFIER = r"(?:附近|门口|旁边|对面|周边|一带|楼下)$"
 _CANDIDATE_FLOOR = 50.0
 _ROAD_NO = r"([\p{Han}A-Z0-9]*?(?:大道|路|街|巷|道|里))(\d+(?:-\d+)?)号"
 
@@ -87,14 +89,17 @@ def _prefix_regex(prefixes: Iterable[str]) -> str:
     return "^(?:" + "|".join(re.escape(p) for p in alts) + ")+"
 
 
-def normalize_address(s: pl.Series, prefixes: Sequence[str] | None = None) -> pl.Series:
+def normalize_address(
+    s: pl.Series, prefixes: Sequence[str] | None = None, *, unify_names: bool = True
+) -> pl.Series:
     """Canonical form of Chinese addresses or compound names, for exact and fuzzy matching.
 
     Rules, in order: full-width → half-width and upper case; whitespace and punctuation
     dropped (`-` and `#` kept, they carry numbers); leading province/city/district names
     stripped (`prefixes`, default Xiamen's; the matcher adds the registry's streets and
     communities); Chinese numerals before 号 → digits; building/unit/room/floor suffixes
-    (栋 幢 座 号楼 单元 室 层) dropped; a trailing generic word (小区 花园 家园 苑 …) dropped.
+    (栋 幢 座 号楼 单元 室 层) dropped; trailing 附近/门口/旁边… dropped; with `unify_names`,
+    a trailing generic word (小区 花园 家园 新村 公寓 苑) and phase (一期) dropped too.
     Nulls stay null.
     """
     prefix_re = _prefix_regex(list(prefixes) if prefixes is not None else XIAMEN_PREFIXES)
@@ -106,24 +111,29 @@ def normalize_address(s: pl.Series, prefixes: Sequence[str] | None = None) -> pl
         .str.replace(prefix_re, "")
     )
     out = _arabise_house_numbers(out)
-    return (
-        out.str.replace(_SUB_ADDRESS, "")
-        .str.replace(_AFTER_NUMBER, "${1}")
-        .str.replace(_GENERIC_SUFFIX, "")
-        .rename(s.name)
-    )
+    out = out.str.replace(_QUALIFIER, "").str.replace(_SUB_ADDRESS, "").str.replace(_AFTER_NUMBER, "${1}")
+    if unify_names:
+        out = unify_name(out)
+    return out.rename(s.name)
+
+
+def unify_name(normalised: pl.Series) -> pl.Series:
+    """The stem of a normalised name: 湖滨花园 / 湖滨小区 / 湖滨苑二期 → 湖滨."""
+    return normalised.str.replace(_GENERIC_SUFFIX, "")
 
 
 def address_keys(normalised: pl.Series) -> pl.DataFrame:
-    """Road + house number key (`湖滨北路12`) and the rest (usually the compound name)."""
+    """Road + house number key (`湖滨北路12`) and the rest (usually the compound name), as
+    written (`rest_full`) and as a stem (`rest`). Takes `normalize_address(…, unify_names=False)`."""
     road = normalised.str.extract(_ROAD_NO, 1)
     number = normalised.str.extract(_ROAD_NO, 2)
-    rest = normalised.str.replace(_ROAD_NO, "").str.replace(_GENERIC_SUFFIX, "")
+    rest_full = normalised.str.replace(_ROAD_NO, "")
     return pl.DataFrame(
         {
             "road_key": road + number,
             "road": road,
-            "rest": rest.replace("", None),
+            "rest_full": rest_full.replace("", None),
+            "rest": unify_name(rest_full).replace("", None),
         }
     )
 
@@ -170,9 +180,10 @@ class AddressMatcher:
                 # likely to begin a compound name.
                 prefixes.update(v for v in vals if len(v) >= 3)
         self.prefixes = sorted(prefixes)
-        norm = lambda col: normalize_address(c.get_column(col).cast(pl.String), self.prefixes)  # noqa: E731
+        def norm(series: pl.Series) -> pl.Series:
+            return normalize_address(series.cast(pl.String), self.prefixes, unify_names=False)
 
-        names = pl.DataFrame({"compound_id": ids, "key": norm(Compound.name), "kind": "name"})
+        names = pl.DataFrame({"compound_id": ids, "key_full": norm(c.get_column(Compound.name)), "kind": "name"})
         alias_raw = (
             c.select(pl.col(Compound.compound_id).cast(pl.String), pl.col(Compound.aliases).cast(pl.String).str.split("|"))
             .explode(Compound.aliases)
@@ -181,17 +192,19 @@ class AddressMatcher:
         aliases = pl.DataFrame(
             {
                 "compound_id": alias_raw.get_column(Compound.compound_id),
-                "key": normalize_address(alias_raw.get_column(Compound.aliases), self.prefixes),
+                "key_full": norm(alias_raw.get_column(Compound.aliases)),
                 "kind": "alias",
             }
         )
-        # Names and aliases are one lookup; a key shared by several compounds is ambiguous.
+        # Names and aliases are one lookup, as written (`key_full`) and as a stem (`key`);
+        # a key shared by several compounds is ambiguous.
+        both = pl.concat([names, aliases])
         self._names = (
-            pl.concat([names, aliases])
-            .filter(pl.col("key").str.len_chars() > 0)
-            .unique(["compound_id", "key"], keep="first", maintain_order=True)
+            both.with_columns(unify_name(both.get_column("key_full")).alias("key"))
+            .filter(pl.col("key_full").str.len_chars() > 0)
+            .unique(["compound_id", "key_full"], keep="first", maintain_order=True)
         )
-        addr = normalize_address(c.get_column(Compound.address).cast(pl.String), self.prefixes) \
+        addr = norm(c.get_column(Compound.address)) \
             if Compound.address in c.columns else pl.Series([None] * c.height, dtype=pl.String)
         ak = address_keys(addr)
         self._roads = pl.DataFrame({"compound_id": ids, "road_key": ak["road_key"], "road": ak["road"]})
@@ -218,38 +231,46 @@ class AddressMatcher:
 
     # ---- exact ------------------------------------------------------------------------
     @staticmethod
-    def _lookup(q: pl.DataFrame, qcol: str, table: pl.DataFrame, tcol: str, detail: str) -> pl.DataFrame:
-        """Per query row: the unique compound for the key, or all candidates if ambiguous."""
+    def _lookup(q: pl.DataFrame, qcol: str, table: pl.DataFrame, tcol: str, detail: str, score: float) -> pl.DataFrame:
+        """Every (query, compound) pair sharing a key; `detail` may name the table's `kind`
+        column as `{kind}` (name / alias)."""
         hits = (
-            q.select("qi", pl.col(qcol).alias("k")).drop_nulls("k")
+            q.select("qi", pl.col(qcol).alias("k")).filter(pl.col("k").str.len_chars() > 0)
             .join(table.select(pl.col(tcol).alias("k"), "compound_id", *(["kind"] if "kind" in table.columns else [])),
                   on="k", how="inner")
         )
         if "kind" in hits.columns:
-            hits = hits.with_columns(pl.col("kind").alias("detail"))
+            hits = hits.with_columns(pl.format(detail.replace("{kind}", "{}"), "kind").alias("detail"))
         else:
             hits = hits.with_columns(pl.lit(detail).alias("detail"))
-        return hits.unique(["qi", "compound_id"], keep="first").select("qi", "compound_id", "detail")
+        return hits.unique(["qi", "compound_id"], keep="first").select("qi", "compound_id", "detail", pl.lit(score).alias("score"))
 
     def match(self, addresses: pl.Series) -> pl.DataFrame:
         """One row per input: `compound_id` (null unless accepted), `score` (0–100),
-        `method_detail` (name, alias, road_number, alias+name, fuzzy, ambiguous,
-        below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
+        `method_detail` (`+`-joined exact kinds: name, alias, name_variant, alias_variant,
+        road_number; or fuzzy, ambiguous, below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
         n = addresses.len()
         raw = addresses.cast(pl.String)
-        norm_all = normalize_address(raw, self.prefixes)
+        norm_all = normalize_address(raw, self.prefixes, unify_names=False)
         dist_all = (raw.str.extract(self._district_re, 1) if self._district_re else pl.repeat(None, n, dtype=pl.String, eager=True))
         inputs = pl.DataFrame({"norm": norm_all, "dist": dist_all.fill_null("")})
         # Work on distinct normalised strings: real exports repeat addresses a lot.
         uniq = inputs.unique(maintain_order=True).filter(pl.col("norm").str.len_chars() > 0)
         keys = address_keys(uniq.get_column("norm"))
-        q = uniq.with_columns(pl.Series("qi", np.arange(uniq.height))).hstack(keys)
+        q = uniq.with_columns(
+            pl.Series("qi", np.arange(uniq.height)),
+            unify_name(uniq.get_column("norm")).alias("stem"),
+        ).hstack(keys)
 
+        # Exact keys, strongest first: the name as written, its stem (花园/小区/苑 variants),
+        # road + house number.
         scored = pl.concat(
             [
-                self._lookup(q, "norm", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
-                self._lookup(q, "rest", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
-                self._lookup(q, "road_key", self._roads, "road_key", "road_number").with_columns(pl.lit(95.0).alias("score")),
+                self._lookup(q, "norm", self._names, "key_full", "{kind}", 100.0),
+                self._lookup(q, "rest_full", self._names, "key_full", "{kind}", 100.0),
+                self._lookup(q, "stem", self._names, "key", "{kind}_variant", 98.0),
+                self._lookup(q, "rest", self._names, "key", "{kind}_variant", 98.0),
+                self._lookup(q, "road_key", self._roads, "road_key", "road_number", 95.0),
             ]
         )
         scored = self._with_district(scored, q)
@@ -295,35 +316,50 @@ class AddressMatcher:
         if scored.height == 0:
             return pl.DataFrame(schema={"qi": pl.Int64, "compound_id": pl.String, "score": pl.Float64,
                                         "method_detail": pl.String, "candidates": pl.String})
+        family = pl.when(pl.col("detail") == "road_number").then(pl.lit("road")).otherwise(pl.lit("name"))
         per = (
             scored.group_by("qi", "compound_id")
             .agg(
                 pl.col("score").max(),
-                pl.col("detail").unique().sort().str.join("+"),
-                # name and alias are one kind of evidence, road + number another
-                pl.col("detail").replace({"alias": "name"}).n_unique().alias("kinds"),
+                pl.col("detail").unique().sort().str.join("+")
+                .str.replace("alias+alias_variant", "alias", literal=True)
+                .str.replace("name+name_variant", "name", literal=True),
+                # independent kinds of evidence: the name (as written or as a stem) and the
+                # road + house number
+                family.n_unique().alias("families"),
+                (pl.col("detail") == "road_number").any().cast(pl.Int8).alias("road"),
+                pl.when(pl.col("detail").str.ends_with("_variant")).then(1)
+                .when(pl.col("detail") != "road_number").then(2).otherwise(0).max().alias("strength"),
                 pl.col("in_district").max(),
             )
-            .sort(["qi", "kinds", "in_district", "score", "compound_id"], descending=[False, True, True, True, False])
+            .sort(["qi", "families", "in_district", "road", "strength", "score", "compound_id"],
+                  descending=[False, True, True, True, True, True, False])
         )
+        top = lambda c: pl.col(c).first()  # noqa: E731
+        second = lambda c: pl.col(c).get(1, null_on_oob=True)  # noqa: E731
         agg = per.group_by("qi", maintain_order=True).agg(
-            pl.col("compound_id").first().alias("top_id"),
-            pl.col("score").first().alias("top_score"),
-            pl.col("detail").first().alias("top_detail"),
-            pl.col("kinds").first().alias("top_kinds"),
-            pl.col("kinds").get(1, null_on_oob=True).alias("second_kinds"),
-            pl.col("in_district").first().alias("top_in"),
-            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
+            top("compound_id").alias("top_id"),
+            top("score").alias("top_score"),
+            top("detail").alias("top_detail"),
+            *[top(c).alias(f"top_{c}") for c in ("families", "in_district", "road", "strength")],
+            *[second(c).alias(f"second_{c}") for c in ("families", "in_district", "road", "strength")],
+            # candidates for the reviewer: by score
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
+            .sort_by(["score", "compound_id"], descending=[True, False])
             .head(self.top_n).str.join("|").alias("candidates"),
         )
-        # One compound, or one that both the name and the road + number point at while the
-        # others have only one of them (瑞景 is two compounds, but only one is at 瑞景路8号).
-        # A district named in the address breaks a remaining tie.
+        # The winner must beat the runner-up on more kinds of evidence (瑞景 is two
+        # compounds, but only one is at 瑞景路8号), on the district the address names, or —
+        # with the same kinds of evidence — on the name as written over a mere stem. A name
+        # that says A against a road + number that says B stays ambiguous.
+        same_fam = pl.col("top_families") == pl.col("second_families")
+        same_dist = pl.col("top_in_district") == pl.col("second_in_district")
         clear = (
-            pl.col("second_kinds").is_null()
-            | (pl.col("top_kinds") > pl.col("second_kinds"))
-            | ((pl.col("top_kinds") == pl.col("second_kinds")) & (pl.col("top_in") > pl.col("second_in")))
+            pl.col("second_families").is_null()
+            | (pl.col("top_families") > pl.col("second_families"))
+            | (same_fam & (pl.col("top_in_district") > pl.col("second_in_district")))
+            | (same_fam & same_dist & (pl.col("top_road") == pl.col("second_road"))
+               & (pl.col("top_strength") > pl.col("second_strength")))
         )
         return agg.select(
             "qi",
