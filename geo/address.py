@@ -164,7 +164,7 @@ class AddressMatcher:
         compounds: DataFrame[Compound],
         *,
         threshold: float = 85.0,
-        top_n: int = 3,
+        top_n: int = 5,
         max_block: int = 500,
     ) -> None:
         self.threshold = float(threshold)
