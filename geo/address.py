@@ -156,6 +156,28 @@ def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
     )
 
 
+_PAIR_CHUNK = 1_000_000  # pairs scored at a time, to bound memory
+
+
+def _road_block_keys(col: str) -> list[pl.Expr]:
+    """House number and the first two characters of the road: the fuzzy blocking keys."""
+    return [
+        pl.col(col).str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"),
+        pl.col(col).str.slice(0, 1).alias("c0"),
+        pl.col(col).str.slice(1, 1).alias("c1"),
+    ]
+
+
+def _score_chunk(pairs: pl.DataFrame) -> pl.DataFrame:
+    scores = process.cpdist(
+        pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(), scorer=fuzz.ratio, workers=-1
+    )
+    # Pairs scoring under half are noise, not candidates: drop them before ranking.
+    return pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64)).filter(
+        pl.col("score") >= _CANDIDATE_FLOOR
+    )
+
+
 class AddressMatcher:
     """Matches free-text addresses to compounds of a registry (exact keys, then fuzzy)."""
 
@@ -224,10 +246,7 @@ class AddressMatcher:
             on="gram",
         )
         self._name_grams = name_grams
-        self._road_blocks = (
-            self._roads.drop_nulls("road_key")
-            .with_columns(pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
-        )
+        self._road_blocks = self._roads.drop_nulls("road_key").with_columns(_road_block_keys("road_key"))
 
     # ---- exact ------------------------------------------------------------------------
     @staticmethod
@@ -383,25 +402,19 @@ class AddressMatcher:
             .join(self._name_grams.select("gram", "compound_id", pl.col("key").alias("ref")), on="gram")
             .unique(["qi", "compound_id", "ref"])
         )
-        road_pairs = (
-            pending.select("qi", pl.col("road_key").alias("text"),
-                           pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
-            .drop_nulls("number")
-            .join(self._road_blocks.select("number", "compound_id", pl.col("road_key").alias("ref")), on="number")
-            .filter(pl.col("text") != pl.col("ref"))
-        )
-        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"),
-                           road_pairs.select("qi", "text", "compound_id", "ref")])
+        # Same house number and the same first or second character of the road: one wrong
+        # character in the road name still meets its compound.
+        q_roads = pending.select("qi", pl.col("road_key").alias("text"), *_road_block_keys("road_key")).drop_nulls("number")
+        road_pairs = pl.concat([
+            q_roads.join(self._road_blocks.select("number", key, "compound_id", pl.col("road_key").alias("ref")),
+                         on=["number", key]).select("qi", "text", "compound_id", "ref")
+            for key in ("c0", "c1")
+        ]).filter(pl.col("text") != pl.col("ref")).unique(["qi", "compound_id"])
+        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"), road_pairs])
         if pairs.height == 0:
             return pl.DataFrame(schema=schema)
-        scores = process.cpdist(
-            pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(),
-            scorer=fuzz.ratio, workers=-1,
-        )
         per = (
-            pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64))
-            # Pairs scoring under half are noise, not candidates: drop before ranking.
-            .filter(pl.col("score") >= _CANDIDATE_FLOOR)
+            pl.concat([_score_chunk(chunk) for chunk in pairs.iter_slices(_PAIR_CHUNK)])
             .group_by("qi", "compound_id").agg(pl.col("score").max())
         )
         per = self._with_district(per, pending).sort(
