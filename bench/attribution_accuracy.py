@@ -133,6 +133,13 @@ def main(argv: list[str] | None = None) -> None:
         print("unplaced (sample):")
         print(res.filter(pl.col("compound_id").is_null()).select("source", "kind", "address", "true_id").head(15))
         print(f"review queue: {review.height:,} items; reasons: {review['reason'].value_counts().rows()}")
+        in_cands = review.join(events.select("event_id", "true_id"), on="event_id").select(
+            pl.col("candidates").fill_null("").str.contains(pl.col("true_id"), literal=True).mean()
+        ).item()
+        print(f"review items whose candidates include the true compound: {in_cands:.1%}")
+        why = res.filter(pl.col("compound_id").is_null()).join(
+            att.select("event_id"), on="event_id").height
+        print(f"unplaced records: {why:,}")
 
 
 if __name__ == "__main__":

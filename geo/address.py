@@ -156,6 +156,7 @@ def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
     )
 
 
+_MAX_TIED = 20  # candidates listed when many compounds tie for an address
 _PAIR_CHUNK = 1_000_000  # pairs scored at a time, to bound memory
 
 
@@ -362,10 +363,13 @@ class AddressMatcher:
             top("detail").alias("top_detail"),
             *[top(c).alias(f"top_{c}") for c in ("families", "in_district", "road", "strength")],
             *[second(c).alias(f"second_{c}") for c in ("families", "in_district", "road", "strength")],
-            # candidates for the reviewer: by score
+            # candidates for the reviewer, by score: the top n, or every compound tied at
+            # the top (up to _MAX_TIED), so the true one is on the list
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
             .sort_by(["score", "compound_id"], descending=[True, False])
-            .head(self.top_n).str.join("|").alias("candidates"),
+            .filter(pl.int_range(pl.len()) < pl.max_horizontal(
+                pl.lit(self.top_n), (pl.col("score") == pl.col("score").max()).sum().clip(upper_bound=_MAX_TIED)))
+            .str.join("|").alias("candidates"),
         )
         # The winner must beat the runner-up on more kinds of evidence (瑞景 is two
         # compounds, but only one is at 瑞景路8号), on the district the address names, or —

@@ -148,3 +148,14 @@ def test_district_named_in_the_address_settles_a_shared_name(registry):
     )
     got = AddressMatcher(reg).match(pl.Series(["湖里区瑞景小区", "思明区瑞景花园", "瑞景"]))
     assert got["compound_id"].to_list() == ["C6", "C5", None]
+
+
+def test_every_tied_candidate_is_listed_for_the_reviewer(registry):
+    many = pl.DataFrame({
+        "compound_id": [f"W{i}" for i in range(8)], "name": ["文园小区"] * 8, "aliases": [None] * 8,
+        "district": ["思明区"] * 8, "street": ["街道"] * 8, "community": [None] * 8,
+        "address": [None] * 8, "lon": [118.1] * 8, "lat": [24.47] * 8, "coord_sys": ["WGS84"] * 8,
+    })
+    got = AddressMatcher(many, top_n=3).match(pl.Series(["文园小区"]))
+    assert got["compound_id"][0] is None
+    assert sorted(c.split(":")[0] for c in got["candidates"][0].split("|")) == [f"W{i}" for i in range(8)]
