@@ -112,8 +112,8 @@ def bench_polygons(n_polys: int, n_points: int) -> None:
     ids, geoms, cx, cy = synthetic_polygons(n_polys)
     size = float(np.median(np.sqrt(shapely.area(geoms))))
     lon, lat = synthetic_points(n_points, cx, cy, size)
-    s_ours, m_ours, r_ours = measure(ours_build_and_locate, ids, geoms, lon, lat)
-    s_gpd, m_gpd, r_gpd = measure(geopandas_sjoin, ids, geoms, lon, lat)
+    _, m_ours, r_ours = measure(ours_build_and_locate, ids, geoms, lon, lat)
+    _, m_gpd, r_gpd = measure(geopandas_sjoin, ids, geoms, lon, lat)
     ours_total = r_ours["build"] + r_ours["query"]
     gpd_total = r_gpd["prep"] + r_gpd["join"]
     ours_cpu = r_ours["build_cpu"] + r_ours["query_cpu"]
@@ -226,7 +226,7 @@ def address_run(n_compounds: int, n_addresses: int):
     got = m.match(pl.Series(addresses))
     match, match_cpu = time.perf_counter() - t, time.process_time() - c
     cid = got["compound_id"].to_numpy()
-    placed = cid != None  # noqa: E711 - elementwise
+    placed = cid != None
     correct = placed & (cid == truth)
     typo = (kind >= 0.8) & (kind < 0.95)
     clean = kind < 0.8
@@ -240,7 +240,7 @@ def address_run(n_compounds: int, n_addresses: int):
 
 
 def bench_addresses(n_compounds: int, n_addresses: int) -> None:
-    secs, mem, r = measure(address_run, n_compounds, n_addresses)
+    _, mem, r = measure(address_run, n_compounds, n_addresses)
     print(f"\n## address matching: {n_addresses:,} addresses × {n_compounds:,} compounds")
     print(f"matcher build {r['build']:.2f} s ({r['build_cpu']:.2f} CPU); match {r['match']:.2f} s "
           f"({r['match_cpu']:.2f} CPU, both cores) "

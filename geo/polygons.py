@@ -64,7 +64,7 @@ class CompoundPolygons:
 
     # ---- construction -------------------------------------------------------------
     @classmethod
-    def from_geojson(cls, path: Path, id_property: str = "compound_id") -> "CompoundPolygons":
+    def from_geojson(cls, path: Path, id_property: str = "compound_id") -> CompoundPolygons:
         """Read a GeoJSON FeatureCollection whose features carry `properties.compound_id`."""
         path = Path(path)
         try:
@@ -78,7 +78,7 @@ class CompoundPolygons:
     @classmethod
     def from_features(
         cls, features: Iterable[Mapping], id_property: str = "compound_id"
-    ) -> "CompoundPolygons":
+    ) -> CompoundPolygons:
         """Build from GeoJSON-like feature mappings; unusable features are kept in `rejected`."""
         ids: list[str] = []
         geoms: list = []
@@ -118,7 +118,7 @@ class CompoundPolygons:
         return cls(np.array(ids, dtype=object), np.array(geoms, dtype=object), rejected)
 
     @classmethod
-    def from_geometries(cls, ids: Sequence[str], geometries: Sequence, **kw) -> "CompoundPolygons":
+    def from_geometries(cls, ids: Sequence[str], geometries: Sequence, **kw) -> CompoundPolygons:
         """Build from parallel sequences of compound ids and shapely polygons."""
         return cls(np.asarray(ids, dtype=object), np.asarray(geometries, dtype=object), **kw)
 
