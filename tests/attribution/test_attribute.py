@@ -177,3 +177,9 @@ def test_later_decision_for_the_same_record_wins(compounds, polygons):
     decisions = pl.DataFrame({"source": ["police", "police"], "record_id": ["1", "1"], "compound_id": ["C1", "C3"]})
     att, _ = run(ev, compounds, polygons, decisions=decisions)
     assert att["compound_id"].to_list() == ["C3"]
+
+
+def test_no_events_gives_empty_frames(compounds, polygons):
+    att, review = run(make_events([{}]).clear(), compounds, polygons)
+    assert att.height == 0 and review.height == 0
+    assert att.columns == list(AttributedEvent.to_schema().columns)
