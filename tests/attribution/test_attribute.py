@@ -183,3 +183,12 @@ def test_no_events_gives_empty_frames(compounds, polygons):
     att, review = run(make_events([{}]).clear(), compounds, polygons)
     assert att.height == 0 and review.height == 0
     assert att.columns == list(AttributedEvent.to_schema().columns)
+
+
+def test_point_just_outside_an_outline_goes_to_the_nearest_centroid(compounds, polygons):
+    # C1's outline ends ~101 m east of its centroid; these points are 121 m, 148 m and
+    # 170 m from it, all outside every outline.
+    ev = make_events([{"lon": 118.1012, "lat": 24.4700}, {"lon": 118.1003, "lat": 24.4713}, {"lon": 118.1000, "lat": 24.47153}])
+    att, _ = run(ev, compounds, polygons, radius_m=150)
+    assert att["method"].to_list() == ["nearest", "nearest", "unmatched"]
+    assert att["compound_id"].to_list() == ["C1", "C1", None]
