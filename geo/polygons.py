@@ -272,11 +272,8 @@ def _enumerate(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return which, value
 
 
-def _mark(gx: np.ndarray, gy: np.ndarray, nx: int, ny: int) -> np.ndarray:
-    """Keys of the cells around points: one cell, or both sides when a point sits on a
-    grid line (four at a grid corner)."""
-    fx0, fx1 = np.floor(gx - _EPS).astype(np.int64), np.floor(gx + _EPS).astype(np.int64)
-    fy0, fy1 = np.floor(gy - _EPS).astype(np.int64), np.floor(gy + _EPS).astype(np.int64)
+def _cells(fx0, fx1, fy0, fy1, nx: int, ny: int) -> np.ndarray:
+    """Keys of cell (fx0, fy0), plus (fx1, ·) where fx1 ≠ fx0 and (·, fy1) where fy1 ≠ fy0."""
     sx, sy = fx1 != fx0, fy1 != fy0
     cx = np.concatenate([fx0, fx1[sx], fx0[sy], fx1[sx & sy]])
     cy = np.concatenate([fy0, fy0[sx], fy1[sy], fy1[sx & sy]])
@@ -284,23 +281,29 @@ def _mark(gx: np.ndarray, gy: np.ndarray, nx: int, ny: int) -> np.ndarray:
     return cy[ok] * nx + cx[ok]  # duplicates are harmless to both grid layouts
 
 
+def _floors(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell index just below and just above g: different only when g sits on a grid line."""
+    return np.floor(g - _EPS).astype(np.int64), np.floor(g + _EPS).astype(np.int64)
+
+
 def _edge_cells(gx1, gy1, gx2, gy2, nx: int, ny: int) -> np.ndarray:
     """Keys of every cell an edge touches: a segment passes from cell to cell only by
-    crossing a grid line, so its end points and grid-line crossings find them all."""
-    xs, ys = [gx1], [gy1]  # rings are closed: every vertex starts some edge
-    # crossings of vertical grid lines x = k
+    crossing a grid line, so its end points and grid-line crossings find them all (both
+    sides of the line; all four cells at a grid corner)."""
+    parts = [_cells(*_floors(gx1), *_floors(gy1), nx, ny)]  # rings are closed: every vertex starts an edge
+    # crossings of vertical grid lines x = k: cells k-1 and k of the row at the crossing
     e, k = _enumerate(np.ceil(np.minimum(gx1, gx2)).astype(np.int64), np.floor(np.maximum(gx1, gx2)).astype(np.int64))
     keep = gx2[e] != gx1[e]
     e, k = e[keep], k[keep]
-    xs.append(k.astype(np.float64))
-    ys.append(gy1[e] + (k - gx1[e]) * (gy2[e] - gy1[e]) / (gx2[e] - gx1[e]))
-    # crossings of horizontal grid lines y = k
+    y = gy1[e] + (k - gx1[e]) * (gy2[e] - gy1[e]) / (gx2[e] - gx1[e])
+    parts.append(_cells(k - 1, k, *_floors(y), nx, ny))
+    # crossings of horizontal grid lines y = k: cells k-1 and k of the column at the crossing
     e, k = _enumerate(np.ceil(np.minimum(gy1, gy2)).astype(np.int64), np.floor(np.maximum(gy1, gy2)).astype(np.int64))
     keep = gy2[e] != gy1[e]
     e, k = e[keep], k[keep]
-    ys.append(k.astype(np.float64))
-    xs.append(gx1[e] + (k - gy1[e]) * (gx2[e] - gx1[e]) / (gy2[e] - gy1[e]))
-    return _mark(np.concatenate(xs), np.concatenate(ys), nx, ny)
+    x = gx1[e] + (k - gy1[e]) * (gx2[e] - gx1[e]) / (gy2[e] - gy1[e])
+    parts.append(_cells(*_floors(x), k - 1, k, nx, ny))
+    return np.concatenate(parts)
 
 
 def _scanline_cells(gx1, gy1, gx2, gy2, owner, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
