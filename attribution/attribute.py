@@ -76,6 +76,35 @@ def _decisions_frame(decisions: pl.DataFrame | None) -> pl.DataFrame:
     ).unique(["source", "record_id"], keep="last", maintain_order=True)
 
 
+def _event_decisions(ev: pl.DataFrame, decisions: pl.DataFrame | None, known: set[str]) -> pl.DataFrame:
+    """Per event row: the analyst's decision about its own record or, failing that, about
+    any record linked into the incident (a decision on the police record still holds once
+    the court's judgment carries the incident)."""
+    d = _decisions_frame(decisions)
+    unknown = d.filter(pl.col("decision_id").is_not_null() & ~pl.col("decision_id").is_in(list(known)))
+    if unknown.height:
+        # Not applied: a decision must name a registered compound (or none at all).
+        log.warning("%d review decisions name compounds absent from the registry; not applied: %s",
+                    unknown.height, unknown.head(5).rows())
+        d = d.join(unknown.select("source", "record_id"), on=["source", "record_id"], how="anti")
+    d = d.select(pl.format("{}:{}", "source", "record_id").alias("key"), "decision_id", "decision_excluded")
+    own = pl.format("{}:{}", pl.col(CaseEvent.source), pl.col(CaseEvent.record_id))
+    links = (
+        ev.select(
+            pl.int_range(pl.len()).alias("_row"),
+            pl.concat_list(own, pl.col(CaseEvent.linked_records).fill_null("").str.split("|")).alias("key"),
+        )
+        .explode("key")
+        .with_columns(pl.int_range(pl.len()).over("_row").alias("_rank"))  # own record first
+    )
+    return (
+        links.join(d, on="key", how="inner")
+        .sort("_row", "_rank")
+        .unique("_row", keep="first")
+        .select("_row", "decision_id", "decision_excluded")
+    )
+
+
 def attribute_events(
     events: DataFrame[CaseEvent],
     compounds: DataFrame[Compound],
@@ -130,7 +159,7 @@ def attribute_events(
         pl.col("lat_wgs84").fill_nan(None),
         pl.when(pl.col("near_d") <= radius_m).then(pl.col("near_any")).alias("ev_nearest"),
     )
-    frame = frame.join(_decisions_frame(decisions), on=["source", "record_id"], how="left", maintain_order="left")
+    frame = frame.join(_event_decisions(ev, decisions, known), on="_row", how="left", maintain_order="left")
 
     # --- choice by precedence --------------------------------------------------------
     method = (

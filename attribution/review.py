@@ -61,7 +61,7 @@ def read_decisions(path: Path) -> pl.DataFrame:
             raise ValueError(f"{path}: decisions must be .csv or .xlsx, not {suffix or 'no extension'}")
     except ValueError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every reader failure is "unusable file"
+    except Exception as exc:
         raise ValueError(f"{path}: cannot read decisions ({type(exc).__name__}: {exc})") from exc
     renamed = {c: _HEADER_ALIASES[c.strip().lstrip("\ufeff")] for c in raw.columns
                if c.strip().lstrip("\ufeff") in _HEADER_ALIASES}

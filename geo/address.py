@@ -1,133 +1,29 @@
-"""Chinese address normalisation and matching of addresses to the compound registry.
+"""Matching free-text Chinese addresses to the compound registry.
 
-An address such as `福建省厦门市思明区湖滨北路十二号湖滨花园3栋2单元501室` and the registry's
-`湖滨北路12号` / `湖滨花园` should meet on the same keys. `normalize_address` reduces both
-sides to one canonical form (Polars string expressions, no per-row Python); `AddressMatcher`
-then tries exact keys (name, alias, road + house number) and, failing those, a fuzzy score
-against blocked candidates with rapidfuzz, accepting only a clear winner above a threshold.
+`AddressMatcher` tries exact keys first — the name or alias as written, its stem
+(花园/小区/苑 variants), road + house number — and, failing those, a fuzzy score against
+blocked candidates with rapidfuzz, accepting only a clear winner above a threshold. The
+text rules live in `geo.address_text`; `normalize_address` is re-exported here.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 from rapidfuzz import fuzz, process
 
+from geo.address_text import (  # noqa: F401 - normalize_address and friends are public here too
+    XIAMEN_PREFIXES,
+    address_keys,
+    chinese_numeral_to_int,
+    normalize_address,
+    unify_name,
+)
 from schemas.registry import Compound
 
-XIAMEN_PREFIXES = ["福建省", "福建", "厦门市", "厦门", "思明区", "湖里区", "集美区", "海沧区", "同安区", "翔安区"]
-
-# Full-width ASCII block (U+FF01–U+FF5E) maps onto ASCII by a fixed offset.
-_FULL = [chr(c) for c in range(0xFF01, 0xFF5F)] + ["\u3000", "〇", "—", "－", "―"]
-_HALF = [chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)] + [" ", "零", "-", "-", "-"]
-
-_CN_DIGITS = "零一二两三四五六七八九"
-_CN_NUM = f"[{_CN_DIGITS}十百千]+"
-_CN_VALUE = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
-
-# Building / unit / room / floor markers: everything from the first one on is not part of
-# the compound's address.
-_SUB_ADDRESS = rf"(?:[0-9A-Z]+|{_CN_NUM})(?:号楼|栋|幢|座|单元|室|层|楼|#).*$"
-# After a house number, trailing room codes like `3-501` or `之一`.
-_AFTER_NUMBER = r"(\d+号)(?:之[\p{Han}0-9]+|[0-9A-Z]+(?:-[0-9A-Z]+)+)$"
-# Generic compound words that records use interchangeably (湖滨花园 / 湖滨小区 / 湖滨苑).
-_GENERIC_SUFFIX = r"(?:花园小区|小区|花园|家园|新村|公寓|苑)$"
-_CANDIDATE_FLOOR = 50.0
-_ROAD_NO = r"([\p{Han}A-Z0-9]*?(?:大道|路|街|巷|道|里))(\d+(?:-\d+)?)号"
-
-
-def chinese_numeral_to_int(text: str) -> int | None:
-    """Value of a Chinese numeral (十二 → 12, 一百零五 → 105, 五零三 → 503); None if not one."""
-    if not text or any(ch not in _CN_VALUE and ch not in _CN_UNIT for ch in text):
-        return None
-    if not any(ch in _CN_UNIT for ch in text):
-        return int("".join(str(_CN_VALUE[ch]) for ch in text))  # read digit by digit
-    total, digit = 0, None
-    for ch in text:
-        if ch in _CN_VALUE:
-            digit = _CN_VALUE[ch]
-        else:
-            total += (1 if digit is None else digit) * _CN_UNIT[ch]
-            digit = None
-    return total + (digit or 0)
-
-
-def _arabise_house_numbers(s: pl.Series) -> pl.Series:
-    """Chinese numerals right before 号 become digits; Python runs only over distinct numerals."""
-    pattern = rf"({_CN_NUM})号"
-    run = s.str.extract(pattern, 1)
-    uniq = run.drop_nulls().unique()
-    if uniq.len() == 0:
-        return s
-    mapping = {u: str(v) for u in uniq.to_list() if (v := chinese_numeral_to_int(u)) is not None}
-    if not mapping:
-        return s
-    frame = pl.DataFrame({"s": s, "run": run})
-    out = frame.select(
-        pl.when(pl.col("run").is_in(list(mapping)))
-        .then(
-            pl.concat_str(
-                pl.col("s").str.extract(rf"^(.*?){_CN_NUM}号", 1),
-                pl.col("run").replace_strict(mapping, default=pl.col("run")),
-                pl.lit("号"),
-                pl.col("s").str.extract(rf"^.*?{_CN_NUM}号(.*)$", 1),
-            )
-        )
-        .otherwise(pl.col("s"))
-    ).to_series()
-    return out.rename(s.name)
-
-
-def _prefix_regex(prefixes: Iterable[str]) -> str:
-    alts = sorted({p for p in prefixes if p}, key=len, reverse=True)
-    return "^(?:" + "|".join(re.escape(p) for p in alts) + ")+"
-
-
-def normalize_address(s: pl.Series, prefixes: Sequence[str] | None = None) -> pl.Series:
-    """Canonical form of Chinese addresses or compound names, for exact and fuzzy matching.
-
-    Rules, in order: full-width → half-width and upper case; whitespace and punctuation
-    dropped (`-` and `#` kept, they carry numbers); leading province/city/district names
-    stripped (`prefixes`, default Xiamen's; the matcher adds the registry's streets and
-    communities); Chinese numerals before 号 → digits; building/unit/room/floor suffixes
-    (栋 幢 座 号楼 单元 室 层) dropped; a trailing generic word (小区 花园 家园 苑 …) dropped.
-    Nulls stay null.
-    """
-    prefix_re = _prefix_regex(list(prefixes) if prefixes is not None else XIAMEN_PREFIXES)
-    out = (
-        s.cast(pl.String)
-        .str.replace_many(_FULL, _HALF)
-        .str.to_uppercase()
-        .str.replace_all(r"[^\p{Han}A-Z0-9\-#]", "")
-        .str.replace(prefix_re, "")
-    )
-    out = _arabise_house_numbers(out)
-    return (
-        out.str.replace(_SUB_ADDRESS, "")
-        .str.replace(_AFTER_NUMBER, "${1}")
-        .str.replace(_GENERIC_SUFFIX, "")
-        .rename(s.name)
-    )
-
-
-def address_keys(normalised: pl.Series) -> pl.DataFrame:
-    """Road + house number key (`湖滨北路12`) and the rest (usually the compound name)."""
-    road = normalised.str.extract(_ROAD_NO, 1)
-    number = normalised.str.extract(_ROAD_NO, 2)
-    rest = normalised.str.replace(_ROAD_NO, "").str.replace(_GENERIC_SUFFIX, "")
-    return pl.DataFrame(
-        {
-            "road_key": road + number,
-            "road": road,
-            "rest": rest.replace("", None),
-        }
-    )
-
-
+_CANDIDATE_FLOOR = 50.0  # fuzzy scores below this are noise, not candidates
 _GRAM_SPAN = 12  # names are short; later characters add little to blocking
 
 
@@ -146,6 +42,29 @@ def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
     )
 
 
+_MAX_TIED = 20  # candidates listed when many compounds tie for an address
+_PAIR_CHUNK = 1_000_000  # pairs scored at a time, to bound memory
+
+
+def _road_block_keys(col: str) -> list[pl.Expr]:
+    """House number and the first two characters of the road: the fuzzy blocking keys."""
+    return [
+        pl.col(col).str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"),
+        pl.col(col).str.slice(0, 1).alias("c0"),
+        pl.col(col).str.slice(1, 1).alias("c1"),
+    ]
+
+
+def _score_chunk(pairs: pl.DataFrame) -> pl.DataFrame:
+    scores = process.cpdist(
+        pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(), scorer=fuzz.ratio, workers=-1
+    )
+    # Pairs scoring under half are noise, not candidates: drop them before ranking.
+    return pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64)).filter(
+        pl.col("score") >= _CANDIDATE_FLOOR
+    )
+
+
 class AddressMatcher:
     """Matches free-text addresses to compounds of a registry (exact keys, then fuzzy)."""
 
@@ -154,7 +73,7 @@ class AddressMatcher:
         compounds: DataFrame[Compound],
         *,
         threshold: float = 85.0,
-        top_n: int = 3,
+        top_n: int = 5,
         max_block: int = 500,
     ) -> None:
         self.threshold = float(threshold)
@@ -170,9 +89,10 @@ class AddressMatcher:
                 # likely to begin a compound name.
                 prefixes.update(v for v in vals if len(v) >= 3)
         self.prefixes = sorted(prefixes)
-        norm = lambda col: normalize_address(c.get_column(col).cast(pl.String), self.prefixes)  # noqa: E731
+        def norm(series: pl.Series) -> pl.Series:
+            return normalize_address(series.cast(pl.String), self.prefixes, unify_names=False)
 
-        names = pl.DataFrame({"compound_id": ids, "key": norm(Compound.name), "kind": "name"})
+        names = pl.DataFrame({"compound_id": ids, "key_full": norm(c.get_column(Compound.name)), "kind": "name"})
         alias_raw = (
             c.select(pl.col(Compound.compound_id).cast(pl.String), pl.col(Compound.aliases).cast(pl.String).str.split("|"))
             .explode(Compound.aliases)
@@ -181,17 +101,19 @@ class AddressMatcher:
         aliases = pl.DataFrame(
             {
                 "compound_id": alias_raw.get_column(Compound.compound_id),
-                "key": normalize_address(alias_raw.get_column(Compound.aliases), self.prefixes),
+                "key_full": norm(alias_raw.get_column(Compound.aliases)),
                 "kind": "alias",
             }
         )
-        # Names and aliases are one lookup; a key shared by several compounds is ambiguous.
+        # Names and aliases are one lookup, as written (`key_full`) and as a stem (`key`);
+        # a key shared by several compounds is ambiguous.
+        both = pl.concat([names, aliases])
         self._names = (
-            pl.concat([names, aliases])
-            .filter(pl.col("key").str.len_chars() > 0)
-            .unique(["compound_id", "key"], keep="first", maintain_order=True)
+            both.with_columns(unify_name(both.get_column("key_full")).alias("key"))
+            .filter(pl.col("key_full").str.len_chars() > 0)
+            .unique(["compound_id", "key_full"], keep="first", maintain_order=True)
         )
-        addr = normalize_address(c.get_column(Compound.address).cast(pl.String), self.prefixes) \
+        addr = norm(c.get_column(Compound.address)) \
             if Compound.address in c.columns else pl.Series([None] * c.height, dtype=pl.String)
         ak = address_keys(addr)
         self._roads = pl.DataFrame({"compound_id": ids, "road_key": ak["road_key"], "road": ak["road"]})
@@ -211,45 +133,50 @@ class AddressMatcher:
             on="gram",
         )
         self._name_grams = name_grams
-        self._road_blocks = (
-            self._roads.drop_nulls("road_key")
-            .with_columns(pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
-        )
+        self._road_blocks = self._roads.drop_nulls("road_key").with_columns(_road_block_keys("road_key"))
 
     # ---- exact ------------------------------------------------------------------------
     @staticmethod
-    def _lookup(q: pl.DataFrame, qcol: str, table: pl.DataFrame, tcol: str, detail: str) -> pl.DataFrame:
-        """Per query row: the unique compound for the key, or all candidates if ambiguous."""
+    def _lookup(q: pl.DataFrame, qcol: str, table: pl.DataFrame, tcol: str, detail: str, score: float) -> pl.DataFrame:
+        """Every (query, compound) pair sharing a key; `detail` may name the table's `kind`
+        column as `{kind}` (name / alias)."""
         hits = (
-            q.select("qi", pl.col(qcol).alias("k")).drop_nulls("k")
+            q.select("qi", pl.col(qcol).alias("k")).filter(pl.col("k").str.len_chars() > 0)
             .join(table.select(pl.col(tcol).alias("k"), "compound_id", *(["kind"] if "kind" in table.columns else [])),
                   on="k", how="inner")
         )
         if "kind" in hits.columns:
-            hits = hits.with_columns(pl.col("kind").alias("detail"))
+            hits = hits.with_columns(pl.format(detail.replace("{kind}", "{}"), "kind").alias("detail"))
         else:
             hits = hits.with_columns(pl.lit(detail).alias("detail"))
-        return hits.unique(["qi", "compound_id"], keep="first").select("qi", "compound_id", "detail")
+        return hits.unique(["qi", "compound_id"], keep="first").select("qi", "compound_id", "detail", pl.lit(score).alias("score"))
 
     def match(self, addresses: pl.Series) -> pl.DataFrame:
         """One row per input: `compound_id` (null unless accepted), `score` (0–100),
-        `method_detail` (name, alias, road_number, alias+name, fuzzy, ambiguous,
-        below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
+        `method_detail` (`+`-joined exact kinds: name, alias, name_variant, alias_variant,
+        road_number; or fuzzy, ambiguous, below_threshold, no_match, empty), `candidates` (`id:score|…`, best first)."""
         n = addresses.len()
         raw = addresses.cast(pl.String)
-        norm_all = normalize_address(raw, self.prefixes)
+        norm_all = normalize_address(raw, self.prefixes, unify_names=False)
         dist_all = (raw.str.extract(self._district_re, 1) if self._district_re else pl.repeat(None, n, dtype=pl.String, eager=True))
         inputs = pl.DataFrame({"norm": norm_all, "dist": dist_all.fill_null("")})
         # Work on distinct normalised strings: real exports repeat addresses a lot.
         uniq = inputs.unique(maintain_order=True).filter(pl.col("norm").str.len_chars() > 0)
         keys = address_keys(uniq.get_column("norm"))
-        q = uniq.with_columns(pl.Series("qi", np.arange(uniq.height))).hstack(keys)
+        q = uniq.with_columns(
+            pl.Series("qi", np.arange(uniq.height)),
+            unify_name(uniq.get_column("norm")).alias("stem"),
+        ).hstack(keys)
 
+        # Exact keys, strongest first: the name as written, its stem (花园/小区/苑 variants),
+        # road + house number.
         scored = pl.concat(
             [
-                self._lookup(q, "norm", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
-                self._lookup(q, "rest", self._names, "key", "name").with_columns(pl.lit(100.0).alias("score")),
-                self._lookup(q, "road_key", self._roads, "road_key", "road_number").with_columns(pl.lit(95.0).alias("score")),
+                self._lookup(q, "norm", self._names, "key_full", "{kind}", 100.0),
+                self._lookup(q, "rest_full", self._names, "key_full", "{kind}", 100.0),
+                self._lookup(q, "stem", self._names, "key", "{kind}_variant", 98.0),
+                self._lookup(q, "rest", self._names, "key", "{kind}_variant", 98.0),
+                self._lookup(q, "road_key", self._roads, "road_key", "road_number", 95.0),
             ]
         )
         scored = self._with_district(scored, q)
@@ -295,35 +222,53 @@ class AddressMatcher:
         if scored.height == 0:
             return pl.DataFrame(schema={"qi": pl.Int64, "compound_id": pl.String, "score": pl.Float64,
                                         "method_detail": pl.String, "candidates": pl.String})
+        family = pl.when(pl.col("detail") == "road_number").then(pl.lit("road")).otherwise(pl.lit("name"))
         per = (
             scored.group_by("qi", "compound_id")
             .agg(
                 pl.col("score").max(),
-                pl.col("detail").unique().sort().str.join("+"),
-                # name and alias are one kind of evidence, road + number another
-                pl.col("detail").replace({"alias": "name"}).n_unique().alias("kinds"),
+                pl.col("detail").unique().sort().str.join("+")
+                .str.replace("alias+alias_variant", "alias", literal=True)
+                .str.replace("name+name_variant", "name", literal=True),
+                # independent kinds of evidence: the name (as written or as a stem) and the
+                # road + house number
+                family.n_unique().alias("families"),
+                (pl.col("detail") == "road_number").any().cast(pl.Int8).alias("road"),
+                pl.when(pl.col("detail").str.ends_with("_variant")).then(1)
+                .when(pl.col("detail") != "road_number").then(2).otherwise(0).max().alias("strength"),
                 pl.col("in_district").max(),
             )
-            .sort(["qi", "kinds", "in_district", "score", "compound_id"], descending=[False, True, True, True, False])
+            .sort(["qi", "families", "in_district", "road", "strength", "score", "compound_id"],
+                  descending=[False, True, True, True, True, True, False])
         )
+        top = lambda c: pl.col(c).first()
+        second = lambda c: pl.col(c).get(1, null_on_oob=True)
         agg = per.group_by("qi", maintain_order=True).agg(
-            pl.col("compound_id").first().alias("top_id"),
-            pl.col("score").first().alias("top_score"),
-            pl.col("detail").first().alias("top_detail"),
-            pl.col("kinds").first().alias("top_kinds"),
-            pl.col("kinds").get(1, null_on_oob=True).alias("second_kinds"),
-            pl.col("in_district").first().alias("top_in"),
-            pl.col("in_district").get(1, null_on_oob=True).alias("second_in"),
+            top("compound_id").alias("top_id"),
+            top("score").alias("top_score"),
+            top("detail").alias("top_detail"),
+            *[top(c).alias(f"top_{c}") for c in ("families", "in_district", "road", "strength")],
+            *[second(c).alias(f"second_{c}") for c in ("families", "in_district", "road", "strength")],
+            # candidates for the reviewer, by score: the top n, or every compound tied at
+            # the top (up to _MAX_TIED), so the true one is on the list
             pl.concat_str(pl.col("compound_id"), pl.lit(":"), pl.col("score").round(0).cast(pl.Int64).cast(pl.String))
-            .head(self.top_n).str.join("|").alias("candidates"),
+            .sort_by(["score", "compound_id"], descending=[True, False])
+            .filter(pl.int_range(pl.len()) < pl.max_horizontal(
+                pl.lit(self.top_n), (pl.col("score") == pl.col("score").max()).sum().clip(upper_bound=_MAX_TIED)))
+            .str.join("|").alias("candidates"),
         )
-        # One compound, or one that both the name and the road + number point at while the
-        # others have only one of them (瑞景 is two compounds, but only one is at 瑞景路8号).
-        # A district named in the address breaks a remaining tie.
+        # The winner must beat the runner-up on more kinds of evidence (瑞景 is two
+        # compounds, but only one is at 瑞景路8号), on the district the address names, or —
+        # with the same kinds of evidence — on the name as written over a mere stem. A name
+        # that says A against a road + number that says B stays ambiguous.
+        same_fam = pl.col("top_families") == pl.col("second_families")
+        same_dist = pl.col("top_in_district") == pl.col("second_in_district")
         clear = (
-            pl.col("second_kinds").is_null()
-            | (pl.col("top_kinds") > pl.col("second_kinds"))
-            | ((pl.col("top_kinds") == pl.col("second_kinds")) & (pl.col("top_in") > pl.col("second_in")))
+            pl.col("second_families").is_null()
+            | (pl.col("top_families") > pl.col("second_families"))
+            | (same_fam & (pl.col("top_in_district") > pl.col("second_in_district")))
+            | (same_fam & same_dist & (pl.col("top_road") == pl.col("second_road"))
+               & (pl.col("top_strength") > pl.col("second_strength")))
         )
         return agg.select(
             "qi",
@@ -347,25 +292,19 @@ class AddressMatcher:
             .join(self._name_grams.select("gram", "compound_id", pl.col("key").alias("ref")), on="gram")
             .unique(["qi", "compound_id", "ref"])
         )
-        road_pairs = (
-            pending.select("qi", pl.col("road_key").alias("text"),
-                           pl.col("road_key").str.extract(r"(\d+(?:-\d+)?)$", 1).alias("number"))
-            .drop_nulls("number")
-            .join(self._road_blocks.select("number", "compound_id", pl.col("road_key").alias("ref")), on="number")
-            .filter(pl.col("text") != pl.col("ref"))
-        )
-        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"),
-                           road_pairs.select("qi", "text", "compound_id", "ref")])
+        # Same house number and the same first or second character of the road: one wrong
+        # character in the road name still meets its compound.
+        q_roads = pending.select("qi", pl.col("road_key").alias("text"), *_road_block_keys("road_key")).drop_nulls("number")
+        road_pairs = pl.concat([
+            q_roads.join(self._road_blocks.select("number", key, "compound_id", pl.col("road_key").alias("ref")),
+                         on=["number", key]).select("qi", "text", "compound_id", "ref")
+            for key in ("c0", "c1")
+        ]).filter(pl.col("text") != pl.col("ref")).unique(["qi", "compound_id"])
+        pairs = pl.concat([name_pairs.select("qi", "text", "compound_id", "ref"), road_pairs])
         if pairs.height == 0:
             return pl.DataFrame(schema=schema)
-        scores = process.cpdist(
-            pairs.get_column("text").to_list(), pairs.get_column("ref").to_list(),
-            scorer=fuzz.ratio, workers=-1,
-        )
         per = (
-            pairs.select("qi", "compound_id", pl.Series("score", scores, dtype=pl.Float64))
-            # Pairs scoring under half are noise, not candidates: drop before ranking.
-            .filter(pl.col("score") >= _CANDIDATE_FLOOR)
+            pl.concat([_score_chunk(chunk) for chunk in pairs.iter_slices(_PAIR_CHUNK)])
             .group_by("qi", "compound_id").agg(pl.col("score").max())
         )
         per = self._with_district(per, pending).sort(

@@ -136,7 +136,7 @@ def _normalise_sys(coord_sys) -> np.ndarray | str:
     if isinstance(coord_sys, str):
         return coord_sys.strip().upper().replace("-", "")
     arr = np.asarray(coord_sys, dtype=object)
-    filled = np.where(arr == None, "WGS84", arr).astype(str)  # noqa: E711 - elementwise
+    filled = np.where(arr == None, "WGS84", arr).astype(str)
     # Only a handful of distinct labels exist, so normalise the uniques, not every row.
     uniq, inverse = np.unique(filled, return_inverse=True)
     norm = np.array([u.strip().upper().replace("-", "") for u in uniq], dtype=object)

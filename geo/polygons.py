@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 
 _EMPTY = -1   # cell touches no outline
 _MIXED = -2   # cell is crossed by an edge (or touched by several outlines): exact test
-_MAX_AREA_CELLS = 30_000_000   # memory cap: cells covered by outline bounding boxes
+_MAX_AREA_CELLS = 12_000_000   # memory cap: cells covered by outline bounding boxes
 _MAX_DENSE_CELLS = 50_000_000  # up to this many grid cells, a dense lookup array (≤ 200 MB)
-_CELLS_PER_SIDE = 24           # target resolution: cells across a typical outline
+_CELLS_PER_SIDE = 16           # target resolution: cells across a typical outline
 _EPS = 1e-7                    # grid units; points this close to a grid line mark both sides
 
 
@@ -64,7 +64,7 @@ class CompoundPolygons:
 
     # ---- construction -------------------------------------------------------------
     @classmethod
-    def from_geojson(cls, path: Path, id_property: str = "compound_id") -> "CompoundPolygons":
+    def from_geojson(cls, path: Path, id_property: str = "compound_id") -> CompoundPolygons:
         """Read a GeoJSON FeatureCollection whose features carry `properties.compound_id`."""
         path = Path(path)
         try:
@@ -78,7 +78,7 @@ class CompoundPolygons:
     @classmethod
     def from_features(
         cls, features: Iterable[Mapping], id_property: str = "compound_id"
-    ) -> "CompoundPolygons":
+    ) -> CompoundPolygons:
         """Build from GeoJSON-like feature mappings; unusable features are kept in `rejected`."""
         ids: list[str] = []
         geoms: list = []
@@ -118,7 +118,7 @@ class CompoundPolygons:
         return cls(np.array(ids, dtype=object), np.array(geoms, dtype=object), rejected)
 
     @classmethod
-    def from_geometries(cls, ids: Sequence[str], geometries: Sequence, **kw) -> "CompoundPolygons":
+    def from_geometries(cls, ids: Sequence[str], geometries: Sequence, **kw) -> CompoundPolygons:
         """Build from parallel sequences of compound ids and shapely polygons."""
         return cls(np.asarray(ids, dtype=object), np.asarray(geometries, dtype=object), **kw)
 
@@ -136,6 +136,11 @@ class CompoundPolygons:
         # Coarsen until the cells covered by outlines fit the memory budget.
         while np.sum((w / cs + 2) * (h / cs + 2)) > _MAX_AREA_CELLS:
             cs *= 1.25
+        # Coarsen a little more if that lets the whole grid be a dense array.
+        extent = (bounds[:, 2].max() - bounds[:, 0].min()) * (bounds[:, 3].max() - bounds[:, 1].min())
+        cs_dense = float(np.sqrt(extent / _MAX_DENSE_CELLS)) * 1.01 if _MAX_DENSE_CELLS > 0 else np.inf
+        if cs < cs_dense <= 2 * cs:
+            cs = cs_dense
         return cs
 
     def _build_raster(self) -> None:
@@ -167,28 +172,41 @@ class CompoundPolygons:
         in_key, in_owner = _scanline_cells(gx1, gy1, gx2, gy2, owner, nx, ny)
 
         # Cells inside one outline only; several (overlaps) or an edge make a cell mixed.
-        order = np.argsort(in_key, kind="stable")
-        in_key, in_owner = in_key[order], in_owner[order]
-        uk, start, count = np.unique(in_key, return_index=True, return_counts=True)
-        uval = np.where(count == 1, in_owner[start], _MIXED)
-        keys = np.union1d(uk, boundary)
-        vals = np.full(keys.size, _MIXED, dtype=np.int64)
-        pos = np.searchsorted(keys, uk)
-        vals[pos] = uval
-        vals[np.searchsorted(keys, boundary)] = _MIXED
         if nx * ny <= _MAX_DENSE_CELLS:
-            # A dense grid makes the lookup one gather instead of a binary search.
-            self._dense = np.full(nx * ny, _EMPTY, dtype=np.int32 if n < 2**31 else np.int64)
-            self._dense[keys] = vals
+            # A dense grid: building is a few scatters, lookup one gather.
+            dense = np.full(nx * ny, _EMPTY, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+            dense[in_key] = in_owner
+            # Where outlines overlap, the last write wins; any cell whose writers disagree
+            # with what stuck is an overlap.
+            dense[in_key[dense[in_key] != in_owner]] = _MIXED
+            dense[boundary] = _MIXED
+            self._dense = dense
+            return
+        keys = np.sort(np.concatenate([in_key, boundary]))
+        # Sort-based uniques (NumPy's hashed unique is slow on tens of millions of keys).
+        order = np.argsort(in_key, kind="stable")
+        k_in, o_in = in_key[order], in_owner[order]
+        first = np.ones(k_in.size, dtype=bool)
+        first[1:] = k_in[1:] != k_in[:-1]
+        run_len = np.diff(np.append(np.flatnonzero(first), k_in.size))
+        uk = k_in[first]
+        uval = np.where(run_len == 1, o_in[first], _MIXED)
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        keys = keys[first]
+        vals = np.full(keys.size, _MIXED, dtype=np.int64)
+        vals[np.searchsorted(keys, uk)] = uval
+        vals[np.searchsorted(keys, boundary)] = _MIXED
         self._keys, self._vals = keys, vals
 
     def raster_stats(self) -> dict[str, float]:
         """Cell size and how many cells are answered by lookup (for benchmarks and logs)."""
+        vals = self._dense if self._dense is not None else self._vals
         return {
             "cell_size_deg": self._cs,
-            "cells": int(self._keys.size),
-            "interior_cells": int((self._vals >= 0).sum()),
-            "mixed_cells": int((self._vals == _MIXED).sum()),
+            "cells": int(np.count_nonzero(vals != _EMPTY)),
+            "interior_cells": int(np.count_nonzero(vals >= 0)),
+            "mixed_cells": int(np.count_nonzero(vals == _MIXED)),
             "dense": self._dense is not None,
         }
 
@@ -254,34 +272,38 @@ def _enumerate(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return which, value
 
 
-def _mark(gx: np.ndarray, gy: np.ndarray, nx: int, ny: int) -> np.ndarray:
-    """Keys of the cells around points (both sides when a point sits on a grid line)."""
-    keys = []
-    for dx in (-_EPS, _EPS):
-        for dy in (-_EPS, _EPS):
-            cx, cy = np.floor(gx + dx).astype(np.int64), np.floor(gy + dy).astype(np.int64)
-            ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
-            keys.append(cy[ok] * nx + cx[ok])
-    return np.unique(np.concatenate(keys))
+def _cells(fx0, fx1, fy0, fy1, nx: int, ny: int) -> np.ndarray:
+    """Keys of cell (fx0, fy0), plus (fx1, ·) where fx1 ≠ fx0 and (·, fy1) where fy1 ≠ fy0."""
+    sx, sy = fx1 != fx0, fy1 != fy0
+    cx = np.concatenate([fx0, fx1[sx], fx0[sy], fx1[sx & sy]])
+    cy = np.concatenate([fy0, fy0[sx], fy1[sy], fy1[sx & sy]])
+    ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+    return cy[ok] * nx + cx[ok]  # duplicates are harmless to both grid layouts
+
+
+def _floors(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell index just below and just above g: different only when g sits on a grid line."""
+    return np.floor(g - _EPS).astype(np.int64), np.floor(g + _EPS).astype(np.int64)
 
 
 def _edge_cells(gx1, gy1, gx2, gy2, nx: int, ny: int) -> np.ndarray:
     """Keys of every cell an edge touches: a segment passes from cell to cell only by
-    crossing a grid line, so its end points and grid-line crossings find them all."""
-    xs, ys = [gx1, gx2], [gy1, gy2]
-    # crossings of vertical grid lines x = k
+    crossing a grid line, so its end points and grid-line crossings find them all (both
+    sides of the line; all four cells at a grid corner)."""
+    parts = [_cells(*_floors(gx1), *_floors(gy1), nx, ny)]  # rings are closed: every vertex starts an edge
+    # crossings of vertical grid lines x = k: cells k-1 and k of the row at the crossing
     e, k = _enumerate(np.ceil(np.minimum(gx1, gx2)).astype(np.int64), np.floor(np.maximum(gx1, gx2)).astype(np.int64))
     keep = gx2[e] != gx1[e]
     e, k = e[keep], k[keep]
-    xs.append(k.astype(np.float64))
-    ys.append(gy1[e] + (k - gx1[e]) * (gy2[e] - gy1[e]) / (gx2[e] - gx1[e]))
-    # crossings of horizontal grid lines y = k
+    y = gy1[e] + (k - gx1[e]) * (gy2[e] - gy1[e]) / (gx2[e] - gx1[e])
+    parts.append(_cells(k - 1, k, *_floors(y), nx, ny))
+    # crossings of horizontal grid lines y = k: cells k-1 and k of the column at the crossing
     e, k = _enumerate(np.ceil(np.minimum(gy1, gy2)).astype(np.int64), np.floor(np.maximum(gy1, gy2)).astype(np.int64))
     keep = gy2[e] != gy1[e]
     e, k = e[keep], k[keep]
-    ys.append(k.astype(np.float64))
-    xs.append(gx1[e] + (k - gy1[e]) * (gx2[e] - gx1[e]) / (gy2[e] - gy1[e]))
-    return _mark(np.concatenate(xs), np.concatenate(ys), nx, ny)
+    x = gx1[e] + (k - gy1[e]) * (gx2[e] - gx1[e]) / (gy2[e] - gy1[e])
+    parts.append(_cells(*_floors(x), k - 1, k, nx, ny))
+    return np.concatenate(parts)
 
 
 def _scanline_cells(gx1, gy1, gx2, gy2, owner, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +314,11 @@ def _scanline_cells(gx1, gy1, gx2, gy2, owner, nx: int, ny: int) -> tuple[np.nda
     yc = row + 0.5
     x = gx1[e] + (yc - gy1[e]) * (gx2[e] - gx1[e]) / (gy2[e] - gy1[e])
     own = owner[e]
-    order = np.lexsort((x, row, own))
+    # One sort on (outline, row) + x folded into a float. Where the fold loses precision
+    # (crossings closer than ~1e-3 cell) the cells involved are edge cells, which are
+    # mixed whatever the scanline says.
+    group = own.astype(np.float64) * ny + row
+    order = np.argsort(group + np.clip(x, -1.0, nx + 1.0) / (nx + 3.0))
     x, row, own = x[order], row[order], own[order]
     new_group = np.ones(x.size, dtype=bool)
     new_group[1:] = (row[1:] != row[:-1]) | (own[1:] != own[:-1])

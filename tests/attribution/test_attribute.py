@@ -154,3 +154,41 @@ def test_outputs_follow_the_contract(compounds, polygons):
     ReviewItem.validate(review)
     assert att.height == 3 and att["event_id"].to_list() == ev["event_id"].to_list()
     assert att.columns == list(AttributedEvent.to_schema().columns)
+
+
+def test_decision_on_a_linked_record_follows_the_incident(compounds, polygons):
+    ev = make_events([{"source": "court", "record_id": "J1", "lon": FAR[0], "lat": FAR[1]}])
+    ev = ev.with_columns(pl.lit("police:P9|court:J1").alias("linked_records"))
+    decisions = pl.DataFrame({"source": ["police"], "record_id": ["P9"], "compound_id": ["C2"]})
+    att, review = run(ev, compounds, polygons, decisions=decisions)
+    assert (att["compound_id"][0], att["method"][0]) == ("C2", "decision")
+    assert review.height == 0
+
+
+def test_decision_naming_an_unknown_compound_is_not_applied(compounds, polygons):
+    ev = make_events([{"record_id": "1", "lon": IN_C1[0], "lat": IN_C1[1]}])
+    decisions = pl.DataFrame({"source": ["police"], "record_id": ["1"], "compound_id": ["NOPE"]})
+    att, _ = run(ev, compounds, polygons, decisions=decisions)
+    assert (att["compound_id"][0], att["method"][0]) == ("C1", "polygon")
+
+
+def test_later_decision_for_the_same_record_wins(compounds, polygons):
+    ev = make_events([{"record_id": "1", "lon": FAR[0], "lat": FAR[1]}])
+    decisions = pl.DataFrame({"source": ["police", "police"], "record_id": ["1", "1"], "compound_id": ["C1", "C3"]})
+    att, _ = run(ev, compounds, polygons, decisions=decisions)
+    assert att["compound_id"].to_list() == ["C3"]
+
+
+def test_no_events_gives_empty_frames(compounds, polygons):
+    att, review = run(make_events([{}]).clear(), compounds, polygons)
+    assert att.height == 0 and review.height == 0
+    assert att.columns == list(AttributedEvent.to_schema().columns)
+
+
+def test_point_just_outside_an_outline_goes_to_the_nearest_centroid(compounds, polygons):
+    # C1's outline ends ~101 m east of its centroid; these points are 121 m, 148 m and
+    # 170 m from it, all outside every outline.
+    ev = make_events([{"lon": 118.1012, "lat": 24.4700}, {"lon": 118.1003, "lat": 24.4713}, {"lon": 118.1000, "lat": 24.47153}])
+    att, _ = run(ev, compounds, polygons, radius_m=150)
+    assert att["method"].to_list() == ["nearest", "nearest", "unmatched"]
+    assert att["compound_id"].to_list() == ["C1", "C1", None]

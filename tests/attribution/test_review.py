@@ -31,7 +31,7 @@ def test_queue_written_as_bom_csv_and_excel_with_chinese_headers(tmp_path, compo
 
 
 def test_decisions_round_trip_through_csv_and_excel(tmp_path, compounds, polygons):
-    ev, (_, review) = _review(compounds, polygons)
+    ev, _ = _review(compounds, polygons)
     decided = pl.DataFrame({"source": ["police", "police"], "record_id": ["a", "b"], "compound_id": ["", "C2"]})
     csv = tmp_path / "review_decisions.csv"
     decided.write_csv(csv, include_bom=True)

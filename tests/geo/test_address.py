@@ -5,8 +5,8 @@ import pytest
 from geo.address import AddressMatcher, chinese_numeral_to_int, normalize_address
 
 
-def norm(*values, prefixes=None):
-    return normalize_address(pl.Series(list(values), dtype=pl.String), prefixes).to_list()
+def norm(*values, prefixes=None, unify=True):
+    return normalize_address(pl.Series(list(values), dtype=pl.String), prefixes, unify_names=unify).to_list()
 
 
 def test_strips_province_city_district_prefixes():
@@ -51,7 +51,7 @@ def test_building_unit_room_floor_suffixes_dropped(suffix):
     assert norm("湖滨北路12号" + suffix) == ["湖滨北路12号"]
 
 
-@pytest.mark.parametrize("variant", ["湖滨花园", "湖滨小区", "湖滨家园", "湖滨苑", "湖滨新村", "湖滨"])
+@pytest.mark.parametrize("variant", ["湖滨花园", "湖滨小区", "湖滨家园", "湖滨苑", "湖滨新村", "湖滨", "湖滨花园二期"])
 def test_compound_name_variants_unified(variant):
     assert norm(variant) == ["湖滨"]
 
@@ -93,7 +93,7 @@ def test_same_key_for_two_compounds_is_ambiguous_with_candidates(registry):
     got = AddressMatcher(registry).match(pl.Series(["瑞景小区"]))
     assert got["compound_id"].to_list() == [None]
     assert got["method_detail"].to_list() == ["ambiguous"]
-    assert set(got["candidates"][0].split("|")) == {"C5:100", "C6:100"}
+    assert {c.split(":")[0] for c in got["candidates"][0].split("|")} == {"C5", "C6"}
 
 
 def test_road_and_name_naming_different_compounds_is_not_accepted(registry):
@@ -125,10 +125,21 @@ def test_output_keeps_input_order_and_repeats(registry):
     assert got["compound_id"].to_list() == ["C2", "C1", "C2"]
 
 
+def test_name_as_written_beats_a_variant_of_another_name(registry):
+    # 瑞景新村 (C5) is written exactly; 瑞景家园 (C6) shares only the stem.
+    got = AddressMatcher(registry).match(pl.Series(["瑞景新村3栋", "瑞景新村二期"]))
+    assert got["compound_id"].to_list() == ["C5", None]
+    assert got["method_detail"].to_list() == ["name", "ambiguous"]
+
+
+def test_qualifiers_like_nearby_are_dropped():
+    assert norm("东海新村门口", "集源里附近", unify=False) == ["东海新村", "集源里"]
+
+
 def test_road_number_settles_an_ambiguous_name(registry):
     got = AddressMatcher(registry).match(pl.Series(["瑞景路9号瑞景小区5栋"]))
     assert got["compound_id"].to_list() == ["C6"]
-    assert got["method_detail"].to_list() == ["name+road_number"]
+    assert got["method_detail"].to_list() == ["name_variant+road_number"]
 
 
 def test_district_named_in_the_address_settles_a_shared_name(registry):
@@ -137,3 +148,14 @@ def test_district_named_in_the_address_settles_a_shared_name(registry):
     )
     got = AddressMatcher(reg).match(pl.Series(["湖里区瑞景小区", "思明区瑞景花园", "瑞景"]))
     assert got["compound_id"].to_list() == ["C6", "C5", None]
+
+
+def test_every_tied_candidate_is_listed_for_the_reviewer(registry):
+    many = pl.DataFrame({
+        "compound_id": [f"W{i}" for i in range(8)], "name": ["文园小区"] * 8, "aliases": [None] * 8,
+        "district": ["思明区"] * 8, "street": ["街道"] * 8, "community": [None] * 8,
+        "address": [None] * 8, "lon": [118.1] * 8, "lat": [24.47] * 8, "coord_sys": ["WGS84"] * 8,
+    })
+    got = AddressMatcher(many, top_n=3).match(pl.Series(["文园小区"]))
+    assert got["compound_id"][0] is None
+    assert sorted(c.split(":")[0] for c in got["candidates"][0].split("|")) == [f"W{i}" for i in range(8)]

@@ -5,8 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.coords import (
-    bd09_to_gcj02, bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, haversine_m, in_china,
-    to_wgs84, wgs84_to_bd09, wgs84_to_gcj02,
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    haversine_m,
+    in_china,
+    to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
 )
 
 # (wgs lat, wgs lon, gcj lat, gcj lon) from googollee/eviltransform's test suite.
@@ -82,7 +89,7 @@ def test_no_offset_outside_china():
 
 
 def test_nan_stays_nan_and_does_not_poison_others():
-    lon, lat = gcj02_to_wgs84(np.array([np.nan, 118.1]), np.array([24.5, 24.5]))
+    lon, _ = gcj02_to_wgs84(np.array([np.nan, 118.1]), np.array([24.5, 24.5]))
     assert np.isnan(lon[0]) and np.isfinite(lon[1])
 
 

@@ -66,7 +66,10 @@ def test_unreadable_geojson_is_a_clear_error(tmp_path):
         CompoundPolygons.from_geojson(path)
 
 
-def test_raster_lookup_agrees_with_exact_test_on_random_city():
+@pytest.mark.parametrize("dense_limit", [None, 0], ids=["dense-grid", "sparse-keys"])
+def test_raster_lookup_agrees_with_exact_test_on_random_city(dense_limit, monkeypatch):
+    if dense_limit is not None:
+        monkeypatch.setattr("geo.polygons._MAX_DENSE_CELLS", dense_limit)
     rng = np.random.default_rng(7)
     n = 300
     cx, cy = rng.uniform(118.0, 118.2, n), rng.uniform(24.4, 24.6, n)
@@ -75,7 +78,8 @@ def test_raster_lookup_agrees_with_exact_test_on_random_city():
              for x, y, k in zip(cx, cy, rng.uniform(0, 1, n))]
     ids = [f"C{i:04d}" for i in range(n)]
     cp = CompoundPolygons.from_geometries(ids, geoms)
-    assert cp.raster_stats()["interior_cells"] > 0
+    stats = cp.raster_stats()
+    assert stats["interior_cells"] > 0 and stats["dense"] == (dense_limit is None)
     lon, lat = rng.uniform(118.0, 118.2, 20_000), rng.uniform(24.4, 24.6, 20_000)
     got = cp.locate(lon, lat)
     # Reference: brute force with shapely on every polygon, smallest id on overlaps.
