@@ -17,7 +17,8 @@ from pipelines.resources import RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.pages import render_verification_pages
 from plaques.registry import plan_plaques
-from plaques.sign import plaque_url, resolve_secret
+from plaques.sign import resolve_secret
+from plaques.verify import active_plaque_urls
 from reports.analyst import render_report
 from reports.common_problems import common_problems, leading_group, period_stats
 from reports.map_layer import build_features, write_map_layers
@@ -140,23 +141,28 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     secret = resolve_secret(os.environ, demo=folders.demo)
     current = _on(warehouse, "marts.ratings", as_of)
     registry = _on(warehouse, "marts.plaques", as_of)
-    active = registry.filter(pl.col("status") == "active").select(
-        "compound_id", "serial",
-        pl.col("serial").map_elements(lambda s: plaque_url(folders.public_base_url, s, secret), return_dtype=pl.String).alias("url"),
-    )
+    active = active_plaque_urls(registry.drop("as_of"), base_url=folders.public_base_url, secret=secret)
     intake = _on(warehouse, "marts.intake_counts", as_of)
-    replies = read_decision_file(folders.data, "appeals.csv")
     site_dir = folders.staging(context.partition_key) / "site"
     pages = render_site(
         site_dir, as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
         stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
         history=_history(warehouse, as_of), plaques=active,
-        checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")) if intake is not None and "n_checkins_month" in intake.columns else None,
-        replies=replies.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text") if replies is not None and "reply_text" in replies.columns else None,
+        checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")),
+        needs=intake.select("compound_id", "n_needs_month"),
+        replies=_replies(folders),
     )
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
                                        base_url=folders.public_base_url, secret=secret)
     return dg.MaterializeResult(metadata={"pages": len(pages), "site": str(site_dir)})
+
+
+def _replies(folders: RunFolders) -> pl.DataFrame | None:
+    """Right-to-reply texts (回应说明) from the appeals file, for the public pages."""
+    appeals = read_decision_file(folders.data, "appeals.csv")
+    if appeals is None or "reply_text" not in appeals.columns:
+        return None
+    return appeals.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text")
 
 
 @dg.asset(
