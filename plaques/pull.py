@@ -44,8 +44,12 @@ class PullResult:
 
 
 def find_batches(out_dir: Path) -> dict[str, Path]:
-    """Batch id → batch folder, for every batch with a manifest under ``out_dir``."""
-    return {p.parent.name: p.parent for p in sorted(Path(out_dir).glob("*/plaques/B*/manifest.csv"))}
+    """Batch id → batch folder, for every batch with a manifest under ``out_dir``.
+
+    Dated folders (``OUT_DIR/<as_of>/``) and the veto monitor's ``OUT_DIR/urgent/`` hold
+    batches; the ``latest`` alias points at a dated folder and is skipped."""
+    return {p.parent.name: p.parent for p in sorted(Path(out_dir).glob("*/plaques/B*/manifest.csv"))
+            if p.parent.parent.parent.name != "latest"}
 
 
 def _read_csv(path: Path, schema: dict | None = None) -> pl.DataFrame:
@@ -90,7 +94,8 @@ def _free_folder(dest: Path) -> Path:
 
 
 def _batch_as_of(batch_dir: Path) -> date:
-    return date.fromisoformat(batch_dir.parent.parent.name)
+    """The rating date of a batch, from its id (``B<yyyymmdd>``, ``U`` for urgent orders)."""
+    return datetime.strptime(batch_dir.name[1:9], "%Y%m%d").date()
 
 
 def _copy_part(batch_dir: Path, part: pl.DataFrame, dest: Path, batch_id: str) -> None:

@@ -64,3 +64,24 @@ def test_run_records_ruleset_and_input_hashes(small_city):
     assert sorted(files) == sorted(str(p.relative_to(small_city["data"])) for p in exports)
     for path in exports:
         assert files[str(path.relative_to(small_city["data"]))] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_second_date_batch_has_one_withdrawal_and_one_replacement(small_city, tmp_path):
+    from pipelines.cli import main
+
+    planted = small_city["planted"]
+    first_batch = small_city["out"] / small_city["first"].isoformat() / "plaques"
+    first_manifest = pl.read_csv(next(first_batch.glob("B*/manifest.csv")))
+    rated = _ratings(small_city, small_city["first"]).filter(pl.col("status").is_in(["rated", "downgraded"]))
+    assert sorted(first_manifest["compound_id"]) == sorted(rated["compound_id"])
+    assert set(first_manifest["action"]) == {"new"}
+
+    assert main(["plaques", "pull", "--out", str(small_city["out"]), "--to", str(tmp_path / "print")]) == 0
+    pulled = list((tmp_path / "print").rglob("manifest.csv"))
+    assert len(pulled) == 1
+    manifest = pl.read_csv(pulled[0])
+    assert sorted(manifest["action"]) == ["replace", "withdraw"]
+    actions = dict(zip(manifest["compound_id"], manifest["action"]))
+    assert actions == {planted["late_veto"]: "withdraw", planted["late_downgrade"]: "replace"}
+    assert main(["plaques", "pull", "--out", str(small_city["out"]), "--to", str(tmp_path / "again")]) == 0
+    assert not list((tmp_path / "again").rglob("manifest.csv"))
