@@ -16,7 +16,7 @@ from scoring.lift import lift_rows
 from scoring.overrides import LOG_COLUMNS, apply_overrides, override_rows
 from scoring.rules import Rules
 from scoring.verdict import apply_rules, fired_rules
-from scoring.window import counted_events, window_start
+from scoring.window import category_codes, counted_events, rule_events, in_window, source_keys
 
 RATING_COLUMNS = list(Rating.to_schema().columns)
 EXPLANATION_COLUMNS = list(ExplanationRow.to_schema().columns)
@@ -50,15 +50,18 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     if overrides is not None and overrides.height:
         events, log = apply_overrides(events, overrides, known_compounds=compounds[C.compound_id])
 
-    counted = counted_events(events, rules, as_of).collect()
-    known = counted[AE.compound_id].is_in(compounds[C.compound_id].implode())
-    summary = _summary(events, counted, known, rules, as_of)
-    counted = counted.filter(known)
-
-    harm = counted.group_by(AE.compound_id).agg(pl.col("weight").sum().alias("harm"))
-    indexed = index_frame(compounds, harm, rules)
-    fired = fired_rules(counted, rules, as_of)
+    ids = compounds[C.compound_id]
+    counted, unknown = counted_events(events, rules, as_of, ids)
+    summary = _summary(events, counted.height, unknown, rules, as_of)
+    n = compounds.height
+    codes, labels = category_codes(rules), [rules.label(c) for c in category_codes(rules)]
+    h_cat, n_cat = ex.harm_matrix(counted, n, "cat", len(codes))
+    indexed = index_frame(compounds, h_cat.sum(axis=1), rules)
+    fired = fired_rules(rule_events(events, rules, as_of, ids), rules, as_of)
     rated = apply_rules(indexed, fired, rules)
+    # The NumPy matrices are indexed by registry row: the frame must keep that order.
+    if not rated[C.compound_id].equals(ids):
+        raise RuntimeError("scoring: compound order lost between index and rules")
 
     ratings = (
         compounds.select(C.compound_id, C.name)
@@ -72,36 +75,35 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     )
     ratings = Rating.validate(ratings)
 
-    main = ex.main_category(counted, rules)
+    h_src, n_src = ex.harm_matrix(counted, n, "src", len(source_keys()))
     parts = [
-        ex.contribution_rows(counted, rated, rules, "category_code", "category"),
-        ex.contribution_rows(counted, rated, rules, AE.source, "source"),
+        ex.contribution_rows(h_cat, n_cat, rated, rules, codes, labels, "category"),
+        ex.contribution_rows(h_src, n_src, rated, rules, source_keys(), source_keys(), "source"),
         ex.rule_rows(fired, rules),
-        lift_rows(rated, counted, fired, rules, as_of, main),
+        lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),
         ex.compare_rows(rated, rules),
         override_rows(log),
     ]
+    # Sort by registry row and kind (integers, stable): each part is already in a
+    # deterministic order within a compound, and a string sort of ~1M rows is costly.
+    rows = pl.DataFrame({C.compound_id: ids}).with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+    parts = [p if "_row" in p.columns else p.join(rows, on=C.compound_id, how="left") for p in parts]
     explanations = (
-        pl.concat([p.select(ex.COLUMNS) for p in parts], how="vertical_relaxed")
-        .with_columns(pl.lit(as_of).alias("as_of"))
-        .with_columns(pl.col("kind").replace_strict(KIND_ORDER, return_dtype=pl.Int8).alias("_k"))
-        .sort("compound_id", "_k", "key", "detail")
+        pl.concat([p.select("_row", *ex.COLUMNS) for p in parts], how="vertical_relaxed")
+        .with_columns(pl.lit(as_of).alias("as_of"),
+                      pl.col("kind").replace_strict(KIND_ORDER, return_dtype=pl.Int8).alias("_k"))
+        .sort("_row", "_k", nulls_last=True, maintain_order=True)
         .select(EXPLANATION_COLUMNS)
     )
     return ScoreResult(ratings=ratings, explanations=explanations, overrides_log=log, summary=summary)
 
 
-def _summary(events: pl.DataFrame, counted: pl.DataFrame, known: pl.Series, rules: Rules, as_of: date) -> dict[str, int]:
-    start = window_start(as_of, rules)
-    day = pl.col(AE.occurred_at).cast(pl.Date)
+def _summary(events: pl.DataFrame, counted: int, unknown: int, rules: Rules, as_of: date) -> dict[str, int]:
+    placed = pl.col(AE.compound_id).is_not_null()
     s = events.lazy().select(
         pl.len().alias("total"),
-        pl.col(AE.compound_id).is_null().sum().alias("unplaced"),
-        (pl.col(AE.compound_id).is_not_null() & (pl.col(AE.method) == "excluded")).sum().alias("excluded"),
-        (pl.col(AE.compound_id).is_not_null() & (pl.col(AE.method) != "excluded")
-         & ~day.is_between(pl.lit(start), pl.lit(as_of))).sum().alias("out_of_window"),
+        (~placed).sum().alias("unplaced"),
+        (placed & (pl.col(AE.method) == "excluded")).sum().alias("excluded"),
+        (placed & (pl.col(AE.method) != "excluded") & ~in_window(as_of, rules)).sum().alias("out_of_window"),
     ).collect().row(0, named=True)
-    s = {k: int(v) for k, v in s.items()}
-    s["unknown_compound"] = int((~known).sum())
-    s["counted"] = int(known.sum())
-    return s
+    return {**{k: int(v) for k, v in s.items()}, "unknown_compound": int(unknown), "counted": int(counted)}

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from scoring.rules import Rules
-from scoring.window import add_months
+from scoring.window import add_months, epoch_day
 
 
 def horizons(as_of: date, rules: Rules) -> list[tuple[date, str]]:
@@ -37,23 +37,31 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     decay = 0.5 ** (days_ahead / rules.window.half_life_days)
 
     todo = (
-        rated.filter(pl.col("status").is_in(["rated", "downgraded", "vetoed"]) & (pl.col("stars") < 5))
-        .select("compound_id", "exposure", "prior_used", "stars", "status")
+        rated.with_row_index("row")
+        .filter(pl.col("status").is_in(["rated", "downgraded", "vetoed"]) & (pl.col("stars") < 5))
+        .select("row", "compound_id", "exposure", "prior_used", "stars", "status")
         .with_row_index("idx")
     )
     n, nh = todo.height, len(dates)
     if n == 0:
         return _empty()
-    bucket = pl.sum_horizontal([(pl.col("day") > c).cast(pl.Int32) for c in cuts]).alias("bucket")
-    ev = (
-        counted.lazy().join(todo.lazy().select("compound_id", "idx"), on="compound_id", how="inner")
-        .select("idx", "weight", "category_code", bucket)
-        .collect()
-    )
+    # Incidents of the compounds to forecast; `idx` is the compound's row in `todo`.
+    pos = np.full(rated.height, -1, dtype=np.int64)
+    pos[todo["row"].to_numpy()] = np.arange(n)
+    ev_pos = pos[counted["cidx"].to_numpy()]
+    keep = ev_pos >= 0
+    # Counted at horizon j iff day > cuts[j]; bucket = number of such horizons. Days span
+    # one window, so a lookup table by day beats a binary search per incident.
+    cut_days = np.array([epoch_day(c) for c in cuts], dtype=np.int64)
+    first = epoch_day(add_months(as_of, -rules.window.months))
+    table = np.searchsorted(cut_days, np.arange(first, epoch_day(as_of) + 1), side="left")
+    days = counted["day"].to_numpy()[keep].astype(np.int64)
+    ev = {"idx": ev_pos[keep], "weight": counted["weight"].to_numpy()[keep],
+          "bucket": table[np.clip(days - first, 0, len(table) - 1)]}
     # remaining[i, j]: today's weight of compound i's incidents still counted at horizon j
     # (an incident with bucket b is counted at horizons j < b).
-    flat = ev["idx"].to_numpy().astype(np.int64) * (nh + 1) + ev["bucket"].to_numpy()
-    s = np.bincount(flat, weights=ev["weight"].to_numpy(), minlength=n * (nh + 1)).reshape(n, nh + 1)
+    flat = ev["idx"] * (nh + 1) + ev["bucket"]
+    s = np.bincount(flat, weights=ev["weight"], minlength=n * (nh + 1)).reshape(n, nh + 1)
     remaining = np.cumsum(s[:, ::-1], axis=1)[:, ::-1][:, 1:]
     m = rules.shrinkage.strength_residents
     expo = todo["exposure"].to_numpy()[:, None]

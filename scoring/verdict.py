@@ -8,7 +8,7 @@ import polars as pl
 from scoring.rules import Rules
 
 
-def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame:
+def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame:
     """One row per compound and rule that fired: `rule` id, `steps`, the incidents.
 
     Veto: a veto category in the rating year (1 January .. as_of). Downgrade: a category
@@ -17,7 +17,7 @@ def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFram
     """
     year_start = date(as_of.year, 1, 1)
     veto = (
-        counted.lazy()
+        rule_events.lazy()
         .filter(pl.col("category_code").is_in(sorted(rules.veto_set)) & (pl.col("day") >= year_start))
         .with_columns(
             pl.lit("veto").alias("rule_type"),
@@ -28,7 +28,7 @@ def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFram
     kind_of = rules.downgrade_kind_of
     steps_of = {k: v.steps for k, v in rules.downgrade.items()}
     down = (
-        counted.lazy()
+        rule_events.lazy()
         .filter(pl.col("category_code").is_in(sorted(kind_of)))
         .with_columns(
             pl.lit("downgrade").alias("rule_type"),
@@ -66,7 +66,7 @@ def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.
     )
     floor = pl.lit(rules.stars.floor, dtype=pl.Int8)
     return (
-        indexed.join(per, on="compound_id", how="left")
+        indexed.join(per, on="compound_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("vetoed").fill_null(False),
             pl.col("downgraded").fill_null(False),

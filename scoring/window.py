@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
+import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from schemas.events import SOURCES
 from schemas.events import AttributedEvent as AE
 from scoring.rules import Rules
+
+UNKNOWN = "(unknown)"
 
 
 def add_months(d: date, months: int) -> date:
@@ -23,36 +27,85 @@ def window_start(as_of: date, rules: Rules) -> date:
     return add_months(as_of, -rules.window.months) + timedelta(days=1)
 
 
-def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: date) -> pl.LazyFrame:
-    """Incidents that count on `as_of`, one row each, with their weights.
+def category_codes(rules: Rules) -> list[str]:
+    """Category codes in a fixed order; `cat` columns index into it (last: unknown codes)."""
+    return [*rules.categories, UNKNOWN]
 
-    Counted: placed in a compound, not excluded, occurred in the window. `severity` is the
-    category weight, `recency` halves every half-life of age, `weight` is their product.
-    Unknown category codes weigh like one theft rather than vanishing (ingestion should
-    have quarantined them; a zero weight would hide them). `event_id` is unique by
-    contract (checked by the AttributedEvent model upstream), so no de-duplication here.
+
+def source_keys() -> list[str]:
+    """Source keys in a fixed order; `src` columns index into it (last: anything else)."""
+    return [*SOURCES, UNKNOWN]
+
+
+EPOCH = date(1970, 1, 1)
+
+
+def epoch_day(d: date) -> int:
+    """Days since 1970-01-01: Polars' physical Date, used for cheap integer date arithmetic."""
+    return (d - EPOCH).days
+
+
+def in_window(as_of: date, rules: Rules) -> pl.Expr:
+    """occurred_at on a day in [window start, as_of] (compared as datetimes: no cast)."""
+    t = pl.col(AE.occurred_at)
+    lo = datetime.combine(window_start(as_of, rules), time())
+    hi = datetime.combine(as_of + timedelta(days=1), time())
+    return (t >= lo) & (t < hi)
+
+
+def _counted_filter(as_of: date, rules: Rules) -> pl.Expr:
+    return pl.col(AE.compound_id).is_not_null() & (pl.col(AE.method) != "excluded") & in_window(as_of, rules)
+
+
+def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: date,
+                   compound_ids: pl.Series) -> tuple[pl.DataFrame, int]:
+    """Incidents that count on `as_of` as compact integer-coded rows, and the number dropped
+    for naming a compound outside the registry.
+
+    Counted: placed in a compound, not excluded, occurred in the window. Columns: `cidx`
+    (row of the compound in `compound_ids`), `cat` (index into `category_codes`), `src`
+    (index into `source_keys`), `day` (Int32 `epoch_day`), `weight` = severity x recency, where recency halves
+    every half-life of age. Unknown category codes weigh like one theft rather than
+    vanishing (ingestion should have quarantined them). `event_id` is unique by contract
+    (checked by the AttributedEvent model upstream), so there is no de-duplication here.
     """
-    start = window_start(as_of, rules)
+    codes = category_codes(rules)
+    sev = [*rules.categories.values(), rules.categories.get("theft", 1.0)]
+    srcs = source_keys()
+    ids = pl.DataFrame({AE.compound_id: compound_ids}).with_row_index("cidx")
     day = pl.col(AE.occurred_at).cast(pl.Date)
-    age = (pl.lit(as_of) - day).dt.total_days().cast(pl.Float64)
-    sev = pl.col(AE.category_code).replace_strict(
-        rules.categories, default=rules.categories.get("theft", 1.0), return_dtype=pl.Float64
+    lf = (
+        events.lazy()
+        .filter(_counted_filter(as_of, rules))
+        .select(
+            AE.compound_id,
+            pl.col(AE.category_code).replace_strict(
+                {c: i for i, c in enumerate(codes[:-1])}, default=len(codes) - 1, return_dtype=pl.UInt16).alias("cat"),
+            pl.col(AE.source).replace_strict(
+                {s: i for i, s in enumerate(srcs[:-1])}, default=len(srcs) - 1, return_dtype=pl.UInt8).alias("src"),
+            day.cast(pl.Int32).alias("day"),
+        )
+        .join(ids.lazy(), on=AE.compound_id, how="left")
+        .drop(AE.compound_id)
     )
+    c = lf.collect()
+    unknown = c["cidx"].null_count()
+    c = c.drop_nulls("cidx")
+    # Gather-by-index in NumPy: cheaper than a join or replace on 10M rows.
+    age = (epoch_day(as_of) - c["day"].to_numpy()).astype(np.float64)
+    w = np.asarray(sev, dtype=np.float64)[c["cat"].to_numpy()] * 0.5 ** (age / rules.window.half_life_days)
+    return c.with_columns(pl.Series("weight", w)), unknown
+
+
+def rule_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: date,
+                compound_ids: pl.Series) -> pl.DataFrame:
+    """Counted incidents of veto or downgrade categories in registry compounds, with ids
+    (few rows; for the rules)."""
+    cats = sorted(rules.veto_set | set(rules.downgrade_kind_of))
     return (
         events.lazy()
-        .filter(
-            pl.col(AE.compound_id).is_not_null()
-            & (pl.col(AE.method) != "excluded")
-            & day.is_between(pl.lit(start), pl.lit(as_of))
-        )
-        .select(
-            AE.event_id, AE.source, AE.compound_id, AE.category_code, AE.category_group,
-            day.alias("day"),
-            age.alias("age_days"),
-            sev.alias("severity"),
-        )
-        .with_columns(
-            (0.5 ** (pl.col("age_days") / rules.window.half_life_days)).alias("recency"),
-        )
-        .with_columns((pl.col("severity") * pl.col("recency")).alias("weight"))
+        .filter(pl.col(AE.category_code).is_in(cats) & _counted_filter(as_of, rules))
+        .select(AE.event_id, AE.compound_id, AE.category_code, pl.col(AE.occurred_at).cast(pl.Date).alias("day"))
+        .join(pl.LazyFrame({AE.compound_id: compound_ids}), on=AE.compound_id, how="semi")
+        .collect()
     )
