@@ -38,7 +38,7 @@ class Shrinkage(_Strict):
 
 
 class IndexScale(_Strict):
-    scale_per_1000: float = Field(12.0, gt=0)
+    scale_per_1000: float = Field(26.0, gt=0)
 
 
 class Stars(_Strict):
