@@ -4,8 +4,8 @@
 
 Synthetic data (seeded): compounds in 600 streets of 6 districts, incidents over 14 months
 (some outside the window, some unplaced or excluded) with realistic category frequencies.
-Each implementation runs in its own child process, so peak RSS (ru_maxrss) is its own;
-the time excludes reading the parquet files. The pandas version computes ratings only
+Each implementation runs in its own child process, so peak RSS (VmHWM) is its own and
+includes the input frames; the time excludes reading the parquet files. The pandas version computes ratings only
 (index, stars, veto, downgrade); `score` also builds explanations and lift forecasts.
 Both results are compared (index to 1e-9, stars, status, rules) before figures are shown.
 """
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -178,12 +177,23 @@ def run_pandas(data: Path) -> tuple[float, pl.DataFrame]:
     return dt, pl.from_pandas(out)
 
 
+def _vm(field: str) -> float:
+    """A memory figure of this process in MB from /proc/self/status (VmHWM = peak RSS).
+
+    Unlike ru_maxrss, VmHWM starts afresh with the child's own address space.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def child(impl: str, data: Path, out: Path) -> None:
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _vm("VmHWM")
     dt, ratings = (run_polars if impl == "polars" else run_pandas)(data)
+    peak = _vm("VmHWM")
     ratings.write_parquet(out)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"impl": impl, "seconds": dt, "peak_rss_mb": peak / 1024, "start_rss_mb": rss0 / 1024}))
+    print(json.dumps({"impl": impl, "seconds": dt, "peak_rss_mb": peak, "start_rss_mb": rss0}))
 
 
 def main() -> None:
@@ -216,9 +226,10 @@ def main() -> None:
     same = same_index and a_["stars"].equals(b_["stars"].cast(pl.Int8)) and a_["status"].equals(b_["status"]) \
         and a_["rules"].fill_null("").equals(b_["rules"].fill_null(""))
     print(f"{a.events:,} incidents, {a.compounds:,} compounds, as_of {AS_OF}; results identical: {same}")
-    print(f"{'impl':8} {'time s':>8} {'peak RSS MB':>12} {'RSS after imports MB':>22}")
+    print(f"{'impl':8} {'time s':>8} {'peak RSS MB':>12} {'RSS at start MB':>16}")
     for impl, r in res.items():
-        print(f"{impl:8} {r['seconds']:8.2f} {r['peak_rss_mb']:12.0f} {r['start_rss_mb']:22.0f}")
+        print(f"{impl:8} {r['seconds']:8.2f} {r['peak_rss_mb']:12.0f} {r['start_rss_mb']:16.0f}")
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"speed-up: {res['pandas']['seconds'] / res['polars']['seconds']:.1f}x "
           f"(polars includes explanations and lift forecasts; pandas ratings only)")
     if not same:

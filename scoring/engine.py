@@ -51,8 +51,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         events, log = apply_overrides(events, overrides, known_compounds=compounds[C.compound_id])
 
     ids = compounds[C.compound_id]
-    counted, unknown = counted_events(events, rules, as_of, ids)
-    summary = _summary(events, counted.height, unknown, rules, as_of)
+    counted = counted_events(events, rules, as_of, ids)
+    summary = _summary(events, counted.height, rules, as_of)
     n = compounds.height
     codes, labels = category_codes(rules), [rules.label(c) for c in category_codes(rules)]
     h_cat, n_cat = ex.harm_matrix(counted, n, "cat", len(codes))
@@ -98,12 +98,16 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     return ScoreResult(ratings=ratings, explanations=explanations, overrides_log=log, summary=summary)
 
 
-def _summary(events: pl.DataFrame, counted: int, unknown: int, rules: Rules, as_of: date) -> dict[str, int]:
+def _summary(events: pl.DataFrame, counted: int, rules: Rules, as_of: date) -> dict[str, int]:
     placed = pl.col(AE.compound_id).is_not_null()
     s = events.lazy().select(
         pl.len().alias("total"),
         (~placed).sum().alias("unplaced"),
         (placed & (pl.col(AE.method) == "excluded")).sum().alias("excluded"),
         (placed & (pl.col(AE.method) != "excluded") & ~in_window(as_of, rules)).sum().alias("out_of_window"),
+        (placed & (pl.col(AE.method) != "excluded") & in_window(as_of, rules)).sum().alias("_in"),
     ).collect().row(0, named=True)
-    return {**{k: int(v) for k, v in s.items()}, "unknown_compound": int(unknown), "counted": int(counted)}
+    s = {k: int(v) for k, v in s.items()}
+    s["unknown_compound"] = s.pop("_in") - counted
+    s["counted"] = counted
+    return s

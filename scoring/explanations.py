@@ -14,7 +14,7 @@ def harm_matrix(counted: pl.DataFrame, n: int, by: str, k: int) -> tuple[np.ndar
 
     `by` is `cat` or `src`; bincount on a flat index is far cheaper than a string group-by.
     """
-    flat = counted["cidx"].to_numpy().astype(np.int64) * k + counted[by].to_numpy()
+    flat = counted.select(pl.col("cidx") * k + pl.col(by).cast(pl.Int64)).to_series().to_numpy()
     h = np.bincount(flat, weights=counted["weight"].to_numpy(), minlength=n * k).reshape(n, k)
     c = np.bincount(flat, minlength=n * k).reshape(n, k)
     return h, c
@@ -66,7 +66,8 @@ def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """The compound's index against its street, district and city, and the prior's share."""
     ok = pl.col("safety_index").is_not_null()
     five = (pl.col("stars") == 5) & ok
-    r = rated.with_columns(
+    r = rated.with_row_index("_row").with_columns(
+        pl.col("_row").cast(pl.Int64),
         pl.col("safety_index").filter(ok).mean().over("district", "street").alias("street_mean"),
         pl.col("safety_index").filter(ok).mean().over("district").alias("district_mean"),
         (five.sum().over("district") / ok.sum().over("district")).alias("district_five"),
@@ -78,18 +79,18 @@ def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         (100.0 - pl.col("safety_index")) * (1000.0 * m * pl.col("prior_used") / (pl.col("exposure") + m)) / pl.col("rate")
     ).otherwise(0.0)
     parts = [
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
                  pl.col("street_mean").alias("value"),
                  pl.format("street {}: mean index {}", "street", pl.col("street_mean").round(1)).alias("detail")),
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
                  pl.col("district_mean").alias("value"),
                  pl.format("district {}: mean index {}, {}% five-star", "district", pl.col("district_mean").round(1),
                            (100 * pl.col("district_five")).round(1)).alias("detail")),
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
                  pl.col("city_mean").alias("value"),
                  pl.format("city: mean index {}, {}% five-star", pl.col("city_mean").round(1),
                            (100 * pl.col("city_five")).round(1)).alias("detail")),
-        r.filter(ok).select("compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
+        r.filter(ok).select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
                             prior_pts.alias("value"),
                             pl.format("stabilisation toward the {} rate {} per 1000 (capped at the five-star rate), "
                                       "weight {} pseudo-residents against {} residents",

@@ -55,7 +55,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     cut_days = np.array([epoch_day(c) for c in cuts], dtype=np.int64)
     first = epoch_day(add_months(as_of, -rules.window.months))
     table = np.searchsorted(cut_days, np.arange(first, epoch_day(as_of) + 1), side="left")
-    days = counted["day"].to_numpy()[keep].astype(np.int64)
+    days = counted["day"].to_numpy()[keep]
     ev = {"idx": ev_pos[keep], "weight": counted["weight"].to_numpy()[keep],
           "bucket": table[np.clip(days - first, 0, len(table) - 1)]}
     # remaining[i, j]: today's weight of compound i's incidents still counted at horizon j
@@ -104,6 +104,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
         .join(main_category, on="compound_id", how="left")
         .with_columns(pl.col("main_label").fill_null("incidents"))
         .select(
+            pl.col("row").cast(pl.Int64).alias("_row"),
             "compound_id",
             pl.lit("lift").alias("kind"),
             pl.lit("next_star").alias("key"),
@@ -120,9 +121,10 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     )
     lapse = (
         fired.filter(pl.col("rule_type") == "downgrade")
-        .join(todo.select("compound_id"), on="compound_id")
+        .join(todo.select("compound_id", "row"), on="compound_id")
         .with_columns(pl.col("last_day").dt.offset_by(f"{rules.window.months}mo").alias("lapse"))
         .select(
+            pl.col("row").cast(pl.Int64).alias("_row"),
             "compound_id",
             pl.lit("lift").alias("kind"),
             "rule",
@@ -139,5 +141,5 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
 
 
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema={"compound_id": pl.String, "kind": pl.String, "key": pl.String,
+    return pl.DataFrame(schema={"_row": pl.Int64, "compound_id": pl.String, "kind": pl.String, "key": pl.String,
                                 "value": pl.Float64, "detail": pl.String})
