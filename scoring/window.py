@@ -74,28 +74,60 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
     codes = category_codes(rules)
     sev = pl.Series([*rules.categories.values(), rules.categories.get("theft", 1.0)], dtype=pl.Float64)
     srcs = source_keys()
-    ids = pl.LazyFrame({AE.compound_id: compound_ids}).with_row_index("cidx")
+    known_ids = pl.Series(AE.compound_id, compound_ids, dtype=pl.String)
+    # Strings are matched through their 64-bit hashes (integer lookups and joins are several
+    # times cheaper than string ones on 10M rows); every match is then confirmed on the
+    # string itself, so a hash collision can only make a row unknown, never misplace it.
+    ids = pl.LazyFrame({"_h": known_ids.hash(_SEED)}).with_row_index("cidx")
     day = pl.col(AE.occurred_at).cast(pl.Date).cast(pl.Int32)
     return (
         events.lazy()
         .filter(_counted_filter(as_of, rules))
         .select(
-            AE.compound_id,
-            pl.col(AE.category_code).replace_strict(
-                {c: i for i, c in enumerate(codes[:-1])}, default=len(codes) - 1, return_dtype=pl.UInt16).alias("cat"),
-            pl.col(AE.source).replace_strict(
-                {s: i for i, s in enumerate(srcs[:-1])}, default=len(srcs) - 1, return_dtype=pl.UInt8).alias("src"),
+            AE.compound_id, AE.category_code, AE.source,
+            pl.col(AE.compound_id).hash(_SEED).alias("_h"),
+            _code_index(AE.category_code, codes, pl.UInt16).alias("cat"),
+            _code_index(AE.source, srcs, pl.UInt8).alias("src"),
             day.alias("day"),
         )
-        .join(ids, on=AE.compound_id, how="inner")
+        .join(ids, on="_h", how="inner")
+        .filter(pl.lit(known_ids).gather(pl.col("cidx")) == pl.col(AE.compound_id))
         .select(
-            pl.col("cidx").cast(pl.Int64), "cat", "src", "day",
+            pl.col("cidx").cast(pl.Int64),
+            _confirm("cat", AE.category_code, codes, pl.UInt16),
+            _confirm("src", AE.source, srcs, pl.UInt8),
+            "day",
+        )
+        .with_columns(
             (pl.lit(sev).gather(pl.col("cat"))
              * (-(epoch_day(as_of) - pl.col("day")).cast(pl.Float64) * (math.log(2) / rules.window.half_life_days)).exp()
              ).alias("weight"),
         )
         .collect()
     )
+
+
+_SEED = 20261120
+
+
+def _code_index(col: str, keys: list[str], dtype: pl.DataType) -> pl.Expr:
+    """Index of `col` in `keys` (the last key stands for anything else).
+
+    A perfect hash: the smallest modulus M under which the keys' 64-bit hashes are
+    distinct turns the lookup into arithmetic and one gather from an M-slot table. A string
+    outside `keys` lands on some slot; `_confirm` sends it to the last index.
+    """
+    hashed = pl.Series(keys[:-1], dtype=pl.String).hash(_SEED).to_numpy()
+    m = next(m for m in range(max(len(hashed), 1), 1 << 20) if len(set((hashed % m).tolist())) == len(hashed))
+    lut = np.full(m, len(keys) - 1, dtype=np.int64)
+    lut[hashed % m] = np.arange(len(hashed))
+    return pl.lit(pl.Series(lut).cast(dtype)).gather(pl.col(col).hash(_SEED) % m)
+
+
+def _confirm(idx: str, col: str, keys: list[str], dtype: pl.DataType) -> pl.Expr:
+    """`idx` when keys[idx] really is the row's string, else the last ("unknown") index."""
+    ok = pl.lit(pl.Series(keys)).gather(pl.col(idx)) == pl.col(col)
+    return pl.when(ok).then(pl.col(idx)).otherwise(pl.lit(len(keys) - 1, dtype=dtype)).alias(idx)
 
 
 def rule_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: date,
