@@ -74,7 +74,7 @@ def with_overrides(rules: Rules, a: argparse.Namespace) -> Rules:
     if a.m:
         upd["shrinkage"] = rules.shrinkage.model_copy(update={"strength_residents": a.m})
     if a.t:
-        upd["stars"] = rules.stars.model_copy(update={"thresholds": dict(zip((5, 4, 3, 2), a.t))})
+        upd["stars"] = rules.stars.model_copy(update={"thresholds": dict(zip((5, 4, 3, 2), a.t, strict=True))})
     return rules.model_copy(update=upd)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
@@ -38,13 +39,20 @@ class ScoreResult:
     summary: dict[str, int] = field(default_factory=dict)
 
 
-def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
-          overrides: pl.DataFrame | None = None) -> ScoreResult:
-    """Rate every registry compound on `as_of`; see docs/SCORING.md for the formula.
+@dataclass(frozen=True)
+class _Rated:
+    """The rating stage's results, kept for the explanations."""
 
-    Counted incidents: a compound_id, method other than `excluded`, occurred_at in
-    (as_of - window, as_of]. Overrides, when given, are applied first (and explained).
-    """
+    ratings: pl.DataFrame
+    rated: pl.DataFrame
+    counted: pl.DataFrame
+    fired: pl.DataFrame
+    log: pl.DataFrame
+    summary: dict[str, int]
+
+
+def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: date,
+          overrides: pl.DataFrame | None) -> _Rated:
     compounds = compounds.unique(C.compound_id, keep="first", maintain_order=True)
     log = pl.DataFrame(schema={c: pl.String for c in LOG_COLUMNS}).with_columns(pl.col("when").cast(pl.Datetime("us")))
     if overrides is not None and overrides.height:
@@ -53,28 +61,39 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     ids = compounds[C.compound_id]
     counted = counted_events(events, rules, as_of, ids)
     summary = _summary(events, counted.height, rules, as_of)
-    n = compounds.height
-    codes, labels = category_codes(rules), [rules.label(c) for c in category_codes(rules)]
-    h_cat, n_cat = ex.harm_matrix(counted, n, "cat", len(codes))
-    indexed = index_frame(compounds, h_cat.sum(axis=1), rules)
+    harm = np.bincount(counted["cidx"].to_numpy(), weights=counted["weight"].to_numpy(), minlength=compounds.height)
+    indexed = index_frame(compounds, harm, rules)
     fired = fired_rules(rule_events(events, rules, as_of, ids), rules, as_of)
     rated = apply_rules(indexed, fired, rules)
     # The NumPy matrices are indexed by registry row: the frame must keep that order.
     if not rated[C.compound_id].equals(ids):
         raise RuntimeError("scoring: compound order lost between index and rules")
+    ratings = rated.with_columns(
+        compounds[C.name],
+        pl.col("rules").replace("", None),
+        pl.lit(rules.version).alias("ruleset_version"),
+        pl.lit(as_of).alias("as_of"),
+    ).select(RATING_COLUMNS)
+    return _Rated(Rating.validate(ratings), rated, counted, fired, log, summary)
 
-    ratings = (
-        compounds.select(C.compound_id, C.name)
-        .join(rated, on=C.compound_id, how="left", maintain_order="left")
-        .with_columns(
-            pl.col("rules").replace("", None),
-            pl.lit(rules.version).alias("ruleset_version"),
-            pl.lit(as_of).alias("as_of"),
-        )
-        .select(RATING_COLUMNS)
-    )
-    ratings = Rating.validate(ratings)
 
+def rate(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
+         overrides: pl.DataFrame | None = None) -> DataFrame[Rating]:
+    """Only the ratings of `score` (same rows, same values), without explanations."""
+    return _rate(compounds, events, rules, as_of, overrides).ratings
+
+
+def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
+          overrides: pl.DataFrame | None = None) -> ScoreResult:
+    """Rate every registry compound on `as_of` and explain each rating (docs/SCORING.md).
+
+    Counted incidents: a compound_id, method other than `excluded`, occurred_at in
+    (as_of - window, as_of]. Overrides, when given, are applied first (and explained).
+    """
+    r = _rate(compounds, events, rules, as_of, overrides)
+    rated, counted, fired, ids, n = r.rated, r.counted, r.fired, r.rated[C.compound_id], r.rated.height
+    codes, labels = category_codes(rules), [rules.label(c) for c in category_codes(rules)]
+    h_cat, n_cat = ex.harm_matrix(counted, n, "cat", len(codes))
     h_src, n_src = ex.harm_matrix(counted, n, "src", len(source_keys()))
     parts = [
         ex.contribution_rows(h_cat, n_cat, rated, rules, codes, labels, "category"),
@@ -82,7 +101,7 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         ex.rule_rows(fired, rules),
         lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),
         ex.compare_rows(rated, rules),
-        override_rows(log),
+        override_rows(r.log),
     ]
     # Sort by registry row and kind (integers, stable): each part is already in a
     # deterministic order within a compound, and a string sort of ~1M rows is costly.
@@ -95,7 +114,7 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         .sort("_row", "_k", nulls_last=True, maintain_order=True)
         .select(EXPLANATION_COLUMNS)
     )
-    return ScoreResult(ratings=ratings, explanations=explanations, overrides_log=log, summary=summary)
+    return ScoreResult(ratings=r.ratings, explanations=explanations, overrides_log=r.log, summary=r.summary)
 
 
 def _summary(events: pl.DataFrame, counted: int, rules: Rules, as_of: date) -> dict[str, int]:

@@ -218,3 +218,11 @@ def test_unknown_category_and_source_weigh_like_a_theft_and_stay_visible():
     assert a == pytest.approx(b)
     x = r.explanations.filter((pl.col("compound_id") == "A") & pl.col("kind").is_in(["category", "source"]))
     assert sorted(x["key"].to_list()) == ["(unknown)", "(unknown)"]
+
+
+def test_rate_gives_the_ratings_of_score():
+    from scoring.engine import rate
+    comp = compounds([{"compound_id": c, "population": 300 + 100 * i} for i, c in enumerate("ABC")])
+    ev = events([{"event_id": f"p:{i}", "compound_id": "ABC"[i % 3], "category_code": ["theft", "burglary", "robbery"][i % 3],
+                  "occurred_at": date(2026, 1 + i % 6, 3)} for i in range(9)])
+    assert_frame_equal(rate(comp, ev, RULES, AS_OF), score(comp, ev, RULES, AS_OF).ratings)
