@@ -16,7 +16,7 @@ from scoring.index import index_frame
 from scoring.lift import lift_rows
 from scoring.overrides import LOG_COLUMNS, apply_overrides, override_rows
 from scoring.rules import Rules
-from scoring.verdict import apply_rules, fired_rules
+from scoring.verdict import apply_rules, counted_rule_events, fired_rules
 from scoring.window import category_codes, counted_events, rule_events, in_window, source_keys
 
 RATING_COLUMNS = list(Rating.to_schema().columns)
@@ -47,6 +47,7 @@ class _Rated:
     rated: pl.DataFrame
     counted: pl.DataFrame
     fired: pl.DataFrame
+    events: pl.DataFrame  # after overrides
     log: pl.DataFrame
     summary: dict[str, int]
 
@@ -63,7 +64,7 @@ def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: da
     summary = _summary(events, counted.height, rules, as_of)
     harm = np.bincount(counted["cidx"].to_numpy(), weights=counted["weight"].to_numpy(), minlength=compounds.height)
     indexed = index_frame(compounds, harm, rules)
-    fired = fired_rules(rule_events(events, rules, as_of, ids), rules, as_of)
+    fired = fired_rules(counted_rule_events(counted, ids, rules, category_codes(rules)), rules, as_of)
     rated = apply_rules(indexed, fired, rules)
     # The NumPy matrices are indexed by registry row: the frame must keep that order.
     if not rated[C.compound_id].equals(ids):
@@ -74,7 +75,7 @@ def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: da
         pl.lit(rules.version).alias("ruleset_version"),
         pl.lit(as_of).alias("as_of"),
     ).select(RATING_COLUMNS)
-    return _Rated(Rating.validate(ratings), rated, counted, fired, log, summary)
+    return _Rated(Rating.validate(ratings), rated, counted, fired, events, log, summary)
 
 
 def rate(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
@@ -98,7 +99,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     parts = [
         ex.contribution_rows(h_cat, n_cat, rated, rules, codes, labels, "category"),
         ex.contribution_rows(h_src, n_src, rated, rules, source_keys(), source_keys(), "source"),
-        ex.rule_rows(fired, rules),
+        # The incident ids behind each rule: a second, string scan, for explanations only.
+        ex.rule_rows(fired_rules(rule_events(r.events, rules, as_of, ids), rules, as_of), rules),
         lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),
         ex.compare_rows(rated, rules),
         override_rows(r.log),

@@ -11,10 +11,11 @@ from scoring.window import add_months, epoch_day
 
 
 def horizons(as_of: date, rules: Rules) -> list[tuple[date, str]]:
-    """Future rating dates to test: each month ahead over the window, plus next 1 January."""
+    """Future rating dates to test, with a plain label: each month ahead over the window,
+    plus the next 1 January (when a veto lapses)."""
     out = {add_months(as_of, k): f"{k} month{'s' if k > 1 else ''}" for k in range(1, rules.window.months + 1)}
     jan1 = date(as_of.year + 1, 1, 1)
-    out.setdefault(jan1, "1 January")
+    out.setdefault(jan1, f"{(jan1 - as_of).days} days")
     return sorted(out.items())
 
 

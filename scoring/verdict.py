@@ -11,9 +11,11 @@ from scoring.rules import Rules
 def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame:
     """One row per compound and rule that fired: `rule` id, `steps`, the incidents.
 
-    Veto: a veto category in the rating year (1 January .. as_of). Downgrade: a category
-    of a downgrade kind anywhere in the window. `event_ids` is sorted and `|`-joined
-    (internal only); `last_day` is the latest incident's day (when the rule lapses from).
+    `rule_events`: counted incidents (`compound_id`, `category_code`, `day`, and
+    optionally `event_id`). Veto: a veto category in the rating year (1 January ..
+    as_of). Downgrade: a category of a downgrade kind anywhere in the window. With
+    `event_id`, `event_ids` lists them sorted and `|`-joined (internal only); `last_day`
+    is the latest incident's day (when the rule lapses from).
     """
     year_start = date(as_of.year, 1, 1)
     veto = (
@@ -41,7 +43,7 @@ def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.Data
         .group_by("compound_id", "rule_type", "kind")
         .agg(
             pl.col("steps").first(),
-            pl.col("event_id").sort().str.join("|").alias("event_ids"),
+            *([pl.col("event_id").sort().str.join("|").alias("event_ids")] if "event_id" in rule_events.columns else []),
             pl.len().cast(pl.Int32).alias("n_events"),
             pl.col("day").max().alias("last_day"),
         )
@@ -49,6 +51,22 @@ def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.Data
         .sort("compound_id", "rule")
         .collect()
     )
+
+
+def counted_rule_events(counted: pl.DataFrame, compound_ids: pl.Series, rules: Rules,
+                        codes: list[str]) -> pl.DataFrame:
+    """The `rule_events` input of `fired_rules` from integer-coded counted incidents (no ids).
+
+    Costs nothing like a scan of the events' strings: only the few rows of veto or
+    downgrade categories are decoded.
+    """
+    wanted = [i for i, c in enumerate(codes) if c in rules.veto_set or c in rules.downgrade_kind_of]
+    few = counted.filter(pl.col("cat").is_in(wanted))
+    return pl.DataFrame({
+        "compound_id": compound_ids.gather(few["cidx"]),
+        "category_code": pl.Series(codes, dtype=pl.String).gather(few["cat"]),
+        "day": few["day"].cast(pl.Date),
+    })
 
 
 def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.DataFrame:
