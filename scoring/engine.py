@@ -17,7 +17,7 @@ from scoring.lift import lift_rows
 from scoring.overrides import LOG_COLUMNS, apply_overrides, override_rows
 from scoring.rules import Rules
 from scoring.verdict import apply_rules, counted_rule_events, fired_rules
-from scoring.window import category_codes, counted_events, rule_events, in_window, source_keys
+from scoring.window import category_codes, counted_events, in_window, source_keys
 
 RATING_COLUMNS = list(Rating.to_schema().columns)
 EXPLANATION_COLUMNS = list(ExplanationRow.to_schema().columns)
@@ -99,8 +99,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     parts = [
         ex.contribution_rows(h_cat, n_cat, rated, rules, codes, labels, "category"),
         ex.contribution_rows(h_src, n_src, rated, rules, source_keys(), source_keys(), "source"),
-        # The incident ids behind each rule: a second, string scan, for explanations only.
-        ex.rule_rows(fired_rules(rule_events(r.events, rules, as_of, ids), rules, as_of), rules),
+        # The incident ids behind each rule, gathered for the explanations only.
+        ex.rule_rows(fired_rules(counted_rule_events(counted, ids, rules, codes, r.events), rules, as_of), rules),
         lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),
         ex.compare_rows(rated, rules),
         override_rows(r.log),

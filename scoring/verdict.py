@@ -54,19 +54,23 @@ def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.Data
 
 
 def counted_rule_events(counted: pl.DataFrame, compound_ids: pl.Series, rules: Rules,
-                        codes: list[str]) -> pl.DataFrame:
-    """The `rule_events` input of `fired_rules` from integer-coded counted incidents (no ids).
+                        codes: list[str], events: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The `rule_events` input of `fired_rules` from integer-coded counted incidents.
 
     Costs nothing like a scan of the events' strings: only the few rows of veto or
-    downgrade categories are decoded.
+    downgrade categories are decoded. With `events` (the frame `counted` came from),
+    their `event_id`s are gathered too, for the explanations.
     """
     wanted = [i for i, c in enumerate(codes) if c in rules.veto_set or c in rules.downgrade_kind_of]
     few = counted.filter(pl.col("cat").is_in(wanted))
-    return pl.DataFrame({
+    out = pl.DataFrame({
         "compound_id": compound_ids.gather(few["cidx"]),
         "category_code": pl.Series(codes, dtype=pl.String).gather(few["cat"]),
         "day": few["day"].cast(pl.Date),
     })
+    if events is not None:
+        out = out.with_columns(events["event_id"].gather(few["_i"]).alias("event_id"))
+    return out
 
 
 def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.DataFrame:

@@ -63,7 +63,7 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
     """Incidents that count on `as_of`, as compact integer-coded rows (registry compounds only).
 
     Counted: placed in a registry compound, not excluded, occurred in the window.
-    Columns: `cidx` (Int64 row of the compound in `compound_ids`), `cat` (index into
+    Columns: `_i` (row in `events`), `cidx` (Int64 row of the compound in `compound_ids`), `cat` (index into
     `category_codes`), `src` (index into `source_keys`), `day` (Int32 `epoch_day`),
     `weight` = severity x recency, where recency halves every half-life of age. Unknown
     category codes weigh like one theft rather than vanishing (ingestion should have
@@ -82,9 +82,10 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
     day = pl.col(AE.occurred_at).cast(pl.Date).cast(pl.Int32)
     return (
         events.lazy()
+        .with_row_index("_i")
         .filter(_counted_filter(as_of, rules))
         .select(
-            AE.compound_id, AE.category_code, AE.source,
+            "_i", AE.compound_id, AE.category_code, AE.source,
             pl.col(AE.compound_id).hash(_SEED).alias("_h"),
             _code_index(AE.category_code, codes, pl.UInt16).alias("cat"),
             _code_index(AE.source, srcs, pl.UInt8).alias("src"),
@@ -93,6 +94,7 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
         .join(ids, on="_h", how="inner")
         .filter(pl.lit(known_ids).gather(pl.col("cidx")) == pl.col(AE.compound_id))
         .select(
+            "_i",
             pl.col("cidx").cast(pl.Int64),
             _confirm("cat", AE.category_code, codes, pl.UInt16),
             _confirm("src", AE.source, srcs, pl.UInt8),
@@ -128,17 +130,3 @@ def _confirm(idx: str, col: str, keys: list[str], dtype: pl.DataType) -> pl.Expr
     """`idx` when keys[idx] really is the row's string, else the last ("unknown") index."""
     ok = pl.lit(pl.Series(keys)).gather(pl.col(idx)) == pl.col(col)
     return pl.when(ok).then(pl.col(idx)).otherwise(pl.lit(len(keys) - 1, dtype=dtype)).alias(idx)
-
-
-def rule_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: date,
-                compound_ids: pl.Series) -> pl.DataFrame:
-    """Counted incidents of veto or downgrade categories in registry compounds, with ids
-    (few rows; for the rules)."""
-    cats = sorted(rules.veto_set | set(rules.downgrade_kind_of))
-    return (
-        events.lazy()
-        .filter(pl.col(AE.category_code).is_in(cats) & _counted_filter(as_of, rules))
-        .select(AE.event_id, AE.compound_id, AE.category_code, pl.col(AE.occurred_at).cast(pl.Date).alias("day"))
-        .join(pl.LazyFrame({AE.compound_id: compound_ids}), on=AE.compound_id, how="semi")
-        .collect()
-    )
