@@ -46,23 +46,18 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     n, nh = todo.height, len(dates)
     if n == 0:
         return _empty()
-    # Incidents of the compounds to forecast; `idx` is the compound's row in `todo`.
-    pos = np.full(rated.height, -1, dtype=np.int64)
-    pos[todo["row"].to_numpy()] = np.arange(n)
-    ev_pos = pos[counted["cidx"].to_numpy()]
-    keep = ev_pos >= 0
     # Counted at horizon j iff day > cuts[j]; bucket = number of such horizons. Days span
     # one window, so a lookup table by day beats a binary search per incident.
     cut_days = np.array([epoch_day(c) for c in cuts], dtype=np.int64)
     first = epoch_day(add_months(as_of, -rules.window.months))
     table = np.searchsorted(cut_days, np.arange(first, epoch_day(as_of) + 1), side="left")
-    days = counted["day"].to_numpy()[keep]
-    ev = {"idx": ev_pos[keep], "weight": counted["weight"].to_numpy()[keep],
-          "bucket": table[np.clip(days - first, 0, len(table) - 1)]}
-    # remaining[i, j]: today's weight of compound i's incidents still counted at horizon j
-    # (an incident with bucket b is counted at horizons j < b).
-    flat = ev["idx"] * (nh + 1) + ev["bucket"]
-    s = np.bincount(flat, weights=ev["weight"], minlength=n * (nh + 1)).reshape(n, nh + 1)
+    bucket = table[np.clip(counted["day"].to_numpy() - first, 0, len(table) - 1)]
+    # s[i, b]: today's weight of compound i's incidents with bucket b, for every compound
+    # (one bincount), then only the rows to forecast are kept.
+    flat = counted["cidx"].to_numpy() * (nh + 1) + bucket
+    s = np.bincount(flat, weights=counted["weight"].to_numpy(), minlength=rated.height * (nh + 1))
+    s = s.reshape(rated.height, nh + 1)[todo["row"].to_numpy()]
+    # remaining[i, j]: the part still counted at horizon j (bucket b is counted at j < b).
     remaining = np.cumsum(s[:, ::-1], axis=1)[:, ::-1][:, 1:]
     m = rules.shrinkage.strength_residents
     expo = todo["exposure"].to_numpy()[:, None]
