@@ -90,6 +90,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
 
     Counted incidents: a compound_id, method other than `excluded`, occurred_at in
     (as_of - window, as_of]. Overrides, when given, are applied first (and explained).
+    A compound_id repeated in the registry keeps its first row. Ratings and explanations
+    follow the registry's order.
     """
     r = _rate(compounds, events, rules, as_of, overrides)
     rated, counted, fired, ids, n = r.rated, r.counted, r.fired, r.rated[C.compound_id], r.rated.height

@@ -89,5 +89,8 @@ def test_appeals_validated_with_chinese_values_and_rejects_named():
     with pytest.raises(DecisionsError, match="row 3: compound_id is empty; row 4: filed_at"):
         load_appeals(df)
     assert load_appeals(df.head(2)).height == 2
+    leaky = df.head(1).with_columns(pl.lit("请联系物业 138****1234").alias("reply_text"))
+    with pytest.raises(DecisionsError, match="phone or ID"):
+        load_appeals(leaky)
     with pytest.raises(DecisionsError, match="missing column"):
         load_appeals(df.drop("status"))
