@@ -31,12 +31,15 @@ class ScoreResult:
     `overrides_log`: what became of each override row (empty without overrides).
     `summary`: incident counts (total, counted, unplaced, excluded, out_of_window,
     unknown_compound) for the asset's metadata and the data-quality report.
+    `events`: the attributed events as scored (overrides applied), e.g. for
+    `scoring.public.public_aggregates`, so public counts agree with the ratings.
     """
 
     ratings: DataFrame[Rating]
     explanations: DataFrame[ExplanationRow]
     overrides_log: pl.DataFrame
     summary: dict[str, int] = field(default_factory=dict)
+    events: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         .sort("_row", "_k", nulls_last=True, maintain_order=True)
         .select(EXPLANATION_COLUMNS)
     )
-    return ScoreResult(ratings=r.ratings, explanations=explanations, overrides_log=r.log, summary=r.summary)
+    return ScoreResult(ratings=r.ratings, explanations=explanations, overrides_log=r.log, summary=r.summary,
+                       events=r.events)
 
 
 def _summary(events: pl.DataFrame, counted: int, rules: Rules, as_of: date) -> dict[str, int]:

@@ -71,6 +71,7 @@ def test_exclude_by_linked_record_and_full_log():
     assert a.filter(pl.col("kind") == "category").height == 0
     assert sorted(a.filter(pl.col("kind") == "override")["key"]) == ["exclude", "move_out"]
     assert res.overrides_log["status"].to_list() == log["status"].to_list()
+    assert res.events.filter(pl.col("method") == "excluded")["event_id"].to_list() == ["police:2"]
 
 
 def test_appeals_validated_with_chinese_values_and_rejects_named():
