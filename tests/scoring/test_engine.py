@@ -50,6 +50,7 @@ def test_worked_example_two_compounds_one_street():
     assert_frame_equal(res.ratings, expected)
     assert list(res.ratings.columns) == list(Rating.to_schema().columns)
     assert list(res.explanations.columns) == list(ExplanationRow.to_schema().columns)
+    assert_frame_equal(ExplanationRow.validate(res.explanations), res.explanations)
 
 
 def test_window_counts_only_placed_unexcluded_events_in_the_window():
