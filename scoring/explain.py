@@ -1,6 +1,8 @@
 """Readable text of one compound's rating and explanation (for `safestar explain`)."""
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from schemas.ratings import ExplanationRow as X
@@ -14,12 +16,16 @@ def _stars(n: int) -> str:
     return "★" * n + "☆" * (5 - n)
 
 
-def format_explanation(compound_id: str, ratings: pl.DataFrame, explanations: pl.DataFrame) -> str:
-    """Plain text for one compound at its latest rating date in `ratings`.
+def format_explanation(compound_id: str, ratings: pl.DataFrame, explanations: pl.DataFrame,
+                       as_of: date | None = None) -> str:
+    """Plain text for one compound at `as_of` (default: its latest rating date in `ratings`).
 
-    Returns a one-line "no rating" message when the compound has no rating.
+    Returns a one-line "no rating" message when the compound has no rating (on that date).
     """
-    mine = ratings.filter(pl.col(R.compound_id) == compound_id).sort(R.as_of)
+    mine = ratings.filter(pl.col(R.compound_id) == compound_id)
+    if as_of is not None:
+        mine = mine.filter(pl.col(R.as_of) == as_of)
+    mine = mine.sort(R.as_of)
     if mine.height == 0:
         return f"No rating for compound {compound_id!r}."
     r = mine.row(-1, named=True)

@@ -1,6 +1,7 @@
 """Explanation rows (long format): what the index is made of, and how it compares."""
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from scoring.rules import Rules
@@ -8,7 +9,19 @@ from scoring.rules import Rules
 COLUMNS = ["compound_id", "kind", "key", "value", "detail"]
 
 
-def contribution_rows(counted: pl.DataFrame, rated: pl.DataFrame, rules: Rules, by: str, kind: str) -> pl.DataFrame:
+def harm_matrix(counted: pl.DataFrame, n: int, by: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(harm, count) matrices of shape (n compounds, k keys) from integer-coded incidents.
+
+    `by` is `cat` or `src`; bincount on a flat index is far cheaper than a string group-by.
+    """
+    flat = counted.select(pl.col("cidx") * k + pl.col(by).cast(pl.Int64)).to_series().to_numpy()
+    h = np.bincount(flat, weights=counted["weight"].to_numpy(), minlength=n * k).reshape(n, k)
+    c = np.bincount(flat, minlength=n * k).reshape(n, k)
+    return h, c
+
+
+def contribution_rows(h: np.ndarray, cnt: np.ndarray, rated: pl.DataFrame, rules: Rules,
+                      keys: list[str], labels: list[str], kind: str) -> pl.DataFrame:
     """Index points each category (or source) costs a compound.
 
     The index loss 100 - I is shared between the terms of R in proportion to their share
@@ -16,40 +29,45 @@ def contribution_rows(counted: pl.DataFrame, rated: pl.DataFrame, rules: Rules, 
     row. For a compound without exposure the value is null (no index to explain).
     """
     m = rules.shrinkage.strength_residents
-    g = counted.group_by("compound_id", by).agg(
-        pl.col("weight").sum().alias("h"), pl.len().alias("n"),
-    )
-    label = pl.col(by).replace_strict(rules.taxonomy_names, default=pl.col(by)) if by == "category_code" else pl.col(by)
-    share = pl.when(pl.col("rate") > 0).then(
-        1000.0 * pl.col("h") / (pl.col("exposure") + m) / pl.col("rate")).otherwise(0.0)
-    return (
-        g.join(rated.select("compound_id", "exposure", "rate", "safety_index"), on="compound_id", how="inner")
-        .select(
-            "compound_id",
-            pl.lit(kind).alias("kind"),
-            pl.col(by).alias("key"),
-            ((100.0 - pl.col("safety_index")) * share).alias("value"),
-            pl.format("{}: {} incident(s), weighted harm {}", label, "n", pl.col("h").round(3)).alias("detail"),
-        )
+    i, j = np.nonzero(cnt)
+    hij = h[i, j]
+    expo = rated["exposure"].to_numpy()[i]
+    rate = rated["rate"].to_numpy()[i]
+    index = rated["safety_index"].to_numpy()[i]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(rate > 0, 1000.0 * hij / (expo + m) / rate, 0.0)
+        value = (100.0 - index) * share
+    return pl.DataFrame({
+        "_row": i.astype(np.int64),
+        "compound_id": rated["compound_id"].gather(i),
+        "kind": pl.Series([kind]).gather(np.zeros(len(i), dtype=np.int64)),
+        "key": pl.Series(keys).gather(j),
+        "value": pl.Series(value, nan_to_null=True),
+        "label": pl.Series(labels).gather(j),
+        "n": cnt[i, j],
+        "h": hij,
+    }).select(
+        "compound_id", "kind", "key", "value",
+        pl.format("{}: {} incident(s), weighted harm {}", "label", "n", pl.col("h").round(3)).alias("detail"),
     )
 
 
-def main_category(counted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+def main_category(h: np.ndarray, rated: pl.DataFrame, labels: list[str]) -> pl.DataFrame:
     """compound_id -> `main_label`: the category carrying most of the compound's harm."""
-    return (
-        counted.group_by("compound_id", "category_code").agg(pl.col("weight").sum())
-        .sort("weight", "category_code", descending=[True, False])
-        .group_by("compound_id").agg(pl.col("category_code").first())
-        .select("compound_id", pl.col("category_code").replace_strict(
-            rules.taxonomy_names, default=pl.col("category_code")).alias("main_label"))
-    )
+    rows = np.flatnonzero(h.sum(axis=1) > 0)
+    top = np.argmax(h[rows], axis=1)
+    return pl.DataFrame({
+        "compound_id": rated["compound_id"].gather(rows),
+        "main_label": pl.Series(labels).gather(top),
+    })
 
 
 def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """The compound's index against its street, district and city, and the prior's share."""
     ok = pl.col("safety_index").is_not_null()
     five = (pl.col("stars") == 5) & ok
-    r = rated.with_columns(
+    r = rated.with_row_index("_row").with_columns(
+        pl.col("_row").cast(pl.Int64),
         pl.col("safety_index").filter(ok).mean().over("district", "street").alias("street_mean"),
         pl.col("safety_index").filter(ok).mean().over("district").alias("district_mean"),
         (five.sum().over("district") / ok.sum().over("district")).alias("district_five"),
@@ -61,18 +79,18 @@ def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         (100.0 - pl.col("safety_index")) * (1000.0 * m * pl.col("prior_used") / (pl.col("exposure") + m)) / pl.col("rate")
     ).otherwise(0.0)
     parts = [
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
                  pl.col("street_mean").alias("value"),
                  pl.format("street {}: mean index {}", "street", pl.col("street_mean").round(1)).alias("detail")),
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
                  pl.col("district_mean").alias("value"),
                  pl.format("district {}: mean index {}, {}% five-star", "district", pl.col("district_mean").round(1),
                            (100 * pl.col("district_five")).round(1)).alias("detail")),
-        r.select("compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
+        r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
                  pl.col("city_mean").alias("value"),
                  pl.format("city: mean index {}, {}% five-star", pl.col("city_mean").round(1),
                            (100 * pl.col("city_five")).round(1)).alias("detail")),
-        r.filter(ok).select("compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
+        r.filter(ok).select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
                             prior_pts.alias("value"),
                             pl.format("stabilisation toward the {} rate {} per 1000 (capped at the five-star rate), "
                                       "weight {} pseudo-residents against {} residents",

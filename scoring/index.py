@@ -1,6 +1,7 @@
 """The safety index (平安指数): stabilised severity-weighted incident rate, mapped to 0-100."""
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from schemas.registry import Compound as C
@@ -15,12 +16,11 @@ def exposure(rules: Rules) -> pl.Expr:
     return pl.when(n >= rules.sufficiency.min_exposure_residents).then(n).otherwise(None)
 
 
-def index_frame(compounds: pl.DataFrame, harm: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+def index_frame(compounds: pl.DataFrame, harm: np.ndarray, rules: Rules) -> pl.DataFrame:
     """Per compound: exposure, harm, prior rate, stabilised rate R, index and index stars.
 
-    `harm` has one row per compound with counted incidents (`compound_id`, `harm`: sum of
-    severity x recency). Harm of ids absent from `compounds` is ignored here (the engine
-    reports it). Compounds without exposure get null index and 0 index stars.
+    `harm[i]` is the sum of severity x recency of compound row i's counted incidents.
+    Rows keep the registry's order. Compounds without exposure get null index and 0 stars.
 
     R = 1000 * (H + m * mu0) / (N + m), with mu0 = min(prior rate, five-star rate): the
     prior rate is the street's (or city's) pooled H/N; capping it at the five-star rate
@@ -31,8 +31,7 @@ def index_frame(compounds: pl.DataFrame, harm: pl.DataFrame, rules: Rules) -> pl
     base = (
         compounds.lazy()
         .select(C.compound_id, C.district, C.street, exposure(rules).alias("exposure"))
-        .join(harm.lazy(), on=C.compound_id, how="left")
-        .with_columns(pl.col("harm").fill_null(0.0))
+        .with_columns(pl.Series("harm", harm, dtype=pl.Float64))
     )
     rated = pl.col("exposure").is_not_null()
     h_r = pl.when(rated).then(pl.col("harm")).otherwise(0.0)

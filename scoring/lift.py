@@ -7,14 +7,15 @@ import numpy as np
 import polars as pl
 
 from scoring.rules import Rules
-from scoring.window import add_months
+from scoring.window import add_months, epoch_day
 
 
 def horizons(as_of: date, rules: Rules) -> list[tuple[date, str]]:
-    """Future rating dates to test: each month ahead over the window, plus next 1 January."""
+    """Future rating dates to test, with a plain label: each month ahead over the window,
+    plus the next 1 January (when a veto lapses)."""
     out = {add_months(as_of, k): f"{k} month{'s' if k > 1 else ''}" for k in range(1, rules.window.months + 1)}
     jan1 = date(as_of.year + 1, 1, 1)
-    out.setdefault(jan1, "1 January")
+    out.setdefault(jan1, f"{(jan1 - as_of).days} days")
     return sorted(out.items())
 
 
@@ -37,23 +38,26 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     decay = 0.5 ** (days_ahead / rules.window.half_life_days)
 
     todo = (
-        rated.filter(pl.col("status").is_in(["rated", "downgraded", "vetoed"]) & (pl.col("stars") < 5))
-        .select("compound_id", "exposure", "prior_used", "stars", "status")
+        rated.with_row_index("row")
+        .filter(pl.col("status").is_in(["rated", "downgraded", "vetoed"]) & (pl.col("stars") < 5))
+        .select("row", "compound_id", "exposure", "prior_used", "stars", "status")
         .with_row_index("idx")
     )
     n, nh = todo.height, len(dates)
     if n == 0:
         return _empty()
-    bucket = pl.sum_horizontal([(pl.col("day") > c).cast(pl.Int32) for c in cuts]).alias("bucket")
-    ev = (
-        counted.lazy().join(todo.lazy().select("compound_id", "idx"), on="compound_id", how="inner")
-        .select("idx", "weight", "category_code", bucket)
-        .collect()
-    )
-    # remaining[i, j]: today's weight of compound i's incidents still counted at horizon j
-    # (an incident with bucket b is counted at horizons j < b).
-    flat = ev["idx"].to_numpy().astype(np.int64) * (nh + 1) + ev["bucket"].to_numpy()
-    s = np.bincount(flat, weights=ev["weight"].to_numpy(), minlength=n * (nh + 1)).reshape(n, nh + 1)
+    # Counted at horizon j iff day > cuts[j]; bucket = number of such horizons. Days span
+    # one window, so a lookup table by day beats a binary search per incident.
+    cut_days = np.array([epoch_day(c) for c in cuts], dtype=np.int64)
+    first = epoch_day(add_months(as_of, -rules.window.months))
+    table = np.searchsorted(cut_days, np.arange(first, epoch_day(as_of) + 1), side="left")
+    bucket = table[np.clip(counted["day"].to_numpy() - first, 0, len(table) - 1)]
+    # s[i, b]: today's weight of compound i's incidents with bucket b, for every compound
+    # (one bincount), then only the rows to forecast are kept.
+    flat = counted["cidx"].to_numpy() * (nh + 1) + bucket
+    s = np.bincount(flat, weights=counted["weight"].to_numpy(), minlength=rated.height * (nh + 1))
+    s = s.reshape(rated.height, nh + 1)[todo["row"].to_numpy()]
+    # remaining[i, j]: the part still counted at horizon j (bucket b is counted at j < b).
     remaining = np.cumsum(s[:, ::-1], axis=1)[:, ::-1][:, 1:]
     m = rules.shrinkage.strength_residents
     expo = todo["exposure"].to_numpy()[:, None]
@@ -96,6 +100,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
         .join(main_category, on="compound_id", how="left")
         .with_columns(pl.col("main_label").fill_null("incidents"))
         .select(
+            pl.col("row").cast(pl.Int64).alias("_row"),
             "compound_id",
             pl.lit("lift").alias("kind"),
             pl.lit("next_star").alias("key"),
@@ -112,9 +117,10 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     )
     lapse = (
         fired.filter(pl.col("rule_type") == "downgrade")
-        .join(todo.select("compound_id"), on="compound_id")
+        .join(todo.select("compound_id", "row"), on="compound_id")
         .with_columns(pl.col("last_day").dt.offset_by(f"{rules.window.months}mo").alias("lapse"))
         .select(
+            pl.col("row").cast(pl.Int64).alias("_row"),
             "compound_id",
             pl.lit("lift").alias("kind"),
             "rule",
@@ -131,5 +137,5 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
 
 
 def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema={"compound_id": pl.String, "kind": pl.String, "key": pl.String,
+    return pl.DataFrame(schema={"_row": pl.Int64, "compound_id": pl.String, "kind": pl.String, "key": pl.String,
                                 "value": pl.Float64, "detail": pl.String})

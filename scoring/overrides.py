@@ -18,6 +18,11 @@ APPEAL_STATUS_ALIASES = {"已提交": "filed", "已受理": "filed", "受理中"
 APPEAL_OUTCOME_ALIASES = {"支持": "upheld", "部分支持": "partially_upheld", "驳回": "dismissed", "不支持": "dismissed"}
 
 
+# Phone numbers (also masked, 138****1234) and resident ID numbers must not reach the public
+# page through a reply text.
+PERSONAL_DATA = r"1[3-9]\d[\d*]{4}\d{4}|\d{17}[\dXx]"
+
+
 class DecisionsError(ValueError):
     """A decisions table that cannot be used, naming the rows and fields at fault."""
 
@@ -165,7 +170,8 @@ def override_rows(log: pl.DataFrame) -> pl.DataFrame:
 def split_appeals(df: pl.DataFrame) -> tuple[DataFrame[Appeal], pl.DataFrame]:
     """Appeals that pass the Appeal model, and the rejected rows with a `reason` each.
 
-    Chinese status/outcome values (已受理, 驳回, ...) are mapped onto the model's codes.
+    Chinese status/outcome values (已受理, 驳回, ...) are mapped onto the model's codes. A
+    reply text (public) that looks like it holds a phone or ID number is rejected.
     """
     need = ["compound_id", "filed_at", "status"]
     absent = [c for c in need if c not in df.columns]
@@ -187,6 +193,8 @@ def split_appeals(df: pl.DataFrame) -> tuple[DataFrame[Appeal], pl.DataFrame]:
         .when(pl.col("outcome").is_not_null() & ~pl.col("outcome").is_in(APPEAL_OUTCOMES))
         .then(pl.format("outcome {} is not one of " + "/".join(APPEAL_OUTCOMES), "outcome"))
         .when((pl.col("status") == "decided") & pl.col("outcome").is_null()).then(pl.lit("decided without an outcome"))
+        .when(pl.col("reply_text").str.contains(PERSONAL_DATA).fill_null(False))
+        .then(pl.lit("reply_text looks like it holds a phone or ID number (it is published)"))
     )
     a = a.with_columns(reason.alias("reason"))
     good = a.filter(pl.col("reason").is_null()).drop("row", "reason")

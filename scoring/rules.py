@@ -38,7 +38,7 @@ class Shrinkage(_Strict):
 
 
 class IndexScale(_Strict):
-    scale_per_1000: float = Field(12.0, gt=0)
+    scale_per_1000: float = Field(26.0, gt=0)
 
 
 class Stars(_Strict):
@@ -150,26 +150,39 @@ def _read_taxonomy(path: Path) -> tuple[tuple[str, ...], dict[str, str], dict[st
     return codes, {c["code"]: c.get("name_zh", c["code"]) for c in cats}, {c["code"]: c.get("group", "") for c in cats}
 
 
+def _section(raw: dict, key: str) -> dict:
+    """A mapping section of the raw YAML, or {} when it is absent or mistyped (pydantic
+    then reports the type error with the key)."""
+    v = raw.get(key)
+    return v if isinstance(v, dict) else {}
+
+
+def _codes_in(v: object) -> list[str]:
+    return [c for c in v if isinstance(c, str)] if isinstance(v, list) else []
+
+
 def _check_codes(raw: dict, codes: tuple[str, ...], path: Path) -> None:
     known = set(codes)
+    fix = "fix: use a code from taxonomy.yaml"
     problems: list[str] = []
-    cats = raw.get("categories") or {}
+    cats = _section(raw, "categories")
     for code in cats:
         if code not in known:
-            problems.append(f"categories.{code}: not a code of taxonomy.yaml; fix: rename it to one of the taxonomy codes or add it there")
+            problems.append(f"categories.{code}: not a code of taxonomy.yaml; "
+                            "fix: rename it to one of the taxonomy codes or add it there")
     missing = [c for c in codes if c not in cats]
     if missing:
         problems.append(f"categories: no weight for {', '.join(missing)}; fix: add a weight for each taxonomy code")
-    for code in (raw.get("veto") or {}).get("categories", []) or []:
+    for code in _codes_in(_section(raw, "veto").get("categories")):
         if code not in known:
-            problems.append(f"veto.categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
-    for kind, spec in (raw.get("downgrade") or {}).items():
-        for code in (spec or {}).get("categories", []) or []:
+            problems.append(f"veto.categories: {code!r} is not a taxonomy code; {fix}")
+    for kind, spec in _section(raw, "downgrade").items():
+        for code in _codes_in(spec.get("categories") if isinstance(spec, dict) else None):
             if code not in known:
-                problems.append(f"downgrade.{kind}.categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
-    for code in (raw.get("stability") or {}).get("minor_categories", []) or []:
+                problems.append(f"downgrade.{kind}.categories: {code!r} is not a taxonomy code; {fix}")
+    for code in _codes_in(_section(raw, "stability").get("minor_categories")):
         if code not in known:
-            problems.append(f"stability.minor_categories: {code!r} is not a taxonomy code; fix: use a code from taxonomy.yaml")
+            problems.append(f"stability.minor_categories: {code!r} is not a taxonomy code; {fix}")
     if problems:
         raise RulesError(f"{path}: " + "; ".join(problems))
 

@@ -8,16 +8,18 @@ import polars as pl
 from scoring.rules import Rules
 
 
-def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame:
+def fired_rules(rule_events: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame:
     """One row per compound and rule that fired: `rule` id, `steps`, the incidents.
 
-    Veto: a veto category in the rating year (1 January .. as_of). Downgrade: a category
-    of a downgrade kind anywhere in the window. `event_ids` is sorted and `|`-joined
-    (internal only); `last_day` is the latest incident's day (when the rule lapses from).
+    `rule_events`: counted incidents (`compound_id`, `category_code`, `day`, and
+    optionally `event_id`). Veto: a veto category in the rating year (1 January ..
+    as_of). Downgrade: a category of a downgrade kind anywhere in the window. With
+    `event_id`, `event_ids` lists them sorted and `|`-joined (internal only); `last_day`
+    is the latest incident's day (when the rule lapses from).
     """
     year_start = date(as_of.year, 1, 1)
     veto = (
-        counted.lazy()
+        rule_events.lazy()
         .filter(pl.col("category_code").is_in(sorted(rules.veto_set)) & (pl.col("day") >= year_start))
         .with_columns(
             pl.lit("veto").alias("rule_type"),
@@ -28,7 +30,7 @@ def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFram
     kind_of = rules.downgrade_kind_of
     steps_of = {k: v.steps for k, v in rules.downgrade.items()}
     down = (
-        counted.lazy()
+        rule_events.lazy()
         .filter(pl.col("category_code").is_in(sorted(kind_of)))
         .with_columns(
             pl.lit("downgrade").alias("rule_type"),
@@ -41,7 +43,7 @@ def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFram
         .group_by("compound_id", "rule_type", "kind")
         .agg(
             pl.col("steps").first(),
-            pl.col("event_id").sort().str.join("|").alias("event_ids"),
+            *([pl.col("event_id").sort().str.join("|").alias("event_ids")] if "event_id" in rule_events.columns else []),
             pl.len().cast(pl.Int32).alias("n_events"),
             pl.col("day").max().alias("last_day"),
         )
@@ -49,6 +51,26 @@ def fired_rules(counted: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFram
         .sort("compound_id", "rule")
         .collect()
     )
+
+
+def counted_rule_events(counted: pl.DataFrame, compound_ids: pl.Series, rules: Rules,
+                        codes: list[str], events: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The `rule_events` input of `fired_rules` from integer-coded counted incidents.
+
+    Costs nothing like a scan of the events' strings: only the few rows of veto or
+    downgrade categories are decoded. With `events` (the frame `counted` came from),
+    their `event_id`s are gathered too, for the explanations.
+    """
+    wanted = [i for i, c in enumerate(codes) if c in rules.veto_set or c in rules.downgrade_kind_of]
+    few = counted.filter(pl.col("cat").is_in(wanted))
+    out = pl.DataFrame({
+        "compound_id": compound_ids.gather(few["cidx"]),
+        "category_code": pl.Series(codes, dtype=pl.String).gather(few["cat"]),
+        "day": few["day"].cast(pl.Date),
+    })
+    if events is not None:
+        out = out.with_columns(events["event_id"].gather(few["_i"]).alias("event_id"))
+    return out
 
 
 def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.DataFrame:
@@ -66,7 +88,7 @@ def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.
     )
     floor = pl.lit(rules.stars.floor, dtype=pl.Int8)
     return (
-        indexed.join(per, on="compound_id", how="left")
+        indexed.join(per, on="compound_id", how="left", maintain_order="left")
         .with_columns(
             pl.col("vetoed").fill_null(False),
             pl.col("downgraded").fill_null(False),

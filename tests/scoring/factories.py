@@ -5,7 +5,6 @@ from datetime import datetime
 
 import polars as pl
 
-from schemas.events import AttributedEvent
 from schemas.registry import Compound
 
 COMPOUND_SCHEMA = {

@@ -50,6 +50,7 @@ def test_worked_example_two_compounds_one_street():
     assert_frame_equal(res.ratings, expected)
     assert list(res.ratings.columns) == list(Rating.to_schema().columns)
     assert list(res.explanations.columns) == list(ExplanationRow.to_schema().columns)
+    assert_frame_equal(ExplanationRow.validate(res.explanations), res.explanations)
 
 
 def test_window_counts_only_placed_unexcluded_events_in_the_window():
@@ -203,3 +204,26 @@ def test_city_prior_differs_from_street_prior_only_through_the_prior():
     r_street = score(comp, ev, RULES, AS_OF).ratings["safety_index"].to_list()
     assert r_city == pytest.approx([ref_index(h, 1000, h / 2000), ref_index(0, 1000, h / 2000)])
     assert r_street == pytest.approx([ref_index(h, 1000, h / 1000), 100.0])
+
+
+def test_unknown_category_and_source_weigh_like_a_theft_and_stay_visible():
+    comp = compounds([{"compound_id": "A", "population": 1000}, {"compound_id": "B", "population": 1000,
+                                                                  "street": "s2"}])
+    d = date(2026, 6, 1)
+    ev = events([
+        {"event_id": "p:1", "compound_id": "A", "category_code": "mystery", "occurred_at": d, "source": "police"},
+        {"event_id": "p:2", "compound_id": "B", "category_code": "theft", "occurred_at": d, "source": "police"},
+    ]).with_columns(pl.when(pl.col("event_id") == "p:1").then(pl.lit("hotline")).otherwise(pl.col("source")).alias("source"))
+    r = score(comp, ev, RULES, AS_OF)
+    a, b = r.ratings["safety_index"].to_list()
+    assert a == pytest.approx(b)
+    x = r.explanations.filter((pl.col("compound_id") == "A") & pl.col("kind").is_in(["category", "source"]))
+    assert sorted(x["key"].to_list()) == ["(unknown)", "(unknown)"]
+
+
+def test_rate_gives_the_ratings_of_score():
+    from scoring.engine import rate
+    comp = compounds([{"compound_id": c, "population": 300 + 100 * i} for i, c in enumerate("ABC")])
+    ev = events([{"event_id": f"p:{i}", "compound_id": "ABC"[i % 3], "category_code": ["theft", "burglary", "robbery"][i % 3],
+                  "occurred_at": date(2026, 1 + i % 6, 3)} for i in range(9)])
+    assert_frame_equal(rate(comp, ev, RULES, AS_OF), score(comp, ev, RULES, AS_OF).ratings)

@@ -35,7 +35,7 @@ def test_every_kind_of_change():
         "stars_after": [5, 4, 0, 4, 0, 5, 5, 5],
     }, schema_overrides={"stars_before": pl.Int8, "stars_after": pl.Int8})
     assert_frame_equal(ch.select(expected.columns), expected)
-    reason = dict(zip(ch["compound_id"], ch["reason"]))
+    reason = dict(zip(ch["compound_id"], ch["reason"], strict=True))
     assert "rules fired: downgrade:burglary" in reason["down"]
     assert "rules fired: veto:homicide" in reason["veto"] and "rules lapsed: veto:robbery" in reason["rest"]
     assert reason["up"] == "index 80.0 → 91.0" and reason["same"] is None

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date
 
 import polars as pl
 import pytest
@@ -71,6 +71,7 @@ def test_exclude_by_linked_record_and_full_log():
     assert a.filter(pl.col("kind") == "category").height == 0
     assert sorted(a.filter(pl.col("kind") == "override")["key"]) == ["exclude", "move_out"]
     assert res.overrides_log["status"].to_list() == log["status"].to_list()
+    assert res.events.filter(pl.col("method") == "excluded")["event_id"].to_list() == ["police:2"]
 
 
 def test_appeals_validated_with_chinese_values_and_rejects_named():
@@ -89,5 +90,8 @@ def test_appeals_validated_with_chinese_values_and_rejects_named():
     with pytest.raises(DecisionsError, match="row 3: compound_id is empty; row 4: filed_at"):
         load_appeals(df)
     assert load_appeals(df.head(2)).height == 2
+    leaky = df.head(1).with_columns(pl.lit("请联系物业 138****1234").alias("reply_text"))
+    with pytest.raises(DecisionsError, match="phone or ID"):
+        load_appeals(leaky)
     with pytest.raises(DecisionsError, match="missing column"):
         load_appeals(df.drop("status"))

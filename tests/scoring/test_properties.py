@@ -15,7 +15,8 @@ RULES = load_rules()
 AS_OF = date(2026, 6, 30)
 CODES = sorted(RULES.categories)
 EPS = 1e-9
-SETTINGS = settings(max_examples=int(os.environ.get("SCORING_HYPOTHESIS_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("SCORING_HYPOTHESIS_EXAMPLES", "40")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 compound_st = st.fixed_dictionaries({
     "street": st.sampled_from(["s1", "s2"]),
@@ -53,7 +54,7 @@ def run(comps, evs, extra=()):
 
 
 def assert_never_better(before: pl.DataFrame, after: pl.DataFrame):
-    for b, a in zip(before.iter_rows(named=True), after.iter_rows(named=True)):
+    for b, a in zip(before.iter_rows(named=True), after.iter_rows(named=True), strict=True):
         assert a["stars"] <= b["stars"], (b, a)
         if b["safety_index"] is not None:
             assert a["safety_index"] <= b["safety_index"] + EPS, (b, a)
@@ -74,9 +75,9 @@ def test_heavier_category_lowers_the_index_at_least_as_much(city, a, b, c, days_
     ev = {"c": c, "days_ago": days_ago, "source": "police", "method": "explicit"}
     rh = run(comps, evs, [{**ev, "category_code": heavy}])
     rl = run(comps, evs, [{**ev, "category_code": light}])
-    for h, l in zip(rh.iter_rows(named=True), rl.iter_rows(named=True)):
-        if l["safety_index"] is not None:
-            assert h["safety_index"] <= l["safety_index"] + EPS
+    for h, lo in zip(rh.iter_rows(named=True), rl.iter_rows(named=True), strict=True):
+        if lo["safety_index"] is not None:
+            assert h["safety_index"] <= lo["safety_index"] + EPS
 
 
 @SETTINGS
@@ -90,7 +91,7 @@ def test_same_incidents_in_a_larger_population_never_lower_the_index(city, c, mo
     bigger = [dict(d) for d in comps]
     bigger[i]["population"] = comps[i]["population"] + more
     before, after = run(comps, evs), run(bigger, evs)
-    for b, a in zip(before.iter_rows(named=True), after.iter_rows(named=True)):
+    for b, a in zip(before.iter_rows(named=True), after.iter_rows(named=True), strict=True):
         assert a["stars"] >= b["stars"]
         if b["safety_index"] is not None:
             assert a["safety_index"] >= b["safety_index"] - EPS

@@ -49,3 +49,9 @@ def test_explain_text_names_rules_lift_and_costs():
     assert "What would lift it" in text and "入室盗窃" in text and "盗窃" in text
     assert "Compared with" in text and "district 思明区" in text
     assert format_explanation("nope", res.ratings, res.explanations).startswith("No rating")
+    later = score(comp, ev, RULES, date(2026, 7, 31))
+    both_r = pl.concat([res.ratings, later.ratings])
+    both_x = pl.concat([res.explanations, later.explanations])
+    assert "Rating on 2026-07-31" in format_explanation("A", both_r, both_x)
+    assert "Rating on 2026-06-30" in format_explanation("A", both_r, both_x, as_of=AS_OF)
+    assert format_explanation("A", both_r, both_x, as_of=date(2020, 1, 1)).startswith("No rating")

@@ -42,6 +42,9 @@ def test_version_changes_with_content(tmp_path):
     (lambda r: r["categories"].update(theft=-1), "categories"),
     (lambda r: r["shrinkage"].update(strength_residents=100), "strength_residents"),
     (lambda r: r.update(version="x"), "version: reserved"),
+    (lambda r: r.update(downgrade=["burglary"]), "downgrade"),
+    (lambda r: r.update(veto="homicide"), "veto"),
+    (lambda r: r["downgrade"].update(burglary="one step"), "downgrade.burglary"),
 ])
 def test_bad_rules_name_the_key_and_the_fix(tmp_path, mutate, needle):
     with pytest.raises(RulesError) as e:
