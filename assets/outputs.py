@@ -25,6 +25,7 @@ from reports.map_layer import build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site import render_site
+from scoring.overrides import split_appeals
 from scoring.rules import load_rules
 
 PROBLEM_PERIOD_MONTHS = 3
@@ -150,19 +151,23 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         history=_history(warehouse, as_of), plaques=active,
         checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")),
         needs=intake.select("compound_id", "n_needs_month"),
-        replies=_replies(folders),
+        replies=_replies(context, folders),
     )
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
                                        base_url=folders.public_base_url, secret=secret)
     return dg.MaterializeResult(metadata={"pages": len(pages), "site": str(site_dir)})
 
 
-def _replies(folders: RunFolders) -> pl.DataFrame | None:
-    """Right-to-reply texts (回应说明) from the appeals file, for the public pages."""
+def _replies(context, folders: RunFolders) -> pl.DataFrame | None:
+    """Right-to-reply texts (回应说明) of valid appeals, for the public pages; unusable
+    appeal rows are reported and left out, never published."""
     appeals = read_decision_file(folders.data, "appeals.csv")
-    if appeals is None or "reply_text" not in appeals.columns:
+    if appeals is None:
         return None
-    return appeals.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text")
+    good, bad = split_appeals(appeals)
+    for row, reason in bad.select("row", "reason").iter_rows():
+        context.log.warning(f"appeals.csv row {row} left out: {reason}")
+    return good.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text")
 
 
 @dg.asset(

@@ -59,7 +59,8 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
     )
     changes = rating_changes(previous if previous is not None and previous.height else None, result.ratings)
-    stats, monthly = public_aggregates(warehouse.read("core.attributed_events"), result.ratings, as_of)
+    # The events as scored (overrides applied), so public counts agree with the ratings.
+    stats, monthly = public_aggregates(result.events, result.ratings, as_of)
     with warehouse.transaction() as w:
         for table, frame in {
             "marts.ratings": result.ratings, "marts.explanations": result.explanations,

@@ -22,9 +22,11 @@ def index_frame(compounds: pl.DataFrame, harm: np.ndarray, rules: Rules) -> pl.D
     `harm[i]` is the sum of severity x recency of compound row i's counted incidents.
     Rows keep the registry's order. Compounds without exposure get null index and 0 stars.
 
-    R = 1000 * (H + m * mu0) / (N + m), with mu0 = min(prior rate, five-star rate): the
-    prior rate is the street's (or city's) pooled H/N; capping it at the five-star rate
-    means a compound is never pulled below five stars by its neighbours alone.
+    R = 1000 * (H + m * mu0) / (N + m), with mu0 = min(prior rate, five-star rate). With
+    `prior: five_star` (the default) the prior rate is the five-star boundary itself, so a
+    compound's rating depends on its own incidents only: an incident, an override or a
+    correction elsewhere never moves it. With `street`/`city` the prior is that area's
+    pooled H/N; the cap means a compound is never pulled below five stars by neighbours.
     """
     m = rules.shrinkage.strength_residents
     r5 = rules.rate_threshold(5) / 1000.0
@@ -36,7 +38,9 @@ def index_frame(compounds: pl.DataFrame, harm: np.ndarray, rules: Rules) -> pl.D
     rated = pl.col("exposure").is_not_null()
     h_r = pl.when(rated).then(pl.col("harm")).otherwise(0.0)
     n_r = pl.col("exposure").fill_null(0.0)
-    if rules.shrinkage.prior == "street":
+    if rules.shrinkage.prior == "five_star":
+        prior = pl.lit(r5)
+    elif rules.shrinkage.prior == "street":
         keys = [C.district, C.street]
         prior = (h_r.sum().over(keys) / n_r.sum().over(keys))
     else:

@@ -33,7 +33,7 @@ class Population(_Strict):
 
 
 class Shrinkage(_Strict):
-    prior: Literal["street", "city"] = "street"
+    prior: Literal["five_star", "street", "city"] = "five_star"
     strength_residents: float = Field(3000.0, gt=0)
 
 

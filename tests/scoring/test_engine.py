@@ -12,6 +12,8 @@ from tests.scoring.factories import compounds, events
 
 AS_OF = date(2026, 6, 30)
 RULES = load_rules()
+# The hand-computed examples below were worked with the street prior.
+STREET_RULES = RULES.model_copy(update={"shrinkage": RULES.shrinkage.model_copy(update={"prior": "street"})})
 
 
 def ref_index(harm: float, n: float, prior: float, rules=RULES) -> float:
@@ -37,15 +39,15 @@ def test_worked_example_two_compounds_one_street():
         {"event_id": "police:2", "compound_id": "A", "category_code": "assault", "occurred_at": d2},
         {"event_id": "court:3", "compound_id": "B", "category_code": "noise", "occurred_at": d1, "source": "court"},
     ])
-    res = score(comp, ev, RULES, AS_OF)
+    res = score(comp, ev, STREET_RULES, AS_OF)
     ha, hb = w("theft", d1) + w("assault", d2), w("noise", d1)
     street = (ha + hb) / (2000 + 280)
     idx = [ref_index(ha, 2000, street), ref_index(hb, 280, street)]
-    stars = [1 + sum(i >= t for t in RULES.stars.thresholds.values()) for i in idx]
+    stars = [1 + sum(i >= t for t in STREET_RULES.stars.thresholds.values()) for i in idx]
     expected = pl.DataFrame({
         "compound_id": ["A", "B"], "name": ["小区A", "小区B"], "district": ["思明区"] * 2,
         "street": ["中华街道"] * 2, "safety_index": idx, "stars": stars, "status": ["rated"] * 2,
-        "rules": [None, None], "ruleset_version": [RULES.version] * 2, "as_of": [AS_OF] * 2,
+        "rules": [None, None], "ruleset_version": [STREET_RULES.version] * 2, "as_of": [AS_OF] * 2,
     }, schema_overrides={"stars": pl.Int8, "rules": pl.String})
     assert_frame_equal(res.ratings, expected)
     assert list(res.ratings.columns) == list(Rating.to_schema().columns)
@@ -65,7 +67,7 @@ def test_window_counts_only_placed_unexcluded_events_in_the_window():
         {"event_id": "p:6", "compound_id": "A", "category_code": "theft", "occurred_at": date(2026, 6, 1), "method": "excluded"},
         {"event_id": "p:7", "compound_id": "ZZ", "category_code": "theft", "occurred_at": date(2026, 6, 1)},
     ])
-    res = score(comp, ev, RULES, AS_OF)
+    res = score(comp, ev, STREET_RULES, AS_OF)
     h = w("theft", start + timedelta(days=1)) + w("theft", AS_OF)
     assert res.ratings["safety_index"][0] == pytest.approx(ref_index(h, 1000, h / 1000))
     assert res.summary == {"total": 7, "unplaced": 1, "excluded": 1, "out_of_window": 2,
@@ -195,13 +197,13 @@ def test_five_star_compounds_have_no_lift_row():
 
 
 def test_city_prior_differs_from_street_prior_only_through_the_prior():
-    rules = RULES.model_copy(update={"shrinkage": RULES.shrinkage.model_copy(update={"prior": "city"})})
+    rules = STREET_RULES.model_copy(update={"shrinkage": STREET_RULES.shrinkage.model_copy(update={"prior": "city"})})
     comp = compounds([{"compound_id": "A", "population": 1000, "street": "s1"},
                       {"compound_id": "B", "population": 1000, "street": "s2"}])
     ev = events([{"event_id": "p:1", "compound_id": "A", "category_code": "theft", "occurred_at": date(2026, 6, 1)}])
     h = w("theft", date(2026, 6, 1))
     r_city = score(comp, ev, rules, AS_OF).ratings["safety_index"].to_list()
-    r_street = score(comp, ev, RULES, AS_OF).ratings["safety_index"].to_list()
+    r_street = score(comp, ev, STREET_RULES, AS_OF).ratings["safety_index"].to_list()
     assert r_city == pytest.approx([ref_index(h, 1000, h / 2000), ref_index(0, 1000, h / 2000)])
     assert r_street == pytest.approx([ref_index(h, 1000, h / 1000), 100.0])
 
@@ -227,3 +229,12 @@ def test_rate_gives_the_ratings_of_score():
     ev = events([{"event_id": f"p:{i}", "compound_id": "ABC"[i % 3], "category_code": ["theft", "burglary", "robbery"][i % 3],
                   "occurred_at": date(2026, 1 + i % 6, 3)} for i in range(9)])
     assert_frame_equal(rate(comp, ev, RULES, AS_OF), score(comp, ev, RULES, AS_OF).ratings)
+
+
+def test_default_prior_makes_each_rating_depend_on_its_own_incidents_only():
+    comp = compounds([{"compound_id": "A", "population": 1000}, {"compound_id": "B", "population": 1000}])
+    quiet = score(comp, events([]), RULES, AS_OF).ratings
+    noisy = score(comp, events([{"event_id": f"p:{i}", "compound_id": "B", "category_code": "robbery",
+                                 "occurred_at": date(2026, 6, 1)} for i in range(5)]), RULES, AS_OF).ratings
+    assert_frame_equal(quiet.filter(pl.col("compound_id") == "A"), noisy.filter(pl.col("compound_id") == "A"))
+    assert noisy.filter(pl.col("compound_id") == "B")["safety_index"][0] < quiet["safety_index"][1]
