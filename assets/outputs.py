@@ -12,7 +12,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
-from pipelines.publish import publish
+from pipelines.publish import previous_release, publish
 from pipelines.resources import RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.pages import render_verification_pages
@@ -152,10 +152,20 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")),
         needs=intake.select("compound_id", "n_needs_month"),
         replies=_replies(context, folders),
+        previous=_previous_site(folders, context.partition_key),
     )
+    rendered = sum(1 for p in pages if p.parent.parent.name == "c")
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
                                        base_url=folders.public_base_url, secret=secret)
-    return dg.MaterializeResult(metadata={"pages": len(pages), "site": str(site_dir)})
+    return dg.MaterializeResult(metadata={
+        "files_written": len(pages), "compound_pages_rendered": rendered,
+        "compound_pages_reused": current.height - rendered, "site": str(site_dir),
+    })
+
+
+def _previous_site(folders: RunFolders, as_of: str) -> Path | None:
+    release = previous_release(folders.out, as_of)
+    return release / "site" if release is not None and (release / "site").is_dir() else None
 
 
 def _replies(context, folders: RunFolders) -> pl.DataFrame | None:

@@ -60,3 +60,11 @@ def fresh_staging(out: Path, as_of: str) -> Path:
 
 def _is_date(name: str) -> bool:
     return len(name) == 10 and name[4] == "-" and name[7] == "-" and name.replace("-", "").isdigit()
+
+
+def previous_release(out: Path, as_of: str) -> Path | None:
+    """The published folder of the latest rating date before `as_of`, if any."""
+    if not out.exists():
+        return None
+    dates = sorted(p.name for p in out.iterdir() if p.is_symlink() and _is_date(p.name) and p.name < as_of)
+    return (out / dates[-1]).resolve() if dates else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +31,9 @@ from schemas.registry import Compound
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
 MAX_PAGE_BYTES = 100 * 1024
+# Per-compound hashes of everything a compound's page shows: a nightly run re-renders only
+# the pages whose figures changed and reuses (hard-links) the others from the last release.
+FINGERPRINTS = "_fingerprints.json"
 STREET_PAGE_ROWS = 200
 SEARCH_FIELDS = ["id", "name", "aliases", "district", "street", "stars", "status", "slug"]
 
@@ -179,6 +184,40 @@ def _street_pages(folder: Path, district: str, street: str, rows: list[dict], as
         _write(folder / "index.html" if k == 1 else folder / str(k) / "index.html", html, written)
 
 
+PAGE_FIELDS = ("compound_id", "name", "district", "street", "community")
+
+
+def page_fingerprint(context: dict) -> str:
+    """Hash of what a compound's page displays, its rating date excluded."""
+    shown = {k: v for k, v in context.items() if k not in ("c", "as_of", "as_of_text")}
+    shown["c"] = {k: context["c"].get(k) for k in PAGE_FIELDS}
+    data = json.dumps(shown, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()[:20]
+
+
+def _reuse_unchanged(previous: Path, site_dir: Path, pages: pl.DataFrame, prints: dict[str, str]) -> set[str]:
+    """Hard-link the pages of compounds whose fingerprint matches the previous site's."""
+    try:
+        before = json.loads((previous / FINGERPRINTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    reused = set()
+    for compound_id, slug in pages.select("compound_id", "slug").iter_rows():
+        old = previous / "c" / slug / "index.html"
+        if compound_id not in prints or before.get(compound_id) != prints[compound_id] or not old.exists():
+            continue
+        new = site_dir / "c" / slug / "index.html"
+        new.parent.mkdir(parents=True, exist_ok=True)
+        if new.exists():
+            new.unlink()
+        try:
+            os.link(old, new)  # _write replaces files by rename, so a link never changes the old release
+        except OSError:
+            shutil.copy2(old, new)
+        reused.add(compound_id)
+    return reused
+
+
 def _search_index(pages: pl.DataFrame, as_of: date) -> str:
     rows = pages.select(
         "compound_id", "name", "aliases", "district", "street",
@@ -195,13 +234,16 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
                 history: DataFrame[Rating], plaques: pl.DataFrame | None = None,
                 checkins: pl.DataFrame | None = None, replies: pl.DataFrame | None = None,
                 group_names: dict[str, str] | None = None, intake_url: str = "/api",
-                only: set[str] | None = None, needs: pl.DataFrame | None = None) -> list[Path]:
+                only: set[str] | None = None, needs: pl.DataFrame | None = None,
+                previous: Path | None = None) -> list[Path]:
     """Render the public site into ``site_dir``; returns every file rendered.
 
     ``only`` re-renders just those compounds' pages (plus the index, street lists and
     search.json, whose bytes are rewritten only when they change). Groups with no
     counted incident are not listed; 1–2 read "少量". ``needs`` (optional, the first
-    frame of ``intake.export.read_intake``) adds the residents' needs this month."""
+    frame of ``intake.export.read_intake``) adds the residents' needs this month.
+    ``previous`` (the last published site): compound pages whose figures are unchanged
+    since then are reused as they are (their rating date is the date of those figures)."""
     site_dir = Path(site_dir)
     ratings, stats, monthly = Rating.validate(ratings), CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)
     compounds = Compound.validate(compounds)
@@ -221,9 +263,16 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     )
     written: list[Path] = []
     todo = pages if only is None else pages.filter(pl.col("compound_id").is_in(sorted(only)))
-    for row in todo.iter_rows(named=True):
-        html = render_template("site_compound.html", **_compound_context(row, as_of, intake_url, needs is not None))
-        _write(site_dir / "c" / row["slug"] / "index.html", html, written)
+    contexts = {row["compound_id"]: _compound_context(row, as_of, intake_url, needs is not None)
+                for row in todo.iter_rows(named=True)}
+    prints = {cid: page_fingerprint(ctx) for cid, ctx in contexts.items()}
+    reused = _reuse_unchanged(Path(previous), site_dir, pages, prints) if previous is not None else set()
+    if only is None:
+        _write(site_dir / FINGERPRINTS, json.dumps(prints, sort_keys=True, separators=(",", ":")), written)
+    for compound_id, context in contexts.items():
+        if compound_id not in reused:
+            html = render_template("site_compound.html", **context)
+            _write(site_dir / "c" / context["c"]["slug"] / "index.html", html, written)
 
     streets = (
         pages.select("district", "street", "compound_id", "name", "slug", "stars", "status", "safety_index")

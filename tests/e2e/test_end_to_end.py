@@ -85,3 +85,17 @@ def test_second_date_batch_has_one_withdrawal_and_one_replacement(small_city, tm
     assert actions == {planted["late_veto"]: "withdraw", planted["late_downgrade"]: "replace"}
     assert main(["plaques", "pull", "--out", str(small_city["out"]), "--to", str(tmp_path / "again")]) == 0
     assert not list((tmp_path / "again").rglob("manifest.csv"))
+
+
+def test_nightly_run_rerenders_only_pages_whose_figures_changed(small_city):
+    planted = small_city["planted"]
+    first = small_city["out"] / small_city["first"].isoformat() / "site" / "c"
+    second = small_city["out"] / small_city["second"].isoformat() / "site" / "c"
+    pages = sorted(p.parent.name for p in second.glob("*/index.html"))
+    assert len(pages) == 300
+    same_inode = {cid for cid in pages if (second / cid / "index.html").stat().st_ino == (first / cid / "index.html").stat().st_ino}
+    rerendered = set(pages) - same_inode
+    assert {planted["late_veto"], planted["late_downgrade"]} <= rerendered
+    assert (second.parent / "_fingerprints.json").exists()
+    for cid in rerendered:  # a re-rendered page shows the new rating date
+        assert "2026年11月20日" in (second / cid / "index.html").read_text(encoding="utf-8")

@@ -1,0 +1,36 @@
+"""A nightly render reuses the pages whose displayed figures did not change."""
+from __future__ import annotations
+
+import polars as pl
+
+from reports.site import render_site
+from tests.site import frames
+
+
+def test_only_changed_pages_are_rerendered(tmp_path):
+    first, second, full = tmp_path / "first", tmp_path / "second", tmp_path / "full"
+    render_site(first, **frames.render_kwargs())
+    kw = frames.render_kwargs()
+    kw["checkins"] = kw["checkins"].with_columns(
+        pl.when(pl.col("compound_id") == "XM-002").then(pl.col("n_month") + 5).otherwise(pl.col("n_month")).alias("n_month"))
+    written = render_site(second, previous=first, **kw)
+    render_site(full, **kw)
+
+    pages = sorted(p.parent.name for p in second.glob("c/*/index.html"))
+    rendered = {p.parent.name for p in written if p.parent.parent.name == "c"}
+    assert rendered == {"XM-002"}
+    for cid in pages:
+        new = (second / "c" / cid / "index.html")
+        assert new.read_bytes() == (full / "c" / cid / "index.html").read_bytes()
+        same_file = new.stat().st_ino == (first / "c" / cid / "index.html").stat().st_ino
+        assert same_file == (cid != "XM-002")
+
+
+def test_a_reused_page_is_never_changed_in_the_previous_release(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    render_site(first, **frames.render_kwargs())
+    before = {p: p.read_bytes() for p in first.rglob("*.html")}
+    kw = frames.render_kwargs()
+    kw["replies"] = kw["replies"].with_columns(pl.lit("新的回应说明").alias("reply_text"))
+    render_site(second, previous=first, **kw)
+    assert {p: p.read_bytes() for p in first.rglob("*.html")} == before
