@@ -19,10 +19,11 @@ from pandera.typing.polars import DataFrame
 
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
 from ingest.merge import merge_records, validate_records
+from ingest.prefetch import prefetch
 from ingest.readers import open_reader
 from ingest.sniff import FileRejected
 from ingest.taxonomy import Taxonomy
-from ingest.validate import LOCAL_TZ, check_rows, finish_file, plan_columns
+from ingest.validate import LOCAL_TZ, check_rows, plan_columns, split_file
 from schemas.events import SOURCES, CaseRecord
 from schemas.raw import RawCaseText, ReaderProblem
 from schemas.quality import FileLedger, QuarantineRow
@@ -111,17 +112,13 @@ def _load_file(path: Path, rel_in_source: str, mapping: SourceMapping, taxonomy,
         plan = plan_columns(reader.headers, fm)
         if plan.extras:
             notes.append(f"extra columns ignored: {', '.join(plan.extras)}")
-        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in reader.batches()]
+        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in prefetch(reader.batches())]
         problems = ReaderProblem.validate(reader.problems())
-        checked = pl.concat(parts) if parts else check_rows(plan.canonical(_empty_text(reader.headers)), fm, taxonomy, bbox, now)
-        checked = finish_file(checked, reader.line_numbers(checked.height))
-        return checked, problems, notes
+        n_rows = sum(p.height for p in parts)
+        good, bad = split_file(parts, reader.line_numbers(n_rows))
+        return good, bad, problems, notes, n_rows
     finally:
         reader.close()
-
-
-def _empty_text(headers: list[str]) -> pl.DataFrame:
-    return pl.DataFrame(schema={h: pl.String for h in headers})
 
 
 def ingest_sources(
@@ -174,7 +171,7 @@ def ingest_sources(
                 ledger.append({**entry, "status": "rejected", "error": f"mapping error: {mapping_error}"})
                 continue
             try:
-                checked, problems, file_notes = _load_file(
+                good, bad, problems, file_notes, n_rows = _load_file(
                     path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
                 )
             except FileRejected as exc:
@@ -182,20 +179,13 @@ def ingest_sources(
                 continue
             seen.add(sha)
             ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
-            good = checked.filter(pl.col("reason").is_null())
-            bad = checked.filter(pl.col("reason").is_not_null())
-            q = pl.concat(
-                [
-                    bad.select(*ctx, "line", "record_id", "field", "reason", "value"),
-                    problems.select(*ctx, "line", "record_id", "field", "reason", "value"),
-                ],
-                how="vertical_relaxed",
-            ).sort("line")
-            records.append(good.with_columns(*ctx).select(RECORD_COLUMNS))
-            quarantine.append(q.select(QUARANTINE_COLUMNS))
+            q = pl.concat([bad, problems.select(bad.columns)], how="vertical_relaxed").sort("line")
+            records.extend(part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good)
+            n_good = sum(part.height for part in good)
+            quarantine.append(q.with_columns(*ctx).select(QUARANTINE_COLUMNS))
             notes.extend({"source": source, "file": rel, "note": n} for n in file_notes)
-            ledger.append({**entry, "status": "loaded", "rows_read": checked.height + problems.height,
-                           "rows_accepted": good.height, "rows_quarantined": q.height})
+            ledger.append({**entry, "status": "loaded", "rows_read": n_rows + problems.height,
+                           "rows_accepted": n_good, "rows_quarantined": q.height})
     recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
     # Ids are unique within a file (repeats are quarantined); only a source with several new
     # files can repeat one, and then the later file's version stands.

@@ -247,15 +247,31 @@ def check_rows(
     )
 
 
-def finish_file(checked: pl.DataFrame, lines) -> pl.DataFrame:
-    """Attach data lines and mark later repeats of a record_id in the file as duplicate_id."""
-    rid = checked["record_id"]
+def split_file(parts: list[pl.DataFrame], lines) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+    """Attach data lines, mark later repeats of a record_id as duplicate_id, split good from bad.
+
+    Works batch by batch (only the id column is gathered across the file), so a large
+    file is never copied whole; returns the accepted batches and the quarantined rows.
+    """
+    lines = pl.Series("line", lines, pl.Int64)
+    rid = pl.concat([p["record_id"] for p in parts]) if parts else pl.Series([], dtype=pl.String)
     is_dup = rid.is_not_null() & ~rid.is_first_distinct()
-    checked = checked.with_columns(pl.Series("line", lines, pl.Int64))
-    if not is_dup.any():
-        return checked
-    return checked.with_columns(
-        pl.when(is_dup).then(pl.lit("duplicate_id")).otherwise(pl.col("reason")).alias("reason"),
-        pl.when(is_dup).then(pl.lit("record_id")).otherwise(pl.col("field")).alias("field"),
-        pl.when(is_dup).then(pl.col("record_id").str.slice(0, VALUE_CHARS)).otherwise(pl.col("value")).alias("value"),
+    good, bad, offset = [], [], 0
+    for part in parts:
+        n = part.height
+        dup = is_dup.slice(offset, n)
+        part = part.with_columns(lines.slice(offset, n))
+        offset += n
+        if dup.any():
+            part = part.with_columns(
+                pl.when(dup).then(pl.lit("duplicate_id")).otherwise(pl.col("reason")).alias("reason"),
+                pl.when(dup).then(pl.lit("record_id")).otherwise(pl.col("field")).alias("field"),
+                pl.when(dup).then(pl.col("record_id").str.slice(0, VALUE_CHARS)).otherwise(pl.col("value")).alias("value"),
+            )
+        failed = pl.col("reason").is_not_null()
+        bad.append(part.filter(failed).select("line", "record_id", "field", "reason", "value"))
+        good.append(part.filter(~failed).drop("reason", "field", "value"))
+    bad_rows = pl.concat(bad) if bad else pl.DataFrame(
+        schema={"line": pl.Int64, "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String}
     )
+    return good, bad_rows
