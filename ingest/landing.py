@@ -8,7 +8,7 @@ rows_read = rows_accepted + rows_quarantined always holds.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -21,7 +21,7 @@ from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mappi
 from ingest.merge import merge_records, validate_records
 from ingest.prefetch import prefetch
 from ingest.readers import open_reader
-from ingest.sniff import FileRejected
+from ingest.sniff import FileRejected, NotUtf8
 from ingest.taxonomy import Taxonomy
 from ingest.validate import LOCAL_TZ, check_rows, plan_columns, split_file
 from schemas.events import SOURCES, CaseRecord
@@ -104,8 +104,19 @@ def _check_categories(mapping: SourceMapping, taxonomy: Taxonomy) -> None:
 
 
 def _load_file(path: Path, rel_in_source: str, mapping: SourceMapping, taxonomy, bbox, now):
-    """Read and check one file; returns (checked rows incl. lines, reader problems, notes)."""
+    """Read and check one file: (accepted batches, quarantined rows, reader problems, notes, rows)."""
     fm = mapping.for_file(rel_in_source)
+    try:
+        return _read_checked(path, fm, taxonomy, bbox, now)
+    except NotUtf8:
+        if fm.encoding != "auto":
+            raise
+        # The first MiB looked like UTF-8 (often plain ASCII) but later bytes are not.
+        good, bad, problems, notes, n = _read_checked(path, replace(fm, encoding="gb18030"), taxonomy, bbox, now)
+        return good, bad, problems, ["encoding detected: gb18030 (after UTF-8 failed further in)", *notes], n
+
+
+def _read_checked(path: Path, fm, taxonomy, bbox, now):
     reader = open_reader(path, fm)
     try:
         notes = list(reader.notes)

@@ -25,6 +25,7 @@ import polars as pl
 from ingest.mapping import FileMapping
 from ingest.sniff import (
     FileRejected,
+    NotUtf8,
     check_text,
     detect_encoding,
     looks_like,
@@ -157,7 +158,7 @@ class CsvReader(RawReader):
         rej = self._rejects()
         bad_enc = rej.filter(pl.col("error_type") == "INVALID ENCODING")
         if bad_enc.height:
-            raise FileRejected(
+            raise NotUtf8(
                 f"not valid UTF-8 ({bad_enc.height} rows, first at data line {bad_enc['line'][0] - 1}); "
                 "the file is probably GB18030/GBK: set `encoding: auto` or `gb18030` in mapping.yaml"
             )

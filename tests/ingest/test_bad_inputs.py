@@ -254,3 +254,13 @@ def test_row_level_reasons(landing, ingest):
         (4, "bad_type", "lat"), (5, "invalid_status", "status"), (6, "bad_type", "coord_sys"),
     ]
     assert result.records.select("record_id", "status").rows() == [("B6", "revoked")]
+
+
+def test_gbk_file_with_an_ascii_first_mebibyte_is_still_detected(landing, ingest):
+    ascii_rows = [row(f"A{i}", category="theft", address="road") for i in range(20_000)]
+    text = canonical_csv(*ascii_rows, row("Z1", category="入室盗窃", address="思明区"))
+    assert len(text) > 1 << 20
+    result = ingest(landing("police", {"late_gbk.csv": text.encode("gbk")}))
+    assert result.records.height == 20_001 and result.quarantine.height == 0
+    assert result.records.filter(pl.col("record_id") == "Z1")["address"].to_list() == ["思明区"]
+    assert any("gb18030" in n for n in result.notes["note"])
