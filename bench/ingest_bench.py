@@ -72,7 +72,11 @@ def _child(kind: str, target: str) -> None:
     from ingest.landing import ingest_sources
     from ingest.taxonomy import load_taxonomy
 
-    t0 = time.perf_counter()
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    t0, c0 = time.perf_counter(), cpu()
     if kind == "duckdb":
         con = duckdb.connect()
         con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [target]).fetchall()
@@ -89,6 +93,7 @@ def _child(kind: str, target: str) -> None:
         out = {"rows": result.records.height, "quarantined": result.quarantine.height,
                "rows_read": led["rows_read"], "status": led["status"]}
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = cpu() - c0
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
@@ -127,6 +132,9 @@ def run(rows: int, workdir: Path, repeat: int = 1) -> dict:
         "ingest_s": round(ours["seconds"], 2), "ingest_peak_mb": round(max(r["peak_rss_mb"] for r in runs["ingest"])),
         "ratio": round(ours["seconds"] / best["duckdb"]["seconds"], 2),
         "ratio_vs_varchar": round(ours["seconds"] / best["duckdb_varchar"]["seconds"], 2),
+        "duckdb_cpu_s": round(min(r["cpu_seconds"] for r in runs["duckdb"]), 2),
+        "ingest_cpu_s": round(min(r["cpu_seconds"] for r in runs["ingest"]), 2),
+        "cpu_ratio": round(min(r["cpu_seconds"] for r in runs["ingest"]) / min(r["cpu_seconds"] for r in runs["duckdb"]), 2),
     }
 
 

@@ -125,7 +125,7 @@ def _read_checked(path: Path, fm, taxonomy, bbox, now):
             notes.append(f"extra columns ignored: {', '.join(plan.extras)}")
         parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in prefetch(reader.batches())]
         problems = ReaderProblem.validate(reader.problems())
-        n_rows = sum(p.height for p in parts)
+        n_rows = sum(p.rows.height for p in parts)
         good, bad = split_file(parts, reader.line_numbers(n_rows))
         return good, bad, problems, notes, n_rows
     finally:

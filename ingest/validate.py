@@ -84,8 +84,7 @@ def plan_columns(headers: list[str], fm: FileMapping) -> ColumnPlan:
 
 def _clean(col: str) -> pl.Expr:
     """Trimmed text, empty -> null."""
-    expr = pl.col(col).str.strip_chars()
-    return pl.when(expr.str.len_bytes() > 0).then(expr)
+    return pl.col(col).str.strip_chars().replace("", None)
 
 
 def _epoch(expr: pl.Expr, unit: str) -> pl.Expr:
@@ -144,10 +143,10 @@ def check_rows(
     bbox: tuple[float, float, float, float] | None,
     now: datetime,
 ) -> pl.DataFrame:
-    """Typed canonical columns plus `reason`/`field`/`value` (null reason = accepted).
+    """Typed canonical columns with a `_failed` flag, plus reason/field/value of failed rows.
 
     `frame` holds the canonical columns as text (see ColumnPlan.canonical). The
-    duplicate-id check needs the whole file and is applied by `finish_file`.
+    duplicate-id check needs the whole file and is applied by `split_file`.
     """
     revoked = [v.strip().lower() for v in (*DEFAULT_REVOKED[:1], *fm.revoked_values)]
     valid = [v.strip().lower() for v in (*DEFAULT_VALID, *fm.valid_values) if v.strip().lower() not in revoked]
@@ -163,7 +162,7 @@ def check_rows(
         _clean("police_case_no"),
         _clean("status").alias("status_raw"),
         _clean("address"),
-        pl.when(pl.col("description").str.len_bytes() > 0).then(pl.col("description")).alias("description"),
+        pl.col("description").replace("", None),
     )
     coord_key = pl.col("coord_raw").str.to_uppercase().str.replace_all(r"[-_ ]", "")
     status_key = pl.col("status_raw").str.to_lowercase()
@@ -212,23 +211,18 @@ def check_rows(
     for i, check in reversed(list(enumerate(checks))):
         failed = pl.when(check[0]).then(pl.lit(i, pl.Int8)).otherwise(failed)
     typed = typed.with_columns(failed.alias("_failed")).collect()
-    # Field and offending value only for the (few) failed rows, not for every row.
+    # Reason, field and offending value only for the (few) failed rows, not for every row.
     bad_idx = typed["_failed"].is_not_null().arg_true()
-    field = pl.Series("field", [None] * typed.height, pl.String)
-    value = pl.Series("value", [None] * typed.height, pl.String)
-    if bad_idx.len():
-        bad = typed[bad_idx]
-        pick = pl.col("_failed")
-        bad = bad.select(
-            pick.replace_strict({i: c[2] for i, c in enumerate(checks)}, return_dtype=pl.String).alias("field"),
-            pl.coalesce(
-                pl.when(pick == i).then(c[3].cast(pl.String)) for i, c in enumerate(checks)
-            ).str.slice(0, VALUE_CHARS).alias("value"),
-        )
-        field = field.scatter(bad_idx, bad["field"])
-        value = value.scatter(bad_idx, bad["value"])
-    reasons = {i: c[1] for i, c in enumerate(checks)}
-    return typed.select(
+    pick = pl.col("_failed")
+    details = typed[bad_idx].select(
+        pl.lit(bad_idx).alias("_row"),
+        pick.replace_strict({i: c[1] for i, c in enumerate(checks)}, return_dtype=pl.String).alias("reason"),
+        pick.replace_strict({i: c[2] for i, c in enumerate(checks)}, return_dtype=pl.String).alias("field"),
+        pl.coalesce(pl.when(pick == i).then(c[3].cast(pl.String)) for i, c in enumerate(checks))
+        .str.slice(0, VALUE_CHARS)
+        .alias("value"),
+    )
+    rows = typed.select(
         "record_id",
         pl.col("category").fill_null(""),
         "category_code",
@@ -241,37 +235,53 @@ def check_rows(
         "police_case_no",
         pl.col("status_t").alias("status"),
         "description",
-        pl.col("_failed").replace_strict(reasons, default=None, return_dtype=pl.String).alias("reason"),
-        field,
-        value,
+        pl.col("_failed").is_not_null().alias("_failed"),
     )
+    return CheckedBatch(rows=rows, details=details)
 
 
-def split_file(parts: list[pl.DataFrame], lines) -> tuple[list[pl.DataFrame], pl.DataFrame]:
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A checked batch: typed rows with a `_failed` flag, and why each failed row failed."""
+
+    rows: pl.DataFrame
+    details: pl.DataFrame  # _row (index in rows), reason, field, value
+
+
+BAD_SCHEMA = {"line": pl.Int64, "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String}
+
+
+def split_file(parts: list[CheckedBatch], lines) -> tuple[list[pl.DataFrame], pl.DataFrame]:
     """Attach data lines, mark later repeats of a record_id as duplicate_id, split good from bad.
 
     Works batch by batch (only the id column is gathered across the file), so a large
     file is never copied whole; returns the accepted batches and the quarantined rows.
     """
     lines = pl.Series("line", lines, pl.Int64)
-    rid = pl.concat([p["record_id"] for p in parts]) if parts else pl.Series([], dtype=pl.String)
+    rid = pl.concat([p.rows["record_id"] for p in parts]) if parts else pl.Series([], dtype=pl.String)
     is_dup = rid.is_not_null() & ~rid.is_first_distinct()
     good, bad, offset = [], [], 0
     for part in parts:
-        n = part.height
+        rows, n = part.rows, part.rows.height
         dup = is_dup.slice(offset, n)
-        part = part.with_columns(lines.slice(offset, n))
+        part_lines = lines.slice(offset, n)
         offset += n
-        if dup.any():
-            part = part.with_columns(
-                pl.when(dup).then(pl.lit("duplicate_id")).otherwise(pl.col("reason")).alias("reason"),
-                pl.when(dup).then(pl.lit("record_id")).otherwise(pl.col("field")).alias("field"),
-                pl.when(dup).then(pl.col("record_id").str.slice(0, VALUE_CHARS)).otherwise(pl.col("value")).alias("value"),
-            )
-        failed = pl.col("reason").is_not_null()
-        bad.append(part.filter(failed).select("line", "record_id", "field", "reason", "value"))
-        good.append(part.filter(~failed).drop("reason", "field", "value"))
-    bad_rows = pl.concat(bad) if bad else pl.DataFrame(
-        schema={"line": pl.Int64, "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String}
-    )
-    return good, bad_rows
+        failed = rows["_failed"] | dup
+        rows = rows.drop("_failed")
+        if not failed.any():
+            good.append(rows.with_columns(part_lines))
+            continue
+        idx = failed.arg_true()
+        q = pl.DataFrame({"_row": idx, "line": part_lines.gather(idx), "record_id": rows["record_id"].gather(idx),
+                          "_dup": dup.gather(idx)})
+        q = q.join(part.details, on="_row", how="left").select(
+            "line",
+            "record_id",
+            # A repeat of an id is reported as such, whatever else is wrong with it.
+            pl.when("_dup").then(pl.lit("record_id")).otherwise("field").alias("field"),
+            pl.when("_dup").then(pl.lit("duplicate_id")).otherwise("reason").alias("reason"),
+            pl.when("_dup").then(pl.col("record_id").str.slice(0, VALUE_CHARS)).otherwise("value").alias("value"),
+        )
+        bad.append(q)
+        good.append(rows.with_columns(part_lines).filter(~failed))
+    return good, (pl.concat(bad) if bad else pl.DataFrame(schema=BAD_SCHEMA))
