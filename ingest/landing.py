@@ -8,7 +8,7 @@ rows_read = rows_accepted + rows_quarantined always holds.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -132,6 +132,46 @@ def _read_checked(path: Path, fm, taxonomy, bbox, now):
         reader.close()
 
 
+@dataclass
+class _FileOutcome:
+    ledger: dict
+    records: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+
+
+def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now) -> _FileOutcome:
+    """One landing-zone file: skipped, rejected with a reason, or loaded (rows add up)."""
+    source = folder.name
+    sha = file_sha256(path)
+    entry = {"source": source, "file": rel, "file_sha256": sha, "status": "loaded", "rows_read": 0,
+             "rows_accepted": 0, "rows_quarantined": 0, "error": None, "ingested_at": now}
+    if sha in seen:
+        return _FileOutcome({**entry, "status": "skipped_duplicate"})
+    if isinstance(mapping, MappingError):
+        return _FileOutcome({**entry, "status": "rejected", "error": f"mapping error: {mapping}"})
+    try:
+        good, bad, problems, file_notes, n_rows = _load_file(
+            path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
+        )
+    except FileRejected as exc:
+        return _FileOutcome({**entry, "status": "rejected", "error": str(exc)})
+    except Exception as exc:  # a reader bug or an exotic file must not stop the other files
+        return _FileOutcome({**entry, "status": "rejected",
+                             "error": f"could not be ingested ({type(exc).__name__}: {exc}); keep the file for a bug report"})
+    seen.add(sha)
+    ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
+    q = pl.concat([bad, problems.select(bad.columns)], how="vertical_relaxed").sort("line")
+    n_good = sum(part.height for part in good)
+    entry.update(rows_read=n_rows + problems.height, rows_accepted=n_good, rows_quarantined=q.height)
+    return _FileOutcome(
+        ledger=entry,
+        records=[part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good],
+        quarantine=[q.with_columns(*ctx).select(QUARANTINE_COLUMNS)],
+        notes=[{"source": source, "file": rel, "note": n} for n in file_notes],
+    )
+
+
 def ingest_sources(
     data_dir: Path,
     *,
@@ -161,42 +201,20 @@ def ingest_sources(
     seen = set(seen_hashes)
     ledger, quarantine, records, notes = [], [], [], []
     for folder in folders:
-        source = folder.name
         try:
             mapping = load_mapping(folder)
             _check_categories(mapping, taxonomy)
-            mapping_error = None
         except MappingError as exc:
-            mapping, mapping_error = None, str(exc)
+            mapping = exc
         for path in _landing_files(folder):
             rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
-            sha = file_sha256(path)
-            entry = {"source": source, "file": rel, "file_sha256": sha, "rows_read": 0, "rows_accepted": 0,
-                     "rows_quarantined": 0, "error": None, "ingested_at": now}
             if progress:
-                progress(f"{source}: {rel}")
-            if sha in seen:
-                ledger.append({**entry, "status": "skipped_duplicate"})
-                continue
-            if mapping_error:
-                ledger.append({**entry, "status": "rejected", "error": f"mapping error: {mapping_error}"})
-                continue
-            try:
-                good, bad, problems, file_notes, n_rows = _load_file(
-                    path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
-                )
-            except FileRejected as exc:
-                ledger.append({**entry, "status": "rejected", "error": str(exc)})
-                continue
-            seen.add(sha)
-            ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
-            q = pl.concat([bad, problems.select(bad.columns)], how="vertical_relaxed").sort("line")
-            records.extend(part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good)
-            n_good = sum(part.height for part in good)
-            quarantine.append(q.with_columns(*ctx).select(QUARANTINE_COLUMNS))
-            notes.extend({"source": source, "file": rel, "note": n} for n in file_notes)
-            ledger.append({**entry, "status": "loaded", "rows_read": n_rows + problems.height,
-                           "rows_accepted": n_good, "rows_quarantined": q.height})
+                progress(f"{folder.name}: {rel}")
+            outcome = _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now)
+            ledger.append(outcome.ledger)
+            records.extend(outcome.records)
+            quarantine.extend(outcome.quarantine)
+            notes.extend(outcome.notes)
     recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
     # Ids are unique within a file (repeats are quarantined); only a source with several new
     # files can repeat one, and then the later file's version stands.
