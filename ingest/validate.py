@@ -136,6 +136,17 @@ def fold_width(values: pl.Series) -> pl.Series:
 FOLDED = ["record_id", "occurred_at", "lon", "lat", "coord_sys", "compound_id", "police_case_no", "status"]
 
 
+def map_distinct(values: pl.Series, expr: pl.Expr, default: str) -> pl.Series:
+    """`expr` (written on the series' own name) evaluated once per distinct value and mapped
+    back; nulls become `default`. Exports repeat a handful of status and coordinate words."""
+    if values.null_count() == values.len():
+        return pl.repeat(default, values.len(), dtype=pl.String, eager=True).rename(values.name)
+    distinct = values.drop_nulls().unique()
+    table = dict(zip(distinct.to_list(), distinct.to_frame().select(expr)[:, 0].to_list()))
+    mapped = values.replace_strict(table, default=None, return_dtype=pl.String)
+    return pl.select(pl.when(pl.lit(values).is_null()).then(pl.lit(default)).otherwise(pl.lit(mapped))).to_series().rename(values.name)
+
+
 def check_rows(
     frame: pl.DataFrame,
     fm: FileMapping,
@@ -165,23 +176,18 @@ def check_rows(
         pl.col("description").replace("", None),
     )
     coord_key = pl.col("coord_raw").str.to_uppercase().str.replace_all(r"[-_ ]", "")
+    coord = coord_key.replace_strict(COORD_ALIASES, default=None, return_dtype=pl.String)
     status_key = pl.col("status_raw").str.to_lowercase()
+    status = (
+        pl.when(status_key.is_in(revoked)).then(pl.lit("revoked")).when(status_key.is_in(valid)).then(pl.lit("valid"))
+    )
     typed = text.lazy().with_columns(
         parse_dates(text["occurred_at"], fm.date_formats).alias("occurred_at_t"),
         pl.col("lon").cast(pl.Float64, strict=False).alias("lon_t"),
         pl.col("lat").cast(pl.Float64, strict=False).alias("lat_t"),
-        pl.when(pl.col("coord_raw").is_null())
-        .then(pl.lit(fm.coord_sys))
-        .otherwise(coord_key.replace_strict(COORD_ALIASES, default=None, return_dtype=pl.String))
-        .alias("coord_sys_t"),
+        map_distinct(text["coord_raw"], coord, default=fm.coord_sys).alias("coord_sys_t"),
         taxonomy.resolve(text["category"], fm.categories).alias("category_code"),
-        pl.when(status_key.is_null())
-        .then(pl.lit("valid"))
-        .when(status_key.is_in(revoked))
-        .then(pl.lit("revoked"))
-        .when(status_key.is_in(valid))
-        .then(pl.lit("valid"))
-        .alias("status_t"),
+        map_distinct(text["status_raw"], status, default="valid").alias("status_t"),
     )
     lon, lat = pl.col("lon_t"), pl.col("lat_t")
     bad_lon = pl.col("lon").is_not_null() & (lon.is_null() | ~lon.is_finite())
