@@ -118,8 +118,9 @@ class CsvReader(RawReader):
         self.headers = unique_headers(header)
         self.con = duckdb.connect()
         self.con.execute("SET preserve_insertion_order = true")
-        # String views hand DuckDB's text to Polars without a copy.
-        self.con.execute("SET produce_arrow_string_view = true")
+        # Plain Arrow strings: Polars copies them into its own buffers, so no batch keeps
+        # DuckDB's (larger) result buffers alive.
+        self.con.execute("SET produce_arrow_string_view = false")
         self._consumed = 0
 
     def _relation(self):
@@ -129,7 +130,7 @@ class CsvReader(RawReader):
             SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns,
                 delim = $delim, quote = '"', escape = '"', all_varchar = true,
                 store_rejects = true, rejects_table = 'rej_errors', rejects_scan = 'rej_scans',
-                max_line_size = 67108864, strict_mode = true)
+                max_line_size = 8388608, buffer_size = 33554432, strict_mode = true)
             """,
             params={"path": str(self.readable), "columns": columns, "delim": self.delimiter},
         )
