@@ -125,6 +125,8 @@ class CsvReader(RawReader):
 
     def _relation(self):
         columns = {f"c{i}": "VARCHAR" for i in range(len(self.headers))}
+        # max_line_size costs memory on every read (64 MiB tripled the footprint); 8 MiB still
+        # holds a 200,000-character description many times over.
         return self.con.sql(
             """
             SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns,
