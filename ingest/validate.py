@@ -159,7 +159,7 @@ def check_rows(
     `frame` holds the canonical columns as text (see ColumnPlan.canonical). The
     duplicate-id check needs the whole file and is applied by `split_file`.
     """
-    revoked = [v.strip().lower() for v in (*DEFAULT_REVOKED[:1], *fm.revoked_values)]
+    revoked = [v.strip().lower() for v in (*DEFAULT_REVOKED, "已撤销", "已撤案", *fm.revoked_values)]
     valid = [v.strip().lower() for v in (*DEFAULT_VALID, *fm.valid_values) if v.strip().lower() not in revoked]
     frame = frame.with_columns(fold_width(frame[c]) for c in FOLDED)
     text = frame.with_columns(
