@@ -123,17 +123,30 @@ def parse_dates(values: pl.Series, formats: tuple[str, ...]) -> pl.Series:
     return out
 
 
-def fold_width(values: pl.Series) -> pl.Series:
-    """NFKC-fold the values that are not plain ASCII (full-width digits and letters -> ASCII)."""
+# Full-width digits, Latin letters and the hyphen, as typed on a Chinese keyboard.
+_WIDE = [chr(c) for c in range(0xFF10, 0xFF1A)] + [chr(c) for c in range(0xFF21, 0xFF3B)] + [chr(c) for c in range(0xFF41, 0xFF5B)] + ["\uFF0D"]
+_NARROW = [chr(ord(c) - 0xFEE0) for c in _WIDE]
+
+
+def fold_width(values: pl.Series, *, ids: bool = False) -> pl.Series:
+    """Full-width characters folded to ASCII in the values that are not plain ASCII.
+
+    Numbers and dates get full NFKC (１１８．１ -> 118.1). Identifiers only have their
+    full-width digits and letters folded (ＡＪ００１ -> AJ001): the punctuation of an official
+    number such as （2026）闽0211民初119号 is part of the id as the department writes it.
+    """
     # More bytes than characters means non-ASCII text; far cheaper than a regex scan.
     wide = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
     if not wide.any():
         return values
     idx = wide.arg_true()
-    return values.scatter(idx, values.gather(idx).str.normalize("NFKC"))
+    subset = values.gather(idx)
+    folded = subset.str.replace_many(_WIDE, _NARROW) if ids else subset.str.normalize("NFKC")
+    return values.scatter(idx, folded)
 
 
-FOLDED = ["record_id", "occurred_at", "lon", "lat", "coord_sys", "compound_id", "police_case_no", "status"]
+ID_COLUMNS = ["record_id", "compound_id", "police_case_no"]
+FOLDED = ["occurred_at", "lon", "lat", "coord_sys", "status"]
 
 
 def map_distinct(values: pl.Series, expr: pl.Expr, default: str) -> pl.Series:
@@ -161,7 +174,9 @@ def check_rows(
     """
     revoked = [v.strip().lower() for v in (*DEFAULT_REVOKED, "已撤销", "已撤案", *fm.revoked_values)]
     valid = [v.strip().lower() for v in (*DEFAULT_VALID, *fm.valid_values) if v.strip().lower() not in revoked]
-    frame = frame.with_columns(fold_width(frame[c]) for c in FOLDED)
+    frame = frame.with_columns(
+        *(fold_width(frame[c]) for c in FOLDED), *(fold_width(frame[c], ids=True) for c in ID_COLUMNS)
+    )
     text = frame.with_columns(
         _clean("record_id"),
         _clean("category"),

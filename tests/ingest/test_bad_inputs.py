@@ -264,3 +264,9 @@ def test_gbk_file_with_an_ascii_first_mebibyte_is_still_detected(landing, ingest
     assert result.records.height == 20_001 and result.quarantine.height == 0
     assert result.records.filter(pl.col("record_id") == "Z1")["address"].to_list() == ["思明区"]
     assert any("gb18030" in n for n in result.notes["note"])
+
+
+def test_official_case_numbers_keep_their_punctuation(landing, ingest):
+    text = canonical_csv(row("（2026）闽0211民初119号", case_no="（2026）闽0211刑初７号"))
+    rec = ingest(landing("court", {"c.csv": text})).records.row(0, named=True)
+    assert (rec["record_id"], rec["police_case_no"]) == ("（2026）闽0211民初119号", "（2026）闽0211刑初7号")
