@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
@@ -23,7 +22,9 @@ from ingest.prefetch import prefetch
 from ingest.readers import open_reader
 from ingest.sniff import FileRejected, NotUtf8
 from ingest.taxonomy import Taxonomy
-from ingest.validate import LOCAL_TZ, check_rows, plan_columns, split_file
+from ingest.columns import plan_columns
+from ingest.normalise import LOCAL_TZ
+from ingest.validate import check_rows, split_file
 from schemas.events import SOURCES, CaseRecord
 from schemas.raw import RawCaseText, ReaderProblem
 from schemas.quality import FileLedger, QuarantineRow

@@ -1,9 +1,9 @@
-"""Row validation: raw text columns in, typed canonical columns plus a quarantine reason out.
+"""Row validation: canonical text columns in, typed columns plus a quarantine reason out.
 
 Each row gets at most one reason, the first that applies in this order: missing_id,
 duplicate_id (a later repeat of an id in the same file; the first is kept), bad_date,
-future_date, bad_type, out_of_bbox, unknown_category, invalid_status. Numbers and ids are
-NFKC-folded first, so full-width digits (１１８．１) are normalised, not rejected.
+future_date, bad_type, out_of_bbox, unknown_category, invalid_status. Values are folded
+first (see ingest.normalise), so full-width digits (１１８．１) are normalised, not rejected.
 """
 from __future__ import annotations
 
@@ -12,16 +12,9 @@ from datetime import datetime
 
 import polars as pl
 
-from ingest.mapping import (
-    CANONICAL_COLUMNS,
-    COORD_ALIASES,
-    DEFAULT_REVOKED,
-    ISO_DATE_FORMATS,
-    REQUIRED_COLUMNS,
-    FileMapping,
-)
+from ingest.mapping import COORD_ALIASES, DEFAULT_REVOKED, FileMapping
+from ingest.normalise import DATETIME, FOLDED, ID_COLUMNS, clean, fold_width, map_distinct, parse_dates
 from ingest.readers import VALUE_CHARS
-from ingest.sniff import FileRejected
 from ingest.taxonomy import Taxonomy
 
 # Status words that mean "this record stands" (a mapping can add more with valid_values).
@@ -30,134 +23,14 @@ DEFAULT_VALID = [
     "办结", "已办结", "结案", "已结案", "审结", "已审结", "判决", "已判决", "起诉", "已起诉",
     "批捕", "已批捕", "批准逮捕", "调解成功", "已调解", "已完成", "完成", "待处理", "open", "closed", "active",
 ]
-DATETIME = pl.Datetime("us")
-LOCAL_TZ = "Asia/Shanghai"
 
 
 @dataclass(frozen=True)
-class ColumnPlan:
-    """Which file header (or constant) feeds each canonical column."""
+class CheckedBatch:
+    """A checked batch: typed rows with a `_failed` flag, and why each failed row failed."""
 
-    sources: dict[str, str]  # canonical -> header
-    constants: dict[str, str]
-    extras: list[str]
-
-    def canonical(self, frame: pl.DataFrame) -> pl.DataFrame:
-        exprs = []
-        for col in CANONICAL_COLUMNS:
-            if col in self.constants:
-                exprs.append(pl.lit(self.constants[col], pl.String).alias(col))
-            elif col in self.sources:
-                exprs.append(pl.col(self.sources[col]).cast(pl.String).alias(col))
-            else:
-                exprs.append(pl.lit(None, pl.String).alias(col))
-        return frame.select(exprs)
-
-
-def plan_columns(headers: list[str], fm: FileMapping) -> ColumnPlan:
-    """Match a file's headers to canonical columns, rejecting the file if a required one is missing."""
-    sources: dict[str, str] = {}
-    extras = []
-    for header in headers:
-        target = fm.columns.get(header)
-        if target is None and header.lower() in CANONICAL_COLUMNS:
-            target = header.lower()
-        if target is None:
-            extras.append(header)
-            continue
-        if target in sources:
-            raise FileRejected(
-                f"headers {sources[target]!r} and {header!r} both map to {target!r}; "
-                "keep one of them in mapping.yaml `columns`"
-            )
-        sources[target] = header
-    missing = [c for c in REQUIRED_COLUMNS if c not in sources and c not in fm.constants]
-    if missing:
-        expected = {c: [h for h, t in fm.columns.items() if t == c] or [c] for c in missing}
-        wanted = "; ".join(f"{c} (header {' or '.join(map(repr, hs))})" for c, hs in expected.items())
-        raise FileRejected(
-            f"missing required column(s): {wanted}; the file's headers are: {', '.join(headers) or '(none)'}. "
-            "Add the column to the export or map its header in mapping.yaml `columns`"
-        )
-    return ColumnPlan(sources=sources, constants=dict(fm.constants), extras=extras)
-
-
-def _clean(col: str) -> pl.Expr:
-    """Trimmed text, empty -> null."""
-    return pl.col(col).str.strip_chars().replace("", None)
-
-
-def _epoch(expr: pl.Expr, unit: str) -> pl.Expr:
-    return (
-        pl.from_epoch(expr.cast(pl.Int64, strict=False), time_unit=unit)
-        .cast(DATETIME)
-        .dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(LOCAL_TZ)
-        .dt.replace_time_zone(None)
-    )
-
-
-def parse_dates(values: pl.Series, formats: tuple[str, ...]) -> pl.Series:
-    """Each value parsed by the first format that fits (epoch_ms/epoch_s are UTC, made local).
-
-    Formats are tried in order on the values still unparsed only, so the usual case (one
-    format fits all) costs a single pass. ISO forms are tried last as a fallback.
-    """
-    tried = list(formats) + [f for f in ISO_DATE_FORMATS if f not in formats]
-    out = pl.Series(values.name, [None] * len(values), DATETIME)
-    todo = values.is_not_null().arg_true()
-    for fmt in tried:
-        if todo.len() == 0:
-            break
-        part = values.gather(todo).to_frame("v")
-        if fmt in ("epoch_ms", "epoch_s"):
-            digits = r"^-?\d{11,14}$" if fmt == "epoch_ms" else r"^-?\d{9,10}$"
-            unit = "ms" if fmt == "epoch_ms" else "s"
-            parsed = part.select(pl.when(pl.col("v").str.contains(digits)).then(_epoch(pl.col("v"), unit)))["v"]
-        else:
-            parsed = part.select(pl.col("v").str.strptime(DATETIME, fmt, strict=False))["v"]
-        ok = parsed.is_not_null()
-        if ok.any():
-            out = out.scatter(todo.filter(ok), parsed.filter(ok))
-        todo = todo.filter(~ok)
-    return out
-
-
-# Full-width digits, Latin letters and the hyphen, as typed on a Chinese keyboard.
-_WIDE = [chr(c) for c in range(0xFF10, 0xFF1A)] + [chr(c) for c in range(0xFF21, 0xFF3B)] + [chr(c) for c in range(0xFF41, 0xFF5B)] + ["\uFF0D"]
-_NARROW = [chr(ord(c) - 0xFEE0) for c in _WIDE]
-
-
-def fold_width(values: pl.Series, *, ids: bool = False) -> pl.Series:
-    """Full-width characters folded to ASCII in the values that are not plain ASCII.
-
-    Numbers and dates get full NFKC (１１８．１ -> 118.1). Identifiers only have their
-    full-width digits and letters folded (ＡＪ００１ -> AJ001): the punctuation of an official
-    number such as （2026）闽0211民初119号 is part of the id as the department writes it.
-    """
-    # More bytes than characters means non-ASCII text; far cheaper than a regex scan.
-    wide = (values.str.len_bytes() != values.str.len_chars()).fill_null(False)
-    if not wide.any():
-        return values
-    idx = wide.arg_true()
-    subset = values.gather(idx)
-    folded = subset.str.replace_many(_WIDE, _NARROW) if ids else subset.str.normalize("NFKC")
-    return values.scatter(idx, folded)
-
-
-ID_COLUMNS = ["record_id", "compound_id", "police_case_no"]
-FOLDED = ["occurred_at", "lon", "lat", "coord_sys", "status"]
-
-
-def map_distinct(values: pl.Series, expr: pl.Expr, default: str) -> pl.Series:
-    """`expr` (written on the series' own name) evaluated once per distinct value and mapped
-    back; nulls become `default`. Exports repeat a handful of status and coordinate words."""
-    if values.null_count() == values.len():
-        return pl.repeat(default, values.len(), dtype=pl.String, eager=True).rename(values.name)
-    distinct = values.drop_nulls().unique()
-    table = dict(zip(distinct.to_list(), distinct.to_frame().select(expr)[:, 0].to_list()))
-    mapped = values.replace_strict(table, default=None, return_dtype=pl.String)
-    return pl.select(pl.when(pl.lit(values).is_null()).then(pl.lit(default)).otherwise(pl.lit(mapped))).to_series().rename(values.name)
+    rows: pl.DataFrame
+    details: pl.DataFrame  # _row (index in rows), reason, field, value
 
 
 def check_rows(
@@ -166,7 +39,7 @@ def check_rows(
     taxonomy: Taxonomy,
     bbox: tuple[float, float, float, float] | None,
     now: datetime,
-) -> pl.DataFrame:
+) -> CheckedBatch:
     """Typed canonical columns with a `_failed` flag, plus reason/field/value of failed rows.
 
     `frame` holds the canonical columns as text (see ColumnPlan.canonical). The
@@ -178,16 +51,16 @@ def check_rows(
         *(fold_width(frame[c]) for c in FOLDED), *(fold_width(frame[c], ids=True) for c in ID_COLUMNS)
     )
     text = frame.with_columns(
-        _clean("record_id"),
-        _clean("category"),
-        _clean("occurred_at"),
-        _clean("lon"),
-        _clean("lat"),
-        _clean("coord_sys").alias("coord_raw"),
-        _clean("compound_id"),
-        _clean("police_case_no"),
-        _clean("status").alias("status_raw"),
-        _clean("address"),
+        clean("record_id"),
+        clean("category"),
+        clean("occurred_at"),
+        clean("lon"),
+        clean("lat"),
+        clean("coord_sys").alias("coord_raw"),
+        clean("compound_id"),
+        clean("police_case_no"),
+        clean("status").alias("status_raw"),
+        clean("address"),
         pl.col("description").replace("", None),
     )
     coord_key = pl.col("coord_raw").str.to_uppercase().str.replace_all(r"[-_ ]", "")
@@ -259,14 +132,6 @@ def check_rows(
         pl.col("_failed").is_not_null().alias("_failed"),
     )
     return CheckedBatch(rows=rows, details=details)
-
-
-@dataclass(frozen=True)
-class CheckedBatch:
-    """A checked batch: typed rows with a `_failed` flag, and why each failed row failed."""
-
-    rows: pl.DataFrame
-    details: pl.DataFrame  # _row (index in rows), reason, field, value
 
 
 BAD_SCHEMA = {"line": pl.Int64, "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String}
