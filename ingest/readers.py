@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import json
+import mmap
 import shutil
 import tempfile
 from pathlib import Path
@@ -189,10 +190,26 @@ class CsvReader(RawReader):
 
     def line_numbers(self, n_good: int) -> np.ndarray:
         # DuckDB keeps row order; the good rows take the data lines the rejects did not.
-        bad = np.unique(self.problems()["line"].to_numpy())
+        bad = np.union1d(self.problems()["line"].to_numpy(), self._blank_lines())
         total = n_good + bad.size
         lines = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), bad, assume_unique=True)
         return lines[:n_good]
+
+    def _blank_lines(self) -> np.ndarray:
+        """Data lines of blank records: DuckDB skips them but counts them in its numbering.
+
+        Rare, so the exact (Python csv) scan runs only when the bytes hold an empty line.
+        """
+        with open(self.readable, "rb") as fh:
+            if fh.seek(0, 2) == 0:
+                return np.empty(0, np.int64)
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                if mm.find(b"\n\n") < 0 and mm.find(b"\n\r\n") < 0:
+                    return np.empty(0, np.int64)
+        with open(self.readable, encoding="utf-8-sig", newline="") as fh:
+            rows = csv.reader(fh, delimiter=self.delimiter)
+            # Record 0 is the header; data line n is record n.
+            return np.array([i for i, r in enumerate(rows) if not r and i > 0], dtype=np.int64)
 
     def close(self) -> None:
         try:

@@ -270,3 +270,11 @@ def test_official_case_numbers_keep_their_punctuation(landing, ingest):
     text = canonical_csv(row("（2026）闽0211民初119号", case_no="（2026）闽0211刑初７号"))
     rec = ingest(landing("court", {"c.csv": text})).records.row(0, named=True)
     assert (rec["record_id"], rec["police_case_no"]) == ("（2026）闽0211民初119号", "（2026）闽0211刑初7号")
+
+
+def test_blank_lines_do_not_shift_line_numbers(landing, ingest):
+    text = canonical_csv(row("K1"), "", row("K2", description='"段落一\n\n段落二"'), "", "", row("K3", when="bad"), row("K4")) + "\n"
+    result = ingest(landing("police", {"k.csv": text}))
+    assert result.records.sort("line").select("record_id", "line").rows() == [("K1", 1), ("K2", 3), ("K4", 7)]
+    assert result.quarantine.select("record_id", "line").rows() == [("K3", 6)]
+    assert result.records.filter(pl.col("record_id") == "K2")["description"][0] == "段落一\n\n段落二"
