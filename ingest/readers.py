@@ -13,7 +13,6 @@ import codecs
 import csv
 import io
 import json
-import mmap
 import shutil
 import tempfile
 from pathlib import Path
@@ -80,6 +79,20 @@ class RawReader:
 
     def close(self) -> None:
         pass
+
+
+def _has_empty_line(path: Path, chunk: int = 16 << 20) -> bool:
+    """Whether two line ends meet anywhere (\\n\\n or \\n\\r\\n), scanned with NumPy in chunks."""
+    carry = b""  # the previous chunk's last two bytes, so a pair split by a boundary is seen
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            data = np.frombuffer(carry + block, np.uint8)
+            ends = np.flatnonzero(data == 10)
+            gaps = np.diff(ends)
+            if (gaps == 1).any() or ((gaps == 2) & (data[ends[1:] - 1] == 13)).any():
+                return True
+            carry = block[-2:]
+    return False
 
 
 class CsvReader(RawReader):
@@ -200,12 +213,8 @@ class CsvReader(RawReader):
 
         Rare, so the exact (Python csv) scan runs only when the bytes hold an empty line.
         """
-        with open(self.readable, "rb") as fh:
-            if fh.seek(0, 2) == 0:
-                return np.empty(0, np.int64)
-            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                if mm.find(b"\n\n") < 0 and mm.find(b"\n\r\n") < 0:
-                    return np.empty(0, np.int64)
+        if not _has_empty_line(self.readable):
+            return np.empty(0, np.int64)
         with open(self.readable, encoding="utf-8-sig", newline="") as fh:
             rows = csv.reader(fh, delimiter=self.delimiter)
             # Record 0 is the header; data line n is record n.
