@@ -8,21 +8,23 @@ rows_read = rows_accepted + rows_quarantined always holds.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
 from ingest.merge import merge_records, validate_records
+from ingest.prefetch import prefetch
 from ingest.readers import open_reader
-from ingest.sniff import FileRejected
+from ingest.sniff import FileRejected, NotUtf8
 from ingest.taxonomy import Taxonomy
-from ingest.validate import LOCAL_TZ, check_rows, finish_file, plan_columns
+from ingest.columns import plan_columns
+from ingest.normalise import LOCAL_TZ
+from ingest.validate import check_rows, split_file
 from schemas.events import SOURCES, CaseRecord
 from schemas.raw import RawCaseText, ReaderProblem
 from schemas.quality import FileLedger, QuarantineRow
@@ -103,25 +105,72 @@ def _check_categories(mapping: SourceMapping, taxonomy: Taxonomy) -> None:
 
 
 def _load_file(path: Path, rel_in_source: str, mapping: SourceMapping, taxonomy, bbox, now):
-    """Read and check one file; returns (checked rows incl. lines, reader problems, notes)."""
+    """Read and check one file: (accepted batches, quarantined rows, reader problems, notes, rows)."""
     fm = mapping.for_file(rel_in_source)
+    try:
+        return _read_checked(path, fm, taxonomy, bbox, now)
+    except NotUtf8:
+        if fm.encoding != "auto":
+            raise
+        # The first MiB looked like UTF-8 (often plain ASCII) but later bytes are not.
+        good, bad, problems, notes, n = _read_checked(path, replace(fm, encoding="gb18030"), taxonomy, bbox, now)
+        return good, bad, problems, ["encoding detected: gb18030 (after UTF-8 failed further in)", *notes], n
+
+
+def _read_checked(path: Path, fm, taxonomy, bbox, now):
     reader = open_reader(path, fm)
     try:
         notes = list(reader.notes)
         plan = plan_columns(reader.headers, fm)
         if plan.extras:
             notes.append(f"extra columns ignored: {', '.join(plan.extras)}")
-        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in reader.batches()]
+        parts = [check_rows(RawCaseText.validate(plan.canonical(b)), fm, taxonomy, bbox, now) for b in prefetch(reader.batches())]
         problems = ReaderProblem.validate(reader.problems())
-        checked = pl.concat(parts) if parts else check_rows(plan.canonical(_empty_text(reader.headers)), fm, taxonomy, bbox, now)
-        checked = finish_file(checked, reader.line_numbers(checked.height))
-        return checked, problems, notes
+        n_rows = sum(p.rows.height for p in parts)
+        good, bad = split_file(parts, reader.line_numbers(n_rows))
+        return good, bad, problems, notes, n_rows
     finally:
         reader.close()
 
 
-def _empty_text(headers: list[str]) -> pl.DataFrame:
-    return pl.DataFrame(schema={h: pl.String for h in headers})
+@dataclass
+class _FileOutcome:
+    ledger: dict
+    records: list[pl.DataFrame] = field(default_factory=list)
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+
+
+def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now) -> _FileOutcome:
+    """One landing-zone file: skipped, rejected with a reason, or loaded (rows add up)."""
+    source = folder.name
+    sha = file_sha256(path)
+    entry = {"source": source, "file": rel, "file_sha256": sha, "status": "loaded", "rows_read": 0,
+             "rows_accepted": 0, "rows_quarantined": 0, "error": None, "ingested_at": now}
+    if sha in seen:
+        return _FileOutcome({**entry, "status": "skipped_duplicate"})
+    if isinstance(mapping, MappingError):
+        return _FileOutcome({**entry, "status": "rejected", "error": f"mapping error: {mapping}"})
+    try:
+        good, bad, problems, file_notes, n_rows = _load_file(
+            path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
+        )
+    except FileRejected as exc:
+        return _FileOutcome({**entry, "status": "rejected", "error": str(exc)})
+    except Exception as exc:  # a reader bug or an exotic file must not stop the other files
+        return _FileOutcome({**entry, "status": "rejected",
+                             "error": f"could not be ingested ({type(exc).__name__}: {exc}); keep the file for a bug report"})
+    seen.add(sha)
+    ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
+    q = pl.concat([bad, problems.select(bad.columns)], how="vertical_relaxed").sort("line")
+    n_good = sum(part.height for part in good)
+    entry.update(rows_read=n_rows + problems.height, rows_accepted=n_good, rows_quarantined=q.height)
+    return _FileOutcome(
+        ledger=entry,
+        records=[part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good],
+        quarantine=[q.with_columns(*ctx).select(QUARANTINE_COLUMNS)],
+        notes=[{"source": source, "file": rel, "note": n} for n in file_notes],
+    )
 
 
 def ingest_sources(
@@ -153,49 +202,20 @@ def ingest_sources(
     seen = set(seen_hashes)
     ledger, quarantine, records, notes = [], [], [], []
     for folder in folders:
-        source = folder.name
         try:
             mapping = load_mapping(folder)
             _check_categories(mapping, taxonomy)
-            mapping_error = None
         except MappingError as exc:
-            mapping, mapping_error = None, str(exc)
+            mapping = exc
         for path in _landing_files(folder):
             rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
-            sha = file_sha256(path)
-            entry = {"source": source, "file": rel, "file_sha256": sha, "rows_read": 0, "rows_accepted": 0,
-                     "rows_quarantined": 0, "error": None, "ingested_at": now}
             if progress:
-                progress(f"{source}: {rel}")
-            if sha in seen:
-                ledger.append({**entry, "status": "skipped_duplicate"})
-                continue
-            if mapping_error:
-                ledger.append({**entry, "status": "rejected", "error": f"mapping error: {mapping_error}"})
-                continue
-            try:
-                checked, problems, file_notes = _load_file(
-                    path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
-                )
-            except FileRejected as exc:
-                ledger.append({**entry, "status": "rejected", "error": str(exc)})
-                continue
-            seen.add(sha)
-            ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
-            good = checked.filter(pl.col("reason").is_null())
-            bad = checked.filter(pl.col("reason").is_not_null())
-            q = pl.concat(
-                [
-                    bad.select(*ctx, "line", "record_id", "field", "reason", "value"),
-                    problems.select(*ctx, "line", "record_id", "field", "reason", "value"),
-                ],
-                how="vertical_relaxed",
-            ).sort("line")
-            records.append(good.with_columns(*ctx).select(RECORD_COLUMNS))
-            quarantine.append(q.select(QUARANTINE_COLUMNS))
-            notes.extend({"source": source, "file": rel, "note": n} for n in file_notes)
-            ledger.append({**entry, "status": "loaded", "rows_read": checked.height + problems.height,
-                           "rows_accepted": good.height, "rows_quarantined": q.height})
+                progress(f"{folder.name}: {rel}")
+            outcome = _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now)
+            ledger.append(outcome.ledger)
+            records.extend(outcome.records)
+            quarantine.extend(outcome.quarantine)
+            notes.extend(outcome.notes)
     recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
     # Ids are unique within a file (repeats are quarantined); only a source with several new
     # files can repeat one, and then the later file's version stands.

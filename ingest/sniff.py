@@ -27,6 +27,10 @@ class FileRejected(Exception):
     """The whole file is unusable; the message says why and what to do."""
 
 
+class NotUtf8(FileRejected):
+    """Text read as UTF-8 turned out not to be (auto detection may retry as GB18030)."""
+
+
 def looks_like(head: bytes) -> str | None:
     """A description of the binary format `head` starts with, if it is a known one."""
     for magic, what in MAGIC:

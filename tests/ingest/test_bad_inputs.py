@@ -254,3 +254,27 @@ def test_row_level_reasons(landing, ingest):
         (4, "bad_type", "lat"), (5, "invalid_status", "status"), (6, "bad_type", "coord_sys"),
     ]
     assert result.records.select("record_id", "status").rows() == [("B6", "revoked")]
+
+
+def test_gbk_file_with_an_ascii_first_mebibyte_is_still_detected(landing, ingest):
+    ascii_rows = [row(f"A{i}", category="theft", address="road") for i in range(20_000)]
+    text = canonical_csv(*ascii_rows, row("Z1", category="入室盗窃", address="思明区"))
+    assert len(text) > 1 << 20
+    result = ingest(landing("police", {"late_gbk.csv": text.encode("gbk")}))
+    assert result.records.height == 20_001 and result.quarantine.height == 0
+    assert result.records.filter(pl.col("record_id") == "Z1")["address"].to_list() == ["思明区"]
+    assert any("gb18030" in n for n in result.notes["note"])
+
+
+def test_official_case_numbers_keep_their_punctuation(landing, ingest):
+    text = canonical_csv(row("（2026）闽0211民初119号", case_no="（2026）闽0211刑初７号"))
+    rec = ingest(landing("court", {"c.csv": text})).records.row(0, named=True)
+    assert (rec["record_id"], rec["police_case_no"]) == ("（2026）闽0211民初119号", "（2026）闽0211刑初7号")
+
+
+def test_blank_lines_do_not_shift_line_numbers(landing, ingest):
+    text = canonical_csv(row("K1"), "", row("K2", description='"段落一\n\n段落二"'), "", "", row("K3", when="bad"), row("K4")) + "\n"
+    result = ingest(landing("police", {"k.csv": text}))
+    assert result.records.sort("line").select("record_id", "line").rows() == [("K1", 1), ("K2", 3), ("K4", 7)]
+    assert result.quarantine.select("record_id", "line").rows() == [("K3", 6)]
+    assert result.records.filter(pl.col("record_id") == "K2")["description"][0] == "段落一\n\n段落二"

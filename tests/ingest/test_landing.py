@@ -69,3 +69,30 @@ def test_counts_add_up_on_a_messy_mix(landing, ingest):
     assert (entry["rows_read"], entry["rows_accepted"], entry["rows_quarantined"]) == (10, 2, 8)
     assert_counts_add_up(result)
     assert result.quarantine["line"].sort().to_list() == list(range(2, 10))
+
+
+def test_an_unexpected_reader_failure_rejects_only_that_file(landing, ingest, monkeypatch):
+    import ingest.landing as landing_module
+
+    real = landing_module.open_reader
+
+    def flaky(path, fm):
+        if path.name == "boom.csv":
+            raise RuntimeError("reader bug")
+        return real(path, fm)
+
+    monkeypatch.setattr(landing_module, "open_reader", flaky)
+    result = ingest(landing("police", {"boom.csv": canonical_csv(row("B1")), "ok.csv": canonical_csv(row("O1"))}))
+    boom = result.ledger.filter(pl.col("file").str.ends_with("boom.csv")).row(0, named=True)
+    assert boom["status"] == "rejected" and "reader bug" in boom["error"]
+    assert result.records["record_id"].to_list() == ["O1"]
+
+
+def test_progress_reports_every_file(landing, taxonomy):
+    from ingest.landing import ingest_sources
+    from tests.ingest.conftest import BBOX, NOW
+
+    data = landing("court", {"a.csv": canonical_csv(row("C1")), "b.csv": ""})
+    seen = []
+    ingest_sources(data, seen_hashes=set(), taxonomy=taxonomy, bbox=BBOX, now=NOW, progress=seen.append)
+    assert seen == ["court: sources/court/a.csv", "court: sources/court/b.csv"]
