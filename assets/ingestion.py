@@ -26,6 +26,13 @@ def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
     )
 
 
+def _new_ledger_rows(ledger: pl.DataFrame, before: pl.DataFrame | None) -> pl.DataFrame:
+    fresh = ledger.filter(pl.col("status") != "skipped_duplicate")
+    if before is None or before.is_empty():
+        return fresh
+    return fresh.join(before.select("file", "file_sha256", "status"), on=["file", "file_sha256", "status"], how="anti")
+
+
 @dg.asset(
     key=["raw", "case_records"],
     group_name="sources",
@@ -43,7 +50,10 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     records. Bad rows go to raw.quarantine with a reason, unreadable files to raw.file_ledger."""
     compounds = warehouse.read("core.compounds")
     ledger_before = warehouse.read("raw.file_ledger")
-    seen = set(ledger_before["file_sha256"].to_list()) if ledger_before is not None else set()
+    # Only loaded files are skipped: a file rejected for a mapping error is retried once
+    # the mapping is fixed.
+    loaded_before = ledger_before.filter(pl.col("status") == "loaded") if ledger_before is not None else None
+    seen = set(loaded_before["file_sha256"].to_list()) if loaded_before is not None else set()
     result = ingest_sources(
         folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
         now=datetime.now(), progress=context.log.info,
@@ -51,8 +61,8 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     merged = merge_records(warehouse.read("raw.case_records"), result.records)
     with warehouse.transaction() as w:
         w.replace_table("raw.case_records", merged)
-        # A re-sent file is only worth a line in the log: the ledger keeps each file once.
-        w.append("raw.file_ledger", result.ledger.filter(pl.col("status") != "skipped_duplicate"))
+        # The ledger keeps each file (and each rejection of the same bytes) once.
+        w.append("raw.file_ledger", _new_ledger_rows(result.ledger, ledger_before))
         w.append("raw.quarantine", result.quarantine)
     loaded = result.ledger.filter(pl.col("status") == "loaded")
     broken = loaded.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))

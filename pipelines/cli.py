@@ -46,6 +46,7 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     """Materialise every asset in-process for one rating date; returns the Dagster result."""
     check_data_dir(data_dir)
     import dagster as dg
+    from dagster._core.errors import DagsterAssetCheckFailedError
 
     from pipelines.definitions import build_definitions
     from pipelines.resources import default_resources
@@ -66,6 +67,10 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
             if isinstance(cause, (ValueError, FileNotFoundError, PermissionError)):
                 raise UserError(str(cause)) from cause
             raise
+        except DagsterAssetCheckFailedError as exc:
+            raise UserError(f"a blocking check failed, nothing was published for {as_of} ({exc}); "
+                            f"see the check's metadata in the Dagster UI or the warehouse, fix the input "
+                            f"and run again") from None
     return result
 
 

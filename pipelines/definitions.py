@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import attribution, ingestion, monitor, outputs, ratings, registry
+from assets import attribution, checks, ingestion, monitor, outputs, ratings, registry
 from pipelines.jobs import ingestion as ingestion_job
 from pipelines.jobs import nightly_rating, veto_monitor
 from pipelines.progress import progress_logger
@@ -11,7 +11,7 @@ from pipelines.resources import env_resources
 from pipelines.schedules import nightly_schedule
 from pipelines.sensors import landing_zone_sensor, veto_monitor_sensor
 
-ASSET_MODULES = [registry, ingestion, attribution, ratings, monitor, outputs]
+ASSET_MODULES = [registry, ingestion, attribution, ratings, monitor, outputs, checks]
 
 
 def build_definitions(resources: dict) -> dg.Definitions:
