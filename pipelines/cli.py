@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from schemas.events import SOURCES
@@ -84,6 +84,21 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_backfill(args) -> int:
+    start, end = _as_of(args.start), _as_of(args.end)
+    if end < start:
+        raise UserError(f"--to {end} is before --from {start}: give the earlier date first")
+    data, out = Path(args.data), Path(args.out)
+    day, n = start, 0
+    while day <= end:
+        print(f"== rating {day}", flush=True)
+        run_rating(data, out, day, rules=Path(args.rules) if args.rules else None, demo=args.demo)
+        day += timedelta(days=args.every)
+        n += 1
+    print(f"backfilled {n} rating dates {start}..{end} into {out}")
+    return 0
+
+
 def cmd_generate(args) -> int:
     from generator.city import generate_city
 
@@ -145,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rules", help="a rules file instead of config/rules.yaml")
     run.add_argument("--demo", action="store_true", help="demo mode: a labelled demo plaque secret when none is set")
     run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser("backfill", help="rate a range of past dates in order (history), oldest first")
+    backfill.add_argument("--data", required=True)
+    backfill.add_argument("--out", required=True)
+    backfill.add_argument("--from", dest="start", required=True, help="first rating date YYYY-MM-DD")
+    backfill.add_argument("--to", dest="end", required=True, help="last rating date YYYY-MM-DD")
+    backfill.add_argument("--every", type=int, default=1, help="days between rating dates (default 1)")
+    backfill.add_argument("--rules")
+    backfill.add_argument("--demo", action="store_true")
+    backfill.set_defaults(func=cmd_backfill)
 
     demo = sub.add_parser("demo", help="generate the demo city and rate it on two dates")
     demo.add_argument("--out", default="demo", help="folder for data/ and out/ (default ./demo)")
