@@ -13,7 +13,9 @@ from pathlib import Path
 
 import polars as pl
 import yaml
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
+
+from reports.templating import environment
 from pandera.typing.polars import DataFrame
 
 from reports import charts
@@ -53,15 +55,9 @@ COLUMN_ZH = {
 _REASON_PREFIX = "quarantined_"
 
 
-@lru_cache(maxsize=1)
 def jinja_env() -> Environment:
-    """The one template environment of the analyst-facing pages (report_*/map_*)."""
-    env = Environment(loader=PackageLoader("reports", "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{v:.{d}%}"
-    env.filters["fname"] = lambda cid: _safe(str(cid))
-    env.filters["num"] = lambda v, d=1: "—" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
-    return env
+    """The project's one template environment (reports.templating)."""
+    return environment()
 
 
 @lru_cache(maxsize=1)
@@ -357,9 +353,9 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
         html = template.render(as_of=as_of, r=dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]),
                                                    rules_zh=rules_zh(r.get("rules"))),
                                change=c, lines=lines)
-        (out / f"{_safe(cid)}.html").write_text(html, encoding="utf-8")
+        (out / f"{safe_file_name(cid)}.html").write_text(html, encoding="utf-8")
 
 
-def _safe(cid: str) -> str:
+def safe_file_name(cid: str) -> str:
     """A compound id as a file name (ids are registry codes; guard against path tricks)."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cid).lstrip(".") or "_"

@@ -1,0 +1,35 @@
+"""The one Jinja2 environment of SafeStar: every template under reports/templates/."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Autoescaped for HTML, XML and SVG (``*.svg.j2`` too, so a compound name with ``<`` or
+    ``&`` cannot break a plaque's artwork); an undefined name is an error, not a blank."""
+    env = Environment(
+        loader=PackageLoader("reports", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    # Filters live beside the renderers that need them; imported here to avoid cycles.
+    from reports.analyst import safe_file_name
+    from reports.site_slug import page_slug
+
+    env.filters["slug"] = page_slug
+    env.filters["fname"] = lambda cid: safe_file_name(str(cid))
+    env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{v:.{d}%}"
+    env.filters["num"] = lambda v, d=1: "—" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
+    return env
+
+
+def render_template(name: str, **context) -> str:
+    """Render one template to a string."""
+    return environment().get_template(name).render(**context)
