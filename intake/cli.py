@@ -23,7 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     site = Path(args.site) if args.site else latest_site(out)
     if not (site / "search.json").is_file():
         raise FileNotFoundError(f"{site} has no search.json: is it a rendered site folder?")
-    db = Path(args.db) if args.db else default_db_path()
+    # Serving a run folder: its intake.sqlite is the one the nightly run reads.
+    db = Path(args.db) if args.db else (out / "intake.sqlite" if out and not os.environ.get(DB_ENV) else default_db_path())
     if args.rate <= 0 or args.burst < 1:
         raise ValueError("--rate must be > 0 and --burst >= 1")
     configure_logging()
@@ -62,7 +63,7 @@ def register(subparsers) -> None:
     where.add_argument("--out", help=f"output folder; serves its latest site (default ${OUT_ENV} or ./out)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV} or ./intake.sqlite)")
+    serve.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV}, else OUT_DIR/intake.sqlite with --out, else ./intake.sqlite)")
     serve.add_argument("--rate", type=float, default=0.5, help="per-client refill, requests per second")
     serve.add_argument("--burst", type=float, default=20, help="per-client burst size")
     serve.add_argument("--no-rate-limit", action="store_true", help="disable the per-client limit (load tests)")
