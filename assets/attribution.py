@@ -1,16 +1,16 @@
 """Attribution: every incident placed in its compound, or queued for an analyst."""
 
 import dagster as dg
-from assets.common import OWNERS, frame_metadata, markdown_table
+from assets.common import OWNERS, contract_check, frame_metadata, markdown_table
 from assets.ingestion import case_events
 from attribution.attribute import attribute_events
 from attribution.quality import match_rates
 from attribution.review import read_decisions, write_review_queue
 from geo.polygons import CompoundPolygons
 from pipelines.resources import RunFolders, Warehouse
+from schemas.events import AttributedEvent
 
 MATCH_RATE_WARN = 0.95
-MATCH_RATE_FLOOR = 0.80
 
 
 @dg.asset(
@@ -22,7 +22,10 @@ MATCH_RATE_FLOOR = 0.80
     check_specs=[
         dg.AssetCheckSpec("match_rate", asset=["core", "attributed_events"],
                           description=f"Share of incidents placed in a compound, per source: "
-                                      f"warns below {MATCH_RATE_WARN:.0%}, fails below {MATCH_RATE_FLOOR:.0%}."),
+                                      f"warns below {MATCH_RATE_WARN:.0%}, fails below the configured floor "
+                                      f"(RunFolders.match_rate_floor, default 80%)."),
+        dg.AssetCheckSpec("matches_contract", asset=["core", "attributed_events"], blocking=True,
+                          description="Every attributed incident satisfies the AttributedEvent pandera model."),
     ],
 )
 def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
@@ -43,12 +46,14 @@ def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, f
         w.replace_table("marts.match_rates", rates)
     write_review_queue(review, folders.out / "review")
     worst = float(rates["rate"].min()) if rates.height else 1.0
-    severity = dg.AssetCheckSeverity.ERROR if worst < MATCH_RATE_FLOOR else dg.AssetCheckSeverity.WARN
+    severity = dg.AssetCheckSeverity.ERROR if worst < folders.match_rate_floor else dg.AssetCheckSeverity.WARN
     if worst < MATCH_RATE_WARN:
         context.log.warning(f"match rate {worst:.1%} below {MATCH_RATE_WARN:.0%}: see {folders.out / 'review'}")
     yield dg.MaterializeResult(metadata={**frame_metadata(attributed), "review_queue": review.height})
+    yield contract_check(AttributedEvent, attributed, "matches_contract")
     yield dg.AssetCheckResult(
         check_name="match_rate", passed=worst >= MATCH_RATE_WARN, severity=severity,
-        metadata={"rates": dg.MetadataValue.md(markdown_table(rates)), "lowest": worst},
+        metadata={"rates": dg.MetadataValue.md(markdown_table(rates)), "lowest": worst,
+                  "floor": folders.match_rate_floor},
     )
 

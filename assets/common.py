@@ -3,6 +3,7 @@
 from datetime import date
 
 import dagster as dg
+import pandera.errors
 import polars as pl
 
 OWNERS = ["team:safestar-analysts"]
@@ -29,3 +30,16 @@ def frame_metadata(frame: pl.DataFrame, preview_rows: int = 10) -> dict:
         "dagster/row_count": dg.MetadataValue.int(frame.height),
         "preview": dg.MetadataValue.md(markdown_table(frame.head(preview_rows))),
     }
+
+
+def contract_check(model, frame: pl.DataFrame, check_name: str) -> dg.AssetCheckResult:
+    """A pandera model's verdict on a frame as an asset check, failure cases as metadata."""
+    try:
+        model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        return dg.AssetCheckResult(
+            check_name=check_name, passed=False,
+            metadata={"failures": len(cases), "examples": dg.MetadataValue.md(markdown_table(cases.head(10)))},
+        )
+    return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={"rows": frame.height})

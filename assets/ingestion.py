@@ -5,13 +5,14 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from assets.common import OWNERS, frame_metadata
+from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.incidents import build_case_events
 from ingest.landing import ingest_sources
 from ingest.merge import merge_records
 from ingest.quality import data_quality
 from ingest.taxonomy import load_taxonomy
 from pipelines.resources import RunFolders, Warehouse
+from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
 
@@ -89,14 +90,17 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     deps=[case_records],
+    check_specs=[dg.AssetCheckSpec("matches_contract", asset=["core", "case_events"], blocking=True,
+                                   description="Every incident satisfies the CaseEvent pandera model.")],
 )
-def case_events(warehouse: Warehouse) -> dg.MaterializeResult:
+def case_events(warehouse: Warehouse):
     """One row per incident: records that follow one police case through procuratorate and
     court count once, at their most final classification; revoked incidents are gone."""
     events = build_case_events(warehouse.read("raw.case_records"), load_taxonomy())
     with warehouse.transaction() as w:
         w.replace_table("core.case_events", events)
-    return dg.MaterializeResult(metadata=frame_metadata(events))
+    yield dg.MaterializeResult(metadata=frame_metadata(events))
+    yield contract_check(CaseEvent, events, "matches_contract")
 
 
 @dg.asset(

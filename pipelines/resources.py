@@ -105,6 +105,7 @@ class RunFolders(dg.ConfigurableResource):
     public_base_url: str = "https://safestar.example.cn"
     intake_db: str = ""
     demo: bool = False
+    match_rate_floor: float = 0.80
 
     @property
     def data(self) -> Path:
@@ -149,5 +150,6 @@ def env_resources() -> dict:
             public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", "https://safestar.example.cn"),
             intake_db=os.environ.get("SAFESTAR_INTAKE_DB", ""),
             demo=os.environ.get("SAFESTAR_DEMO", "1") == "1",
+            match_rate_floor=float(os.environ.get("SAFESTAR_MATCH_RATE_FLOOR", "0.80")),
         ),
     }
