@@ -99,6 +99,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
     parts = _names(rng, stem)
     reg = pl.concat([reg, parts], how="horizontal")
     reg = _dedupe_names(reg, rng)
+    reg = _dedupe_addresses(reg, rng)
 
     households = np.clip(np.round(rng.lognormal(np.log(420), 0.8, n)), 30, 3000).astype(np.int64)
     tiny = rng.random(n) < 0.01
@@ -125,10 +126,11 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
 
 
 def _dedupe_names(reg: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Redraw names that repeat within a street; last resort, add a distinguishing phase."""
+    """Redraw names that repeat within a district (a careful analyst could not tell such
+    compounds apart by name); last resort, add a distinguishing phase."""
     for attempt in range(12):
         full = pl.concat_str("brand", "core", "suffix")
-        dup = reg.select((pl.int_range(pl.len()).over(["street", full]) > 0).alias("d"))["d"]
+        dup = reg.select((pl.int_range(pl.len()).over(["district", full]) > 0).alias("d"))["d"]
         k = int(dup.sum())
         if k == 0:
             return reg
@@ -139,10 +141,22 @@ def _dedupe_names(reg: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
             reg = reg.with_columns(
                 core=reg["core"].scatter(idx, core), suffix=reg["suffix"].scatter(idx, suffix))
         else:
-            rank = reg.select(pl.int_range(pl.len()).over(["street", full]).alias("r"))["r"]
+            rank = reg.select(pl.int_range(pl.len()).over(["district", full]).alias("r"))["r"]
             reg = reg.with_columns(suffix=pl.when(rank > 0)
                                    .then(pl.format("{}{}区", pl.col("suffix"), rank + 1))
                                    .otherwise(pl.col("suffix")))
+    return reg
+
+
+def _dedupe_addresses(reg: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Redraw house numbers so no two compounds of a district share road and number."""
+    for _ in range(50):
+        dup = reg.select((pl.int_range(pl.len()).over(["district", "road", "road_no"]) > 0).alias("d"))["d"]
+        k = int(dup.sum())
+        if k == 0:
+            return reg
+        idx = np.flatnonzero(dup.to_numpy())
+        reg = reg.with_columns(road_no=reg["road_no"].scatter(idx, rng.integers(1, 1500, k)))
     return reg
 
 
