@@ -99,3 +99,17 @@ def test_nightly_run_rerenders_only_pages_whose_figures_changed(small_city):
     assert (second.parent / "_fingerprints.json").exists()
     for cid in rerendered:  # a re-rendered page shows the new rating date
         assert "2026年11月20日" in (second / cid / "index.html").read_text(encoding="utf-8")
+
+
+def test_explain_prints_the_rules_that_fired(small_city, capsys):
+    from pipelines.cli import main
+
+    vetoed = small_city["planted"]["roles"]["veto_homicide"][0]
+    downgraded = small_city["planted"]["roles"]["downgrade_burglary"][0]
+    assert main(["explain", vetoed, "--out", str(small_city["out"]), "--as-of", small_city["first"].isoformat()]) == 0
+    text = capsys.readouterr().out
+    assert vetoed in text and "veto" in text.lower()
+    assert main(["explain", downgraded, "--out", str(small_city["out"])]) == 0
+    text = capsys.readouterr().out
+    assert "burglary" in text or "入室盗窃" in text
+    assert main(["explain", "XM999999", "--out", str(small_city["out"])]) == 2
