@@ -110,13 +110,20 @@ def case_events(warehouse: Warehouse):
     owners=OWNERS,
     deps=[case_events],
 )
-def data_quality_table(warehouse: Warehouse) -> dg.MaterializeResult:
+def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.MaterializeResult:
     """Per source: files, rows, accepted, quarantined by reason, rejected files, duplicates
-    merged and chains linked — whether tonight's data can be trusted."""
+    merged and chains linked — whether tonight's data can be trusted. The quarantined rows
+    (file, line, field, reason) and the file ledger are exported for analysts to OUT_DIR/review/."""
     quality = data_quality(
         warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine"),
         warehouse.read("raw.case_records"), warehouse.read("core.case_events"),
     )
     with warehouse.transaction() as w:
         w.replace_table("marts.data_quality", quality)
+    review = folders.out / "review"
+    review.mkdir(parents=True, exist_ok=True)
+    for table, name in (("raw.quarantine", "quarantine.csv"), ("raw.file_ledger", "file_ledger.csv")):
+        frame = warehouse.read(table)
+        if frame is not None:
+            frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
     return dg.MaterializeResult(metadata=frame_metadata(quality))

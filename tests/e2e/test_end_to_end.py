@@ -48,6 +48,9 @@ def test_every_output_is_published(small_city):
                  "map/compounds.geojson", "report/index.html"):
         assert (day / part).exists(), part
     assert (small_city["out"] / "warehouse.duckdb").exists()
+    quarantine = pl.read_csv(small_city["out"] / "review" / "quarantine.csv", infer_schema_length=0)
+    truth = pl.read_parquet(small_city["data"] / "truth" / "records.parquet").filter(pl.col("bad_reason").is_not_null())
+    assert quarantine.height == truth.height and set(quarantine["reason"]) == set(truth["bad_reason"])
 
 
 def test_run_records_ruleset_and_input_hashes(small_city):
