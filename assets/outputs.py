@@ -113,6 +113,8 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     batch = write_batch(
         plan, warehouse.read("core.compounds"), folders.staging(context.partition_key) / "plaques",
         as_of=as_of, base_url=folders.public_base_url, secret=secret,
+        # A first run prints every plaque of the city: render them on every core.
+        workers=os.cpu_count() or 1,
     )
     with warehouse.transaction() as w:
         w.replace_partition("marts.plaques", plan.registry.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
