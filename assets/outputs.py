@@ -73,10 +73,18 @@ def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehous
     of a street or district over the last three months against the three before, and
     streets where one group concentrates — ranked, with the counts behind them."""
     as_of = as_of_of(context)
-    events = warehouse.read("core.attributed_events")
+    # Only the two periods compared, and only the columns counted: the rest of the event
+    # history stays in DuckDB.
+    previous_end = _months_before(as_of, PROBLEM_PERIOD_MONTHS)
+    since = _months_before(previous_end, PROBLEM_PERIOD_MONTHS)  # where the earlier period starts
+    events = warehouse.read(
+        "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
+        where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
+        params=[since, as_of],
+    )
     problems = common_problems(
         period_stats(events, as_of, PROBLEM_PERIOD_MONTHS),
-        period_stats(events, _months_before(as_of, PROBLEM_PERIOD_MONTHS), PROBLEM_PERIOD_MONTHS),
+        period_stats(events, previous_end, PROBLEM_PERIOD_MONTHS),
         warehouse.read("core.compounds"),
     ).with_columns(pl.lit(as_of).alias("as_of"))
     with warehouse.transaction() as w:

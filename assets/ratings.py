@@ -51,15 +51,16 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     as_of = as_of_of(context)
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
+    events = warehouse.read("core.attributed_events")  # read once: the scores and the public aggregates
     result = score(
-        compounds, warehouse.read("core.attributed_events"), rules, as_of,
+        compounds, events, rules, as_of,
         overrides=read_decision_file(folders.data, "overrides.csv"),
     )
     previous = warehouse.read(
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
     )
     changes = rating_changes(previous if previous is not None and previous.height else None, result.ratings)
-    stats, monthly = public_aggregates(warehouse.read("core.attributed_events"), result.ratings, as_of)
+    stats, monthly = public_aggregates(events, result.ratings, as_of)
     with warehouse.transaction() as w:
         for table, frame in {
             "marts.ratings": result.ratings, "marts.explanations": result.explanations,

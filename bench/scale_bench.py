@@ -51,7 +51,17 @@ def run_child(argv: list[str], log: Path) -> tuple[float, float, str]:
     t0 = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            # A shared machine: stop the run before it takes the memory of everyone else.
+            if MAX_RSS_MIB and _rss_mib(proc.pid) > MAX_RSS_MIB:
+                proc.kill()
+                _, status, usage = os.wait4(proc.pid, 0)
+                out.write(f"killed by the bench: resident memory above {MAX_RSS_MIB} MiB\n")
+                break
+            time.sleep(0.5)
     seconds = time.perf_counter() - t0
     with log.open("a") as out:
         out.write(f"cpu {usage.ru_utime + usage.ru_stime:.1f}s (user {usage.ru_utime:.1f}s, system {usage.ru_stime:.1f}s)\n")
@@ -60,6 +70,19 @@ def run_child(argv: list[str], log: Path) -> tuple[float, float, str]:
         sys.stderr.write(text[-4000:])
         raise SystemExit(f"benchmark step failed ({log}): {' '.join(argv)}")
     return seconds, usage.ru_maxrss / 1024, text
+
+
+MAX_RSS_MIB = 0  # set from --max-rss-gb
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def python(*args: str) -> list[str]:
@@ -181,7 +204,11 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/safestar_scale")
     parser.add_argument("--keep", action="store_true", help="reuse an existing generated city in WORK/data")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--max-rss-gb", type=float, default=16.0,
+                        help="kill a run whose resident memory passes this (0: no limit)")
     args = parser.parse_args()
+    global MAX_RSS_MIB
+    MAX_RSS_MIB = args.max_rss_gb * 1024
     work = Path(args.work)
     data, landing, held, out = work / "data", work / "landing", work / "held", work / "out"
     work.mkdir(parents=True, exist_ok=True)

@@ -44,11 +44,14 @@ class Warehouse(dg.ConfigurableResource):
             ).fetchall()
         return bool(rows)
 
-    def read(self, table: str, where: str | None = None, params: list | None = None) -> pl.DataFrame | None:
-        """The whole table (optionally filtered by a parameterised predicate), or None when absent."""
+    def read(self, table: str, where: str | None = None, params: list | None = None,
+             columns: list[str] | None = None) -> pl.DataFrame | None:
+        """The whole table (optionally filtered by a parameterised predicate, optionally only
+        some columns: both pushed into DuckDB), or None when absent."""
         if not self.has_table(table):
             return None
-        query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")
+        select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        query = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
         with self.connect(read_only=True) as conn:
             return conn.sql(query, params=params or []).pl()
 
