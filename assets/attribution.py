@@ -34,7 +34,9 @@ def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, f
     decisions_path = folders.data / "decisions" / "review_decisions.csv"
     decisions = read_decisions(decisions_path) if decisions_path.exists() else None
     polygons_path = folders.data / "compounds.geojson"
-    polygons = CompoundPolygons.from_geojson(polygons_path) if polygons_path.exists() else None
+    def polygons():
+        return CompoundPolygons.from_geojson(polygons_path) if polygons_path.exists() else None
+
     compounds = warehouse.read("core.compounds")
     events = warehouse.read("core.case_events")
     # Placements made with the same registry, outlines and code are kept for events whose

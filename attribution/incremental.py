@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Callable
 import polars as pl
 from pandera.typing.polars import DataFrame
 
@@ -71,7 +72,7 @@ def _decided_keys(*decision_frames: pl.DataFrame | None) -> pl.Series:
 def attribute_incremental(
     events: DataFrame[CaseEvent],
     compounds: DataFrame[Compound],
-    polygons: CompoundPolygons | None,
+    polygons: CompoundPolygons | Callable[[], CompoundPolygons | None] | None,
     *,
     previous: DataFrame[AttributedEvent] | None,
     previous_keys: pl.DataFrame | None,
@@ -82,9 +83,12 @@ def attribute_incremental(
 ) -> tuple[DataFrame[AttributedEvent], DataFrame[ReviewItem], int]:
     """`attribute_events` for `events`, reusing `previous` placements (made with the same
     registry, outlines and code) wherever an event's evidence is unchanged (its
-    `evidence_keys` row equals the one in `previous_keys`) and no decision names it. Returns (attributed, review queue, number of events attributed afresh)."""
+    `evidence_keys` row equals the one in `previous_keys`) and no decision names it.
+    `polygons` may be a loader, called only when some event is placed afresh. Returns
+    (attributed, review queue, number of events attributed afresh)."""
     if previous is None or previous.height == 0 or previous_keys is None:
-        attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, **params)
+        outlines = polygons() if callable(polygons) else polygons
+        attributed, review = attribute_events(events, compounds, outlines, decisions=decisions, **params)
         return attributed, review, events.height
     ev = events.with_row_index("_row")
     decided = _decided_keys(decisions, previous_decisions)
@@ -105,7 +109,9 @@ def attribute_incremental(
         .select("_row", *PLACEMENT)
     )
     fresh_events = ev.join(kept.select("_row"), on="_row", how="anti")
-    fresh, fresh_review = attribute_events(fresh_events.drop("_row"), compounds, polygons, decisions=decisions, **params)
+    # Outlines take seconds to load for a large city: only when something is to be placed.
+    outlines = (polygons() if callable(polygons) else polygons) if fresh_events.height else None
+    fresh, fresh_review = attribute_events(fresh_events.drop("_row"), compounds, outlines, decisions=decisions, **params)
     columns = list(AttributedEvent.to_schema().columns)
     reused = ev.select("_row", *[c for c in CaseEvent.to_schema().columns if c != CaseEvent.compound_id]).join(
         kept, on="_row", how="inner")
