@@ -93,6 +93,18 @@ class Writer:
         self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
         self.conn.unregister("incoming")
 
+    def upsert(self, table: str, frame: pl.DataFrame, keys: list[str]) -> None:
+        """Rows of the frame replace the table's rows with the same keys; the others stay.
+        Done in DuckDB: the table is never read into memory."""
+        self._incoming(table, frame)
+        match = " AND ".join(f't."{k}" = i."{k}"' for k in keys)
+        self.conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {match})").fetchall()
+        self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
+        self.conn.unregister("incoming")
+
+    def count(self, table: str) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
     def append(self, table: str, frame: pl.DataFrame) -> None:
         self._incoming(table, frame)
         self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
