@@ -22,6 +22,7 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from attribution.attribute import _decisions_frame, attribute_events
+from geo.address import AddressMatcher
 from geo.polygons import CompoundPolygons
 from schemas.events import AttributedEvent, CaseEvent, ReviewItem
 from schemas.registry import Compound
@@ -32,6 +33,7 @@ EVIDENCE = [CaseEvent.event_id, CaseEvent.source, CaseEvent.record_id, CaseEvent
 PLACEMENT = [AttributedEvent.lon_wgs84, AttributedEvent.lat_wgs84, AttributedEvent.compound_id,
              AttributedEvent.method, AttributedEvent.confidence, AttributedEvent.needs_review]
 _SEED = 0x5AFE57A2
+CHUNK_ROWS = 1_000_000  # events attributed at a time: bounds the working memory of a large city
 _CODE = [Path(__file__).resolve().parents[1] / d for d in ("attribution", "geo")]
 
 
@@ -58,6 +60,27 @@ def evidence_keys(events: DataFrame[CaseEvent]) -> pl.DataFrame:
         pl.col(CaseEvent.event_id),
         events.select(EVIDENCE).hash_rows(seed=_SEED).alias("evidence"),
     )
+
+
+def attribute_in_chunks(
+    events: DataFrame[CaseEvent],
+    compounds: DataFrame[Compound],
+    polygons: CompoundPolygons | None,
+    *,
+    decisions: pl.DataFrame | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    **params,
+) -> tuple[DataFrame[AttributedEvent], DataFrame[ReviewItem]]:
+    """`attribute_events` on slices of `chunk_rows` events: each event's placement depends
+    only on its own evidence, so the result is the same, and the working memory (address
+    candidates, geometry queries) is that of one slice, not of a city's whole history."""
+    if events.height <= chunk_rows:
+        return attribute_events(events, compounds, polygons, decisions=decisions, **params)
+    matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
+    parts = [attribute_events(chunk, compounds, polygons, decisions=decisions, matcher=matcher, **params)
+             for chunk in events.iter_slices(chunk_rows)]
+    return (AttributedEvent.validate(pl.concat([a for a, _ in parts])),
+            ReviewItem.validate(pl.concat([r for _, r in parts])))
 
 
 def _decided_keys(*decision_frames: pl.DataFrame | None) -> pl.Series:
@@ -88,7 +111,7 @@ def attribute_incremental(
     (attributed, review queue, number of events attributed afresh)."""
     if previous is None or previous.height == 0 or previous_keys is None:
         outlines = polygons() if callable(polygons) else polygons
-        attributed, review = attribute_events(events, compounds, outlines, decisions=decisions, **params)
+        attributed, review = attribute_in_chunks(events, compounds, outlines, decisions=decisions, **params)
         return attributed, review, events.height
     ev = events.with_row_index("_row")
     decided = _decided_keys(decisions, previous_decisions)
@@ -111,7 +134,8 @@ def attribute_incremental(
     fresh_events = ev.join(kept.select("_row"), on="_row", how="anti")
     # Outlines take seconds to load for a large city: only when something is to be placed.
     outlines = (polygons() if callable(polygons) else polygons) if fresh_events.height else None
-    fresh, fresh_review = attribute_events(fresh_events.drop("_row"), compounds, outlines, decisions=decisions, **params)
+    fresh, fresh_review = attribute_in_chunks(fresh_events.drop("_row"), compounds, outlines, decisions=decisions,
+                                              **params)
     columns = list(AttributedEvent.to_schema().columns)
     reused = ev.select("_row", *[c for c in CaseEvent.to_schema().columns if c != CaseEvent.compound_id]).join(
         kept, on="_row", how="inner")

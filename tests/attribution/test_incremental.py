@@ -2,7 +2,7 @@
 import polars as pl
 
 from attribution.attribute import attribute_events
-from attribution.incremental import attribute_incremental, attribution_fingerprint, evidence_keys
+from attribution.incremental import attribute_in_chunks, attribute_incremental, attribution_fingerprint, evidence_keys
 from tests.attribution.conftest import make_events
 
 IN_C1 = (118.100, 24.470)
@@ -86,3 +86,11 @@ def test_fingerprint_follows_the_registry(compounds, tmp_path):
     assert attribution_fingerprint(moved, outlines) != base
     outlines.write_text('{"type": "FeatureCollection", "features": [] }', encoding="utf-8")
     assert attribution_fingerprint(compounds, outlines) != base
+
+
+def test_chunks_give_the_same_result(compounds, polygons):
+    events = pl.concat([_night_one(), _night_two().filter(pl.col("record_id").is_in(["f", "g"]))])
+    decisions = _decisions([("police", "g", "C3")])
+    whole, whole_review = attribute_events(events, compounds, polygons, decisions=decisions)
+    parts, parts_review = attribute_in_chunks(events, compounds, polygons, decisions=decisions, chunk_rows=2)
+    assert parts.equals(whole) and parts_review.equals(whole_review)
