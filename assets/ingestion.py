@@ -8,13 +8,15 @@ import polars as pl
 from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.incidents import build_case_events
 from ingest.landing import ingest_sources
-from ingest.merge import merge_records
+from ingest.merge import KEY, merge_records
 from ingest.quality import data_quality
 from ingest.taxonomy import load_taxonomy
 from pipelines.resources import RunFolders, Warehouse
 from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
+INCIDENT_COLUMNS = ["source", "record_id", "category_code", "occurred_at", "address", "lon", "lat", "coord_sys",
+                    "compound_id", "police_case_no", "status"]
 
 
 def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -59,9 +61,13 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
         folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
         now=datetime.now(), progress=context.log.info,
     )
-    merged = merge_records(warehouse.read("raw.case_records"), result.records)
+    # Tonight's records, one per (source, record_id), the later file winning; they replace
+    # earlier versions in the warehouse, where the history stays: a night costs what its
+    # files hold, not what the whole history holds.
+    fresh = merge_records(None, result.records)
     with warehouse.transaction() as w:
-        w.replace_table("raw.case_records", merged)
+        w.upsert("raw.case_records", fresh, KEY)
+        total = w.count("raw.case_records")
         # The ledger keeps each file (and each rejection of the same bytes) once.
         w.append("raw.file_ledger", _new_ledger_rows(result.ledger, ledger_before))
         w.append("raw.quarantine", result.quarantine)
@@ -71,7 +77,9 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"rejected {row['file']}: {row['error']}")
     yield dg.MaterializeResult(metadata={
-        **frame_metadata(merged),
+        **frame_metadata(fresh),
+        "dagster/row_count": dg.MetadataValue.int(total),
+        "records_tonight": fresh.height,
         "new_files": loaded.height,
         "files_already_ingested": result.ledger.filter(pl.col("status") == "skipped_duplicate").height,
         "rejected_files": rejected.height,
@@ -96,7 +104,8 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
 def case_events(warehouse: Warehouse):
     """One row per incident: records that follow one police case through procuratorate and
     court count once, at their most final classification; revoked incidents are gone."""
-    events = build_case_events(warehouse.read("raw.case_records"), load_taxonomy())
+    # Only the columns incidents are built from: descriptions and file provenance stay in DuckDB.
+    events = build_case_events(warehouse.read("raw.case_records", columns=INCIDENT_COLUMNS), load_taxonomy())
     with warehouse.transaction() as w:
         w.replace_table("core.case_events", events)
     yield dg.MaterializeResult(metadata=frame_metadata(events))
@@ -116,7 +125,7 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
     (file, line, field, reason) and the file ledger are exported for analysts to OUT_DIR/review/."""
     quality = data_quality(
         warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine"),
-        warehouse.read("raw.case_records"), warehouse.read("core.case_events"),
+        warehouse.read("raw.case_records", columns=["source", "status"]), warehouse.read("core.case_events"),
     )
     with warehouse.transaction() as w:
         w.replace_table("marts.data_quality", quality)

@@ -75,10 +75,18 @@ def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehous
     of a street or district over the last three months against the three before, and
     streets where one group concentrates — ranked, with the counts behind them."""
     as_of = as_of_of(context)
-    events = warehouse.read("core.attributed_events")
+    # Only the two periods compared, and only the columns counted: the rest of the event
+    # history stays in DuckDB.
+    previous_end = _months_before(as_of, PROBLEM_PERIOD_MONTHS)
+    since = _months_before(previous_end, PROBLEM_PERIOD_MONTHS)  # where the earlier period starts
+    events = warehouse.read(
+        "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
+        where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
+        params=[since, as_of],
+    )
     problems = common_problems(
         period_stats(events, as_of, PROBLEM_PERIOD_MONTHS),
-        period_stats(events, _months_before(as_of, PROBLEM_PERIOD_MONTHS), PROBLEM_PERIOD_MONTHS),
+        period_stats(events, previous_end, PROBLEM_PERIOD_MONTHS),
         warehouse.read("core.compounds"),
     ).with_columns(pl.lit(as_of).alias("as_of"))
     with warehouse.transaction() as w:
@@ -115,6 +123,8 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     batch = write_batch(
         plan, warehouse.read("core.compounds"), folders.staging(context.partition_key) / "plaques",
         as_of=as_of, base_url=folders.public_base_url, secret=secret,
+        # A first run prints every plaque of the city: render them on every core.
+        workers=os.cpu_count() or 1,
     )
     with warehouse.transaction() as w:
         w.replace_partition("marts.plaques", plan.registry.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)

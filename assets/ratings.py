@@ -51,8 +51,9 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     as_of = as_of_of(context)
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
+    events = warehouse.read("core.attributed_events")  # read once: the scores and the public aggregates
     result = score(
-        compounds, warehouse.read("core.attributed_events"), rules, as_of,
+        compounds, events, rules, as_of,
         overrides=read_decision_file(folders.data, "overrides.csv"),
     )
     previous = warehouse.read(

@@ -113,8 +113,11 @@ def attribute_events(
     decisions: pl.DataFrame | None = None,
     radius_m: float = 100.0,
     fuzzy_threshold: float = 85.0,
+    matcher: AddressMatcher | None = None,
 ) -> tuple[DataFrame[AttributedEvent], DataFrame[ReviewItem]]:
-    """Attribute every event to a compound (or to none) and list the ones to review."""
+    """Attribute every event to a compound (or to none) and list the ones to review.
+    `matcher` is an `AddressMatcher` of `compounds` built earlier (callers attributing in
+    chunks build it once)."""
     ev = events
     n = ev.height
     known = set(compounds.get_column(Compound.compound_id).cast(pl.String).to_list())
@@ -130,7 +133,7 @@ def attribute_events(
     poly_id = polygons.locate(lon_w, lat_w) if polygons is not None and len(polygons) else np.full(n, None, dtype=object)
     c_lon, c_lat, c_ids = _registry_centroids(compounds)
     near_id, near_d = nearest_centroid(lon_w, lat_w, c_lon, c_lat, c_ids, radius_m * CANDIDATE_RADIUS_FACTOR)
-    matcher = AddressMatcher(compounds, threshold=fuzzy_threshold)
+    matcher = matcher or AddressMatcher(compounds, threshold=fuzzy_threshold)
     addr = matcher.match(ev.get_column(CaseEvent.address))
 
     explicit = ev.get_column(CaseEvent.compound_id).cast(pl.String).str.strip_chars()

@@ -44,11 +44,14 @@ class Warehouse(dg.ConfigurableResource):
             ).fetchall()
         return bool(rows)
 
-    def read(self, table: str, where: str | None = None, params: list | None = None) -> pl.DataFrame | None:
-        """The whole table (optionally filtered by a parameterised predicate), or None when absent."""
+    def read(self, table: str, where: str | None = None, params: list | None = None,
+             columns: list[str] | None = None) -> pl.DataFrame | None:
+        """The whole table (optionally filtered by a parameterised predicate, optionally only
+        some columns: both pushed into DuckDB), or None when absent."""
         if not self.has_table(table):
             return None
-        query = f"SELECT * FROM {table}" + (f" WHERE {where}" if where else "")
+        select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        query = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
         with self.connect(read_only=True) as conn:
             return conn.sql(query, params=params or []).pl()
 
@@ -89,6 +92,18 @@ class Writer:
         self.conn.execute(f"DELETE FROM {table} WHERE {key_column} = ?", [key]).fetchall()
         self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
         self.conn.unregister("incoming")
+
+    def upsert(self, table: str, frame: pl.DataFrame, keys: list[str]) -> None:
+        """Rows of the frame replace the table's rows with the same keys; the others stay.
+        Done in DuckDB: the table is never read into memory."""
+        self._incoming(table, frame)
+        match = " AND ".join(f't."{k}" = i."{k}"' for k in keys)
+        self.conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {match})").fetchall()
+        self.conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming").fetchall()
+        self.conn.unregister("incoming")
+
+    def count(self, table: str) -> int:
+        return self.conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         self._incoming(table, frame)

@@ -185,14 +185,15 @@ def feature_geometries(fc: dict) -> np.ndarray:
     return out
 
 
-def to_gcj02(fc: dict) -> dict:
-    """A copy of a WGS-84 FeatureCollection shifted to GCJ-02 (Chinese basemaps)."""
+def to_gcj02(fc: dict, geoms: np.ndarray | None = None) -> dict:
+    """A copy of a WGS-84 FeatureCollection shifted to GCJ-02 (Chinese basemaps);
+    `geoms` are its `feature_geometries` when the caller already has them."""
 
     def shift(c: np.ndarray) -> np.ndarray:
         lon, lat = wgs84_to_gcj02(c[:, 0], c[:, 1])
         return np.column_stack([lon, lat])
 
-    geoms = feature_geometries(fc)
+    geoms = feature_geometries(fc) if geoms is None else geoms.copy()
     present = np.array([g is not None for g in geoms], dtype=bool)
     if present.any():
         geoms[present] = shapely.transform(geoms[present], shift)
@@ -208,9 +209,9 @@ def dumps(fc: dict) -> bytes:
             + "\n").encode("utf-8")
 
 
-def _centroids(fc: dict) -> pl.DataFrame:
+def _centroids(fc: dict, geoms: np.ndarray | None = None) -> pl.DataFrame:
     """Per compound feature: district, street and a representative point (WGS-84)."""
-    geoms = feature_geometries(fc)
+    geoms = feature_geometries(fc) if geoms is None else geoms
     present = np.array([g is not None for g in geoms], dtype=bool)
     lon = np.full(len(geoms), np.nan)
     lat = np.full(len(geoms), np.nan)
@@ -307,10 +308,12 @@ def write_map_layers(map_dir: Path, features: dict, hotspots: pl.DataFrame,
     """Write compounds.geojson, compounds_gcj02.geojson, hotspots.geojson, districts.geojson."""
     map_dir = Path(map_dir)
     map_dir.mkdir(parents=True, exist_ok=True)
-    cent = _centroids(features)
+    # Parsing a city's outlines back from GeoJSON dominates: do it once for both layers.
+    geoms = feature_geometries(features)
+    cent = _centroids(features, geoms)
     layers = {
         "compounds.geojson": features,
-        "compounds_gcj02.geojson": to_gcj02(features),
+        "compounds_gcj02.geojson": to_gcj02(features, geoms),
         "hotspots.geojson": hotspot_features(features, hotspots, district_outlines, centroids=cent),
         "districts.geojson": district_features(features, district_outlines, centroids=cent),
     }
