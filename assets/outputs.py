@@ -241,14 +241,13 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
     """The nightly 研判 report for analysts: headline figures, stars per district, changes,
     veto and downgrade alerts, common problems, data quality, review queue, trends."""
     as_of = as_of_of(context)
-    review = warehouse.read("core.review_queue")
     quality = warehouse.read("marts.data_quality")
     path = render_report(
         folders.staging(context.partition_key) / "report", as_of=as_of,
         ratings=_on(warehouse, "marts.ratings", as_of), history=_history(warehouse, as_of),
         changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
-        review_size=review.height if review is not None else 0,
+        review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")

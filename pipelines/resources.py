@@ -55,6 +55,13 @@ class Warehouse(dg.ConfigurableResource):
         with self.connect(read_only=True) as conn:
             return conn.sql(query, params=params or []).pl()
 
+    def count(self, table: str) -> int:
+        """Rows of a table (0 when absent), counted in DuckDB."""
+        if not self.has_table(table):
+            return 0
+        with self.connect(read_only=True) as conn:
+            return conn.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Writer"]:
         """One write transaction: everything inside commits together or not at all."""
