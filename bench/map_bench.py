@@ -13,7 +13,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 
 from reports.common_problems import common_problems, leading_group
 from reports.map_layer import build_features, write_map_layers

@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 
 from pipelines.cli import EXIT_USER_ERROR, main
 

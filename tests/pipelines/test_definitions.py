@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 
 from pipelines.definitions import defs
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from html.parser import HTMLParser
 
 import polars as pl
