@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from generator import catalog
-from generator.coords import from_wgs84
+from geo.coords import from_wgs84
 from generator.text import gather_str
 
 XLSX_MAX_ROWS = 1_000_000

@@ -75,19 +75,23 @@ def wgs84_to_gcj02(lon, lat) -> ArrayPair:
     return lon + d_lon, lat + d_lat
 
 
-def gcj02_to_wgs84(lon, lat) -> ArrayPair:
-    """GCJ-02 → WGS-84 by fixed-point iteration on the forward formula (sub-mm accuracy)."""
-    g_lon, g_lat = _as_arrays(lon, lat)
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+def _invert(forward, target_lon: np.ndarray, target_lat: np.ndarray,
+            lon: np.ndarray, lat: np.ndarray) -> ArrayPair:
+    """Solve forward(lon, lat) = target by fixed-point iteration from a first guess."""
     for _ in range(_ITERATIONS):
-        f_lon, f_lat = wgs84_to_gcj02(w_lon, w_lat)
-        step_lon, step_lat = g_lon - f_lon, g_lat - f_lat
-        w_lon = w_lon + step_lon
-        w_lat = w_lat + step_lat
+        f_lon, f_lat = forward(lon, lat)
+        step_lon, step_lat = target_lon - f_lon, target_lat - f_lat
+        lon, lat = lon + step_lon, lat + step_lat
         if not (np.nanmax(np.abs(step_lon), initial=0.0) > _TOLERANCE_DEG
                 or np.nanmax(np.abs(step_lat), initial=0.0) > _TOLERANCE_DEG):
             break
-    return w_lon, w_lat
+    return lon, lat
+
+
+def gcj02_to_wgs84(lon, lat) -> ArrayPair:
+    """GCJ-02 → WGS-84 by fixed-point iteration on the forward formula (sub-mm accuracy)."""
+    g_lon, g_lat = _as_arrays(lon, lat)
+    return _invert(wgs84_to_gcj02, g_lon, g_lat, g_lon.copy(), g_lat.copy())
 
 
 def gcj02_to_bd09(lon, lat) -> ArrayPair:
@@ -109,16 +113,7 @@ def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray) -> ArrayPair:
 def bd09_to_gcj02(lon, lat) -> ArrayPair:
     """BD-09 → GCJ-02: the usual closed-form inverse, refined by iteration to sub-mm."""
     b_lon, b_lat = _as_arrays(lon, lat)
-    g_lon, g_lat = _bd09_to_gcj02_approx(b_lon, b_lat)
-    for _ in range(_ITERATIONS):
-        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
-        step_lon, step_lat = b_lon - f_lon, b_lat - f_lat
-        g_lon = g_lon + step_lon
-        g_lat = g_lat + step_lat
-        if not (np.nanmax(np.abs(step_lon), initial=0.0) > _TOLERANCE_DEG
-                or np.nanmax(np.abs(step_lat), initial=0.0) > _TOLERANCE_DEG):
-            break
-    return g_lon, g_lat
+    return _invert(gcj02_to_bd09, b_lon, b_lat, *_bd09_to_gcj02_approx(b_lon, b_lat))
 
 
 def bd09_to_wgs84(lon, lat) -> ArrayPair:
@@ -144,6 +139,14 @@ def _normalise_sys(coord_sys) -> np.ndarray | str:
 
 
 _KNOWN = {"WGS84", "GCJ02", "BD09"}
+
+
+def from_wgs84(lon, lat, coord_sys: str) -> ArrayPair:
+    """WGS-84 points expressed in one coordinate system (WGS84, GCJ02 or BD09)."""
+    forward = {"WGS84": _as_arrays, "GCJ02": wgs84_to_gcj02, "BD09": wgs84_to_bd09}
+    if coord_sys not in forward:
+        raise ValueError(f"unknown coordinate system {coord_sys!r}: use WGS84, GCJ02 or BD09")
+    return forward[coord_sys](lon, lat)
 
 
 def to_wgs84(lon, lat, coord_sys) -> ArrayPair:

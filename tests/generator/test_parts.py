@@ -9,7 +9,7 @@ import pytest
 
 from generator.__main__ import main
 from generator.city import generate_city
-from generator.coords import from_wgs84
+from geo.coords import from_wgs84
 from generator.layout import hilbert_index
 from generator.text import chinese_number
 

@@ -12,7 +12,7 @@ import shapely
 import yaml
 from shapely.geometry import shape
 
-from generator.coords import from_wgs84
+from geo.coords import from_wgs84
 from schemas.events import SOURCES
 from tests.generator.readback import data_files, effective, mapping, read_export
 

@@ -24,9 +24,9 @@ def test_definitions_load_with_every_layer():
             "outputs/publication"} <= keys
     assert definitions.resolve_job_def("nightly_rating") is not None
     assert definitions.resolve_schedule_def("nightly_rating_schedule") is not None
-    checks = {c.name for c in graph.asset_check_keys} if hasattr(graph, "asset_check_keys") else None
-    if checks is not None:
-        assert {"rows_add_up", "match_rate", "stars_within_0_5"} <= checks
+    checks = {c.name for c in graph.asset_check_keys}
+    assert {"rows_add_up", "matches_contract", "match_rate", "every_compound_rated_or_explained",
+            "stars_within_0_5", "no_personal_data_in_public_tables"} <= checks
 
 
 def test_workspace_file_loads(tmp_path):
