@@ -9,6 +9,7 @@ import polars as pl
 
 from assets.attribution import attributed_events
 from assets.common import OWNERS, frame_metadata
+from intake.vocab import local_now
 from pipelines.resources import RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.registry import plan_plaques
@@ -19,7 +20,7 @@ from scoring.rules import load_rules
 
 
 class MonitorConfig(dg.Config):
-    """`as_of`: the day to re-rate for (default: today)."""
+    """`as_of`: the day to re-rate for (default: today in the city's time zone)."""
 
     as_of: str = ""
 
@@ -36,7 +37,7 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
     """Veto and downgrade alerts raised between nightly runs: the compounds a new veto- or
     downgrade-category record affects, re-rated at once, with the plaque withdrawal or
     replacement order for the printers (OUT_DIR/urgent/plaques/)."""
-    today = date.fromisoformat(config.as_of) if config.as_of else date.today()
+    today = date.fromisoformat(config.as_of) if config.as_of else local_now().date()
     latest = warehouse.read("marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)",
                             params=[today])
     if latest is None or latest.is_empty():

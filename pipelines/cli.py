@@ -46,7 +46,7 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     """Materialise every asset in-process for one rating date; returns the Dagster result."""
     check_data_dir(data_dir)
     import dagster as dg
-    from dagster._core.errors import DagsterAssetCheckFailedError
+    from dagster._core.errors import DagsterAssetCheckFailedError, DagsterUnknownPartitionError
 
     from pipelines.definitions import build_definitions
     from pipelines.resources import default_resources
@@ -67,6 +67,9 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
             if isinstance(cause, (ValueError, FileNotFoundError, PermissionError)):
                 raise UserError(str(cause)) from cause
             raise
+        except DagsterUnknownPartitionError:
+            raise UserError(f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
+                            f"Xiamen time): pick an earlier date") from None
         except DagsterAssetCheckFailedError as exc:
             raise UserError(f"a blocking check failed, nothing was published for {as_of} ({exc}); "
                             f"see the check's metadata in the Dagster UI or the warehouse, fix the input "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 import httpx
@@ -11,6 +11,7 @@ import polars as pl
 
 from generator.city import generate_city
 from intake.tokens import add_officer
+from intake.vocab import LOCAL_TZ
 from pipelines.cli import run_rating
 from tests.intake.live import live_server
 
@@ -19,8 +20,9 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
     data, out = tmp_path / "data", tmp_path / "out"
     generate_city(data, seed=9, n_compounds=120, n_events=2000)
     city = json.loads((data / "city.json").read_text(encoding="utf-8"))
-    # Submissions are stamped now, so the next rating date is today (counts run up to as_of).
-    first, second = date.fromisoformat(city["first_as_of"]), date.today()
+    # Submissions are stamped now in China's local time, so the next rating date is today
+    # there (counts run up to as_of); the machine's own date may still be yesterday.
+    first, second = date.fromisoformat(city["first_as_of"]), datetime.now(LOCAL_TZ).date()
     run_rating(data, out, first, demo=True, quiet=True)
     target = pl.read_csv(out / first.isoformat() / "ratings.csv").filter(pl.col("status") == "rated")["compound_id"][0]
 

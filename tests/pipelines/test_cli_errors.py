@@ -57,3 +57,13 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert proc.returncode == EXIT_USER_ERROR
     assert proc.stderr.startswith("safestar: error:")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_date_in_the_future_is_refused_in_one_line(tmp_path, capsys):
+    from generator.city import generate_city
+
+    generate_city(tmp_path / "data", seed=2, n_compounds=40, n_events=200)
+    code, err = _err(capsys, ["run", "--data", str(tmp_path / "data"), "--as-of", "2099-01-01",
+                              "--out", str(tmp_path / "out")])
+    assert code == EXIT_USER_ERROR
+    assert "not a rating date yet" in err and "Traceback" not in err
