@@ -11,6 +11,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
 from pipelines.resources import RunFolders, Warehouse
+from schemas.events import AttributedEvent as AE
 from schemas.ratings import STATUSES
 from scoring.engine import score
 from scoring.history import rating_changes
@@ -18,6 +19,10 @@ from scoring.public import public_aggregates
 from scoring.rules import load_rules
 
 RATINGS_KEY = ["marts", "ratings"]
+# What scoring and the public aggregates read of an attributed incident.
+SCORING_COLUMNS = [AE.event_id, AE.source, AE.compound_id, AE.method, AE.occurred_at, AE.category_code,
+                   AE.category_group]
+OVERRIDE_COLUMNS = [AE.linked_records, AE.confidence, AE.needs_review]
 
 
 def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> dict:
@@ -51,11 +56,13 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     as_of = as_of_of(context)
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
-    events = warehouse.read("core.attributed_events")  # read once: the scores and the public aggregates
-    result = score(
-        compounds, events, rules, as_of,
-        overrides=read_decision_file(folders.data, "overrides.csv"),
-    )
+    overrides = read_decision_file(folders.data, "overrides.csv")
+    # Read once for the scores and the public aggregates, and only the columns they use:
+    # addresses, coordinates and linked records stay in DuckDB (overrides name linked records
+    # and set the confidence and review flag of what they move).
+    columns = SCORING_COLUMNS + (OVERRIDE_COLUMNS if overrides is not None and overrides.height else [])
+    events = warehouse.read("core.attributed_events", columns=columns)
+    result = score(compounds, events, rules, as_of, overrides=overrides)
     previous = warehouse.read(
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
     )
