@@ -9,12 +9,13 @@ import polars as pl
 
 from assets.attribution import attributed_events
 from assets.common import OWNERS, frame_metadata
+from assets.ratings import scoring_inputs
 from intake.vocab import local_now
 from pipelines.resources import RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.registry import plan_plaques
 from plaques.sign import resolve_secret
-from scoring.engine import score
+from scoring.engine import rate
 from scoring.monitor import interim_ratings, urgent_alerts, urgent_compounds
 from scoring.rules import load_rules
 
@@ -44,14 +45,17 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
         context.log.info("no rating date yet: nothing to monitor")
         return dg.MaterializeResult(metadata={"alerts": 0})
     since = latest["as_of"][0]
-    events = warehouse.read("core.attributed_events")
+    # The incidents and overrides exactly as the nightly rating reads them: an override that
+    # excludes or moves an incident holds here too.
+    events, overrides = scoring_inputs(warehouse, folders)
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     affected = urgent_compounds(events, rules, since, today)
     if affected.is_empty():
         return dg.MaterializeResult(metadata={"alerts": 0, "since": since.isoformat()})
     compounds = warehouse.read("core.compounds")
-    # The whole city is scored (street rates feed the shrinkage); only the affected change.
-    rescored = score(compounds, events, rules, today).ratings
+    # The whole city is rated (a street or city prior makes a rating depend on the neighbours'
+    # incidents); only the affected compounds change. No explanations: the nightly run writes them.
+    rescored = rate(compounds, events, rules, today, overrides=overrides)
     interim = interim_ratings(latest, rescored, affected, today)
     alerts = urgent_alerts(latest, interim, affected, today)
     with warehouse.transaction() as w:

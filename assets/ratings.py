@@ -25,6 +25,16 @@ SCORING_COLUMNS = [AE.event_id, AE.source, AE.compound_id, AE.method, AE.occurre
 OVERRIDE_COLUMNS = [AE.linked_records, AE.confidence, AE.needs_review]
 
 
+def scoring_inputs(warehouse: Warehouse, folders: RunFolders) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The attributed incidents as scoring reads them, and the analysts' overrides (or None).
+    Only the columns scoring uses leave DuckDB: addresses, coordinates and linked records stay
+    there, unless overrides (which name linked records and reset confidence and the review
+    flag of what they move) need them."""
+    overrides = read_decision_file(folders.data, "overrides.csv")
+    columns = SCORING_COLUMNS + (OVERRIDE_COLUMNS if overrides is not None and overrides.height else [])
+    return warehouse.read("core.attributed_events", columns=columns), overrides
+
+
 def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> dict:
     """What a rating date was computed from: the ruleset version and every input file's hash."""
     files = [] if ledger is None else (
@@ -56,12 +66,7 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     as_of = as_of_of(context)
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
-    overrides = read_decision_file(folders.data, "overrides.csv")
-    # Read once for the scores and the public aggregates, and only the columns they use:
-    # addresses, coordinates and linked records stay in DuckDB (overrides name linked records
-    # and set the confidence and review flag of what they move).
-    columns = SCORING_COLUMNS + (OVERRIDE_COLUMNS if overrides is not None and overrides.height else [])
-    events = warehouse.read("core.attributed_events", columns=columns)
+    events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
     result = score(compounds, events, rules, as_of, overrides=overrides)
     previous = warehouse.read(
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],

@@ -51,6 +51,39 @@ def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_onc
     assert set(actions) <= set(by_id)
 
 
+def _run_monitor(data, out, day: date) -> pl.DataFrame:
+    job = build_definitions(default_resources(data, out, demo=True)).resolve_job_def("veto_monitor")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"ops": {"marts__urgent_alerts": {"config": {"as_of": day.isoformat()}}}},
+        )
+    assert result.success
+    import duckdb
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.sql("SELECT * FROM marts.urgent_alerts WHERE detected_on = ?", params=[day]).pl()
+
+
+def test_monitor_honours_an_override_excluding_the_veto_incident(rated_once):
+    """An analyst who excluded the incident (wrongly placed, say) is not overruled between
+    nightly runs: the monitor rates with the same overrides as the nightly run."""
+    data, out, second, planted = rated_once
+    alerts = _run_monitor(data, out, second)
+    veto = alerts.filter(pl.col("compound_id") == planted["late_veto"])
+    assert veto.height == 1 and veto["status_after"][0] == "vetoed"
+    decisions = data / "decisions"
+    decisions.mkdir(exist_ok=True)
+    rows = [{"event_id": e, "action": "exclude", "who": "analyst", "why": "not in this compound",
+             "when": second.isoformat()} for e in veto["event_ids"][0].split("|")]
+    pl.DataFrame(rows).write_csv(decisions / "overrides.csv")
+    try:
+        after = _run_monitor(data, out, second)
+    finally:
+        (decisions / "overrides.csv").unlink()
+    assert planted["late_veto"] not in after["compound_id"].to_list()
+    assert planted["late_downgrade"] in after["compound_id"].to_list()
+
+
 @pytest.mark.parametrize("sensor", [landing_zone_sensor, veto_monitor_sensor])
 def test_sensors_fire_on_new_files_only(sensor, tmp_path, monkeypatch):
     (tmp_path / "sources" / "police").mkdir(parents=True)
