@@ -7,10 +7,10 @@ import polars as pl
 
 from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.incidents import build_case_events
-from ingest.landing import ingest_sources
-from ingest.merge import KEY, merge_records
+from ingest.landing import iter_landing
 from ingest.quality import data_quality
 from ingest.taxonomy import load_taxonomy
+from ingest.upsert import NightWriter
 from pipelines.resources import RunFolders, Warehouse
 from schemas.events import CaseEvent
 
@@ -27,13 +27,6 @@ def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
         located["lon"].min() - BBOX_MARGIN_DEG, located["lat"].min() - BBOX_MARGIN_DEG,
         located["lon"].max() + BBOX_MARGIN_DEG, located["lat"].max() + BBOX_MARGIN_DEG,
     )
-
-
-def _new_ledger_rows(ledger: pl.DataFrame, before: pl.DataFrame | None) -> pl.DataFrame:
-    fresh = ledger.filter(pl.col("status") != "skipped_duplicate")
-    if before is None or before.is_empty():
-        return fresh
-    return fresh.join(before.select("file", "file_sha256", "status"), on=["file", "file_sha256", "status"], how="anti")
 
 
 @dg.asset(
@@ -57,31 +50,32 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     # the mapping is fixed.
     loaded_before = ledger_before.filter(pl.col("status") == "loaded") if ledger_before is not None else None
     seen = set(loaded_before["file_sha256"].to_list()) if loaded_before is not None else set()
-    result = ingest_sources(
+    files = iter_landing(
         folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
         now=datetime.now(), progress=context.log.info,
     )
-    # Tonight's records, one per (source, record_id), the later file winning; they replace
-    # earlier versions in the warehouse, where the history stays: a night costs what its
-    # files hold, not what the whole history holds.
-    fresh = merge_records(None, result.records)
+    # Each file's records replace their earlier versions as soon as the file is checked (the
+    # later file wins, as before), so the night is never held in memory; records, quarantine
+    # and ledger commit together, so a killed run leaves nothing half-loaded.
     with warehouse.transaction() as w:
-        w.upsert("raw.case_records", fresh, KEY)
+        night = NightWriter(w.conn)
+        for outcome in files:
+            night.add(outcome)
+        ledger = night.finish(ledger_before)
         total = w.count("raw.case_records")
-        # The ledger keeps each file (and each rejection of the same bytes) once.
-        w.append("raw.file_ledger", _new_ledger_rows(result.ledger, ledger_before))
-        w.append("raw.quarantine", result.quarantine)
-    loaded = result.ledger.filter(pl.col("status") == "loaded")
+        tonight = night.records_tonight()
+        preview = night.preview()
+    loaded = ledger.filter(pl.col("status") == "loaded")
     broken = loaded.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
-    rejected = result.ledger.filter(pl.col("status") == "rejected")
+    rejected = ledger.filter(pl.col("status") == "rejected")
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"rejected {row['file']}: {row['error']}")
     yield dg.MaterializeResult(metadata={
-        **frame_metadata(fresh),
+        **frame_metadata(preview),
         "dagster/row_count": dg.MetadataValue.int(total),
-        "records_tonight": fresh.height,
+        "records_tonight": tonight,
         "new_files": loaded.height,
-        "files_already_ingested": result.ledger.filter(pl.col("status") == "skipped_duplicate").height,
+        "files_already_ingested": ledger.filter(pl.col("status") == "skipped_duplicate").height,
         "rejected_files": rejected.height,
         "rows_accepted": int(loaded["rows_accepted"].sum() or 0),
         "rows_quarantined": int(loaded["rows_quarantined"].sum() or 0),
