@@ -8,7 +8,9 @@ import polars as pl
 from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.event_updates import update_case_events
 from ingest.landing import iter_landing
-from ingest.quality import data_quality
+from ingest.quality import (
+    CHAIN_MEMBER_COUNTS_SQL, INCIDENT_COUNTS_SQL, RECORD_COUNTS_SQL, data_quality_from_counts,
+)
 from ingest.taxonomy import load_taxonomy
 from ingest.upsert import NightWriter
 from pipelines.resources import RunFolders, Warehouse
@@ -126,16 +128,15 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
     """Per source: files, rows, accepted, quarantined by reason, rejected files, duplicates
     merged and chains linked — whether tonight's data can be trusted. The quarantined rows
     (file, line, field, reason) and the file ledger are exported for analysts to OUT_DIR/review/."""
-    quality = data_quality(
-        warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine"),
-        warehouse.read("raw.case_records", columns=["source", "status"]), warehouse.read("core.case_events"),
-    )
+    # Records and incidents are counted in DuckDB: only per-source counts reach Polars.
+    with warehouse.connect(read_only=True) as conn:
+        counts = [conn.sql(q).pl() for q in (RECORD_COUNTS_SQL, INCIDENT_COUNTS_SQL, CHAIN_MEMBER_COUNTS_SQL)]
+    ledger, quarantine = warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine")
+    quality = data_quality_from_counts(ledger, quarantine, *counts)
     with warehouse.transaction() as w:
         w.replace_table("marts.data_quality", quality)
     review = folders.out / "review"
     review.mkdir(parents=True, exist_ok=True)
-    for table, name in (("raw.quarantine", "quarantine.csv"), ("raw.file_ledger", "file_ledger.csv")):
-        frame = warehouse.read(table)
-        if frame is not None:
-            frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
+    for frame, name in ((quarantine, "quarantine.csv"), (ledger, "file_ledger.csv")):
+        frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
     return dg.MaterializeResult(metadata=frame_metadata(quality))

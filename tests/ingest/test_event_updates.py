@@ -11,6 +11,9 @@ from ingest.event_updates import CHANGES, update_case_events
 from ingest.incidents import CHAIN_KEY_SQL, build_case_events, chain_key
 from ingest.landing import ingest_sources, iter_landing
 from ingest.merge import merge_records
+from ingest.quality import (
+    CHAIN_MEMBER_COUNTS_SQL, INCIDENT_COUNTS_SQL, RECORD_COUNTS_SQL, data_quality, data_quality_from_counts,
+)
 from ingest.upsert import NightWriter
 from tests.ingest.conftest import BBOX, NOW, canonical_csv, row
 
@@ -194,3 +197,20 @@ def test_chain_key_sql_equals_the_polars_rule():
     conn.register("f", frame.to_arrow())
     in_sql = conn.sql(f"SELECT {CHAIN_KEY_SQL} AS k FROM f").pl()["k"]
     assert in_sql.to_list() == frame.select(chain_key().alias("k"))["k"].to_list()
+
+
+def test_data_quality_counted_in_duckdb_equals_polars(city, taxonomy):
+    landing, rng, cases = city
+    data = landing("police", {})
+    conn = _warehouse()
+    seen: set[str] = set()
+    _ingest_night(conn, data, seen, taxonomy)
+    _next_night(landing, rng, cases, "n2")
+    _ingest_night(conn, data, seen, taxonomy)
+    _update(conn, taxonomy)
+    ledger, quarantine = (conn.sql(f"SELECT * FROM {t}").pl() for t in ("raw.file_ledger", "raw.quarantine"))
+    counts = [conn.sql(q).pl() for q in (RECORD_COUNTS_SQL, INCIDENT_COUNTS_SQL, CHAIN_MEMBER_COUNTS_SQL)]
+    in_sql = data_quality_from_counts(ledger, quarantine, *counts)
+    in_polars = data_quality(ledger, quarantine, conn.sql("SELECT * FROM raw.case_records").pl(), _events(conn))
+    assert in_sql.equals(in_polars)
+    assert in_sql["records_in_chains"].sum() > 0 and in_sql["superseded"].sum() > 0
