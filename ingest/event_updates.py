@@ -30,7 +30,7 @@ import polars as pl
 from ingest import incidents
 from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL, build_keyed_events
 from ingest.taxonomy import Taxonomy
-from ingest.upsert import CHAINS, PENDING, RECORDS, table_exists
+from ingest.upsert import CHAINS, PENDING, RECORDS, insert_frame, table_exists
 from schemas.events import CaseEvent
 
 EVENTS = "core.case_events"
@@ -92,13 +92,6 @@ def update_case_events(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, *,
     return update
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    conn.register("_frame", frame.to_arrow())
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _frame WHERE false").fetchall()
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame").fetchall()
-    conn.unregister("_frame")
-
-
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
     """Incidents validated against the contract, the chain key kept alongside."""
     return CaseEvent.validate(frame.drop(CHAIN_KEY)).with_columns(frame.get_column(CHAIN_KEY))
@@ -109,13 +102,13 @@ def _full_build(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, slice_recor
     n_slices = max(1, math.ceil(n_records / slice_records))
     conn.execute(f"DROP TABLE IF EXISTS {BUILD}").fetchall()
     empty = _keyed(build_keyed_events(conn.sql(_select_records("false")).pl(), taxonomy))
-    _insert(conn, BUILD, empty)
+    insert_frame(conn, BUILD, empty)
     for i in range(n_slices):
         where = f"hash({CHAIN_KEY_SQL}) % {n_slices} = {i}" if n_slices > 1 else "true"
         records = conn.sql(_select_records(where)).pl()
         built = _keyed(build_keyed_events(records, taxonomy))
         del records
-        _insert(conn, BUILD, built)
+        insert_frame(conn, BUILD, built)
         del built
     event_cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
     if table_exists(conn, EVENTS):

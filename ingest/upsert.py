@@ -38,14 +38,23 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     ).fetchall())
 
 
-def _create_like(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+def create_table_like(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Create `table` (if absent) with the frame's columns and types, by explicit DDL.
+
+    Not `CREATE TABLE … AS SELECT … WHERE false`: in DuckDB 2.0 a table created that way
+    and then filled with more than a row group inside the same transaction scans as empty
+    (filters, joins and copies of it find no rows) until the database is reopened.
+    """
     conn.register("_like", frame.head(0).to_arrow())
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _like").fetchall()
+    columns = conn.execute("DESCRIBE SELECT * FROM _like").fetchall()
     conn.unregister("_like")
+    ddl = ", ".join(f'"{name}" {dtype}' for name, dtype, *_ in columns)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})").fetchall()
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    _create_like(conn, table, frame)
+def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Append the frame's rows (by column name), creating the table first when absent."""
+    create_table_like(conn, table, frame)
     if frame.height:
         conn.register("_incoming", frame.to_arrow())
         conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming").fetchall()
@@ -76,7 +85,7 @@ class NightWriter:
             return
         self.loaded_hashes.append(outcome.ledger["file_sha256"])
         for q in outcome.quarantine:
-            _insert(self.conn, QUARANTINE, QuarantineRow.validate(q.cast(QUARANTINE_SCHEMA)))
+            insert_frame(self.conn, QUARANTINE, QuarantineRow.validate(q.cast(QUARANTINE_SCHEMA)))
         if not outcome.records:
             return
         # Ids are unique within a file (later repeats were quarantined), so no merge is needed here.
@@ -86,7 +95,7 @@ class NightWriter:
 
     def _upsert_file(self, records: pl.DataFrame, source: str) -> None:
         conn = self.conn
-        _create_like(conn, RECORDS, records)
+        create_table_like(conn, RECORDS, records)
         conn.register("_ids", records.select("record_id").to_arrow())
         earlier = f"FROM {RECORDS} t WHERE t.source = ? AND t.record_id IN (SELECT record_id FROM _ids)"
         if self.track_chains:
@@ -104,9 +113,9 @@ class NightWriter:
         """Append the ledger rows not recorded yet; make sure every raw table exists.
         Returns the night's ledger (one row per file seen, as `ingest_sources` does)."""
         ledger = FileLedger.validate(pl.DataFrame(self.ledger, schema=LEDGER_SCHEMA))
-        _insert(self.conn, RECORDS, validate_records(_empty_records(), keys_unique=True))
-        _insert(self.conn, QUARANTINE, QuarantineRow.validate(pl.DataFrame(schema=QUARANTINE_SCHEMA)))
-        _insert(self.conn, LEDGER, new_ledger_rows(ledger, ledger_before))
+        insert_frame(self.conn, RECORDS, validate_records(_empty_records(), keys_unique=True))
+        insert_frame(self.conn, QUARANTINE, QuarantineRow.validate(pl.DataFrame(schema=QUARANTINE_SCHEMA)))
+        insert_frame(self.conn, LEDGER, new_ledger_rows(ledger, ledger_before))
         return ledger
 
     def records_tonight(self) -> int:

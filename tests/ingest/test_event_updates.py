@@ -41,9 +41,9 @@ def _ingest_night(conn, data, seen: set[str], taxonomy) -> pl.DataFrame:
     return ledger
 
 
-def _update(conn, taxonomy):
+def _update(conn, taxonomy, slice_records: int = 150):
     conn.execute("BEGIN TRANSACTION")
-    update = update_case_events(conn, taxonomy, slice_records=150)  # several slices even for a small city
+    update = update_case_events(conn, taxonomy, slice_records=slice_records)  # several slices even for a small city
     conn.execute("COMMIT")
     return update
 
@@ -214,3 +214,21 @@ def test_data_quality_counted_in_duckdb_equals_polars(city, taxonomy):
     in_polars = data_quality(ledger, quarantine, conn.sql("SELECT * FROM raw.case_records").pl(), _events(conn))
     assert in_sql.equals(in_polars)
     assert in_sql["records_in_chains"].sum() > 0 and in_sql["superseded"].sum() > 0
+
+
+def test_a_night_larger_than_a_row_group_supersedes_inside_its_transaction(landing, taxonomy, tmp_path):
+    """DuckDB writes big uncommitted inserts to the file as it goes; a later file of the same
+    night must still find and replace them (a file database: in-memory ones never do that)."""
+    n = 130_000  # more than one DuckDB row group (122,880 rows)
+    data = landing("police", {
+        "a.csv": canonical_csv(*(row(f"P{i}", case_no=f"AJ{i}") for i in range(n))),
+        "b.csv": canonical_csv(*(row(f"P{i}", category="诈骗", case_no=f"AJ{i}") for i in range(0, n, 1000))),
+    })
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for schema in ("raw", "core", "ops"):
+        conn.execute(f"CREATE SCHEMA {schema}")
+    _ingest_night(conn, data, set(), taxonomy)
+    counts = conn.sql("SELECT category_code, count(*) FROM raw.case_records GROUP BY ALL ORDER BY ALL").fetchall()
+    assert counts == [("fraud", n // 1000), ("theft", n - n // 1000)]
+    _update(conn, taxonomy, slice_records=50_000)
+    assert conn.sql("SELECT count(*) FROM core.case_events WHERE category_code = 'fraud'").fetchall() == [(n // 1000,)]
