@@ -55,14 +55,15 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
         now=datetime.now(), progress=context.log.info,
     )
     # Each file's records replace their earlier versions as soon as the file is checked (the
-    # later file wins, as before), so the night is never held in memory; records, quarantine
-    # and ledger commit together, so a killed run leaves nothing half-loaded.
-    with warehouse.transaction() as w:
-        night = NightWriter(w.conn)
+    # later file wins, as before), so the night is never held in memory; a file's records,
+    # quarantine rows and ledger row commit together, so a killed run leaves whole files.
+    with warehouse.connect() as conn:
+        night = NightWriter(conn, ledger_before)
         for outcome in files:
             night.add(outcome)
-        ledger = night.finish(ledger_before)
-        total = w.count("raw.case_records")
+            del outcome  # the next file is read while nothing of this one is kept
+        ledger = night.finish()
+        total = conn.execute("SELECT count(*) FROM raw.case_records").fetchall()[0][0]
         tonight = night.records_tonight()
         preview = night.preview()
     loaded = ledger.filter(pl.col("status") == "loaded")

@@ -88,11 +88,12 @@ def step_ingest_after(landing: str, db: str, bbox_from: str) -> dict:
     seen, before = _seen(wh)
     files = iter_landing(Path(landing), seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(Path(bbox_from)),
                          now=datetime.fromisoformat(NOW))
-    with wh.transaction() as w:
-        night = NightWriter(w.conn)
+    with wh.connect() as conn:
+        night = NightWriter(conn, before)
         for outcome in files:
             night.add(outcome)
-        night.finish(before)
+            del outcome
+        night.finish()
         return {"records_tonight": night.records_tonight()}
 
 

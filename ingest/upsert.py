@@ -1,12 +1,11 @@
-"""Tonight's files into raw.case_records, one file at a time, inside the caller's transaction.
+"""Tonight's files into raw.case_records, one file (and one transaction) at a time.
 
 The rule is the one of `ingest.merge.merge_records`: per (source, record_id) the later
 version wins — a later file of tonight over an earlier one, tonight over the warehouse.
 Applying it file by file (delete the earlier versions of the file's ids, insert the file)
 gives exactly that table, in the same row order, while holding one file in memory instead
-of the night; DuckDB writes large uncommitted inserts to the database file as it goes.
-Because everything happens in one transaction with the ledger, a run killed at any moment
-leaves the warehouse as it was, and the next run loads the same files again.
+of the night. Each file commits with its ledger row, so a run killed at any moment leaves
+whole files loaded (the next run skips them by their hash and loads the rest) or none.
 
 When incidents are maintained incrementally (`ops.case_event_chains` exists), the chain
 keys of every record version replaced or inserted here are appended to
@@ -14,7 +13,8 @@ keys of every record version replaced or inserted here are appended to
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+from typing import Iterator
 
 import duckdb
 import polars as pl
@@ -61,62 +61,82 @@ def insert_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         conn.unregister("_incoming")
 
 
-@dataclass
-class NightWriter:
-    """Writes each landing-zone file's outcome as it comes; `finish` adds the ledger rows.
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT on an autocommit connection, ROLLBACK on any exception (or a kill)."""
+    conn.execute("BEGIN TRANSACTION").fetchall()
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK").fetchall()
+        raise
+    conn.execute("COMMIT").fetchall()
 
-    `conn` must be inside an open transaction (the caller commits or rolls back).
+
+class NightWriter:
+    """Writes each landing-zone file as it comes, one transaction per file.
+
+    `conn` is an autocommit connection (no transaction open): a file's records, quarantine
+    rows, pending chain keys and ledger row commit together, so a run killed at any moment
+    leaves whole files loaded (and skipped by the next run, by their hash) or not at all.
+    One transaction per file, not per night, because DuckDB holds an open transaction's
+    appended data in memory until it commits.
     """
 
-    conn: duckdb.DuckDBPyConnection
-    ledger: list[dict] = field(default_factory=list)
-    loaded_hashes: list[str] = field(default_factory=list)
-    track_chains: bool = False
-
-    def __post_init__(self) -> None:
-        self.track_chains = table_exists(self.conn, CHAINS)
-        if self.track_chains:
-            self.conn.execute(f"CREATE TABLE IF NOT EXISTS {PENDING} ({CHAIN_KEY} VARCHAR)").fetchall()
+    def __init__(self, conn: duckdb.DuckDBPyConnection, ledger_before: pl.DataFrame | None) -> None:
+        self.conn = conn
+        self.ledger_before = ledger_before
+        self.ledger: list[dict] = []
+        self.loaded_hashes: list[str] = []
+        with transaction(conn):
+            # Created (empty) and committed before any file, so the tables exist whatever happens next.
+            create_table_like(conn, RECORDS, validate_records(_empty_records(), keys_unique=True))
+            create_table_like(conn, QUARANTINE, QuarantineRow.validate(pl.DataFrame(schema=QUARANTINE_SCHEMA)))
+            create_table_like(conn, LEDGER, FileLedger.validate(pl.DataFrame(schema=LEDGER_SCHEMA)))
+            self.track_chains = table_exists(conn, CHAINS)
+            if self.track_chains:
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {PENDING} ({CHAIN_KEY} VARCHAR)").fetchall()
 
     def add(self, outcome: FileOutcome) -> None:
-        """One file: its quarantine rows appended, its records replacing earlier versions."""
+        """One file: its quarantine rows appended, its records replacing earlier versions,
+        its ledger row (once per file and status) appended — in one transaction."""
         self.ledger.append(outcome.ledger)
-        if outcome.ledger["status"] != "loaded":
+        entry = FileLedger.validate(pl.DataFrame([outcome.ledger], schema=LEDGER_SCHEMA))
+        fresh = new_ledger_rows(entry, self.ledger_before)
+        if fresh.is_empty():  # a duplicate, or a rejection already recorded
             return
-        self.loaded_hashes.append(outcome.ledger["file_sha256"])
-        for q in outcome.quarantine:
-            insert_frame(self.conn, QUARANTINE, QuarantineRow.validate(q.cast(QUARANTINE_SCHEMA)))
-        if not outcome.records:
-            return
-        # Ids are unique within a file (later repeats were quarantined), so no merge is needed here.
-        records = validate_records(pl.concat(outcome.records, how="vertical_relaxed"), keys_unique=True)
-        outcome.records.clear()  # the validated copy is the only one kept
-        self._upsert_file(records, outcome.ledger["source"])
+        with transaction(self.conn) as conn:
+            if outcome.ledger["status"] == "loaded":
+                self.loaded_hashes.append(outcome.ledger["file_sha256"])
+                for q in outcome.quarantine:
+                    insert_frame(conn, QUARANTINE, QuarantineRow.validate(q.cast(QUARANTINE_SCHEMA)))
+                if outcome.records:
+                    self._upsert_file(outcome.records, outcome.ledger["source"])
+            insert_frame(conn, LEDGER, fresh)
 
-    def _upsert_file(self, records: pl.DataFrame, source: str) -> None:
+    def _upsert_file(self, batches: list[pl.DataFrame], source: str) -> None:
+        """Delete the earlier versions of the file's ids, then insert the file batch by batch
+        (ids are unique within a file: later repeats were quarantined)."""
         conn = self.conn
-        create_table_like(conn, RECORDS, records)
-        conn.register("_ids", records.select("record_id").to_arrow())
+        conn.register("_ids", pl.concat([b.select("record_id") for b in batches]).to_arrow())
         earlier = f"FROM {RECORDS} t WHERE t.source = ? AND t.record_id IN (SELECT record_id FROM _ids)"
         if self.track_chains:
             # Both the replaced and the new version: a correction may move a record to another chain.
             conn.execute(f"INSERT INTO {PENDING} SELECT DISTINCT {CHAIN_KEY_SQL} {earlier}", [source]).fetchall()
         conn.execute(f"DELETE {earlier}", [source]).fetchall()
         conn.unregister("_ids")
-        conn.register("_incoming", records.to_arrow())
-        conn.execute(f"INSERT INTO {RECORDS} BY NAME SELECT * FROM _incoming").fetchall()
-        if self.track_chains:
-            conn.execute(f"INSERT INTO {PENDING} SELECT DISTINCT {CHAIN_KEY_SQL} FROM _incoming").fetchall()
-        conn.unregister("_incoming")
+        while batches:
+            batch = validate_records(batches.pop(0), keys_unique=True)  # each batch freed once written
+            conn.register("_incoming", batch.to_arrow())
+            conn.execute(f"INSERT INTO {RECORDS} BY NAME SELECT * FROM _incoming").fetchall()
+            if self.track_chains:
+                conn.execute(f"INSERT INTO {PENDING} SELECT DISTINCT {CHAIN_KEY_SQL} FROM _incoming").fetchall()
+            conn.unregister("_incoming")
+            del batch
 
-    def finish(self, ledger_before: pl.DataFrame | None) -> pl.DataFrame:
-        """Append the ledger rows not recorded yet; make sure every raw table exists.
-        Returns the night's ledger (one row per file seen, as `ingest_sources` does)."""
-        ledger = FileLedger.validate(pl.DataFrame(self.ledger, schema=LEDGER_SCHEMA))
-        insert_frame(self.conn, RECORDS, validate_records(_empty_records(), keys_unique=True))
-        insert_frame(self.conn, QUARANTINE, QuarantineRow.validate(pl.DataFrame(schema=QUARANTINE_SCHEMA)))
-        insert_frame(self.conn, LEDGER, new_ledger_rows(ledger, ledger_before))
-        return ledger
+    def finish(self) -> pl.DataFrame:
+        """The night's ledger: one row per file seen (as `ingest_sources` returns it)."""
+        return FileLedger.validate(pl.DataFrame(self.ledger, schema=LEDGER_SCHEMA))
 
     def records_tonight(self) -> int:
         """Records standing after tonight that tonight's files brought (one per id)."""

@@ -29,14 +29,12 @@ def _warehouse() -> duckdb.DuckDBPyConnection:
 
 
 def _ingest_night(conn, data, seen: set[str], taxonomy) -> pl.DataFrame:
-    """One night's ingestion as the asset does it: every file in one transaction."""
+    """One night's ingestion as the asset does it: file by file, each in its own transaction."""
     before = conn.sql("SELECT * FROM raw.file_ledger").pl() if _has(conn, "raw.file_ledger") else None
-    conn.execute("BEGIN TRANSACTION")
-    night = NightWriter(conn)
+    night = NightWriter(conn, before)
     for outcome in iter_landing(data, seen_hashes=seen, taxonomy=taxonomy, bbox=BBOX, now=NOW):
         night.add(outcome)
-    ledger = night.finish(before)
-    conn.execute("COMMIT")
+    ledger = night.finish()
     seen |= set(ledger.filter(pl.col("status") == "loaded")["file_sha256"])
     return ledger
 
