@@ -252,7 +252,8 @@ def main() -> None:
         everything = work / "all"
         _link_landing(opts.landing, everything, None)
         full.unlink(missing_ok=True)
-        measure("ingest_after", str(everything), str(full), data, limit_gb=lim)
+        if "killed" in str(measure("ingest_after", str(everything), str(full), data, limit_gb=lim)["result"]):
+            raise SystemExit("the full ingestion did not fit the memory limit")
     if "events" in only:
         old = work / "full_old_events.duckdb"
         shutil.copy(full, old)
