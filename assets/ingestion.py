@@ -101,9 +101,9 @@ def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse):
     court count once, at their most final classification; revoked incidents are gone.
     Each night only the chains of tonight's records are rebuilt (ops.case_event_changes
     lists the incidents added, changed or removed); a new taxonomy rebuilds everything."""
-    with warehouse.transaction() as w:
-        update = update_case_events(w.conn, load_taxonomy())
-        preview = w.conn.sql("SELECT * FROM core.case_events LIMIT 10").pl()
+    with warehouse.connect() as conn:
+        update = update_case_events(conn, load_taxonomy())
+        preview = conn.sql("SELECT * FROM core.case_events LIMIT 10").pl()
     context.log.info(
         f"case events ({update.mode}): {update.chains} chains rebuilt; {update.added} added, "
         f"{update.changed} changed, {update.removed} removed; {update.events} in all"

@@ -8,7 +8,7 @@ inserted in `ops.case_event_pending` (`ingest.upsert`); this module consumes tha
 the same transaction as it rewrites the incidents, so a killed run leaves the list for the
 next one.
 
-Tables (all in the caller's transaction):
+Tables:
 - `ops.case_event_chains(event_id, chain_key)`: the chain each incident was built from.
 - `ops.case_event_changes(event_id, change)`: incidents `added`, `changed` or `removed`
   by this run (replaced every run; see docs/CONTRACTS.md).
@@ -30,13 +30,17 @@ import polars as pl
 from ingest import incidents
 from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL, build_keyed_events
 from ingest.taxonomy import Taxonomy
-from ingest.upsert import CHAINS, PENDING, RECORDS, insert_frame, table_exists
+from ingest.upsert import CHAINS, PENDING, RECORDS, create_table_like, insert_frame, table_exists, transaction
 from schemas.events import CaseEvent
 
 EVENTS = "core.case_events"
 CHANGES = "ops.case_event_changes"
 STATE = "ops.case_events_state"
-BUILD = "ops.case_events_build"  # a full build's slices; dropped before the commit
+# A full build's slices, and the new tables before they take the old names (same schemas:
+# DuckDB renames within a schema).
+BUILD = "core.case_events_build"
+NEXT = "core.case_events_next"
+NEXT_CHAINS = "ops.case_event_chains_next"
 SLICE_RECORDS = 2_000_000
 INCIDENT_COLUMNS = ["source", "record_id", "category_code", "occurred_at", "address", "lon", "lat", "coord_sys",
                     "compound_id", "police_case_no", "status"]
@@ -78,18 +82,31 @@ def _needs_full(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
 
 def update_case_events(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, *,
                        slice_records: int = SLICE_RECORDS) -> EventUpdate:
-    """Bring core.case_events in line with raw.case_records (inside the caller's transaction):
-    only the pending chains, or everything when a full build is due."""
+    """Bring core.case_events in line with raw.case_records: only the pending chains, or
+    everything when a full build is due.
+
+    `conn` is an autocommit connection: the tables change in one final transaction (a full
+    build prepares its new tables in transactions of their own first, since DuckDB keeps an
+    open transaction's appended rows in memory), so a killed run changes nothing visible.
+    """
     fingerprint = incidents_fingerprint(taxonomy)
     if not table_exists(conn, RECORDS):
         raise LookupError(f"{RECORDS} does not exist: ingest the landing zone first")
     if _needs_full(conn, fingerprint):
-        update = _full_build(conn, taxonomy, slice_records)
+        _prepare_full_build(conn, taxonomy, slice_records)
+        with transaction(conn):
+            update = _swap_in_full_build(conn)
+            _finish(conn, fingerprint)
     else:
-        update = _incremental(conn, taxonomy)
+        with transaction(conn):
+            update = _incremental(conn, taxonomy)
+            _finish(conn, fingerprint)
+    return update
+
+
+def _finish(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
     conn.execute(f"CREATE OR REPLACE TABLE {STATE} AS SELECT ? AS fingerprint", [fingerprint]).fetchall()
     conn.execute(f"CREATE OR REPLACE TABLE {PENDING} ({CHAIN_KEY} VARCHAR)").fetchall()
-    return update
 
 
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -97,31 +114,41 @@ def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
     return CaseEvent.validate(frame.drop(CHAIN_KEY)).with_columns(frame.get_column(CHAIN_KEY))
 
 
-def _full_build(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, slice_records: int) -> EventUpdate:
+def _prepare_full_build(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, slice_records: int) -> None:
+    """Every incident into BUILD, a slice of chains per transaction, then NEXT (sorted by
+    event_id, as a single build of every incident writes it) and NEXT_CHAINS."""
     n_records = conn.execute(f"SELECT count(*) FROM {RECORDS}").fetchall()[0][0]
     n_slices = max(1, math.ceil(n_records / slice_records))
-    conn.execute(f"DROP TABLE IF EXISTS {BUILD}").fetchall()
-    empty = _keyed(build_keyed_events(conn.sql(_select_records("false")).pl(), taxonomy))
-    insert_frame(conn, BUILD, empty)
+    for table in (BUILD, NEXT, NEXT_CHAINS):  # leftovers of a killed run
+        conn.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+    with transaction(conn):
+        create_table_like(conn, BUILD, _keyed(build_keyed_events(conn.sql(_select_records("false")).pl(), taxonomy)))
     for i in range(n_slices):
         where = f"hash({CHAIN_KEY_SQL}) % {n_slices} = {i}" if n_slices > 1 else "true"
         records = conn.sql(_select_records(where)).pl()
         built = _keyed(build_keyed_events(records, taxonomy))
         del records
-        insert_frame(conn, BUILD, built)
+        with transaction(conn):
+            insert_frame(conn, BUILD, built)
         del built
     event_cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
-    if table_exists(conn, EVENTS):
-        changes = _diff_sql(EVENTS, BUILD)
-    else:
-        changes = f"SELECT event_id, 'added' AS change FROM {BUILD}"
-    conn.execute(f"CREATE OR REPLACE TABLE {CHANGES} AS {changes} ORDER BY event_id").fetchall()
-    # Sorted by event_id, as a single build of every incident writes it.
-    conn.execute(f"CREATE OR REPLACE TABLE {EVENTS} AS SELECT {event_cols} FROM {BUILD} ORDER BY event_id").fetchall()
-    conn.execute(f"CREATE OR REPLACE TABLE {CHAINS} AS SELECT event_id, {CHAIN_KEY} FROM {BUILD}").fetchall()
+    conn.execute(f"CREATE TABLE {NEXT} AS SELECT {event_cols} FROM {BUILD} ORDER BY event_id").fetchall()
+    conn.execute(f"CREATE TABLE {NEXT_CHAINS} AS SELECT event_id, {CHAIN_KEY} FROM {BUILD}").fetchall()
     conn.execute(f"DROP TABLE {BUILD}").fetchall()
-    n_chains = n_events = conn.execute(f"SELECT count(*) FROM {EVENTS}").fetchall()[0][0]
-    return EventUpdate("full", n_chains, n_events, *_change_counts(conn), rebuilt=None)
+
+
+def _swap_in_full_build(conn: duckdb.DuckDBPyConnection) -> EventUpdate:
+    """Inside the final transaction: the change list, then the new tables take the old names."""
+    if table_exists(conn, EVENTS):
+        changes = _diff_sql(EVENTS, NEXT)
+    else:
+        changes = f"SELECT event_id, 'added' AS change FROM {NEXT}"
+    conn.execute(f"CREATE OR REPLACE TABLE {CHANGES} AS {changes} ORDER BY event_id").fetchall()
+    for table, nxt in ((EVENTS, NEXT), (CHAINS, NEXT_CHAINS)):
+        conn.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
+        conn.execute(f"ALTER TABLE {nxt} RENAME TO {table.split('.')[1]}").fetchall()
+    n_events = conn.execute(f"SELECT count(*) FROM {EVENTS}").fetchall()[0][0]
+    return EventUpdate("full", n_events, n_events, *_change_counts(conn), rebuilt=None)
 
 
 def _diff_sql(old: str, new: str) -> str:

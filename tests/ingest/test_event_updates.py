@@ -40,10 +40,7 @@ def _ingest_night(conn, data, seen: set[str], taxonomy) -> pl.DataFrame:
 
 
 def _update(conn, taxonomy, slice_records: int = 150):
-    conn.execute("BEGIN TRANSACTION")
-    update = update_case_events(conn, taxonomy, slice_records=slice_records)  # several slices even for a small city
-    conn.execute("COMMIT")
-    return update
+    return update_case_events(conn, taxonomy, slice_records=slice_records)  # several slices even for a small city
 
 
 def _has(conn, table: str) -> bool:
@@ -155,7 +152,7 @@ def test_incremental_incidents_equal_a_rebuild(city, taxonomy):
     assert _events(fresh).equals(_events(conn))
 
 
-def test_chains_pending_from_an_unfinished_run_are_rebuilt_later(city, taxonomy):
+def test_chains_pending_from_an_unfinished_run_are_rebuilt_later(city, taxonomy, monkeypatch):
     landing, rng, cases = city
     data = landing("police", {})
     conn = _warehouse()
@@ -166,22 +163,39 @@ def test_chains_pending_from_an_unfinished_run_are_rebuilt_later(city, taxonomy)
     _ingest_night(conn, data, seen, taxonomy)  # the incidents step of this night never ran
     _next_night(landing, rng, cases, "n3")
     _ingest_night(conn, data, seen, taxonomy)
-    conn.execute("BEGIN TRANSACTION")  # a run killed inside the incidents step rolls back
-    update_case_events(conn, taxonomy)
-    conn.execute("ROLLBACK")
+    def killed(*_):
+        raise KeyboardInterrupt  # a run killed inside the incidents step's transaction
+
+    import ingest.event_updates as eu
+    monkeypatch.setattr(eu, "_finish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        update_case_events(conn, taxonomy)
+    monkeypatch.undo()
     assert _update(conn, taxonomy).mode == "incremental"
     assert _events(conn).equals(_from_scratch(conn, taxonomy))
     assert _update(conn, taxonomy).chains == 0  # nothing pending any more
 
 
-def test_another_taxonomy_or_rule_code_rebuilds_everything(city, taxonomy):
+def test_another_taxonomy_or_rule_code_rebuilds_everything(city, taxonomy, monkeypatch):
     landing, _, _ = city
     conn = _warehouse()
     _ingest_night(conn, landing("police", {}), set(), taxonomy)
     _update(conn, taxonomy)
     conn.execute("UPDATE ops.case_events_state SET fingerprint = 'an older taxonomy'")
+    before = _events(conn)
+
+    def killed(*_):
+        raise KeyboardInterrupt
+
+    import ingest.event_updates as eu
+    monkeypatch.setattr(eu, "_finish", killed)  # killed in the final transaction of a full build
+    with pytest.raises(KeyboardInterrupt):
+        _update(conn, taxonomy)
+    monkeypatch.undo()
+    assert _events(conn).equals(before)
     update = _update(conn, taxonomy)
     assert update.mode == "full" and (update.added, update.changed, update.removed) == (0, 0, 0)
+    assert _events(conn).equals(before) and _update(conn, taxonomy).mode == "incremental"
 
 
 def test_chain_key_sql_equals_the_polars_rule():
