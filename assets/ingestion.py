@@ -9,7 +9,10 @@ from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.event_updates import update_case_events
 from ingest.landing import iter_landing
 from ingest.quality import (
-    CHAIN_MEMBER_COUNTS_SQL, INCIDENT_COUNTS_SQL, RECORD_COUNTS_SQL, data_quality_from_counts,
+    CHAIN_MEMBER_COUNTS_SQL,
+    INCIDENT_COUNTS_SQL,
+    RECORD_COUNTS_SQL,
+    data_quality_from_counts,
 )
 from ingest.taxonomy import load_taxonomy
 from ingest.upsert import NightWriter

@@ -98,8 +98,8 @@ def step_ingest_after(landing: str, db: str, bbox_from: str) -> dict:
 
 
 def step_events_before(db: str) -> dict:
-    from ingest.incidents import build_case_events
     from ingest.event_updates import INCIDENT_COLUMNS
+    from ingest.incidents import build_case_events
     from ingest.taxonomy import load_taxonomy
 
     wh = _warehouse(db)
@@ -130,7 +130,12 @@ def step_quality_before(db: str) -> dict:
 
 
 def step_quality_after(db: str) -> dict:
-    from ingest.quality import CHAIN_MEMBER_COUNTS_SQL, INCIDENT_COUNTS_SQL, RECORD_COUNTS_SQL, data_quality_from_counts
+    from ingest.quality import (
+        CHAIN_MEMBER_COUNTS_SQL,
+        INCIDENT_COUNTS_SQL,
+        RECORD_COUNTS_SQL,
+        data_quality_from_counts,
+    )
 
     wh = _warehouse(db)
     with wh.connect(read_only=True) as conn:

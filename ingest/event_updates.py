@@ -30,7 +30,15 @@ import polars as pl
 from ingest import incidents
 from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL, build_keyed_events
 from ingest.taxonomy import Taxonomy
-from ingest.upsert import CHAINS, PENDING, RECORDS, create_table_like, insert_frame, table_exists, transaction
+from ingest.upsert import (
+    CHAINS,
+    PENDING,
+    RECORDS,
+    create_table_like,
+    insert_frame,
+    table_exists,
+    transaction,
+)
 from schemas.events import CaseEvent
 
 EVENTS = "core.case_events"

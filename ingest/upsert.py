@@ -14,7 +14,7 @@ keys of every record version replaced or inserted here are appended to
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import duckdb
 import polars as pl

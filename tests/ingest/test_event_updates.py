@@ -12,7 +12,11 @@ from ingest.incidents import CHAIN_KEY_SQL, build_case_events, chain_key
 from ingest.landing import ingest_sources, iter_landing
 from ingest.merge import merge_records
 from ingest.quality import (
-    CHAIN_MEMBER_COUNTS_SQL, INCIDENT_COUNTS_SQL, RECORD_COUNTS_SQL, data_quality, data_quality_from_counts,
+    CHAIN_MEMBER_COUNTS_SQL,
+    INCIDENT_COUNTS_SQL,
+    RECORD_COUNTS_SQL,
+    data_quality,
+    data_quality_from_counts,
 )
 from ingest.upsert import NightWriter
 from tests.ingest.conftest import BBOX, NOW, canonical_csv, row
