@@ -113,8 +113,8 @@ def step_events_after(db: str) -> dict:
     from ingest.event_updates import update_case_events
     from ingest.taxonomy import load_taxonomy
 
-    with _warehouse(db).transaction() as w:
-        u = update_case_events(w.conn, load_taxonomy())
+    with _warehouse(db).connect() as conn:
+        u = update_case_events(conn, load_taxonomy())
     return {"mode": u.mode, "chains": u.chains, "events": u.events, "added": u.added, "changed": u.changed,
             "removed": u.removed}
 
