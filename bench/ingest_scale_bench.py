@@ -214,6 +214,19 @@ def _drop_incidents(db: Path) -> None:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
+def _hold_back(db: Path, night: Path) -> None:
+    import duckdb
+
+    from ingest.landing import file_sha256
+
+    hashes = [file_sha256(p) for p in sorted(night.rglob("*")) if p.is_file()]
+    with duckdb.connect(str(db)) as conn:
+        for table in ("raw.case_records", "raw.quarantine", "raw.file_ledger"):
+            conn.execute(f"DELETE FROM {table} WHERE file_sha256 IN (SELECT unnest(?))", [hashes])
+    _drop_incidents(db)
+    print(json.dumps({"held_back_files": len(hashes)}), flush=True)
+
+
 def _compare(db_a: str, db_b: str, tables: dict[str, str]) -> dict:
     """Rows of each table present in one warehouse and not the other (EXCEPT ALL, both ways)."""
     import duckdb
@@ -268,6 +281,10 @@ def main() -> None:
         full.unlink(missing_ok=True)
         if "killed" in str(measure("ingest_after", str(everything), str(full), data, limit_gb=lim)["result"]):
             raise SystemExit("the full ingestion did not fit the memory limit")
+    if "holdback" in only:
+        # The landing zone may already hold the night's files (a nightly run dropped them
+        # there): take their records, quarantine and ledger rows out again, as before the night.
+        _hold_back(full, opts.night)
     if "events" in only:
         _drop_incidents(full)  # a full build, whatever an earlier bench run left
         old = work / "full_old_events.duckdb"
