@@ -6,17 +6,20 @@ import dagster as dg
 import polars as pl
 
 from assets.common import OWNERS, contract_check, frame_metadata
-from ingest.incidents import build_case_events
-from ingest.landing import ingest_sources
-from ingest.merge import KEY, merge_records
-from ingest.quality import data_quality
+from ingest.event_updates import update_case_events
+from ingest.landing import iter_landing
+from ingest.quality import (
+    CHAIN_MEMBER_COUNTS_SQL,
+    INCIDENT_COUNTS_SQL,
+    RECORD_COUNTS_SQL,
+    data_quality_from_counts,
+)
 from ingest.taxonomy import load_taxonomy
+from ingest.upsert import NightWriter
 from pipelines.resources import RunFolders, Warehouse
 from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
-INCIDENT_COLUMNS = ["source", "record_id", "category_code", "occurred_at", "address", "lon", "lat", "coord_sys",
-                    "compound_id", "police_case_no", "status"]
 
 
 def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -27,13 +30,6 @@ def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
         located["lon"].min() - BBOX_MARGIN_DEG, located["lat"].min() - BBOX_MARGIN_DEG,
         located["lon"].max() + BBOX_MARGIN_DEG, located["lat"].max() + BBOX_MARGIN_DEG,
     )
-
-
-def _new_ledger_rows(ledger: pl.DataFrame, before: pl.DataFrame | None) -> pl.DataFrame:
-    fresh = ledger.filter(pl.col("status") != "skipped_duplicate")
-    if before is None or before.is_empty():
-        return fresh
-    return fresh.join(before.select("file", "file_sha256", "status"), on=["file", "file_sha256", "status"], how="anti")
 
 
 @dg.asset(
@@ -57,31 +53,33 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     # the mapping is fixed.
     loaded_before = ledger_before.filter(pl.col("status") == "loaded") if ledger_before is not None else None
     seen = set(loaded_before["file_sha256"].to_list()) if loaded_before is not None else set()
-    result = ingest_sources(
+    files = iter_landing(
         folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
         now=datetime.now(), progress=context.log.info,
     )
-    # Tonight's records, one per (source, record_id), the later file winning; they replace
-    # earlier versions in the warehouse, where the history stays: a night costs what its
-    # files hold, not what the whole history holds.
-    fresh = merge_records(None, result.records)
-    with warehouse.transaction() as w:
-        w.upsert("raw.case_records", fresh, KEY)
-        total = w.count("raw.case_records")
-        # The ledger keeps each file (and each rejection of the same bytes) once.
-        w.append("raw.file_ledger", _new_ledger_rows(result.ledger, ledger_before))
-        w.append("raw.quarantine", result.quarantine)
-    loaded = result.ledger.filter(pl.col("status") == "loaded")
+    # Each file's records replace their earlier versions as soon as the file is checked (the
+    # later file wins, as before), so the night is never held in memory; a file's records,
+    # quarantine rows and ledger row commit together, so a killed run leaves whole files.
+    with warehouse.connect() as conn:
+        night = NightWriter(conn, ledger_before)
+        for outcome in files:
+            night.add(outcome)
+            del outcome  # the next file is read while nothing of this one is kept
+        ledger = night.finish()
+        total = conn.execute("SELECT count(*) FROM raw.case_records").fetchall()[0][0]
+        tonight = night.records_tonight()
+        preview = night.preview()
+    loaded = ledger.filter(pl.col("status") == "loaded")
     broken = loaded.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
-    rejected = result.ledger.filter(pl.col("status") == "rejected")
+    rejected = ledger.filter(pl.col("status") == "rejected")
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"rejected {row['file']}: {row['error']}")
     yield dg.MaterializeResult(metadata={
-        **frame_metadata(fresh),
+        **frame_metadata(preview),
         "dagster/row_count": dg.MetadataValue.int(total),
-        "records_tonight": fresh.height,
+        "records_tonight": tonight,
         "new_files": loaded.height,
-        "files_already_ingested": result.ledger.filter(pl.col("status") == "skipped_duplicate").height,
+        "files_already_ingested": ledger.filter(pl.col("status") == "skipped_duplicate").height,
         "rejected_files": rejected.height,
         "rows_accepted": int(loaded["rows_accepted"].sum() or 0),
         "rows_quarantined": int(loaded["rows_quarantined"].sum() or 0),
@@ -101,15 +99,26 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     check_specs=[dg.AssetCheckSpec("matches_contract", asset=["core", "case_events"], blocking=True,
                                    description="Every incident satisfies the CaseEvent pandera model.")],
 )
-def case_events(warehouse: Warehouse):
+def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """One row per incident: records that follow one police case through procuratorate and
-    court count once, at their most final classification; revoked incidents are gone."""
-    # Only the columns incidents are built from: descriptions and file provenance stay in DuckDB.
-    events = build_case_events(warehouse.read("raw.case_records", columns=INCIDENT_COLUMNS), load_taxonomy())
-    with warehouse.transaction() as w:
-        w.replace_table("core.case_events", events)
-    yield dg.MaterializeResult(metadata=frame_metadata(events))
-    yield contract_check(CaseEvent, events, "matches_contract")
+    court count once, at their most final classification; revoked incidents are gone.
+    Each night only the chains of tonight's records are rebuilt (ops.case_event_changes
+    lists the incidents added, changed or removed); a new taxonomy rebuilds everything."""
+    with warehouse.connect() as conn:
+        update = update_case_events(conn, load_taxonomy())
+        preview = conn.sql("SELECT * FROM core.case_events LIMIT 10").pl()
+    context.log.info(
+        f"case events ({update.mode}): {update.chains} chains rebuilt; {update.added} added, "
+        f"{update.changed} changed, {update.removed} removed; {update.events} in all"
+    )
+    yield dg.MaterializeResult(metadata={
+        **frame_metadata(preview), "dagster/row_count": dg.MetadataValue.int(update.events), "mode": update.mode,
+        "chains_rebuilt": update.chains, "added": update.added, "changed": update.changed, "removed": update.removed,
+    })
+    if update.rebuilt is not None:
+        yield contract_check(CaseEvent, update.rebuilt, "matches_contract")
+    else:  # a full build validates every slice against the contract as it is built
+        yield dg.AssetCheckResult(check_name="matches_contract", passed=True, metadata={"rows": update.events})
 
 
 @dg.asset(
@@ -123,16 +132,15 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
     """Per source: files, rows, accepted, quarantined by reason, rejected files, duplicates
     merged and chains linked — whether tonight's data can be trusted. The quarantined rows
     (file, line, field, reason) and the file ledger are exported for analysts to OUT_DIR/review/."""
-    quality = data_quality(
-        warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine"),
-        warehouse.read("raw.case_records", columns=["source", "status"]), warehouse.read("core.case_events"),
-    )
+    # Records and incidents are counted in DuckDB: only per-source counts reach Polars.
+    with warehouse.connect(read_only=True) as conn:
+        counts = [conn.sql(q).pl() for q in (RECORD_COUNTS_SQL, INCIDENT_COUNTS_SQL, CHAIN_MEMBER_COUNTS_SQL)]
+    ledger, quarantine = warehouse.read("raw.file_ledger"), warehouse.read("raw.quarantine")
+    quality = data_quality_from_counts(ledger, quarantine, *counts)
     with warehouse.transaction() as w:
         w.replace_table("marts.data_quality", quality)
     review = folders.out / "review"
     review.mkdir(parents=True, exist_ok=True)
-    for table, name in (("raw.quarantine", "quarantine.csv"), ("raw.file_ledger", "file_ledger.csv")):
-        frame = warehouse.read(table)
-        if frame is not None:
-            frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
+    for frame, name in ((quarantine, "quarantine.csv"), (ledger, "file_ledger.csv")):
+        frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
     return dg.MaterializeResult(metadata=frame_metadata(quality))

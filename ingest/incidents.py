@@ -26,22 +26,49 @@ CHAIN_SOURCES = {"police": 1, "procuratorate": 2, "court": 3}
 R = CaseRecord
 
 
-def build_case_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> DataFrame[CaseEvent]:
-    """Collapse accepted case records into incidents (see the module docstring for the rules)."""
-    stage = pl.col(R.source).replace_strict(CHAIN_SOURCES, default=0, return_dtype=pl.Int8)
+# The chain key as SQL over raw.case_records, for selecting the records of some chains in
+# DuckDB; it must stay equal to `chain_key()` (tests/ingest/test_event_updates.py checks).
+CHAIN_KEY_SQL = (
+    "CASE WHEN source IN ('police', 'procuratorate', 'court') AND police_case_no IS NOT NULL"
+    " THEN 'case:' || police_case_no"
+    " WHEN source = 'police' THEN 'case:' || record_id"
+    " ELSE 'rec:' || source || ':' || record_id END"
+)
+CHAIN_KEY = "chain_key"
+
+
+def _stage() -> pl.Expr:
+    return pl.col(R.source).replace_strict(CHAIN_SOURCES, default=0, return_dtype=pl.Int8)
+
+
+def chain_key() -> pl.Expr:
+    """The incident a record belongs to: its police case number within the police ->
+    procuratorate -> court chain, else the record itself."""
     case_no = pl.col(R.police_case_no)
-    chain_key = (
-        pl.when((stage > 0) & case_no.is_not_null())
+    return (
+        pl.when((_stage() > 0) & case_no.is_not_null())
         .then(pl.lit("case:") + case_no)
         .when(pl.col(R.source) == "police")
         .then(pl.lit("case:") + pl.col(R.record_id))
         .otherwise(pl.lit("rec:") + pl.col(R.source) + pl.lit(":") + pl.col(R.record_id))
     )
+
+
+def build_case_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> DataFrame[CaseEvent]:
+    """Collapse accepted case records into incidents (see the module docstring for the rules)."""
+    return CaseEvent.validate(build_keyed_events(records, taxonomy).drop(CHAIN_KEY))
+
+
+def build_keyed_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> pl.DataFrame:
+    """`build_case_events` plus the `chain_key` each incident was built from (unvalidated),
+    sorted by event_id: what incremental rebuilding needs to replace an incident later."""
+    stage = _stage()
+    chain_key_ = chain_key()
     ref = pl.col(R.source) + pl.lit(":") + pl.col(R.record_id)
     has_point = pl.col(R.lon).is_not_null() & pl.col(R.lat).is_not_null()
     ordered = (
         records.lazy()
-        .with_columns(stage.alias("_stage"), chain_key.alias("_key"), ref.alias("_ref"), has_point.alias("_pt"))
+        .with_columns(stage.alias("_stage"), chain_key_.alias("_key"), ref.alias("_ref"), has_point.alias("_pt"))
         # Most final first: stage, then latest date, then record_id, so the choice is stable.
         .sort(["_key", "_stage", R.occurred_at, R.record_id], descending=[False, True, True, True])
     )
@@ -77,8 +104,8 @@ def build_case_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> Dat
             .replace_strict(taxonomy.group_of(), default=None, return_dtype=pl.String)
             .alias(CaseEvent.category_group),
         )
-        .select(list(CaseEvent.to_schema().columns))
+        .select(*CaseEvent.to_schema().columns, pl.col("_key").alias(CHAIN_KEY))
         .sort(CaseEvent.event_id)
         .collect()
     )
-    return CaseEvent.validate(events)
+    return events

@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import polars as pl
 from pandera.typing.polars import DataFrame
@@ -134,43 +134,86 @@ def _read_checked(path: Path, fm, taxonomy, bbox, now):
 
 
 @dataclass
-class _FileOutcome:
+class FileOutcome:
+    """One landing-zone file: its ledger entry (a LEDGER_SCHEMA row) and, when loaded, its
+    accepted record batches (CaseRecord columns, ids unique within the file), its quarantine
+    rows and notes."""
+
     ledger: dict
     records: list[pl.DataFrame] = field(default_factory=list)
     quarantine: list[pl.DataFrame] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
 
 
-def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now) -> _FileOutcome:
+def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now) -> FileOutcome:
     """One landing-zone file: skipped, rejected with a reason, or loaded (rows add up)."""
     source = folder.name
     sha = file_sha256(path)
     entry = {"source": source, "file": rel, "file_sha256": sha, "status": "loaded", "rows_read": 0,
              "rows_accepted": 0, "rows_quarantined": 0, "error": None, "ingested_at": now}
     if sha in seen:
-        return _FileOutcome({**entry, "status": "skipped_duplicate"})
+        return FileOutcome({**entry, "status": "skipped_duplicate"})
     if isinstance(mapping, MappingError):
-        return _FileOutcome({**entry, "status": "rejected", "error": f"mapping error: {mapping}"})
+        return FileOutcome({**entry, "status": "rejected", "error": f"mapping error: {mapping}"})
     try:
         good, bad, problems, file_notes, n_rows = _load_file(
             path, path.relative_to(folder).as_posix(), mapping, taxonomy, bbox, now
         )
     except FileRejected as exc:
-        return _FileOutcome({**entry, "status": "rejected", "error": str(exc)})
+        return FileOutcome({**entry, "status": "rejected", "error": str(exc)})
     except Exception as exc:  # a reader bug or an exotic file must not stop the other files
-        return _FileOutcome({**entry, "status": "rejected",
+        return FileOutcome({**entry, "status": "rejected",
                              "error": f"could not be ingested ({type(exc).__name__}: {exc}); keep the file for a bug report"})
     seen.add(sha)
     ctx = [pl.lit(source).alias("source"), pl.lit(rel).alias("file"), pl.lit(sha).alias("file_sha256")]
     q = pl.concat([bad, problems.select(bad.columns)], how="vertical_relaxed").sort("line")
     n_good = sum(part.height for part in good)
     entry.update(rows_read=n_rows + problems.height, rows_accepted=n_good, rows_quarantined=q.height)
-    return _FileOutcome(
+    return FileOutcome(
         ledger=entry,
         records=[part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good],
         quarantine=[q.with_columns(*ctx).select(QUARANTINE_COLUMNS)],
         notes=[{"source": source, "file": rel, "note": n} for n in file_notes],
     )
+
+
+def iter_landing(
+    data_dir: Path,
+    *,
+    seen_hashes: set[str],
+    taxonomy: Taxonomy,
+    bbox: tuple[float, float, float, float] | None,
+    now: datetime,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[FileOutcome]:
+    """Every landing-zone file in ingestion order (sources, then files, sorted), one at a time.
+
+    The same rules as `ingest_sources`, but a file's records are handed over as soon as the
+    file is checked, so a caller writing them away holds one file in memory, not the night.
+    Accepted records of one file have unique (source, record_id); across files the later
+    one wins, which the caller applies (see `ingest_sources`, `ingest.staging`).
+    """
+    data_dir = Path(data_dir)
+    root = _sources_root(data_dir)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    unknown = [p.name for p in folders if p.name not in SOURCES]
+    if unknown:
+        raise ValueError(
+            f"{root}: unknown source folder(s) {', '.join(unknown)}; valid source folders are: {', '.join(SOURCES)}"
+        )
+    now = _local_naive(now)
+    seen = set(seen_hashes)
+    for folder in folders:
+        try:
+            mapping = load_mapping(folder)
+            _check_categories(mapping, taxonomy)
+        except MappingError as exc:
+            mapping = exc
+        for path in _landing_files(folder):
+            rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
+            if progress:
+                progress(f"{folder.name}: {rel}")
+            yield _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now)
 
 
 def ingest_sources(
@@ -188,34 +231,16 @@ def ingest_sources(
     as exported (leave a margin for GCJ-02/BD-09 offsets); (0, 0) is always out of bounds.
     `now` is the run time (naive local time, or aware and converted to Asia/Shanghai):
     later dates are quarantined as future_date. A mapping.yaml error rejects that source's
-    files with the error as the message; the other sources still load.
+    files with the error as the message; the other sources still load. Holds every new
+    record in memory: the nightly asset streams with `iter_landing` instead.
     """
-    data_dir = Path(data_dir)
-    root = _sources_root(data_dir)
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    unknown = [p.name for p in folders if p.name not in SOURCES]
-    if unknown:
-        raise ValueError(
-            f"{root}: unknown source folder(s) {', '.join(unknown)}; valid source folders are: {', '.join(SOURCES)}"
-        )
-    now = _local_naive(now)
-    seen = set(seen_hashes)
     ledger, quarantine, records, notes = [], [], [], []
-    for folder in folders:
-        try:
-            mapping = load_mapping(folder)
-            _check_categories(mapping, taxonomy)
-        except MappingError as exc:
-            mapping = exc
-        for path in _landing_files(folder):
-            rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
-            if progress:
-                progress(f"{folder.name}: {rel}")
-            outcome = _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now)
-            ledger.append(outcome.ledger)
-            records.extend(outcome.records)
-            quarantine.extend(outcome.quarantine)
-            notes.extend(outcome.notes)
+    for outcome in iter_landing(data_dir, seen_hashes=seen_hashes, taxonomy=taxonomy, bbox=bbox, now=now,
+                                progress=progress):
+        ledger.append(outcome.ledger)
+        records.extend(outcome.records)
+        quarantine.extend(outcome.quarantine)
+        notes.extend(outcome.notes)
     recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
     # Ids are unique within a file (repeats are quarantined); only a source with several new
     # files can repeat one, and then the later file's version stands.

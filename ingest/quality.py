@@ -14,6 +14,23 @@ QUARANTINE_REASONS = [
 ]
 
 
+# The per-source counts of the kept records and of the incidents, as SQL over the warehouse
+# (the asset's way: the 10M records never leave DuckDB) or as Polars (`data_quality`).
+RECORD_COUNTS_SQL = (
+    "SELECT source, count(*) AS records, count(*) FILTER (WHERE status = 'revoked') AS records_revoked"
+    " FROM raw.case_records GROUP BY source"
+)
+INCIDENT_COUNTS_SQL = (
+    "SELECT source, count(*) AS incidents, count(*) FILTER (WHERE n_records > 1) AS chains_linked"
+    " FROM core.case_events GROUP BY source"
+)
+CHAIN_MEMBER_COUNTS_SQL = (
+    "SELECT split_part(ref, ':', 1) AS source, count(*) AS records_in_chains"
+    " FROM (SELECT unnest(string_split(linked_records, '|')) AS ref FROM core.case_events WHERE n_records > 1)"
+    " GROUP BY 1"
+)
+
+
 def data_quality(
     ledger: DataFrame[FileLedger],
     quarantine: DataFrame[QuarantineRow],
@@ -28,6 +45,33 @@ def data_quality(
     later file replaced. `chains_linked` counts incidents carried by the source that
     link two or more records; `records_in_chains` counts the source's records inside one.
     """
+    kept = records.group_by(CaseRecord.source).agg(
+        pl.len().alias("records"), (pl.col(CaseRecord.status) == "revoked").sum().alias("records_revoked")
+    )
+    in_chain = (
+        events.filter(pl.col(CaseEvent.n_records) > 1)
+        .select(pl.col(CaseEvent.linked_records).str.split("|"))
+        .explode(CaseEvent.linked_records)
+        .select(pl.col(CaseEvent.linked_records).str.split(":").list.first().alias("source"))
+        .group_by("source")
+        .agg(pl.len().alias("records_in_chains"))
+    )
+    carried = events.group_by(CaseEvent.source).agg(
+        pl.len().alias("incidents"), (pl.col(CaseEvent.n_records) > 1).sum().alias("chains_linked")
+    )
+    return data_quality_from_counts(ledger, quarantine, kept, carried, in_chain)
+
+
+def data_quality_from_counts(
+    ledger: DataFrame[FileLedger],
+    quarantine: DataFrame[QuarantineRow],
+    record_counts: pl.DataFrame,
+    incident_counts: pl.DataFrame,
+    chain_member_counts: pl.DataFrame,
+) -> pl.DataFrame:
+    """`data_quality` from per-source counts computed elsewhere (e.g. `RECORD_COUNTS_SQL`,
+    `INCIDENT_COUNTS_SQL`, `CHAIN_MEMBER_COUNTS_SQL` run in DuckDB): source, records,
+    records_revoked / source, incidents, chains_linked / source, records_in_chains."""
     L = FileLedger
     base = pl.DataFrame({"source": SOURCES})
     files = ledger.group_by(L.source).agg(
@@ -43,22 +87,8 @@ def data_quality(
     by_reason = quarantine.group_by(QuarantineRow.source).agg(
         (pl.col(QuarantineRow.reason) == r).sum().alias(f"quarantined_{r}") for r in reasons
     )
-    kept = records.group_by(CaseRecord.source).agg(
-        pl.len().alias("records"), (pl.col(CaseRecord.status) == "revoked").sum().alias("records_revoked")
-    )
-    in_chain = (
-        events.filter(pl.col(CaseEvent.n_records) > 1)
-        .select(pl.col(CaseEvent.linked_records).str.split("|"))
-        .explode(CaseEvent.linked_records)
-        .select(pl.col(CaseEvent.linked_records).str.split(":").list.first().alias("source"))
-        .group_by("source")
-        .agg(pl.len().alias("records_in_chains"))
-    )
-    carried = events.group_by(CaseEvent.source).agg(
-        pl.len().alias("incidents"), (pl.col(CaseEvent.n_records) > 1).sum().alias("chains_linked")
-    )
     out = base
-    for part in (files, by_reason, kept, carried, in_chain):
+    for part in (files, by_reason, record_counts, incident_counts, chain_member_counts):
         out = out.join(part, on="source", how="left")
     out = out.with_columns(pl.all().exclude("source").fill_null(0).cast(pl.Int64))
     return out.with_columns(
