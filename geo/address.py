@@ -141,11 +141,8 @@ class AddressMatcher:
         self._district_re = "(" + "|".join(re.escape(d) for d in names_) + ")" if names_ else None
         # Blocking keys for the fuzzy pass: skip-bigrams of each name (rare ones only), and
         # the house number of each registry address.
-        name_grams = _skip_bigrams(self._names, "key").join(
-            _skip_bigrams(self._names, "key").group_by("gram").len().filter(pl.col("len") <= max_block).drop("len"),
-            on="gram",
-        )
-        self._name_grams = name_grams
+        # (built on first use: most addresses of a night never get to the fuzzy pass)
+        self._name_grams_table: pl.DataFrame | None = None
         self._road_blocks = self._roads.drop_nulls("road_key").with_columns(_road_block_keys("road_key"))
         self._build_exact_tables()
         # Results of earlier calls by (normalised address, district named): a matcher built
@@ -380,6 +377,15 @@ class AddressMatcher:
         )
 
     # ---- fuzzy -------------------------------------------------------------------------
+    @property
+    def _name_grams(self) -> pl.DataFrame:
+        if self._name_grams_table is None:
+            grams = _skip_bigrams(self._names, "key")
+            self._name_grams_table = grams.join(
+                grams.group_by("gram").len().filter(pl.col("len") <= self.max_block).drop("len"), on="gram",
+            )
+        return self._name_grams_table
+
     def _fuzzy_pass(self, pending: pl.DataFrame) -> pl.DataFrame:
         """Blocked fuzzy scoring. A name part is compared only with names sharing a
         character pair (see `_skip_bigrams`); a road + number only with registry addresses
