@@ -214,7 +214,7 @@ def attribute_events(
     frame = frame.with_columns(
         chosen.alias("compound_id"),
         base_conf.alias("_base"),
-        pl.concat_list([pl.col(c) for c in strong]).list.drop_nulls().list.unique().list.len().alias("_n_strong"),
+        _distinct_count(strong).alias("_n_strong"),
     ).with_columns(
         (
             ~pl.col("method").is_in(["decision", "excluded"]) & (pl.col("_n_strong") > 1)
@@ -236,6 +236,17 @@ def attribute_events(
     attributed = _attributed_frame(ev, frame)
     review = _review_frame(ev, frame, radius_m)
     return attributed, review
+
+
+def _distinct_count(columns: list[str]) -> pl.Expr:
+    """How many distinct non-null values the columns hold, row by row (no lists built)."""
+    count = pl.lit(0, dtype=pl.UInt32)
+    for i, c in enumerate(columns):
+        new = pl.col(c).is_not_null()
+        for earlier in columns[:i]:
+            new = new & pl.col(c).ne_missing(pl.col(earlier))
+        count = count + new.cast(pl.UInt32)
+    return count
 
 
 def _families() -> list[pl.Expr]:
@@ -278,9 +289,9 @@ def _review_frame(ev: pl.DataFrame, frame: pl.DataFrame, radius_m: float) -> Dat
         frame.with_columns(
             pl.Series("event_id", ev.get_column(CaseEvent.event_id).cast(pl.String)),
             pl.Series("address", ev.get_column(CaseEvent.address).cast(pl.String)),
-            _candidate_string(radius_m).alias("candidates"),
         )
         .filter(pl.col("needs_review"))
+        .with_columns(_candidate_string(radius_m).alias("candidates"))
         .select(
             "event_id",
             "source",
