@@ -67,17 +67,16 @@ def _escape(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_CONTROL, "").str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"])
 
 
-def _cell(name: str, dtype: pl.DataType, letter: str) -> pl.Expr:
-    """XML of one column's cells (empty string for a null)."""
-    ref = pl.lit(f'<c r="{letter}') + pl.col("_r")
+def _cell(name: str, dtype: pl.DataType) -> pl.Expr:
+    """XML of one column's cells: cells are positional, a null is an empty `<c/>`."""
     if dtype.is_numeric():
-        xml = ref + pl.lit('"><v>') + pl.col(name).cast(pl.String) + pl.lit("</v></c>")
+        xml = pl.lit("<c><v>") + pl.col(name).cast(pl.String) + pl.lit("</v></c>")
         if dtype.is_float():
             xml = pl.when(pl.col(name).is_finite()).then(xml)
     else:
-        xml = ref + pl.lit('" t="inlineStr"><is><t xml:space="preserve">') + _escape(pl.col(name).cast(pl.String)) \
+        xml = pl.lit('<c t="inlineStr"><is><t xml:space="preserve">') + _escape(pl.col(name).cast(pl.String)) \
             + pl.lit("</t></is></c>")
-    return xml.fill_null("")
+    return xml.fill_null("<c/>")
 
 
 def _sheet(frame: pl.DataFrame, widths: list[float]) -> bytes:
@@ -86,10 +85,8 @@ def _sheet(frame: pl.DataFrame, widths: list[float]) -> bytes:
         f'<c r="{letter}1" s="1" t="inlineStr"><is><t xml:space="preserve">{_escape_text(c)}</t></is></c>'
         for letter, c in zip(letters, frame.columns)
     )
-    rows = frame.with_columns(pl.int_range(2, frame.height + 2).cast(pl.String).alias("_r")).select(
-        pl.concat_str([pl.lit('<row r="'), pl.col("_r"), pl.lit('">'),
-                       *[_cell(c, frame.schema[c], letter) for c, letter in zip(frame.columns, letters)],
-                       pl.lit("</row>")]).alias("xml")
+    rows = frame.select(
+        pl.concat_str([pl.lit("<row>"), *[_cell(c, frame.schema[c]) for c in frame.columns], pl.lit("</row>")]).alias("xml")
     )
     cols = "".join(f'<col min="{i + 1}" max="{i + 1}" width="{w:.1f}" customWidth="1"/>' for i, w in enumerate(widths))
     return (
