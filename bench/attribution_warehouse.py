@@ -1,6 +1,6 @@
 """Benchmark: the attribution step on a real warehouse, full and nightly, before and after.
 
-    python -m bench.attribution_warehouse WAREHOUSE DATA_DIR [--limit N] [--before] [--chunk-rows N]
+    python -m bench.attribution_warehouse WAREHOUSE DATA_DIR [--limit N] [--before | --only-before] [--chunk-rows N]
 
 WAREHOUSE is copied to a scratch file first (never opened in place); it needs
 `core.case_events` and `core.compounds`; DATA_DIR holds `compounds.geojson`. The newest day
@@ -31,7 +31,6 @@ import polars as pl
 
 from attribution.incremental import attribute_incremental, attribution_fingerprint, evidence_keys
 from attribution.quality import match_rates
-from attribution.warehouse import attribute_warehouse
 from geo.polygons import CompoundPolygons
 
 
@@ -54,6 +53,8 @@ def measure(fn, *args):
 
 
 def after(db: str, polygons_path: Path, chunk_rows: int) -> dict:
+    from attribution.warehouse import attribute_warehouse  # absent from older code: `--ways before` runs there too
+
     with duckdb.connect(db) as conn:
         compounds = conn.sql("SELECT * FROM core.compounds").pl()
         fingerprint = attribution_fingerprint(compounds, polygons_path)
@@ -132,6 +133,7 @@ def main() -> None:
     ap.add_argument("data", type=Path)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--before", action="store_true", help="also run the earlier whole-table way (memory hungry)")
+    ap.add_argument("--only-before", action="store_true", help="only the earlier way (e.g. run from an older checkout)")
     ap.add_argument("--chunk-rows", type=int, default=1_000_000)
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
@@ -140,7 +142,7 @@ def main() -> None:
     polygons = args.data / "compounds.geojson"
     db, total, first = prepare(args.warehouse, work, args.limit)
     print(f"events: {first:,} before the newest day, {total:,} with it; chunk {args.chunk_rows:,}", flush=True)
-    ways = [("after", after)] + ([("before", before)] if args.before else [])
+    ways = ([] if args.only_before else [("after", after)]) + ([("before", before)] if args.before or args.only_before else [])
     results: dict[tuple[str, str], tuple] = {}
     for step in ("full", "nightly"):
         if step == "nightly":
@@ -149,7 +151,7 @@ def main() -> None:
             results[(name, step)] = measure(fn, db, polygons, args.chunk_rows)
             wall, cpu, rss, extra = results[(name, step)]
             print(f"{name:6s} {step:7s}  wall {wall:7.1f} s  cpu {cpu:7.1f} s  peak {rss / 1024:5.2f} GB  {extra}", flush=True)
-    if args.before:
+    if args.before and not args.only_before:
         with duckdb.connect(db, read_only=True) as conn:
             same = conn.sql(
                 "SELECT count(*) FROM (SELECT * FROM core.attributed_events EXCEPT ALL SELECT * FROM core.old_attributed_events)"
