@@ -46,7 +46,7 @@ def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, f
     with warehouse.transaction() as w:
         run = attribute_warehouse(w.conn, compounds, polygons, fingerprint=fingerprint, decisions=decisions)
         rates = w.conn.sql(f"SELECT * FROM {RATES}").pl()
-        problems = contract_problems(w.conn)
+        problems = contract_problems(w.conn, run)
         review = w.conn.sql(f"SELECT * FROM {REVIEW} ORDER BY event_id").pl()
         preview = w.conn.sql(f"SELECT * FROM {ATTRIBUTED} ORDER BY event_id LIMIT 10").pl()
     context.log.info(f"attributed {run.fresh} of {run.events} events afresh, kept {run.events - run.fresh} "

@@ -6,7 +6,7 @@ import pytest
 
 from attribution.attribute import attribute_events
 from attribution.quality import match_rates
-from attribution.warehouse import attribute_warehouse
+from attribution.warehouse import attribute_warehouse, contract_problems
 from tests.attribution.test_incremental import _decisions, _night_one, _night_two
 
 
@@ -78,3 +78,11 @@ def test_no_events_leaves_empty_tables(conn, compounds, polygons):
     assert run.events == 0
     assert _table(conn, "core.attributed_events").is_empty()
     assert conn.execute("SELECT count(*) FROM marts.match_rates").fetchall() == [(0,)]
+
+
+def test_contract_problems_see_duplicates_and_missing_rows(conn, compounds, polygons):
+    _load_events(conn, _night_one())
+    run = attribute_warehouse(conn, compounds, polygons, fingerprint="f1")
+    assert contract_problems(conn, run) == {"duplicate_event_ids": 0, "missing_events": 0}
+    conn.execute("INSERT INTO core.attributed_events SELECT * FROM core.attributed_events LIMIT 1").fetchall()
+    assert contract_problems(conn, run) == {"duplicate_event_ids": 1, "missing_events": -1}
