@@ -3,11 +3,11 @@
     python -m bench.attribution_warehouse WAREHOUSE DATA_DIR [--limit N] [--before | --only-before] [--chunk-rows N]
 
 WAREHOUSE is copied to a scratch file first (never opened in place); it needs
-`core.case_events` and `core.compounds`; DATA_DIR holds `compounds.geojson`. The newest day
-of events (by `occurred_at`) is held back, as a nightly export would bring it:
+`core.case_events` and `core.compounds`; DATA_DIR holds `compounds.geojson`. The newest
+events (`--nightly`, default 25,000 by `occurred_at`) are held back, as a nightly export would bring them:
 
-1. full: every event but the newest day attributed on an empty state;
-2. nightly: the newest day put back and attributed incrementally.
+1. full: every other event attributed on an empty state;
+2. nightly: the held-back events put back and attributed incrementally.
 
 "after" is `attribution.warehouse.attribute_warehouse` (changes found in DuckDB, events
 placed in slices); "before" (`--before`) is the earlier asset's way — every event, the
@@ -102,8 +102,8 @@ def before(db: str, polygons_path: Path, chunk_rows: int) -> dict:
     return {"fresh": fresh}
 
 
-def prepare(src: Path, work: Path, limit: int | None) -> tuple[str, int, int]:
-    """Scratch copy with the newest day held back in `ops.bench_held`."""
+def prepare(src: Path, work: Path, limit: int | None, nightly: int) -> tuple[str, int, int]:
+    """Scratch copy with the `nightly` most recent events held back (in `ops.bench_all` only)."""
     db = work / "warehouse.duckdb"
     shutil.copyfile(src, db)
     with duckdb.connect(str(db)) as conn:
@@ -112,9 +112,11 @@ def prepare(src: Path, work: Path, limit: int | None) -> tuple[str, int, int]:
             conn.execute(f"DROP TABLE IF EXISTS {table}").fetchall()
         conn.execute("CREATE TABLE ops.bench_all AS SELECT * FROM core.case_events ORDER BY event_id"
                      + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
+        # The night's new incidents: the most recent ones (a generated city's last day may
+        # hold only a few late records).
         conn.execute("CREATE OR REPLACE TABLE core.case_events AS SELECT * FROM ops.bench_all "
-                     "WHERE CAST(occurred_at AS DATE) < (SELECT max(CAST(occurred_at AS DATE)) FROM ops.bench_all) "
-                     "ORDER BY event_id").fetchall()
+                     "WHERE event_id NOT IN (SELECT event_id FROM ops.bench_all "
+                     f"ORDER BY occurred_at DESC, event_id LIMIT {int(nightly)}) ORDER BY event_id").fetchall()
         total = conn.execute("SELECT count(*) FROM ops.bench_all").fetchall()[0][0]
         first = conn.execute("SELECT count(*) FROM core.case_events").fetchall()[0][0]
         conn.execute("CHECKPOINT").fetchall()
@@ -135,13 +137,14 @@ def main() -> None:
     ap.add_argument("--before", action="store_true", help="also run the earlier whole-table way (memory hungry)")
     ap.add_argument("--only-before", action="store_true", help="only the earlier way (e.g. run from an older checkout)")
     ap.add_argument("--chunk-rows", type=int, default=1_000_000)
+    ap.add_argument("--nightly", type=int, default=25_000, help="most recent events held back for the nightly run")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="attr_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     polygons = args.data / "compounds.geojson"
-    db, total, first = prepare(args.warehouse, work, args.limit)
-    print(f"events: {first:,} before the newest day, {total:,} with it; chunk {args.chunk_rows:,}", flush=True)
+    db, total, first = prepare(args.warehouse, work, args.limit, args.nightly)
+    print(f"events: {first:,} before the night, {total:,} with it; chunk {args.chunk_rows:,}", flush=True)
     ways = ([] if args.only_before else [("after", after)]) + ([("before", before)] if args.before or args.only_before else [])
     results: dict[tuple[str, str], tuple] = {}
     for step in ("full", "nightly"):
