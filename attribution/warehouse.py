@@ -149,11 +149,11 @@ def _place(
 
 
 def _changed_events(conn: duckdb.DuckDBPyConnection, decided: pl.Series) -> None:
-    """Temporary table `_changed(event_id, present)`: events new, changed, named by a
-    decision (present) or gone from `core.case_events` (not present)."""
+    """Temporary table `_changed(event_id, present, evidence)`: events new, changed, named
+    by a decision (present, with their row hash) or gone from `core.case_events` (not present)."""
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE _changed AS
-        SELECT coalesce(e.event_id, k.event_id) AS event_id, e.event_id IS NOT NULL AS present
+        SELECT coalesce(e.event_id, k.event_id) AS event_id, e.event_id IS NOT NULL AS present, e.h AS evidence
         FROM (SELECT event_id, {row_hash_sql('c')} AS h FROM {EVENTS} c) e
         FULL JOIN {KEYS} k ON k.event_id = e.event_id
         WHERE e.event_id IS NULL OR k.event_id IS NULL OR k.evidence <> e.h
@@ -162,7 +162,7 @@ def _changed_events(conn: duckdb.DuckDBPyConnection, decided: pl.Series) -> None
         # An event's own record or any record linked into it (see `_event_decisions`).
         conn.execute(f"""
             INSERT INTO _changed
-            SELECT event_id, true FROM {EVENTS}
+            SELECT event_id, true, {row_hash_sql()} FROM {EVENTS} e
             WHERE list_has_any(list_prepend(source || ':' || record_id, string_split(coalesce(linked_records, ''), '|')),
                                ?::VARCHAR[])
               AND event_id NOT IN (SELECT event_id FROM _changed)
@@ -205,8 +205,7 @@ def attribute_warehouse(
         conn.execute(f"CREATE OR REPLACE TABLE {KEYS} AS SELECT event_id, {row_hash_sql()} AS evidence "
                      f"FROM {EVENTS} e ORDER BY event_id").fetchall()
     elif fresh:
-        conn.execute(f"INSERT INTO {KEYS} SELECT event_id, {row_hash_sql()} AS evidence FROM {EVENTS} e "
-                     f"WHERE event_id IN (SELECT event_id FROM _changed) ORDER BY event_id").fetchall()
+        conn.execute(f"INSERT INTO {KEYS} SELECT event_id, evidence FROM _changed ORDER BY event_id").fetchall()
     _write(conn, DECISIONS, _decisions_or_empty(decisions), create=True)
     _write(conn, STATE, pl.DataFrame({"fingerprint": [fingerprint]}), create=True)
     conn.execute(f"CREATE OR REPLACE TABLE {RATES} AS {match_rates_sql()}").fetchall()

@@ -51,6 +51,11 @@ def test_nightly_changes_equal_a_full_attribution(conn, compounds, polygons):
     assert (second.full, second.fresh, second.removed) == (False, 4, 1)
     # The outlines of the first run were kept in the warehouse: the file is not parsed again.
     assert loads == []
+    # The same night again: only g, which the decisions still name, is placed again (a's
+    # row hash was kept when its withdrawn decision placed it afresh).
+    third = attribute_warehouse(conn, compounds, polygons, fingerprint="f1", decisions=decisions)
+    assert (third.fresh, third.removed) == (1, 0)
+    assert _table(conn, "core.attributed_events").equals(full)
 
 
 def test_unchanged_night_places_nothing(conn, compounds, polygons):
