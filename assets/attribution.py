@@ -10,6 +10,9 @@ from geo.polygons import CompoundPolygons
 from pipelines.resources import RunFolders, Warehouse
 
 MATCH_RATE_WARN = 0.95
+# DuckDB caches what it reads up to 80% of RAM by default; this step reads a city's whole
+# history slice by slice, so its share is capped (joins and sorts spill beyond it).
+DUCKDB_MEMORY_LIMIT = "3GB"
 
 
 @dg.asset(
@@ -44,6 +47,7 @@ def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, f
     # DuckDB, in one transaction: only the events to place reach Python, a slice at a time.
     fingerprint = attribution_fingerprint(compounds, polygons_path)
     with warehouse.transaction() as w:
+        w.conn.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'").fetchall()
         run = attribute_warehouse(w.conn, compounds, polygons, fingerprint=fingerprint, decisions=decisions)
         rates = w.conn.sql(f"SELECT * FROM {RATES}").pl()
         problems = contract_problems(w.conn, run)

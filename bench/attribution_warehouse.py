@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from assets.attribution import DUCKDB_MEMORY_LIMIT
 from attribution.incremental import attribute_incremental, attribution_fingerprint, evidence_keys
 from attribution.quality import match_rates
 from geo.polygons import CompoundPolygons
@@ -58,6 +59,7 @@ def after(db: str, polygons_path: Path, chunk_rows: int) -> dict:
     with duckdb.connect(db) as conn:
         compounds = conn.sql("SELECT * FROM core.compounds").pl()
         fingerprint = attribution_fingerprint(compounds, polygons_path)
+        conn.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'").fetchall()  # as the asset does
         conn.execute("BEGIN TRANSACTION").fetchall()
         run = attribute_warehouse(conn, compounds, lambda: CompoundPolygons.from_geojson(polygons_path),
                                   fingerprint=fingerprint, chunk_rows=chunk_rows)
