@@ -1,11 +1,18 @@
 """Attribution: every incident placed in its compound, or queued for an analyst."""
 
 import dagster as dg
+
 from assets.common import OWNERS, frame_metadata, markdown_table
 from assets.ingestion import case_events
 from attribution.incremental import attribution_fingerprint
 from attribution.review import read_decisions, write_review_queue
-from attribution.warehouse import ATTRIBUTED, RATES, REVIEW, attribute_warehouse, contract_problems
+from attribution.warehouse import (
+    ATTRIBUTED,
+    RATES,
+    REVIEW,
+    attribute_warehouse,
+    contract_problems,
+)
 from geo.polygons import CompoundPolygons
 from pipelines.resources import RunFolders, Warehouse
 

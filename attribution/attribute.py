@@ -151,7 +151,7 @@ def attribute_events(
     # candidate for the reviewer where the outline disagrees with other evidence: the
     # search (the costliest geometry step) runs for those points only.
     ev_address = addr.get_column("compound_id")
-    differs = lambda other: (other.is_not_null() & (other != poly_id)).fill_null(False)  # noqa: E731
+    differs = lambda other: (other.is_not_null() & (other != poly_id)).fill_null(False)
     wanted = has_xy & (poly_id.is_null() | differs(ev_explicit) | differs(ev_address)).to_numpy()
     c_lon, c_lat, c_ids = _registry_centroids(compounds)
     near_id = np.full(n, None, dtype=object)

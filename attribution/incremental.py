@@ -16,8 +16,8 @@ The result equals `attribute_events` on all events, row for row and in the same 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import polars as pl

@@ -22,8 +22,8 @@ order sort by `event_id`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import duckdb
 import polars as pl
@@ -33,7 +33,7 @@ from attribution.attribute import attribute_events
 from attribution.incremental import CHUNK_ROWS, _decided_keys
 from geo.address import AddressMatcher
 from geo.polygons import CompoundPolygons
-from schemas.events import METHODS, AttributedEvent, CaseEvent
+from schemas.events import METHODS, CaseEvent
 from schemas.registry import Compound
 
 EVENTS = "core.case_events"

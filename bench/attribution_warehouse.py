@@ -30,7 +30,11 @@ import duckdb
 import polars as pl
 
 from assets.attribution import DUCKDB_MEMORY_LIMIT
-from attribution.incremental import attribute_incremental, attribution_fingerprint, evidence_keys
+from attribution.incremental import (
+    attribute_incremental,
+    attribution_fingerprint,
+    evidence_keys,
+)
 from attribution.quality import match_rates
 from geo.polygons import CompoundPolygons
 
@@ -54,7 +58,9 @@ def measure(fn, *args):
 
 
 def after(db: str, polygons_path: Path, chunk_rows: int) -> dict:
-    from attribution.warehouse import attribute_warehouse  # absent from older code: `--ways before` runs there too
+    from attribution.warehouse import (
+        attribute_warehouse,  # absent from older code: `--ways before` runs there too
+    )
 
     with duckdb.connect(db) as conn:
         compounds = conn.sql("SELECT * FROM core.compounds").pl()

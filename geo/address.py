@@ -282,7 +282,7 @@ class AddressMatcher:
 
         # All the evidence of each kept compound: every name entry, and its road + number.
         qk = q.select("qi", "qd", "norm", "rest_full", "stem", "rest", "road_key")
-        hit = lambda a, b: (pl.col(a) == pl.col(b)).fill_null(False) & (pl.col(a).str.len_chars() > 0)  # noqa: E731
+        hit = lambda a, b: (pl.col(a) == pl.col(b)).fill_null(False) & (pl.col(a).str.len_chars() > 0)
         def variant(qcol: str) -> pl.Expr:
             # One kind per lookup, the name before the alias (as the key table lists them).
             name = (hit(qcol, "key") & ~pl.col("is_alias")).any()

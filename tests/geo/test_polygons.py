@@ -104,7 +104,7 @@ def test_few_points_exact_test_agrees_with_raster():
     expect = np.full(lon.size, None, dtype=object)
     for cid, g in sorted(zip(ids, geoms), reverse=True):
         expect[shapely.intersects(g, pts)] = cid
-    assert (few == expect).all() and (few != None).sum() > 100  # noqa: E711
+    assert (few == expect).all() and (few != None).sum() > 100
 
 
 def test_wkb_round_trip_locates_the_same():
