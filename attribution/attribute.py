@@ -76,18 +76,20 @@ def _decisions_frame(decisions: pl.DataFrame | None) -> pl.DataFrame:
     ).unique(["source", "record_id"], keep="last", maintain_order=True)
 
 
-def _event_decisions(ev: pl.DataFrame, decisions: pl.DataFrame | None, known: set[str]) -> pl.DataFrame:
+def _event_decisions(ev: pl.DataFrame, decisions: pl.DataFrame | None, known: pl.Series) -> pl.DataFrame:
     """Per event row: the analyst's decision about its own record or, failing that, about
     any record linked into the incident (a decision on the police record still holds once
     the court's judgment carries the incident)."""
     d = _decisions_frame(decisions)
-    unknown = d.filter(pl.col("decision_id").is_not_null() & ~pl.col("decision_id").is_in(list(known)))
+    unknown = d.filter(pl.col("decision_id").is_not_null() & ~pl.col("decision_id").is_in(known.implode()))
     if unknown.height:
         # Not applied: a decision must name a registered compound (or none at all).
         log.warning("%d review decisions name compounds absent from the registry; not applied: %s",
                     unknown.height, unknown.head(5).rows())
         d = d.join(unknown.select("source", "record_id"), on=["source", "record_id"], how="anti")
     d = d.select(pl.format("{}:{}", "source", "record_id").alias("key"), "decision_id", "decision_excluded")
+    if d.height == 0:
+        return pl.DataFrame(schema={"_row": pl.Int64, "decision_id": pl.String, "decision_excluded": pl.Boolean})
     own = pl.format("{}:{}", pl.col(CaseEvent.source), pl.col(CaseEvent.record_id))
     links = (
         ev.select(
@@ -120,7 +122,7 @@ def attribute_events(
     chunks build it once)."""
     ev = events
     n = ev.height
-    known = set(compounds.get_column(Compound.compound_id).cast(pl.String).to_list())
+    known = compounds.get_column(Compound.compound_id).cast(pl.String)
 
     lon_w, lat_w = to_wgs84(
         ev.get_column(CaseEvent.lon).cast(pl.Float64).fill_null(np.nan).to_numpy(),
@@ -130,16 +132,33 @@ def attribute_events(
     has_xy = np.isfinite(lon_w) & np.isfinite(lat_w)
 
     # --- evidence ---------------------------------------------------------------------
-    poly_id = polygons.locate(lon_w, lat_w) if polygons is not None and len(polygons) else np.full(n, None, dtype=object)
-    c_lon, c_lat, c_ids = _registry_centroids(compounds)
-    near_id, near_d = nearest_centroid(lon_w, lat_w, c_lon, c_lat, c_ids, radius_m * CANDIDATE_RADIUS_FACTOR)
+    if polygons is not None and len(polygons):
+        hit = polygons.locate_index(lon_w, lat_w)
+        found = pl.Series(polygons.ids.astype(str), dtype=pl.String).gather(np.maximum(hit, 0))
+        poly_id = pl.select(pl.when(pl.lit(pl.Series(hit >= 0))).then(pl.lit(found))).to_series()
+    else:
+        poly_id = pl.Series(values=[None] * n, dtype=pl.String)
     matcher = matcher or AddressMatcher(compounds, threshold=fuzzy_threshold)
     addr = matcher.match(ev.get_column(CaseEvent.address))
 
     explicit = ev.get_column(CaseEvent.compound_id).cast(pl.String).str.strip_chars()
-    unknown_hint = explicit.is_not_null() & (explicit != "") & ~explicit.is_in(list(known))
+    unknown_hint = explicit.is_not_null() & (explicit != "") & ~explicit.is_in(known.implode())
     if unknown_hint.any():
         log.warning("%d events name a compound_id absent from the registry; ignored as evidence", int(unknown_hint.sum()))
+    ev_explicit = pl.select(pl.when(explicit.is_in(known.implode())).then(explicit)).to_series()
+
+    # The nearest centroid counts only where no outline holds the point, and as a
+    # candidate for the reviewer where the outline disagrees with other evidence: the
+    # search (the costliest geometry step) runs for those points only.
+    ev_address = addr.get_column("compound_id")
+    differs = lambda other: (other.is_not_null() & (other != poly_id)).fill_null(False)
+    wanted = has_xy & (poly_id.is_null() | differs(ev_explicit) | differs(ev_address)).to_numpy()
+    c_lon, c_lat, c_ids = _registry_centroids(compounds)
+    near_id = np.full(n, None, dtype=object)
+    near_d = np.full(n, np.nan)
+    rows = np.flatnonzero(wanted)
+    near_id[rows], near_d[rows] = nearest_centroid(lon_w[rows], lat_w[rows], c_lon, c_lat, c_ids,
+                                                   radius_m * CANDIDATE_RADIUS_FACTOR)
 
     frame = pl.DataFrame(
         {
@@ -148,9 +167,9 @@ def attribute_events(
             "record_id": ev.get_column(CaseEvent.record_id).cast(pl.String),
             "lon_wgs84": np.where(has_xy, lon_w, np.nan),
             "lat_wgs84": np.where(has_xy, lat_w, np.nan),
-            "ev_explicit": pl.select(pl.when(explicit.is_in(list(known))).then(explicit)).to_series(),
-            "ev_polygon": pl.Series(poly_id.tolist(), dtype=pl.String),
-            "ev_address": addr.get_column("compound_id"),
+            "ev_explicit": ev_explicit,
+            "ev_polygon": poly_id,
+            "ev_address": ev_address,
             "addr_score": addr.get_column("score"),
             "addr_detail": addr.get_column("method_detail"),
             "addr_candidates": addr.get_column("candidates"),
@@ -195,7 +214,7 @@ def attribute_events(
     frame = frame.with_columns(
         chosen.alias("compound_id"),
         base_conf.alias("_base"),
-        pl.concat_list([pl.col(c) for c in strong]).list.drop_nulls().list.unique().list.len().alias("_n_strong"),
+        _distinct_count(strong).alias("_n_strong"),
     ).with_columns(
         (
             ~pl.col("method").is_in(["decision", "excluded"]) & (pl.col("_n_strong") > 1)
@@ -217,6 +236,17 @@ def attribute_events(
     attributed = _attributed_frame(ev, frame)
     review = _review_frame(ev, frame, radius_m)
     return attributed, review
+
+
+def _distinct_count(columns: list[str]) -> pl.Expr:
+    """How many distinct non-null values the columns hold, row by row (no lists built)."""
+    count = pl.lit(0, dtype=pl.UInt32)
+    for i, c in enumerate(columns):
+        new = pl.col(c).is_not_null()
+        for earlier in columns[:i]:
+            new = new & pl.col(c).ne_missing(pl.col(earlier))
+        count = count + new.cast(pl.UInt32)
+    return count
 
 
 def _families() -> list[pl.Expr]:
@@ -259,9 +289,9 @@ def _review_frame(ev: pl.DataFrame, frame: pl.DataFrame, radius_m: float) -> Dat
         frame.with_columns(
             pl.Series("event_id", ev.get_column(CaseEvent.event_id).cast(pl.String)),
             pl.Series("address", ev.get_column(CaseEvent.address).cast(pl.String)),
-            _candidate_string(radius_m).alias("candidates"),
         )
         .filter(pl.col("needs_review"))
+        .with_columns(_candidate_string(radius_m).alias("candidates"))
         .select(
             "event_id",
             "source",

@@ -16,8 +16,10 @@ The result equals `attribute_events` on all events, row for row and in the same 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+
+import duckdb
 import polars as pl
 from pandera.typing.polars import DataFrame
 
@@ -44,8 +46,8 @@ def attribution_fingerprint(compounds: pl.DataFrame, polygons_file: Path | None,
     digest.update(compounds.sort(Compound.compound_id).write_csv().encode("utf-8"))
     if polygons_file is not None and Path(polygons_file).exists():
         digest.update(Path(polygons_file).read_bytes())
-    # The evidence hashes are Polars row hashes: stable for one Polars version only.
-    digest.update(repr((sorted(params.items()), pl.__version__)).encode("utf-8"))
+    # The evidence hashes are Polars (or DuckDB) row hashes: stable for one version only.
+    digest.update(repr((sorted(params.items()), pl.__version__, duckdb.__version__)).encode("utf-8"))
     for folder in _CODE:
         for path in sorted(folder.glob("*.py")):
             digest.update(path.name.encode("utf-8"))

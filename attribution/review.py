@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from attribution.xlsx import write_xlsx
 from schemas.events import ReviewItem
 
 DECISION_COLUMNS = ["source", "record_id", "compound_id"]
@@ -89,5 +90,6 @@ def write_review_queue(review: DataFrame[ReviewItem], out_dir: Path, stem: str =
     csv_path = out_dir / f"{stem}.csv"
     xlsx_path = out_dir / f"{stem}.xlsx"
     table.write_csv(csv_path, include_bom=True)
-    table.write_excel(xlsx_path, worksheet="待复核", autofit=True)
+    # A large city's queue has hundreds of thousands of rows, written every night.
+    write_xlsx(table, xlsx_path, sheet="待复核")
     return [csv_path, xlsx_path]

@@ -77,15 +77,23 @@ def wgs84_to_gcj02(lon, lat) -> ArrayPair:
 
 def _invert(forward, target_lon: np.ndarray, target_lat: np.ndarray,
             lon: np.ndarray, lat: np.ndarray) -> ArrayPair:
-    """Solve forward(lon, lat) = target by fixed-point iteration from a first guess."""
+    """Solve forward(lon, lat) = target by fixed-point iteration from a first guess. Each
+    point stops once its own step is below the tolerance, so its answer does not depend on
+    the other points converted with it (a night's few points or a whole history)."""
+    shape = np.shape(lon)
+    lon, lat = np.array(lon, dtype=np.float64).reshape(-1), np.array(lat, dtype=np.float64).reshape(-1)
+    target_lon, target_lat = np.reshape(target_lon, -1), np.reshape(target_lat, -1)
+    active = np.arange(lon.size)
     for _ in range(_ITERATIONS):
-        f_lon, f_lat = forward(lon, lat)
-        step_lon, step_lat = target_lon - f_lon, target_lat - f_lat
-        lon, lat = lon + step_lon, lat + step_lat
-        if not (np.nanmax(np.abs(step_lon), initial=0.0) > _TOLERANCE_DEG
-                or np.nanmax(np.abs(step_lat), initial=0.0) > _TOLERANCE_DEG):
+        f_lon, f_lat = forward(lon[active], lat[active])
+        step_lon, step_lat = target_lon[active] - f_lon, target_lat[active] - f_lat
+        lon[active] += step_lon
+        lat[active] += step_lat
+        # NaN steps compare False: points without coordinates stop at once.
+        active = active[(np.abs(step_lon) > _TOLERANCE_DEG) | (np.abs(step_lat) > _TOLERANCE_DEG)]
+        if active.size == 0:
             break
-    return lon, lat
+    return lon.reshape(shape), lat.reshape(shape)
 
 
 def gcj02_to_wgs84(lon, lat) -> ArrayPair:
@@ -130,12 +138,15 @@ def _normalise_sys(coord_sys) -> np.ndarray | str:
     """Upper-case labels without dashes; a missing label means WGS-84."""
     if isinstance(coord_sys, str):
         return coord_sys.strip().upper().replace("-", "")
-    arr = np.asarray(coord_sys, dtype=object)
-    filled = np.where(arr == None, "WGS84", arr).astype(str)
-    # Only a handful of distinct labels exist, so normalise the uniques, not every row.
-    uniq, inverse = np.unique(filled, return_inverse=True)
-    norm = np.array([u.strip().upper().replace("-", "") for u in uniq], dtype=object)
-    return norm[inverse.reshape(-1)]
+    arr = np.asarray(coord_sys, dtype=object).reshape(-1)
+    # Only a handful of distinct labels exist: normalise each once, map by a dictionary.
+    labels = {u: "WGS84" if u is None else str(u).strip().upper().replace("-", "") for u in set(arr.tolist())}
+    if len(labels) == 1:
+        return np.full(arr.shape, next(iter(labels.values())), dtype=object)
+    out = np.empty(arr.shape, dtype=object)
+    for raw, norm in labels.items():
+        out[arr == raw] = norm
+    return out
 
 
 _KNOWN = {"WGS84", "GCJ02", "BD09"}

@@ -60,7 +60,8 @@ class CompoundPolygons:
         self._rank[order] = np.arange(len(order))
         shapely.prepare(self.geometries)
         self._tree = shapely.STRtree(self.geometries)
-        self._build_raster()
+        # The raster pays for itself only over many points; built on first such use.
+        self._raster_built = False
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -121,6 +122,16 @@ class CompoundPolygons:
     def from_geometries(cls, ids: Sequence[str], geometries: Sequence, **kw) -> CompoundPolygons:
         """Build from parallel sequences of compound ids and shapely polygons."""
         return cls(np.asarray(ids, dtype=object), np.asarray(geometries, dtype=object), **kw)
+
+    @classmethod
+    def from_wkb(cls, ids: Sequence[str], wkb: Sequence[bytes], **kw) -> CompoundPolygons:
+        """Build from compound ids and the outlines as WKB (see `to_wkb`): no GeoJSON to parse."""
+        geoms = shapely.from_wkb(np.asarray(wkb, dtype=object)) if len(wkb) else np.empty(0, dtype=object)
+        return cls(np.asarray(ids, dtype=object), geoms, **kw)
+
+    def to_wkb(self) -> list[bytes]:
+        """The outlines as WKB, in `ids` order (exact: doubles are written as they are)."""
+        return list(shapely.to_wkb(self.geometries)) if len(self.geometries) else []
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -199,8 +210,14 @@ class CompoundPolygons:
         vals[np.searchsorted(keys, boundary)] = _MIXED
         self._keys, self._vals = keys, vals
 
+    def _ensure_raster(self) -> None:
+        if not self._raster_built:
+            self._build_raster()
+            self._raster_built = True
+
     def raster_stats(self) -> dict[str, float]:
         """Cell size and how many cells are answered by lookup (for benchmarks and logs)."""
+        self._ensure_raster()
         vals = self._dense if self._dense is not None else self._vals
         return {
             "cell_size_deg": self._cs,
@@ -217,16 +234,21 @@ class CompoundPolygons:
         out = np.full(lon.shape, _EMPTY, dtype=np.int64)
         if len(self.ids) == 0 or lon.size == 0:
             return out
-        fx = np.floor((lon - self._x0) / self._cs)
-        fy = np.floor((lat - self._y0) / self._cs)
-        ok = np.isfinite(fx) & np.isfinite(fy) & (fx >= 0) & (fy >= 0) & (fx < self._nx) & (fy < self._ny)
-        key = np.where(ok, fy * self._nx + fx, 0).astype(np.int64)
-        if self._dense is not None:
-            out[ok] = self._dense[key[ok]]
+        if self._raster_built or lon.size >= len(self.ids):
+            self._ensure_raster()
+            fx = np.floor((lon - self._x0) / self._cs)
+            fy = np.floor((lat - self._y0) / self._cs)
+            ok = np.isfinite(fx) & np.isfinite(fy) & (fx >= 0) & (fy >= 0) & (fx < self._nx) & (fy < self._ny)
+            key = np.where(ok, fy * self._nx + fx, 0).astype(np.int64)
+            if self._dense is not None:
+                out[ok] = self._dense[key[ok]]
+            else:
+                pos = np.minimum(np.searchsorted(self._keys, key), self._keys.size - 1)
+                found = ok & (self._keys[pos] == key)
+                out[found] = self._vals[pos[found]]
         else:
-            pos = np.minimum(np.searchsorted(self._keys, key), self._keys.size - 1)
-            found = ok & (self._keys[pos] == key)
-            out[found] = self._vals[pos[found]]
+            # Fewer points than outlines (a night's incidents): the exact test for each.
+            out[np.isfinite(lon) & np.isfinite(lat)] = _MIXED
 
         mixed = np.flatnonzero(out == _MIXED)
         out[mixed] = _EMPTY

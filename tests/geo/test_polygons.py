@@ -90,6 +90,31 @@ def test_raster_lookup_agrees_with_exact_test_on_random_city(dense_limit, monkey
     assert (got == expect).all()
 
 
+def test_few_points_exact_test_agrees_with_raster():
+    # Fewer points than outlines skip the raster; the answers are the same.
+    rng = np.random.default_rng(11)
+    geoms = [_square(118.0 + 0.0008 * (i % 30), 24.4 + 0.0008 * (i // 30), size=0.001) for i in range(600)]
+    ids = [f"C{i:04d}" for i in rng.permutation(600)]
+    lon, lat = rng.uniform(117.999, 118.026, 500), rng.uniform(24.399, 24.418, 500)
+    few = CompoundPolygons.from_geometries(ids, geoms).locate(lon, lat)
+    rastered = CompoundPolygons.from_geometries(ids, geoms)
+    rastered.raster_stats()  # builds the raster
+    assert (few == rastered.locate(lon, lat)).all()
+    pts = shapely.points(lon, lat)
+    expect = np.full(lon.size, None, dtype=object)
+    for cid, g in sorted(zip(ids, geoms), reverse=True):
+        expect[shapely.intersects(g, pts)] = cid
+    assert (few == expect).all() and (few != None).sum() > 100
+
+
+def test_wkb_round_trip_locates_the_same():
+    a = shapely.box(0.0, 0.0, 0.01, 0.01).difference(shapely.box(0.003, 0.003, 0.006, 0.006))
+    cp = CompoundPolygons.from_geometries(["A", "B"], [a, _square(0.02, 0.0, size=0.01)])
+    back = CompoundPolygons.from_wkb(list(cp.ids), cp.to_wkb())
+    lon, lat = np.linspace(-0.001, 0.031, 300), np.full(300, 0.004)
+    assert (back.locate(lon, lat) == cp.locate(lon, lat)).all()
+
+
 def test_empty_registry_locates_nothing():
     cp = CompoundPolygons.from_features([])
     assert cp.locate(np.array([118.1]), np.array([24.5])).tolist() == [None]

@@ -1,0 +1,39 @@
+"""The fast workbook writer: what Excel readers see, long frames over several sheets, same bytes twice."""
+import polars as pl
+
+from attribution import xlsx
+from attribution.xlsx import write_xlsx
+
+
+def _frame():
+    return pl.DataFrame({
+        "编号": ["a", "b<&>c", None, " 前后空格 "],
+        "经度": [118.04231140182644, None, 1.5, float("nan")],
+        "n": [1, 2, None, 4],
+    })
+
+
+def test_read_back_as_written(tmp_path):
+    path = write_xlsx(_frame(), tmp_path / "x.xlsx", sheet="待复核")
+    back = pl.read_excel(path, sheet_name="待复核", schema_overrides={"经度": pl.Float64, "n": pl.Int64})
+    assert back.columns == ["编号", "经度", "n"]
+    assert back["编号"].to_list() == ["a", "b<&>c", None, " 前后空格 "]
+    assert back["经度"].to_list()[:3] == [118.04231140182644, None, 1.5] and back["经度"][3] is None
+    assert back["n"].to_list() == [1, 2, None, 4]
+
+
+def test_long_frames_continue_on_further_sheets(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_ROWS", 3)
+    frame = pl.DataFrame({"k": [f"r{i}" for i in range(7)]})
+    path = write_xlsx(frame, tmp_path / "x.xlsx", sheet="q")
+    sheets = pl.read_excel(path, sheet_id=0)
+    assert list(sheets) == ["q", "q2", "q3"]
+    assert pl.concat(sheets.values())["k"].to_list() == frame["k"].to_list()
+
+
+def test_same_frame_same_bytes_and_empty_frame(tmp_path):
+    a = write_xlsx(_frame(), tmp_path / "a.xlsx").read_bytes()
+    b = write_xlsx(_frame(), tmp_path / "b.xlsx").read_bytes()
+    assert a == b
+    empty = write_xlsx(_frame().clear(), tmp_path / "e.xlsx")
+    assert pl.read_excel(empty).columns == ["编号", "经度", "n"]
