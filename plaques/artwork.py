@@ -81,9 +81,11 @@ class ArtworkRenderer:
     """``render_plaque_svg`` for a whole batch: one template render per variant (stars, name
     size, QR size, whether there is a district or street line), string fills for the rest."""
 
+    FIELDS = ("name", "year", "serial", "d", "district", "street")
+
     def __init__(self, year: int) -> None:
         self.year = year
-        self._stencils = Stencils(template("plaque_artwork.svg.j2"), self._marked,
+        self._stencils = Stencils(template("plaque_artwork.svg.j2"), self.FIELDS, self._marked,
                                   lambda item: _context(year=self.year, **item))
 
     def _marked(self, key: tuple) -> dict:
@@ -95,7 +97,6 @@ class ArtworkRenderer:
                street: str = "") -> str:
         """The artwork of one plaque (the same text ``render_plaque_svg`` gives)."""
         key = (stars, name_font_size(name), n, bool(district or street))
-        values = {"name": esc(name), "year": str(self.year), "serial": esc(serial), "d": esc(d),
-                  "district": esc(district), "street": esc(street)}
+        values = (esc(name), str(self.year), esc(serial), esc(d), esc(district), esc(street))
         item = dict(name=name, stars=stars, serial=serial, n=n, d=d, district=district, street=street)
         return self._stencils.fill(key, values, item)
