@@ -85,18 +85,23 @@ class ArtworkRenderer:
 
     def __init__(self, year: int) -> None:
         self.year = year
-        self._stencils = Stencils(template("plaque_artwork.svg.j2"), self.FIELDS, self._marked,
-                                  lambda item: _context(year=self.year, **item))
+        self.stencils = Stencils(lambda: template("plaque_artwork.svg.j2"), self.FIELDS, self._marked,
+                                 lambda item: _context(year=self.year, **item))
 
     def _marked(self, key: tuple) -> dict:
         stars, size, n, placed = key
         return _context(name=Slot(size), stars=stars, year=slot("year"), serial=slot("serial"), n=n, d=slot("d"),
                         district=slot("district") if placed else "", street=slot("street") if placed else "")
 
+    @staticmethod
+    def key(*, name: str, stars: int, n: int, district: str = "", street: str = "") -> tuple:
+        """The variant of a plaque: what the template computes with."""
+        return stars, name_font_size(name), n, bool(district or street)
+
     def render(self, *, name: str, stars: int, serial: str, n: int, d: str, district: str = "",
                street: str = "") -> str:
         """The artwork of one plaque (the same text ``render_plaque_svg`` gives)."""
-        key = (stars, name_font_size(name), n, bool(district or street))
+        key = self.key(name=name, stars=stars, n=n, district=district, street=street)
         values = (esc(name), str(self.year), esc(serial), esc(d), esc(district), esc(street))
         item = dict(name=name, stars=stars, serial=serial, n=n, d=d, district=district, street=street)
-        return self._stencils.fill(key, values, item)
+        return self.stencils.fill(key, values, item)

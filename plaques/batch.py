@@ -18,7 +18,7 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from plaques.registry import PlaquePlan
-from plaques.render import PARTS, PlaqueRow, render_chunk
+from plaques.render import PARTS, PlaqueRow, artwork_stencils, install_artwork, render_chunk
 from plaques.sign import plaque_url
 from plaques.templates import FONT_STACK, template
 from plaques.zipwrite import Member, ZipAssembler, dos_stamp
@@ -116,7 +116,9 @@ def render_files(rows: list[PlaqueRow], batch_dir: Path, *, year: int, arc_root:
     if workers <= 1 or len(rows) < PARALLEL_FROM:
         return _in_order(batch_dir, (render_chunk(*a, **kw) for a, kw in jobs))
     # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    # The workers get the artwork's template variants compiled: loading templates costs imports.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=install_artwork,
+                               initargs=(year, artwork_stencils(rows, year)))
     futures = [pool.submit(render_chunk, *a, **kw) for a, kw in jobs]
     return _in_order(batch_dir, (f.result() for f in futures), pool)
 

@@ -102,7 +102,7 @@ def _context(row: tuple) -> dict:
 
 @lru_cache(maxsize=1)
 def _stencils() -> Stencils:
-    return Stencils(template("plaque_verify.html"), FIELDS, _marked, _context)
+    return Stencils(lambda: template("plaque_verify.html"), FIELDS, _marked, _context)
 
 
 def _num(v) -> str:

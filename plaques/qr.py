@@ -238,6 +238,11 @@ def qr_matrices(urls: list[str], *, error_correction: int = ERROR_CORRECTION) ->
     return out
 
 
+def matrix_size(url: str, *, error_correction: int = ERROR_CORRECTION) -> int:
+    """The side of ``url``'s QR matrix in modules, quiet zone included, without encoding it."""
+    return layout(url.encode("utf-8"), error_correction).version * 4 + 17 + 2 * QUIET_ZONE
+
+
 def qr_matrix(url: str, *, error_correction: int = ERROR_CORRECTION) -> np.ndarray:
     """The QR code of ``url`` as a boolean matrix (True = dark), quiet zone included."""
     return qr_matrices([url], error_correction=error_correction)[0]

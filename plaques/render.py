@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from plaques.artwork import ArtworkRenderer
-from plaques.qr import DEFAULT_DPI, DEFAULT_MODULE_MM, png_bytes, qr_matrices, svg_path, svg_paths
+from plaques.qr import DEFAULT_DPI, DEFAULT_MODULE_MM, matrix_size, png_bytes, qr_matrices, svg_path, svg_paths
 from plaques.zipwrite import Member, MemberRun
 
 # serial, url, name, stars, district, street
@@ -39,6 +39,29 @@ def standalone_qr_svg(matrix: np.ndarray, url: str, path_d: str | None = None) -
 def artwork_renderer(year: int) -> ArtworkRenderer:
     """One renderer per process and year: its stencils serve every chunk."""
     return ArtworkRenderer(year)
+
+
+def artwork_stencils(rows: list[PlaqueRow], year: int) -> dict:
+    """The artwork variants ``rows`` need, compiled and checked here (on the first row of
+    each), for worker processes: they then never load the template environment."""
+    renderer = artwork_renderer(year)
+    firsts: dict[tuple, PlaqueRow] = {}
+    for r in rows:
+        key = renderer.key(name=r[2], stars=r[3], n=matrix_size(r[1]), district=r[4], street=r[5])
+        if key not in firsts:
+            firsts[key] = r
+    firsts_rows = list(firsts.values())
+    if firsts_rows:
+        matrices = qr_matrices([r[1] for r in firsts_rows])
+        for (serial, url, name, stars, district, street), m, d in zip(firsts_rows, matrices, _paths(matrices)):
+            renderer.render(name=name, stars=stars, serial=serial, n=m.shape[0], d=d, district=district,
+                            street=street)
+    return renderer.stencils.export()
+
+
+def install_artwork(year: int, stencils: dict) -> None:
+    """Worker initializer: take the artwork variants compiled by ``artwork_stencils``."""
+    artwork_renderer(year).stencils.preload(stencils)
 
 
 def _paths(matrices: list[np.ndarray]) -> list[str]:

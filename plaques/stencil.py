@@ -63,10 +63,10 @@ class Stencils:
     real context of one item, used to check the first fill of each variant.
     """
 
-    def __init__(self, template: Template, fields: tuple[str, ...], marked: Callable[[Hashable], dict],
+    def __init__(self, load: Callable[[], Template], fields: tuple[str, ...], marked: Callable[[Hashable], dict],
                  context: Callable[[object], dict]) -> None:
         self.fields = fields
-        self._template = template
+        self._load = load  # called on the first variant not preloaded: loading templates costs imports
         self._marked = marked
         self._context = context
         self._stencils: dict[Hashable, Stencil | None] = {}
@@ -80,19 +80,29 @@ class Stencils:
             with self._lock:
                 return self._first(key, values, item)
         if stencil is None:  # the stencil disagreed with Jinja2 for this variant
-            return self._template.render(**self._context(item))
+            return self._load().render(**self._context(item))
         return stencil.fill(values)
+
+    def export(self) -> dict:
+        """The variants compiled so far, for ``preload`` in another process."""
+        return dict(self._stencils)
+
+    def preload(self, stencils: dict) -> None:
+        """Take variants compiled (and checked) elsewhere."""
+        self._stencils.update(stencils)
 
     def digest(self) -> str:
         """A hash of the template source: a changed template changes every fingerprint."""
-        env = self._template.environment
-        source = env.loader.get_source(env, self._template.name)[0] if env.loader and self._template.name else ""
+        template = self._load()
+        env = template.environment
+        source = env.loader.get_source(env, template.name)[0] if env.loader and template.name else ""
         return hashlib.blake2b(source.encode("utf-8"), digest_size=10).hexdigest()
 
     def _first(self, key: Hashable, values: Sequence[str], item: object) -> str:
-        real = self._template.render(**self._context(item))
+        template = self._load()
+        real = template.render(**self._context(item))
         try:
-            stencil = Stencil(self._template.render(**self._marked(key)), self.fields)
+            stencil = Stencil(template.render(**self._marked(key)), self.fields)
             if stencil.fill(values) != real:
                 stencil = None
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
