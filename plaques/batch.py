@@ -4,6 +4,11 @@
 ``qr/<serial>.svg|.png`` and ``art/<serial>.svg`` for every plaque to print,
 ``withdrawals.csv`` (the plaques to collect from walls), ``proof.html`` (an A4 proof
 sheet) and ``<batch_id>.zip`` with all of it. The same plan gives the same bytes.
+
+A first run prints every plaque of the city: the plaques are rendered in chunks, in worker
+processes (``workers``), each chunk writing its files and its share of the zip's members;
+this process meanwhile writes the lists and the proof sheet, then assembles the zip from
+the chunks' member runs in name order.
 """
 from __future__ import annotations
 

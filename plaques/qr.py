@@ -1,12 +1,17 @@
 """QR codes for plaques: the module matrix, a compact vector SVG and a 600-dpi PNG.
 
-The ``qrcode`` package encodes the data (segments, Reed–Solomon blocks; error correction
-Q, for outdoor plaques that weather and get dirty). Placing the bits and choosing the mask
-is done here with NumPy instead of ``qrcode``'s pure-Python loops (eight full builds scored
-module by module, ~5 ms a code): the placement order of each version is computed once, and
-the eight masks are applied and scored in one batch, with ``qrcode``'s own scoring rules so
-both pick the same mask — a demo run prints thousands of codes. The PNG is written directly
-(1-bit, PNG "Up" filter, fast deflate), several times faster than going through Pillow.
+Contract: error correction Q (outdoor plaques weather and get dirty), a quiet zone of 4
+light modules on every side, and in the PNG one module = ``DEFAULT_MODULE_MM`` (1 mm) at
+``DEFAULT_DPI`` (600 dpi), rounded to whole pixels (24 px). Every matrix is the one the
+``qrcode`` package builds for the same text, its mask choice included (the tests compare).
+
+A print batch encodes 100,000 URLs of one pattern, so the work is done for many at once:
+``qrcode`` chooses the segments and version once per layout (``plaques.qr_codewords``),
+codewords and Reed–Solomon blocks are computed for the whole group with NumPy, and the
+eight masks of every symbol are scored on bit-packed rows and columns (one 64-bit integer
+per line: runs, 2×2 blocks and finder-like patterns become shifts, ANDs and popcounts),
+with ``qrcode``'s own scoring rules. SVG paths come from run widths and heights of the
+whole stack; the PNG is written directly (1-bit, PNG "Up" filter, deflated by ISA-L).
 """
 from __future__ import annotations
 
