@@ -33,7 +33,7 @@ def reference(text: str) -> np.ndarray:
     return np.array(ref.get_matrix(), dtype=bool)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(ALPHABET, min_size=1, max_size=90), min_size=1, max_size=6))
 def test_batch_matrices_equal_qrcode(texts):
     for text, m in zip(texts, Q.qr_matrices(texts)):
@@ -52,7 +52,7 @@ def test_urls_of_a_batch_share_one_layout_and_match_qrcode():
 GROUPS = ["0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", "abcxyz_?&", "é", "小区"]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.text(ALPHABET, min_size=1, max_size=60), st.randoms(use_true_random=False))
 def test_segment_key_decides_the_segments(text, rnd):
     other = "".join(rnd.choice(next(g for g in GROUPS if c in g)) for c in text)
@@ -147,3 +147,16 @@ def test_zip_members_must_come_in_name_order(tmp_path):
         archive.add("B/a.txt", b"a", compress=True)
     archive.abort()
     assert not list(tmp_path.iterdir())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["350203", None, "35020", "abcdef"]),
+                          st.sampled_from(["思明区", "湖里区", None, "某某区", ""]),
+                          st.sampled_from(["XM0001", "C-2", "小区1", "A_b9", "x" * 41]),
+                          st.integers(1, 120)), max_size=30))
+def test_vectorised_serials_equal_serial_for(rows):
+    import polars as pl
+
+    from plaques.serials import serial_for, serials_expr
+    df = pl.DataFrame(rows, schema={"c": pl.String, "d": pl.String, "i": pl.String, "s": pl.Int32}, orient="row")
+    assert df.select(serials_expr("c", "d", "i", "s"))["c"].to_list() == [serial_for(*r) for r in rows]
