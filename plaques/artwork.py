@@ -7,6 +7,7 @@ text stays text (with a CJK font stack) so the printer's RIP sets it sharply.
 from __future__ import annotations
 
 import math
+from typing import Self
 
 import numpy as np
 
@@ -47,12 +48,13 @@ def name_font_size(name: str, box_mm: float = NAME_BOX_MM, largest: float = 64.0
 def _context(*, name: str, stars: int, year: int | str, serial: str, n: int, d: str, district: str,
              street: str) -> dict:
     qr_x, qr_y = WIDTH_MM - 40 - QR_SIZE_MM, 130.0
-    return dict(
-        width=WIDTH_MM, height=HEIGHT_MM, name=name, name_size=name_font_size(name) if not isinstance(name, Slot)
-        else name.size, stars=stars, star_row=_star_row(stars, 40.0, 280.0), year=year, serial=serial,
-        district=district, street=street, font_stack=FONT_STACK,
-        qr={"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": d},
-    )
+    return {
+        "width": WIDTH_MM, "height": HEIGHT_MM, "name": name,
+        "name_size": name.size if isinstance(name, Slot) else name_font_size(name),
+        "stars": stars, "star_row": _star_row(stars, 40.0, 280.0), "year": year, "serial": serial,
+        "district": district, "street": street, "font_stack": FONT_STACK,
+        "qr": {"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": d},
+    }
 
 
 def render_plaque_svg(*, name: str, stars: int, year: int, serial: str, url: str,
@@ -71,7 +73,7 @@ class Slot(str):
 
     size: float
 
-    def __new__(cls, size: float) -> Slot:
+    def __new__(cls, size: float) -> Self:
         marker = super().__new__(cls, slot("name"))
         marker.size = size
         return marker
@@ -103,5 +105,5 @@ class ArtworkRenderer:
         """The artwork of one plaque (the same text ``render_plaque_svg`` gives)."""
         key = self.key(name=name, stars=stars, n=n, district=district, street=street)
         values = (esc(name), str(self.year), esc(serial), esc(d), esc(district), esc(street))
-        item = dict(name=name, stars=stars, serial=serial, n=n, d=d, district=district, street=street)
+        item = {"name": name, "stars": stars, "serial": serial, "n": n, "d": d, "district": district, "street": street}
         return self.stencils.fill(key, values, item)

@@ -23,7 +23,13 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from plaques.registry import PlaquePlan
-from plaques.render import PARTS, PlaqueRow, artwork_stencils, install_artwork, render_chunk
+from plaques.render import (
+    PARTS,
+    PlaqueRow,
+    artwork_stencils,
+    install_artwork,
+    render_chunk,
+)
 from plaques.sign import plaque_url
 from plaques.templates import FONT_STACK, template
 from plaques.zipwrite import Member, ZipAssembler, dos_stamp
@@ -116,7 +122,7 @@ def render_files(rows: list[PlaqueRow], batch_dir: Path, *, year: int, arc_root:
     """
     for sub in ("qr", "art", PARTS):
         (batch_dir / sub).mkdir(parents=True, exist_ok=True)
-    jobs = [((c, batch_dir, year), dict(arc_root=arc_root, stamp=stamp, part=k))
+    jobs = [((c, batch_dir, year), {"arc_root": arc_root, "stamp": stamp, "part": k})
             for k, c in enumerate(_chunks(rows, CHUNK))]
     if workers <= 1 or len(rows) < PARALLEL_FROM:
         return _in_order(batch_dir, (render_chunk(*a, **kw) for a, kw in jobs))

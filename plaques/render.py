@@ -15,7 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from plaques.artwork import ArtworkRenderer
-from plaques.qr import DEFAULT_DPI, DEFAULT_MODULE_MM, matrix_size, png_bytes, qr_matrices, svg_path, svg_paths
+from plaques.qr import (
+    DEFAULT_DPI,
+    DEFAULT_MODULE_MM,
+    matrix_size,
+    png_bytes,
+    qr_matrices,
+    svg_path,
+    svg_paths,
+)
 from plaques.zipwrite import Member, MemberRun
 
 # serial, url, name, stars, district, street

@@ -37,7 +37,7 @@ def esc(value: object) -> str:
 class Stencil:
     """A rendered template with named slots, filled by ``str.format``."""
 
-    __slots__ = ("slots", "_format")
+    __slots__ = ("_format", "slots")
 
     def __init__(self, rendered: str, fields: tuple[str, ...]) -> None:
         parts = _SLOT.split(rendered)

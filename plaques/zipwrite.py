@@ -94,7 +94,8 @@ class ZipAssembler:
         self.path = Path(path)
         self.stamp = stamp
         self._tmp = self.path.with_name(self.path.name + ".part")
-        self._f: BinaryIO = open(self._tmp, "wb")
+        # Open across calls (add, append, close); close() or abort() closes it.
+        self._f: BinaryIO = open(self._tmp, "wb")  # noqa: SIM115
         self._members: list[Member] = []
         self._last = b""
 
