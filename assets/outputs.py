@@ -166,7 +166,8 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     )
     rendered = sum(1 for p in pages if p.parent.parent.name == "c")
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
-                                       base_url=folders.public_base_url, secret=secret)
+                                       base_url=folders.public_base_url, secret=secret,
+                                       previous=_previous_site(folders, context.partition_key))
     return dg.MaterializeResult(metadata={
         "files_written": len(pages), "compound_pages_rendered": rendered,
         "compound_pages_reused": current.height - rendered, "site": str(site_dir),

@@ -4,24 +4,51 @@
 withdrawn ones say so), and ``site_dir/p/index.html`` + ``site_dir/404.html`` for any
 other path: an unknown or altered path is not a genuine plaque. zh-CN, mobile first,
 inline CSS, no external resources, well under 100 KB.
+
+A city has a page per plaque ever issued (100,000 and more), and a night changes few of
+them. ``p/_fingerprints.json`` keeps a hash of what each page shows (its rating date
+excluded, as for the compound pages of ``reports.site``); given the previous release's site,
+a page whose hash is unchanged is hard-linked from there instead of rendered, so it keeps
+the date of the rating that last changed it. Pages are filled from per-variant stencils
+(``plaques.stencil``) and written by a few threads (the file system calls release the GIL).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
 from plaques.sign import sign_serial
+from plaques.stencil import Stencils, esc, slot
 from plaques.templates import FONT_STACK, template
 from plaques.verify import STATUS_TEXT, _public_dict, status_frame
+from schemas.plaques import Plaque
 from schemas.ratings import Rating
 
 MAX_PAGE_BYTES = 100 * 1024
+FINGERPRINTS = "_fingerprints.json"  # in p/: serial → hash of what its page shows
+PAGE_VERSION = 1  # bump when what a page shows changes without its template changing
+THREADS = 4  # writers: creating folders and files is kernel time, which overlaps
+ROOT = "../../../"  # from p/<serial>/<signature>/ back to the site root
 # The public site's compound pages live at /c/<slug>/; the slug is the id when URL-safe.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+_COLUMNS = [Plaque.serial, Plaque.compound_id, "public_status", "current_serial", "current_stars", "name",
+            "district", "street", Plaque.stars, Plaque.rating_year, Plaque.issued_on, Plaque.status_changed_on,
+            "rated_on", "rated_stars", "rating_status"]
+# The slots of the page, in the order of ``_values``; the last three (the rating date) are
+# left out of the fingerprint.
+FIELDS = ("text", "serial", "name", "district", "street", "rating_year", "issued_y", "issued_m", "issued_d",
+          "changed_y", "changed_m", "changed_d", "current_serial", "href", "rated_y", "rated_m", "rated_d")
+_UNDATED = len(FIELDS) - 3
 
 
 def _compound_href(compound_id: str) -> str | None:
@@ -29,12 +56,17 @@ def _compound_href(compound_id: str) -> str | None:
 
 
 def _write(path: Path, html: str) -> Path:
-    data = html.encode("utf-8")
-    if len(data) > MAX_PAGE_BYTES:
-        raise ValueError(f"{path} would be {len(data)} bytes, over the {MAX_PAGE_BYTES}-byte page budget")
+    data = _checked(path, html)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def _checked(path: Path | str, html: str) -> bytes:
+    data = html.encode("utf-8")
+    if len(data) > MAX_PAGE_BYTES:
+        raise ValueError(f"{path} would be {len(data)} bytes, over the {MAX_PAGE_BYTES}-byte page budget")
+    return data
 
 
 def render_not_genuine(root: str = "/") -> str:
@@ -43,21 +75,155 @@ def render_not_genuine(root: str = "/") -> str:
                                                       root=root)
 
 
+def _date_slots(prefix: str) -> SimpleNamespace:
+    return SimpleNamespace(year=slot(f"{prefix}_y"), month=slot(f"{prefix}_m"), day=slot(f"{prefix}_d"))
+
+
+def _marked(key: tuple) -> dict:
+    """The page context of a variant, with slot markers for the values."""
+    status, stars, current_stars, rated_stars, has_name, has_place, rated, has_href = key
+    p = {
+        "status": status, "text": slot("text"), "serial": slot("serial"),
+        "name": slot("name") if has_name else None,
+        "district": slot("district") if has_place else None, "street": slot("street") if has_place else None,
+        "stars": stars, "rating_year": slot("rating_year"), "issued_on": _date_slots("issued"),
+        "status_changed_on": _date_slots("changed"), "current_serial": slot("current_serial"),
+        "current_stars": current_stars, "rated_on": _date_slots("rated") if rated else None,
+        "rated_stars": rated_stars,
+    }
+    return {"p": p, "font_stack": FONT_STACK, "compound_href": slot("href") if has_href else None, "root": ROOT}
+
+
+def _context(row: tuple) -> dict:
+    """The real page context of a row of ``_COLUMNS`` (as the template was always given)."""
+    info = _public_dict(dict(zip(_COLUMNS, row)))
+    return {"p": info, "font_stack": FONT_STACK, "compound_href": _compound_href(info["compound_id"]), "root": ROOT}
+
+
+@lru_cache(maxsize=1)
+def _stencils() -> Stencils:
+    return Stencils(lambda: template("plaque_verify.html"), FIELDS, _marked, _context)
+
+
+def _num(v) -> str:
+    return "" if v is None else str(v)
+
+
+def _page(row: tuple) -> tuple[tuple, tuple[str, ...]]:
+    """The variant key and slot values of a row of ``_COLUMNS`` (what ``_public_dict`` and
+    the template make of it)."""
+    (serial, compound_id, status, current_serial, current_stars, name, district, street, stars, rating_year,
+     issued_on, changed_on, rated_on, rated_stars, rating_status) = row
+    if status != "superseded":
+        current_serial = current_stars = None
+    text = f"已更换（现为{current_stars}星）" if status == "superseded" else STATUS_TEXT[status]
+    shown_stars = rated_stars if rating_status in ("rated", "downgraded") else None
+    href = _compound_href(compound_id)
+    key = (status, stars, current_stars, shown_stars, bool(name), bool(district or street), rated_on is not None,
+           href is not None)
+    values = (esc(text), esc(serial), esc(name or ""), esc(district or ""), esc(street or ""), _num(rating_year),
+              *_ymd(issued_on), *_ymd(changed_on), esc(current_serial or ""), esc(href or ""), *_ymd(rated_on))
+    return key, values
+
+
+def _ymd(d) -> tuple[str, str, str]:
+    return (str(d.year), str(d.month), str(d.day)) if d is not None else ("", "", "")
+
+
+def _fingerprint(digest: str, key: tuple, values: tuple[str, ...]) -> str:
+    shown = "\x1f".join((digest, str(PAGE_VERSION), repr(key), *values[:_UNDATED]))
+    return hashlib.blake2b(shown.encode("utf-8"), digest_size=10).hexdigest()
+
+
+def _previous_prints(previous: Path | None) -> dict[str, str]:
+    if previous is None:
+        return {}
+    try:
+        return json.loads((Path(previous) / "p" / FINGERPRINTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _put(p_fd: int, rel: str, data: bytes) -> None:
+    fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=p_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _write_pages(p_dir: Path, jobs: list[tuple[str, str, bytes | None, tuple | None]], previous: Path | None
+                 ) -> list[str]:
+    """Create ``<serial>/<signature>/index.html`` under ``p_dir`` for each job (serial,
+    signature, page bytes or None to link the previous release's page, row to render
+    when that page is missing), in ``THREADS`` threads; returns the pages rendered here
+    because the previous one was missing."""
+    old_p = str(Path(previous) / "p") if previous is not None else ""
+
+    def work(part: list) -> list[str]:
+        rendered = []
+        p_fd = os.open(p_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for serial, sig, data, row in part:
+                os.mkdir(serial, dir_fd=p_fd)
+                folder = f"{serial}/{sig}"
+                os.mkdir(folder, dir_fd=p_fd)
+                rel = f"{folder}/index.html"
+                if data is None:
+                    try:  # the staging site is new: linking never changes the old release's file
+                        os.link(f"{old_p}/{rel}", rel, dst_dir_fd=p_fd)
+                        continue
+                    except OSError:
+                        key, values = _page(row)
+                        data = _checked(rel, _stencils().fill(key, values, row))
+                        rendered.append(rel)
+                _put(p_fd, rel, data)
+        finally:
+            os.close(p_fd)
+        return rendered
+
+    if len(jobs) < 2000:
+        return work(jobs)
+    step = -(-len(jobs) // (THREADS * 8))
+    with ThreadPoolExecutor(THREADS) as pool:
+        return [rel for part in pool.map(work, [jobs[i:i + step] for i in range(0, len(jobs), step)]) for rel in part]
+
+
 def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: DataFrame[Rating], *,
-                              base_url: str, secret: str) -> list[Path]:
-    """Write one verification page per plaque in ``registry`` plus the not-genuine pages."""
+                              base_url: str, secret: str, previous: Path | None = None) -> list[Path]:
+    """Write one verification page per plaque in ``registry`` plus the not-genuine pages;
+    returns the pages rendered.
+
+    ``previous`` (the last published site): pages whose content, rating date aside, is
+    unchanged since then are hard-linked from it instead of rendered.
+    """
     site_dir = Path(site_dir)
+    p_dir = site_dir / "p"
     # p/ belongs to these pages alone; clearing it drops pages of a previous secret.
-    shutil.rmtree(site_dir / "p", ignore_errors=True)
-    page = template("plaque_verify.html")
-    written = []
-    for row in status_frame(registry, ratings).sort("serial").iter_rows(named=True):
-        info = _public_dict(row)
-        serial = info["serial"]
-        html = page.render(p=info, font_stack=FONT_STACK, compound_href=_compound_href(info["compound_id"]),
-                           root="../../../")
-        written.append(_write(site_dir / "p" / serial / sign_serial(serial, secret) / "index.html", html))
-    written.append(_write(site_dir / "p" / "index.html", render_not_genuine("../")))
+    shutil.rmtree(p_dir, ignore_errors=True)
+    p_dir.mkdir(parents=True)
+    stencils = _stencils()
+    digest = stencils.digest()
+    before = _previous_prints(previous)
+    rows = status_frame(registry, ratings).sort(Plaque.serial).select(_COLUMNS).rows()
+    prints: dict[str, str] = {}
+    jobs, written = [], []
+    for row in rows:
+        serial = row[0]
+        key, values = _page(row)
+        fp = prints[serial] = _fingerprint(digest, key, values)
+        sig = sign_serial(serial, secret)
+        if before.get(serial) == fp:
+            jobs.append((serial, sig, None, row))
+            continue
+        rel = f"{serial}/{sig}/index.html"
+        jobs.append((serial, sig, _checked(rel, stencils.fill(key, values, row)), None))
+        written.append(p_dir / rel)
+    written += [p_dir / rel for rel in _write_pages(p_dir, jobs, previous)]
+    (p_dir / FINGERPRINTS).write_text(json.dumps(prints, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    written.append(_write(p_dir / "index.html", render_not_genuine("../")))
     # The host answers any unknown path with /404.html, so its link must be root-absolute.
     written.append(_write(site_dir / "404.html", render_not_genuine("/")))
     return written

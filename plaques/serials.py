@@ -49,8 +49,34 @@ def serial_seq(serial: pl.Expr) -> pl.Expr:
 
 
 def serials_expr(district_code: str, district: str, compound_id: str, seq: str) -> pl.Expr:
-    """``serial_for`` over frame columns (a small per-compound map; serials are few)."""
-    return pl.struct(district_code, district, compound_id, seq).map_elements(
-        lambda r: serial_for(r[district_code], r[district], r[compound_id], r[seq]),
-        return_dtype=pl.String,
+    """``serial_for`` over frame columns, vectorised (a first run issues a serial per compound);
+    only the rare parts that need a hash are computed one by one, once per distinct value."""
+    return pl.struct(district_code, district, compound_id, seq).map_batches(
+        lambda s: _serials(s, district_code, district, compound_id, seq), return_dtype=pl.String)
+
+
+def _hashed(values: pl.Series, prefix: str, n: int) -> pl.Series:
+    """``_hash_part`` of each value, computed once per distinct value."""
+    table = {v: _hash_part(v, prefix, n) for v in values.unique().to_list()}
+    return values.replace_strict(table, return_dtype=pl.String) if table else values.cast(pl.String)
+
+
+def _serials(s: pl.Series, district_code: str, district: str, compound_id: str, seq: str) -> pl.Series:
+    df = s.struct.unnest()
+    code, name = df[district_code].cast(pl.String), df[district].cast(pl.String)
+    cid = df[compound_id].cast(pl.String)
+    abbreviated = name.replace_strict(DISTRICT_ABBREVIATIONS, default=None, return_dtype=pl.String)
+    coded = code.str.contains(_DIVISION_CODE.pattern).fill_null(False)
+    district_part_ = (
+        pl.select(pl.when(coded).then(code).when(abbreviated.is_not_null()).then(abbreviated)
+                  .otherwise(pl.lit(None, dtype=pl.String))).to_series()
     )
+    need = district_part_.is_null()
+    if need.any():
+        district_part_ = district_part_.scatter(need.arg_true(), _hashed(name.filter(need).fill_null(""), "D", 4))
+    safe = cid.str.contains(_SAFE_PART.pattern).fill_null(False)
+    compound_part_ = cid
+    if (~safe).any():
+        compound_part_ = cid.scatter((~safe).arg_true(), _hashed(cid.filter(~safe), "X", 10))
+    seqs = df[seq].cast(pl.Int64).cast(pl.String).str.zfill(2)
+    return pl.select(pl.concat_str([district_part_, compound_part_, seqs], separator="-")).to_series()

@@ -28,7 +28,7 @@ def sign_serial(serial: str, secret: str) -> str:
     """The URL-safe signature of a plaque serial (16 upper-case base32 characters)."""
     if not secret:
         raise PlaqueSecretError("an empty secret cannot sign plaques")
-    digest = hmac.new(secret.encode("utf-8"), serial.encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.digest(secret.encode("utf-8"), serial.encode("utf-8"), hashlib.sha256)
     return base64.b32encode(digest[:SIGNATURE_BYTES]).decode("ascii")
 
 
