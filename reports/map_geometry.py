@@ -105,58 +105,59 @@ class Rings:
     index: np.ndarray
     coords: np.ndarray
     offsets: np.ndarray
-    polygons: np.ndarray  # the same rings as shapely polygons
+
+    def polygons(self) -> np.ndarray:
+        """The rings as shapely polygons, built in one call."""
+        if self.index.size == 0:
+            return np.empty(0, dtype=object)
+        return shapely.from_ragged_array(GeometryType.POLYGON, self.coords,
+                                         (self.offsets, np.arange(self.index.size + 1)))
+
+    def with_coords(self, coords: np.ndarray) -> Rings:
+        return Rings(self.index, coords, self.offsets)
 
 
-def _rings(index: np.ndarray, coords: np.ndarray, lengths: np.ndarray) -> Rings:
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    polys = (shapely.from_ragged_array(GeometryType.POLYGON, coords, (offsets, np.arange(index.size + 1)))
-             if index.size else np.empty(0, dtype=object))
-    return Rings(index, coords, offsets, polys)
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-def snap_simple_rings(geoms: np.ndarray) -> Rings:
-    """The polygons whose snap-rounding is known (see the module doc), snapped: final
-    closed rings, counter-clockwise, started where GEOS starts them."""
-    found_idx, found_rings = [], []
+def plain_rings(geoms: np.ndarray) -> Rings:
+    """The one-ring polygons among ``geoms`` (None allowed), as rings."""
     present = np.array([g is not None for g in geoms], dtype=bool)
     idx = np.flatnonzero(present)
+    if idx.size:
+        g = geoms[idx]
+        idx = idx[(shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)]
+    if idx.size == 0:
+        return Rings(np.empty(0, dtype=np.int64), np.empty((0, 2)), np.zeros(1, dtype=np.int64))
     g = geoms[idx]
-    if idx.size:
-        simple = ((shapely.get_type_id(g) == 3) & (shapely.get_num_interior_rings(g) == 0)
-                  & shapely.is_valid(g))
-        idx, g = idx[simple], g[simple]
-    if idx.size:
-        ext = shapely.get_exterior_ring(g)
-        counts = shapely.get_num_coordinates(ext)
-        coords = shapely.get_coordinates(ext)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        for n1 in np.unique(counts):                      # rings of equal length in one block
-            if n1 < 4:
-                continue
-            sel = np.flatnonzero(counts == n1)
-            block = coords[starts[sel][:, None] + np.arange(n1)[None, :]]      # (k, n+1, 2)
-            ok, out = _snap_block(block)
-            if ok.any():
-                found_idx.append(idx[sel[ok]])
-                found_rings.append(out[ok])
+    return Rings(idx, shapely.get_coordinates(g), _offsets(shapely.get_num_coordinates(g)))
+
+
+def snap_rings(rings: Rings) -> Rings:
+    """The rings whose snap-rounding is known (see the module doc), snapped: final closed
+    rings, counter-clockwise, started where GEOS starts them. The others are left out."""
+    lengths = np.diff(rings.offsets)
+    found_idx, found_rings = [], []
+    for n1 in np.unique(lengths):                         # rings of equal length in one block
+        if n1 < 4:
+            continue
+        sel = np.flatnonzero(lengths == n1)
+        block = rings.coords[rings.offsets[sel][:, None] + np.arange(n1)[None, :]]   # (k, n+1, 2)
+        ok, out = _snap_block(block)
+        if ok.any():
+            found_idx.append(rings.index[sel[ok]])
+            found_rings.append(out[ok])
     if not found_idx:
-        return _rings(np.empty(0, dtype=np.int64), np.empty((0, 2)), np.empty(0, dtype=np.int64))
+        return Rings(np.empty(0, dtype=np.int64), np.empty((0, 2)), np.zeros(1, dtype=np.int64))
     index = np.concatenate(found_idx)
     lengths = np.concatenate([np.full(len(r), r.shape[1]) for r in found_rings])
     flat = np.concatenate([r.reshape(-1, 2) for r in found_rings])
     order = np.argsort(index, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[order]
+    starts = (np.cumsum(lengths) - lengths)[order]
     lengths = lengths[order]
-    take = np.repeat(starts, lengths) + (np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths))
-    rings = _rings(index[order], flat[take], lengths)
-    valid = shapely.is_valid(rings.polygons)
-    if not valid.all():  # cannot happen given the checks; never publish a bad shape if it does
-        keep = np.flatnonzero(valid)
-        pts = np.concatenate([np.arange(rings.offsets[k], rings.offsets[k + 1]) for k in keep] or [[]])
-        rings = _rings(rings.index[keep], rings.coords[pts.astype(np.int64)].reshape(-1, 2),
-                       np.diff(rings.offsets)[keep])
-    return rings
+    within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return Rings(index[order], flat[np.repeat(starts, lengths) + within], _offsets(lengths))
 
 
 def _snap_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,12 +169,31 @@ def _snap_block(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     area_in, area_out = _signed_area2(block), _signed_area2(rounded)
     ok &= (np.sign(area_in) == np.sign(area_out)) & (area_out != 0)
     ok &= _clear(rounded[:, :-1], rounded) & _clear(rounded[:, :-1], block)
+    ok &= ~_crossing(block) & ~_crossing(rounded)                           # simple rings only
     # GEOS hands the ring back clockwise, from the vertex after the input's first one along
     # that direction; orienting it counter-clockwise reverses the sequence.
     start_ccw = np.r_[n - 1, np.arange(n)]                                   # p[n-1], p0, …, p[n-1]
     start_cw = np.r_[1, 0, np.arange(n - 1, 0, -1)]                          # p1, p0, p[n-1], …, p1
     out = np.where((area_in > 0)[:, None, None], rounded[:, start_ccw], rounded[:, start_cw])
     return ok, np.round(out, PRECISION)
+
+
+def _crossing(ring: np.ndarray) -> np.ndarray:
+    """True where two segments of a closed ring (rings, n+1, 2) that share no vertex cross."""
+    a, b = ring[:, :-1], ring[:, 1:]
+    n = a.shape[1]
+
+    def side(p, q, r):  # sign of the turn p → q → r, for every segment pair (i, j)
+        return np.sign((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
+                       - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))
+
+    ai, bi = a[:, :, None, :], b[:, :, None, :]
+    aj, bj = a[:, None, :, :], b[:, None, :, :]
+    cross = (side(ai, bi, aj) * side(ai, bi, bj) < 0) & (side(aj, bj, ai) * side(aj, bj, bi) < 0)
+    i = np.arange(n)[:, None]
+    j = np.arange(n)[None, :]
+    apart = (i != j) & ((i + 1) % n != j) & ((j + 1) % n != i)
+    return (cross & apart[None]).any(axis=(1, 2))
 
 
 def format_numbers(values: np.ndarray) -> pl.Series:
@@ -247,41 +267,68 @@ def normalise_geometries(geoms: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Normalised:
     """Geometries snapped and oriented (``geoms``, None where absent), their GeoJSON text
-    (``texts``) and the plain outlines among them (``rings``), for the viewer's shapes."""
+    (``texts``), and the common shapes among them as coordinates: points (``point_index``,
+    ``point_xy``) and plain outlines (``rings``)."""
     geoms: np.ndarray
     texts: list[str | None]
+    point_index: np.ndarray
+    point_xy: np.ndarray
     rings: Rings
 
 
 def normalise(geoms: np.ndarray) -> Normalised:
-    """``normalise_geometries`` and the GeoJSON text of each result, the common shapes
-    (points, plain outlines) in bulk and the rest one by one."""
+    """``normalise_geometries`` and the GeoJSON text of each result: points and plain
+    outlines in bulk, the rest one by one."""
     geoms = np.asarray(geoms, dtype=object)
+    types = _types(geoms)
+    points = np.flatnonzero(types == 0)
+    xy = np.round(shapely.get_coordinates(geoms[points]), PRECISION) if points.size else np.empty((0, 2))
+    rings = snap_rings(plain_rings(np.where(types >= 3, geoms, None)))
     out = np.full(len(geoms), None, dtype=object)
-    texts: list[str | None] = [None] * len(geoms)
+    if points.size:
+        out[points] = shapely.points(xy)
+    if rings.index.size:
+        out[rings.index] = rings.polygons()
+    rest = (types >= 0) & (types != 0)
+    rest[rings.index] = False
+    if rest.any():
+        out[rest] = normalise_geometries(geoms[rest])
+    return Normalised(out, _texts(out, points, xy, rings, rest), points, xy, rings)
+
+
+def _types(geoms: np.ndarray) -> np.ndarray:
     present = np.array([g is not None for g in geoms], dtype=bool)
     types = np.full(len(geoms), -1)
     if present.any():
         types[present] = shapely.get_type_id(geoms[present])
-    points = np.flatnonzero(types == 0)
-    if points.size:
-        xy = np.round(shapely.get_coordinates(geoms[points]), PRECISION)
-        out[points] = shapely.points(xy)
-        for i, t in zip(points.tolist(), point_texts(xy)):
-            texts[i] = t
-    rings = snap_simple_rings(np.where(types >= 3, geoms, None))
-    if rings.index.size:
-        out[rings.index] = rings.polygons
-        for i, t in zip(rings.index.tolist(), ring_texts(rings.coords, rings.offsets)):
-            texts[i] = t
-    rest = present & (types != 0)
+    return types
+
+
+def _texts(geoms, points, xy, rings, rest) -> list[str | None]:
+    texts: list[str | None] = [None] * len(geoms)
+    for i, t in zip(points.tolist(), point_texts(xy)):
+        texts[i] = t
+    for i, t in zip(rings.index.tolist(), ring_texts(rings.coords, rings.offsets)):
+        texts[i] = t
+    for i in np.flatnonzero(rest).tolist():
+        texts[i] = geometry_text(geoms[i])
+    return texts
+
+
+def shifted_texts(shapes: Normalised, shift) -> list[str | None]:
+    """GeoJSON texts of ``shapes`` moved by ``shift`` ((n, 2) → (n, 2) coordinates, applied
+    point by point) and normalised again — a shifted copy without building shapes for the
+    points and plain outlines."""
+    n = len(shapes.geoms)
+    xy = np.round(shift(shapes.point_xy), PRECISION) if shapes.point_index.size else shapes.point_xy
+    moved = shapes.rings.with_coords(shift(shapes.rings.coords)) if shapes.rings.index.size else shapes.rings
+    rings = snap_rings(moved)
+    rest = _types(shapes.geoms) > 0
     rest[rings.index] = False
+    geoms = np.full(n, None, dtype=object)
     if rest.any():
-        careful = normalise_geometries(geoms[rest])
-        out[rest] = careful
-        for i, g in zip(np.flatnonzero(rest).tolist(), careful):
-            texts[i] = geometry_text(g)
-    return Normalised(out, texts, rings)
+        geoms[rest] = normalise_geometries(shapely.transform(shapes.geoms[rest], shift))
+    return _texts(geoms, shapes.point_index, xy, rings, rest)
 
 
 def join_text(*parts) -> pl.Expr:

@@ -19,7 +19,7 @@ from shapely.geometry import shape
 
 from geo.coords import to_wgs84, wgs84_to_gcj02
 from reports.map_geometry import (PRECISION, Normalised, join_text, normalise, normalise_geometries,  # noqa: F401
-                                  parse_polygons)
+                                  parse_polygons, shifted_texts)
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
@@ -45,13 +45,14 @@ def build_features(
     lon, lat = to_wgs84(
         table["lon"].to_numpy(), table["lat"].to_numpy(), table["coord_sys"].to_numpy()
     )
-    geoms = shapely.points(np.column_stack([lon, lat]))
-    geoms = np.where(np.isfinite(lon) & np.isfinite(lat), geoms, None)
     by_id = _polygons_by_id(polygons)
+    geoms = np.full(table.height, None, dtype=object)
     if by_id:
-        ids = table["compound_id"].to_list()
-        poly = np.array([by_id.get(i) for i in ids], dtype=object)
-        geoms = np.where(poly != None, poly, geoms)  # noqa: E711 - elementwise on objects
+        geoms[:] = [by_id.get(i) for i in table["compound_id"].to_list()]
+    # a compound's polygon when known, else its point (built only for those)
+    point = np.isfinite(lon) & np.isfinite(lat) & np.array([g is None for g in geoms], dtype=bool)
+    if point.any():
+        geoms[point] = shapely.points(np.column_stack([lon[point], lat[point]]))
     props = table.select(
         pl.col("compound_id").alias("id"), "name", "district", "street", "community",
         "grid_code", "stars", "status", "safety_index", "leading_group",
@@ -358,7 +359,7 @@ def write_map_layers(map_dir: Path, features: CompoundLayer | dict, hotspots: pl
     if isinstance(features, CompoundLayer):
         cent = _layer_centroids(features)
         texts = {"compounds.geojson": features.text(),
-                 "compounds_gcj02.geojson": features.text(_gcj02_texts(features.shapes.geoms))}
+                 "compounds_gcj02.geojson": features.text(shifted_texts(features.shapes, _shift_gcj02))}
     else:
         # Parsing a city's outlines back from GeoJSON dominates: do it once for both layers.
         geoms = feature_geometries(features)
@@ -383,13 +384,6 @@ def _shift_gcj02(c: np.ndarray) -> np.ndarray:
     return np.column_stack([lon, lat])
 
 
-def _gcj02_texts(geoms: np.ndarray) -> list[str | None]:
-    """GeoJSON texts of the GCJ-02 copy of normalised WGS-84 geometries."""
-    geoms = geoms.copy()
-    present = np.array([g is not None for g in geoms], dtype=bool)
-    if present.any():
-        geoms[present] = shapely.transform(geoms[present], _shift_gcj02)
-    return normalise(geoms).texts
 
 
 def _layer_centroids(layer: CompoundLayer) -> pl.DataFrame:
