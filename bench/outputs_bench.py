@@ -56,6 +56,8 @@ def load_before(commit: str) -> str:
             text = text.replace('PackageLoader("reports", "templates")', 'PackageLoader("_before", "templates")')
             data = text.encode("utf-8")
         target.write_bytes(data)
+    for shared in ("config", "generator"):  # files the modules find relative to the package
+        (root.parent / shared).symlink_to(ROOT / shared)
     sys.path.insert(0, str(root.parent))
     return "_before"
 
