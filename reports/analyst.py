@@ -15,13 +15,14 @@ from pathlib import Path
 import polars as pl
 import yaml
 from jinja2 import Environment
-
-from reports.templating import environment
+from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
 from reports import charts
+from reports.bulk_render import Number, fill_rows, mark
 from reports.explain_pages import ExplainPages
 from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
+from reports.templating import environment
 from schemas.ratings import ExplanationRow, Rating, RatingChange
 
 CHANGE_ZH = {"new": "新参评", "up": "升星", "down": "降星", "vetoed": "一票否决",
@@ -121,12 +122,14 @@ def render_report(
         cur = ratings.filter(pl.col(Rating.as_of) == pl.col(Rating.as_of).max())
     chg = changes.filter(pl.col(RatingChange.as_of) == as_of) if changes.height else changes
     explained = _explained_ids(cur, chg)
+    alerts = _alerts(cur, chg, explained)
     ctx = {
         "as_of": as_of,
         "headline": _headline(cur),
         "districts": _districts(cur),
         "changes": _changes(cur, chg, explained),
-        "alerts": _alerts(cur, chg, explained),
+        "alerts": alerts,
+        "alerts_body": Markup(_alert_rows(alerts)),
         "problems": _problems(problems),
         "quality": _quality(quality),
         "match_rates": _table(match_rates),
@@ -206,7 +209,66 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
         r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
         r["link"] = r["compound_id"] in explained
         r["reason_zh"] = reason_zh(r.get("reason"))
-    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
+    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows,
+            "body": Markup(_change_rows(rows))}
+
+
+class _Id:
+    """A marker for a compound id: one text in the page, another through ``fname``."""
+
+    def __html__(self) -> str:
+        return mark("r.compound_id")
+
+    def __str__(self) -> str:
+        return mark("r.href")
+
+
+def _text(values) -> list[str]:
+    return [str(escape(v)) for v in values]
+
+
+def _change_rows(rows: list[dict]) -> str:
+    """The change table's rows: ``report_change_row.html`` per row, filled in bulk."""
+    def context(link: bool) -> dict:
+        return {"r": {"change": mark("r.change"), "change_zh": mark("r.change_zh"), "link": link,
+                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
+                      "street": mark("r.street"), "stars_before": mark("r.stars_before"),
+                      "stars_after": mark("r.stars_after"), "safety_index": Number("r.safety_index"),
+                      "reason_zh": mark("r.reason_zh")}}
+    num = jinja_env().filters["num"]
+    values = {
+        "r.change": _text(r["change"] for r in rows), "r.change_zh": _text(r["change_zh"] for r in rows),
+        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
+        "r.compound_id": _text(r["compound_id"] for r in rows),
+        "r.name": _text(r["name"] or r["compound_id"] for r in rows),
+        "r.district": _text(r["district"] or "" for r in rows), "r.street": _text(r["street"] or "" for r in rows),
+        "r.stars_before": _text("—" if r["stars_before"] is None else r["stars_before"] for r in rows),
+        "r.stars_after": _text(r["stars_after"] for r in rows),
+        "r.safety_index": _text(num(r["safety_index"]) for r in rows),
+        "r.reason_zh": _text(r["reason_zh"] or "" for r in rows),
+    }
+    return fill_rows(jinja_env().get_template("report_change_row.html"),
+                     {True: context(True), False: context(False)},
+                     pl.Series([r["link"] for r in rows], dtype=pl.Boolean), values)
+
+
+def _alert_rows(rows: list[dict]) -> str:
+    """The alert table's rows: ``report_alert_row.html`` per row, filled in bulk."""
+    def context(link: bool, new: bool) -> dict:
+        return {"r": {"status": mark("r.status"), "status_zh": mark("r.status_zh"), "link": link, "new": new,
+                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
+                      "street": mark("r.street"), "stars": mark("r.stars"), "rules_zh": mark("r.rules_zh")}}
+    values = {
+        "r.status": _text(r["status"] for r in rows), "r.status_zh": _text(r["status_zh"] for r in rows),
+        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
+        "r.compound_id": _text(r["compound_id"] for r in rows), "r.name": _text(r["name"] for r in rows),
+        "r.district": _text(r["district"] for r in rows), "r.street": _text(r["street"] for r in rows),
+        "r.stars": _text(r["stars"] for r in rows), "r.rules_zh": _text(r["rules_zh"] for r in rows),
+    }
+    shapes = {(link, new): context(link, new) for link in (True, False) for new in (True, False)}
+    shape = pl.Series([f"{bool(r['link'])}|{bool(r['new'])}" for r in rows], dtype=pl.String)
+    return fill_rows(jinja_env().get_template("report_alert_row.html"),
+                     {f"{link}|{new}": ctx for (link, new), ctx in shapes.items()}, shape, values)
 
 
 def _alerts(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> list[dict]:

@@ -8,30 +8,12 @@ the template does (``tests/reports/test_explain_pages.py`` compares with a plain
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from jinja2 import Environment
 from markupsafe import escape
 
-_MARK = re.compile("\ue000([a-z_.0-9]+)\ue001")
-
-
-def _mark(name: str) -> str:
-    return f"\ue000{name}\ue001"
-
-
-class _Number(float):
-    """A marker that also passes the ``num`` filter (which formats floats)."""
-
-    def __new__(cls, name: str):
-        obj = super().__new__(cls, 0.0)
-        obj.mark = _mark(name)
-        return obj
-
-    def __format__(self, spec: str) -> str:
-        return self.mark
-
+from reports.bulk_render import Number, fill, mark, skeleton
 
 R_FIELDS = ["name", "compound_id", "district", "street", "stars", "status", "status_zh", "rules_zh",
             "ruleset_version"]
@@ -52,24 +34,24 @@ class ExplainPages:
         """(head, line, tail) split into literal text and marker names, for one page shape."""
         if key not in self._shapes:
             has_rules, has_change, has_before, has_previous, has_lines = key
-            r = {f: _mark(f"r.{f}") for f in R_FIELDS}
+            r = {f: mark(f"r.{f}") for f in R_FIELDS}
             r["rules_zh"] = r["rules_zh"] if has_rules else ""
-            r["safety_index"] = _Number("r.safety_index")
+            r["safety_index"] = Number("r.safety_index")
             change = None
             if has_change:
-                change = {f: _mark(f"c.{f}") for f in CHANGE_FIELDS}
+                change = {f: mark(f"c.{f}") for f in CHANGE_FIELDS}
                 change["stars_before"] = change["stars_before"] if has_before else None
                 change["previous_as_of"] = change["previous_as_of"] if has_previous else None
-            lines = [{"kind_zh": _mark("l.kind_zh"), "key_zh": _mark("l.key_zh"), "value": _Number("l.value"),
-                      "detail": _mark("l.detail")}] if has_lines else []
-            text = self.template.render(as_of=_mark("as_of"), r=r, change=change, lines=lines)
+            lines = [{"kind_zh": mark("l.kind_zh"), "key_zh": mark("l.key_zh"), "value": Number("l.value"),
+                      "detail": mark("l.detail")}] if has_lines else []
+            text = self.template.render(as_of=mark("as_of"), r=r, change=change, lines=lines)
             head, line, tail = text, "", ""
             if has_lines:  # the one line's row: from its <tr> to its </tr>
-                first, last = text.index(_mark("l.kind_zh")), text.index(_mark("l.detail"))
+                first, last = text.index(mark("l.kind_zh")), text.index(mark("l.detail"))
                 start = text.rindex("<tr>", 0, first)
                 end = text.index("</tr>", last) + len("</tr>")
                 head, line, tail = text[:start], text[start:end], text[end:]
-            self._shapes[key] = (_MARK.split(head), _MARK.split(line), _MARK.split(tail))
+            self._shapes[key] = (skeleton(head), skeleton(line), skeleton(tail))
         return self._shapes[key]
 
     def render(self, r: dict, change: dict | None, lines: list[dict]) -> str:
@@ -83,15 +65,10 @@ class ExplainPages:
             values[f"r.{f}"] = escape(r.get(f))
         for f in CHANGE_FIELDS if change else ():
             values[f"c.{f}"] = escape(change.get(f))
-        out = [_fill(head, values)]
+        out = [fill(head, values)]
         for ln in lines:
-            out.append(_fill(line, {"l.kind_zh": escape(ln["kind_zh"]), "l.key_zh": escape(ln["key_zh"]),
+            out.append(fill(line, {"l.kind_zh": escape(ln["kind_zh"]), "l.key_zh": escape(ln["key_zh"]),
                                     "l.value": escape(self.num(ln["value"], 2)),
                                     "l.detail": escape(ln["detail"] or "")}))
-        out.append(_fill(tail, values))
+        out.append(fill(tail, values))
         return "".join(out)
-
-
-def _fill(parts: list[str], values: dict) -> str:
-    """Literal text and marker names (alternating, as ``re.split`` left them) joined."""
-    return "".join(p if k % 2 == 0 else values[p] for k, p in enumerate(parts))
