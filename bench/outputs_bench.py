@@ -68,7 +68,7 @@ def _months_before(day: date, months: int) -> date:
 
 def read_inputs(wh: Warehouse, data: Path, as_of: date) -> dict:
     """Every frame the four assets read for ``as_of``, read the way they read them."""
-    on = lambda t: wh.read(t, where="as_of = ?", params=[as_of])  # noqa: E731
+    on = lambda t: wh.read(t, where="as_of = ?", params=[as_of])
     previous_end = _months_before(as_of, PERIOD_MONTHS)
     since = _months_before(previous_end, PERIOD_MONTHS)
     return {

@@ -18,8 +18,15 @@ from pandera.typing.polars import DataFrame
 from shapely.geometry import shape
 
 from geo.coords import to_wgs84, wgs84_to_gcj02
-from reports.map_geometry import (PRECISION, Normalised, join_text, normalise, normalise_geometries,  # noqa: F401
-                                  parse_polygons, shifted_texts)
+from reports.map_geometry import (  # noqa: F401
+    PRECISION,
+    Normalised,
+    join_text,
+    normalise,
+    normalise_geometries,
+    parse_polygons,
+    shifted_texts,
+)
 from schemas.ratings import Rating
 from schemas.registry import Compound
 

@@ -17,7 +17,6 @@ from markupsafe import Markup
 from pandera.typing.polars import DataFrame
 
 from reports.table_markup import fill_sheets, html_rows
-
 from schemas.ratings import Rating
 from schemas.registry import Compound
 

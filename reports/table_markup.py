@@ -20,7 +20,7 @@ from reports.map_geometry import format_numbers, join_text
 _HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
 _XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # characters XML 1.0 cannot carry: written the way Excel (and XlsxWriter) escape them
-_XML_CONTROL = {chr(c): f"_x{c:04X}_" for c in [*range(0, 9), 11, 12, *range(14, 32)]}
+_XML_CONTROL = {chr(c): f"_x{c:04X}_" for c in [*range(9), 11, 12, *range(14, 32)]}
 
 
 def _text(col: pl.Series) -> pl.Expr:
@@ -92,7 +92,7 @@ def sheet_rows(frame: pl.DataFrame, styles: list[int], first_row: int) -> str:
     return rows["r"].str.join("").item()
 
 
-_ROW = re.compile(rb'<row r="(\d+)"[^>]*>.*?</row>', re.S)
+_ROW = re.compile(rb'<row r="(\d+)"[^>]*>.*?</row>', re.DOTALL)
 _STYLE = re.compile(rb'<c r="[A-Z]+\d+" s="(\d+)"')
 
 

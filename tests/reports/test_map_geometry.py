@@ -10,8 +10,15 @@ import shapely
 
 from geo.coords import wgs84_to_gcj02
 from reports.common_problems import leading_group
-from reports.map_geometry import (format_numbers, geometry_text, normalise, normalise_geometries,
-                                  parse_polygons, python_round, shifted_texts)
+from reports.map_geometry import (
+    format_numbers,
+    geometry_text,
+    normalise,
+    normalise_geometries,
+    parse_polygons,
+    python_round,
+    shifted_texts,
+)
 from reports.map_layer import build_features
 from reports.map_viewer import pack_compounds, packed_text
 
