@@ -168,7 +168,8 @@ def main() -> None:
     dates = [d for (d,) in wh.read("marts.ratings", columns=["as_of"]).unique().sort("as_of").rows()]
     full_date, nightly_date = dates[-2], dates[-1]
     t = time.perf_counter()
-    inputs = {"full": read_inputs(wh, a.data, full_date), "nightly": read_inputs(wh, a.data, nightly_date)}
+    inputs = {"full": read_inputs(wh, a.data, full_date)}
+    inputs["nightly"] = read_inputs(wh, a.data, nightly_date) | {"polygons": inputs["full"]["polygons"]}
     print(f"inputs read in {time.perf_counter() - t:.1f}s: full {full_date}, nightly {nightly_date}, "
           f"{inputs['nightly']['compounds'].height:,} compounds, {inputs['nightly']['changes'].height:,} changes, "
           f"{inputs['nightly']['explanations'].height:,} explanation rows", flush=True)
