@@ -395,7 +395,7 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
         return
     pages = ExplainPages(env, as_of)
     wanted = sorted(ids)
-    lines_by = _explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of)
+    lines_by = pages.line_rows(_explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of))
     chg_by = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).to_dicts()}
     for r in cur.filter(pl.col("compound_id").is_in(wanted)).to_dicts():
         cid = r["compound_id"]
@@ -403,38 +403,35 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
         if c:
             c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
         html = pages.render(dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules"))),
-                            c, lines_by.get(cid, []))
+                            c, lines_by.get(cid, ""))
         _write_bytes(out / f"{safe_file_name(cid)}.html", html.encode("utf-8"))
 
 
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
 
 
-def _explanation_lines(ex: pl.DataFrame, as_of: date) -> dict[str, list[dict]]:
-    """Each compound's explanation lines in page order — rules first, then what lifts it,
+def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The explanation lines in page order — per compound, rules first, then what lifts it,
     then the biggest contributions — with their Chinese labels, sorted once for all."""
     if "as_of" in ex.columns and ex.height:
         ex = ex.filter(pl.col("as_of") == as_of)
-    if ex.height == 0:
-        return {}
     names = category_names()
     pairs = ex.select("kind", "key").unique().rows()
-    key_zh = {(k, key): (rules_zh(key) if k == "rule" else KEY_ZH.get(key) or SOURCE_ZH.get(key)
-                         or names.get(key, key)) for k, key in pairs}
-    ex = (
+    key_zh = {f"{k}\x1f{key}": (rules_zh(key) if k == "rule" else KEY_ZH.get(key) or SOURCE_ZH.get(key)
+                                or names.get(key, key)) for k, key in pairs}
+    return (
         ex.with_row_index("_row")
         .with_columns(
             pl.col("kind").replace_strict(_KIND_ORDER, default=9, return_dtype=pl.Int64).alias("_k"),
             # -(value or 0) as the page sorted it; + 0.0 folds -0.0 into 0.0 so ties stay ties
             (-pl.col("value").fill_null(0.0) + 0.0).alias("_v"),
+            pl.col("kind").replace_strict(KIND_ZH, default=pl.col("kind"), return_dtype=pl.String).alias("kind_zh"),
+            pl.concat_str("kind", pl.lit("\x1f"), "key").replace_strict(key_zh, default=pl.col("key"),
+                                                                       return_dtype=pl.String).alias("key_zh"),
         )
         .sort("compound_id", "_k", "_v", "key", "_row")
+        .select("compound_id", "kind_zh", "key_zh", "value", "detail")
     )
-    out: dict[str, list[dict]] = {}
-    for cid, kind, key, value, detail in ex.select("compound_id", "kind", "key", "value", "detail").iter_rows():
-        out.setdefault(cid, []).append({"kind": kind, "key": key, "value": value, "detail": detail,
-                                        "kind_zh": KIND_ZH.get(kind, kind), "key_zh": key_zh[(kind, key)]})
-    return out
 
 
 def _write_bytes(path: Path, data: bytes) -> None:

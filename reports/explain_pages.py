@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 from jinja2 import Environment
 from markupsafe import escape
 
@@ -66,9 +67,36 @@ class ExplainPages:
         for f in CHANGE_FIELDS if change else ():
             values[f"c.{f}"] = escape(change.get(f))
         out = [fill(head, values)]
-        for ln in lines:
-            out.append(fill(line, {"l.kind_zh": escape(ln["kind_zh"]), "l.key_zh": escape(ln["key_zh"]),
-                                    "l.value": escape(self.num(ln["value"], 2)),
-                                    "l.detail": escape(ln["detail"] or "")}))
+        if isinstance(lines, str):  # the rows already filled in bulk (``line_rows``)
+            out.append(lines)
+        else:
+            for ln in lines:
+                out.append(fill(line, {"l.kind_zh": escape(ln["kind_zh"]), "l.key_zh": escape(ln["key_zh"]),
+                                        "l.value": escape(self.num(ln["value"], 2)),
+                                        "l.detail": escape(ln["detail"] or "")}))
         out.append(fill(tail, values))
         return "".join(out)
+
+    def line_rows(self, lines: pl.DataFrame) -> dict[str, str]:
+        """compound_id → its lines' rows, filled in bulk from ``lines`` (compound_id,
+        kind_zh, key_zh, value, detail; rows in page order)."""
+        if lines.height == 0:
+            return {}
+        parts = self._shape((False, False, False, False, True))[1]
+        nums = lines["value"].unique()
+        num_text = {v: str(escape(self.num(v, 2))) for v in nums.to_list()}
+        esc = [pl.col(c).cast(pl.String).str.replace_many(list(_HTML), list(_HTML.values()))
+               for c in ("kind_zh", "key_zh")]
+        cols = {
+            "l.kind_zh": esc[0], "l.key_zh": esc[1],
+            "l.value": pl.col("value").replace_strict(num_text, default=None, return_dtype=pl.String)
+            .fill_null(str(escape(self.num(None, 2)))),
+            "l.detail": pl.col("detail").fill_null("").str.replace_many(list(_HTML), list(_HTML.values())),
+        }
+        row = pl.concat_str([pl.lit(p) if k % 2 == 0 else cols[p] for k, p in enumerate(parts)])
+        joined = (lines.select("compound_id", row.alias("row"))
+                  .group_by("compound_id", maintain_order=True).agg(pl.col("row").str.join("")))
+        return dict(joined.iter_rows())
+
+
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}

@@ -32,3 +32,16 @@ def test_bulk_page_is_the_rendered_template(r, change, lines):
     pages = ExplainPages(env, AS_OF)
     assert pages.render(r, change, lines) == expected
     assert pages.render(r, change, lines) == expected, "a cached page shape gives the same page"
+
+
+def test_lines_filled_in_bulk_match_lines_filled_one_by_one():
+    import polars as pl
+
+    env = jinja_env()
+    pages = ExplainPages(env, AS_OF)
+    frame = pl.DataFrame([dict(ln, compound_id=cid) for cid in ("A", "B") for ln in LINES],
+                         schema_overrides={"value": pl.Float64, "detail": pl.String})
+    rows = pages.line_rows(frame.select("compound_id", "kind_zh", "key_zh", "value", "detail"))
+    change = {"change": "down", "change_zh": "降星", "stars_before": 4, "stars_after": 3, "previous_as_of": None}
+    for cid in ("A", "B"):
+        assert pages.render(BASE, change, rows[cid]) == pages.render(BASE, change, LINES)
