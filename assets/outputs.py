@@ -209,8 +209,9 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
     map_dir = folders.staging(context.partition_key) / "map"
     outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
     paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"), outlines)
-    paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", "")))
-    return dg.MaterializeResult(metadata={"features": len(features["features"]), "files": len(paths)})
+    # the layer is still in memory: the viewer packs it from there instead of re-reading it
+    paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", ""), compounds=features))
+    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths)})
 
 
 @dg.asset(

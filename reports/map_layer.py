@@ -8,6 +8,7 @@ drawn in that offset system.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +18,18 @@ from pandera.typing.polars import DataFrame
 from shapely.geometry import shape
 
 from geo.coords import to_wgs84, wgs84_to_gcj02
+from reports.map_geometry import (  # noqa: F401
+    PRECISION,
+    Normalised,
+    join_text,
+    normalise,
+    normalise_geometries,
+    parse_polygons,
+    shifted_texts,
+)
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
-PRECISION = 6
-_GRID = 10.0 ** -PRECISION
 PROPERTY_NAMES = (
     "id", "name", "district", "street", "community", "grid_code",
     "stars", "status", "safety_index", "leading_group",
@@ -33,7 +41,7 @@ def build_features(
     polygons: dict | None,
     ratings: DataFrame[Rating],
     leading_group: pl.DataFrame,
-) -> dict:
+) -> CompoundLayer:
     """One GeoJSON feature per compound (polygon when known, else its centroid point).
 
     ``ratings`` may hold several rating dates; the latest one is used. A compound without a
@@ -44,19 +52,82 @@ def build_features(
     lon, lat = to_wgs84(
         table["lon"].to_numpy(), table["lat"].to_numpy(), table["coord_sys"].to_numpy()
     )
-    geoms = shapely.points(np.column_stack([lon, lat]))
-    geoms = np.where(np.isfinite(lon) & np.isfinite(lat), geoms, None)
     by_id = _polygons_by_id(polygons)
+    geoms = np.full(table.height, None, dtype=object)
     if by_id:
-        ids = table["compound_id"].to_list()
-        poly = np.array([by_id.get(i) for i in ids], dtype=object)
-        geoms = np.where(poly != None, poly, geoms)  # noqa: E711 - elementwise on objects
-    geoms = normalise_geometries(geoms)
+        geoms[:] = [by_id.get(i) for i in table["compound_id"].to_list()]
+    # a compound's polygon when known, else its point (built only for those)
+    point = np.isfinite(lon) & np.isfinite(lat) & np.array([g is None for g in geoms], dtype=bool)
+    if point.any():
+        geoms[point] = shapely.points(np.column_stack([lon[point], lat[point]]))
     props = table.select(
         pl.col("compound_id").alias("id"), "name", "district", "street", "community",
         "grid_code", "stars", "status", "safety_index", "leading_group",
-    ).to_dicts()
-    return _collection(props, geoms, ids=table["compound_id"].to_list())
+    )
+    return CompoundLayer(props, normalise(geoms))
+
+
+class CompoundLayer(Mapping):
+    """The compounds' FeatureCollection held as columns: ``props`` (one row per feature,
+    ``PROPERTY_NAMES``) and the normalised geometries with their GeoJSON text.
+
+    It reads like the collection's dict (``layer["features"]``, built on first use) for
+    callers that want features; the writers use the columns and never build them.
+    """
+
+    def __init__(self, props: pl.DataFrame, shapes: Normalised):
+        self.props = props
+        self.shapes = shapes
+        self._dict: dict | None = None
+
+    @property
+    def size(self) -> int:
+        return self.props.height
+
+    def text(self, geometry_texts: list[str | None] | None = None) -> str:
+        """The collection as compact JSON (``dumps`` without the newline), optionally with
+        other geometry texts (the GCJ-02 copy)."""
+        geometry = self.shapes.texts if geometry_texts is None else geometry_texts
+        frame = pl.DataFrame({
+            "id": self.props["id"], "props": _property_texts(self.props),
+            "geometry": pl.Series(geometry, dtype=pl.String).fill_null("null"),
+        })
+        feats = frame.select(join_text(
+            '{"type":"Feature","id":', pl.col("id").map_batches(_json_strings, return_dtype=pl.String),
+            ',"properties":', pl.col("props"), ',"geometry":', pl.col("geometry"), "}")).to_series()
+        return '{"type":"FeatureCollection","features":[' + feats.str.join(",").item() + "]}"
+
+    def _collection(self) -> dict:
+        if self._dict is None:
+            self._dict = json.loads(self.text())
+        return self._dict
+
+    def __getitem__(self, key):
+        return self._collection()[key]
+
+    def __iter__(self):
+        return iter(("type", "features"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def _json_strings(s: pl.Series) -> pl.Series:
+    """Strings (or nulls) as JSON literals, exactly as ``json.dumps`` writes them."""
+    return s.to_frame("v").select(pl.struct("v").struct.json_encode().str.slice(5).str.head(-1)).to_series()
+
+
+def _property_texts(props: pl.DataFrame) -> pl.Series:
+    """Each row's properties as the JSON object ``json.dumps`` would write."""
+    floats = [c for c, t in props.schema.items() if t.is_float()]
+    tiny = any(((props[c].abs() < 1e-4) & (props[c] != 0)).any() or (props[c].abs() >= 1e16).any()
+               for c in floats)
+    if tiny:  # Polars writes these floats with other exponents than Python: let Python do it
+        return pl.Series([json.dumps(r, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+                          for r in props.to_dicts()], dtype=pl.String)
+    if any(not props[c].is_finite().all() for c in floats if props[c].drop_nulls().len()):
+        raise ValueError("Out of range float values are not JSON compliant")
+    return props.select(pl.struct(pl.all()).struct.json_encode()).to_series()
 
 
 def _feature_table(compounds, ratings, leading_group) -> pl.DataFrame:
@@ -88,17 +159,22 @@ def _polygons_by_id(polygons: dict | None) -> dict[str, object]:
     """compound_id → shapely polygon from a FeatureCollection; unusable shapes are skipped."""
     if not polygons:
         return {}
-    ids, shapes = [], []
+    wanted = []
     for feat in polygons.get("features", []):
         cid = (feat.get("properties") or {}).get("compound_id")
         geom = feat.get("geometry")
-        if cid is None or not geom:
-            continue
-        try:
-            shapes.append(shape(geom))
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-            continue  # a malformed polygon falls back to the compound's point
-        ids.append(str(cid))
+        if cid is not None and geom:
+            wanted.append((str(cid), geom))
+    bulk = parse_polygons([g for _, g in wanted])  # plain polygons in one call
+    ids, shapes = [], []
+    for (cid, geom), parsed in zip(wanted, bulk):
+        if parsed is None:
+            try:
+                parsed = shape(geom)
+            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+                continue  # a malformed polygon falls back to the compound's point
+        shapes.append(parsed)
+        ids.append(cid)
     if not shapes:
         return {}
     arr = np.empty(len(shapes), dtype=object)
@@ -116,26 +192,6 @@ def _polygons_by_id(polygons: dict | None) -> dict[str, object]:
                  if p.geom_type in ("Polygon", "MultiPolygon") and not p.is_empty]
         if polys:
             out[ids[k]] = shapely.union_all(polys) if len(polys) > 1 else polys[0]
-    return out
-
-
-def normalise_geometries(geoms: np.ndarray) -> np.ndarray:
-    """Snap to a 1e-6° grid (keeping shapes valid) and orient rings per RFC 7946."""
-    geoms = np.asarray(geoms, dtype=object)
-    present = np.array([g is not None for g in geoms], dtype=bool)
-    if not present.any():
-        return geoms
-    g = geoms[present]
-    areal = shapely.get_type_id(g) >= 3
-    if areal.any():
-        snapped = shapely.set_precision(g[areal], _GRID)
-        # a sliver can collapse on the grid: keep the original shape rather than lose it
-        keep = shapely.is_empty(snapped)
-        snapped[keep] = g[areal][keep]
-        g[areal] = shapely.orient_polygons(snapped, exterior_cw=False)
-    g = shapely.transform(g, lambda c: np.round(c, PRECISION))
-    out = geoms.copy()
-    out[present] = g
     return out
 
 
@@ -189,14 +245,10 @@ def to_gcj02(fc: dict, geoms: np.ndarray | None = None) -> dict:
     """A copy of a WGS-84 FeatureCollection shifted to GCJ-02 (Chinese basemaps);
     `geoms` are its `feature_geometries` when the caller already has them."""
 
-    def shift(c: np.ndarray) -> np.ndarray:
-        lon, lat = wgs84_to_gcj02(c[:, 0], c[:, 1])
-        return np.column_stack([lon, lat])
-
     geoms = feature_geometries(fc) if geoms is None else geoms.copy()
     present = np.array([g is not None for g in geoms], dtype=bool)
     if present.any():
-        geoms[present] = shapely.transform(geoms[present], shift)
+        geoms[present] = shapely.transform(geoms[present], _shift_gcj02)
     geoms = normalise_geometries(geoms)
     feats = fc.get("features", [])
     ids = [f.get("id") for f in feats] if any("id" in f for f in feats) else None
@@ -303,23 +355,54 @@ def district_features(features: dict, district_outlines: dict | None, *,
     return _collection(props, normalise_geometries(arr))
 
 
-def write_map_layers(map_dir: Path, features: dict, hotspots: pl.DataFrame,
+def write_map_layers(map_dir: Path, features: CompoundLayer | dict, hotspots: pl.DataFrame,
                      district_outlines: dict | None) -> list[Path]:
-    """Write compounds.geojson, compounds_gcj02.geojson, hotspots.geojson, districts.geojson."""
+    """Write compounds.geojson, compounds_gcj02.geojson, hotspots.geojson, districts.geojson.
+
+    ``features`` is ``build_features``' layer (written from its columns) or any compound
+    FeatureCollection dict (parsed back into shapes first)."""
     map_dir = Path(map_dir)
     map_dir.mkdir(parents=True, exist_ok=True)
-    # Parsing a city's outlines back from GeoJSON dominates: do it once for both layers.
-    geoms = feature_geometries(features)
-    cent = _centroids(features, geoms)
-    layers = {
-        "compounds.geojson": features,
-        "compounds_gcj02.geojson": to_gcj02(features, geoms),
-        "hotspots.geojson": hotspot_features(features, hotspots, district_outlines, centroids=cent),
-        "districts.geojson": district_features(features, district_outlines, centroids=cent),
-    }
+    if isinstance(features, CompoundLayer):
+        cent = _layer_centroids(features)
+        texts = {"compounds.geojson": features.text(),
+                 "compounds_gcj02.geojson": features.text(shifted_texts(features.shapes, _shift_gcj02))}
+    else:
+        # Parsing a city's outlines back from GeoJSON dominates: do it once for both layers.
+        geoms = feature_geometries(features)
+        cent = _centroids(features, geoms)
+        texts = {"compounds.geojson": _text(features), "compounds_gcj02.geojson": _text(to_gcj02(features, geoms))}
+    texts["hotspots.geojson"] = _text(hotspot_features(features, hotspots, district_outlines, centroids=cent))
+    texts["districts.geojson"] = _text(district_features(features, district_outlines, centroids=cent))
     paths = []
-    for name, fc in layers.items():
+    for name, text in texts.items():
         path = map_dir / name
-        path.write_bytes(dumps(fc))
+        path.write_bytes((text + "\n").encode("utf-8"))
         paths.append(path)
     return paths
+
+
+def _text(fc: dict) -> str:
+    return json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _shift_gcj02(c: np.ndarray) -> np.ndarray:
+    lon, lat = wgs84_to_gcj02(c[:, 0], c[:, 1])
+    return np.column_stack([lon, lat])
+
+
+
+
+def _layer_centroids(layer: CompoundLayer) -> pl.DataFrame:
+    """``_centroids`` of a layer, from its columns."""
+    geoms = layer.shapes.geoms
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    lon = np.full(len(geoms), np.nan)
+    lat = np.full(len(geoms), np.nan)
+    if present.any():
+        xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
+        lon[present], lat[present] = xy[:, 0], xy[:, 1]
+    return layer.props.select(
+        pl.col("district").cast(pl.String), pl.col("street").cast(pl.String), pl.col("stars").cast(pl.Int64),
+        pl.Series("lon", lon, dtype=pl.Float64), pl.Series("lat", lat, dtype=pl.Float64),
+    ).filter(pl.col("lon").is_not_nan())

@@ -7,13 +7,16 @@ the Chinese headers), Excel (one sheet per district, frozen headers) and zh-CN H
 """
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from markupsafe import Markup
 from pandera.typing.polars import DataFrame
 
+from reports.table_markup import fill_sheets, html_rows
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
@@ -136,32 +139,72 @@ def _as_of(rankings) -> str:
 
 
 def _write_excel(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
-    """Summary sheets, then one sheet per district; a title row and a frozen header row."""
+    """Summary sheets, then one sheet per district; a title row and a frozen header row.
+
+    The district sheets hold every compound of the city: XlsxWriter lays out each sheet
+    (title, header, table, formats, widths) and writes its first data row, whose cell
+    styles ``table_markup.fill_sheets`` then reuses for all rows, built in bulk."""
     as_of = _as_of(rankings)
-    wb = xlsxwriter.Workbook(str(path))
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer)
     # fixed metadata so the same ratings give the same bytes
     wb.set_properties({"title": f"平安星级小区排名 {as_of}", "created": datetime(2000, 1, 1)})
     title_fmt = wb.add_format({"bold": True, "font_size": 13})
     used: set[str] = set()
-    sheets = [("各区五星占比", rankings["five_star_share"], "各区五星占比（五星小区数 / 参评小区数，基准线 25%）"),
-              ("各区排名", rankings["district"], "各区排名（按平均平安指数）"),
-              ("各街道排名", rankings["street"], "各街道排名（按平均平安指数）")]
-    city = rankings["city"]
-    for d in city["district"].unique().sort().to_list():
-        sheets.append((d, city.filter(pl.col("district") == d).sort("rank_district", "compound_id",
-                                                                    nulls_last=True),
-                       f"{d} 小区平安星级排名"))
-    for name, frame, title in sheets:
+    for name, frame, title in [
+            ("各区五星占比", rankings["five_star_share"], "各区五星占比（五星小区数 / 参评小区数，基准线 25%）"),
+            ("各区排名", rankings["district"], "各区排名（按平均平安指数）"),
+            ("各街道排名", rankings["street"], "各街道排名（按平均平安指数）")]:
         sheet = _sheet_name(name, used)
         zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
         formats = {HEADERS["five_star_share"]: "0.0%"} if "five_star_share" in frame.columns else None
         zh.write_excel(workbook=wb, worksheet=sheet, position="A2", autofit=True,
                        table_style="Table Style Light 9", freeze_panes=(2, 0),
                        column_formats=formats, float_precision=1)
-        ws = wb.get_worksheet_by_name(sheet)
-        ws.write(0, 0, f"{title}　评定日期 {as_of}", title_fmt)
+        wb.get_worksheet_by_name(sheet).write(0, 0, f"{title}　评定日期 {as_of}", title_fmt)
+    fills = {}
+    city = rankings["city"]
+    for d in city["district"].unique().sort().to_list():
+        frame = city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True)
+        zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
+        ws = _district_sheet(wb, _sheet_name(d, used), zh, f"{d} 小区平安星级排名　评定日期 {as_of}", title_fmt)
+        fills[f"xl/worksheets/sheet{wb.worksheets().index(ws) + 1}.xml"] = zh
     wb.close()
+    path.write_bytes(fill_sheets(buffer.getvalue(), fills, template_row=3))
     return path
+
+
+def _district_sheet(wb: xlsxwriter.Workbook, sheet: str, zh: pl.DataFrame, title: str, title_fmt):
+    """A district's sheet laid out, with its first data row only (the rest is filled in)."""
+    ws = wb.add_worksheet(sheet)
+    ws.write(0, 0, title, title_fmt)
+    formats = []
+    for name, dtype in zh.schema.items():
+        if dtype.is_float():
+            formats.append(wb.add_format({"num_format": "#,##0.0", "valign": "vcenter"}))
+        elif dtype.is_integer():
+            formats.append(wb.add_format({"num_format": "#,##0", "valign": "vcenter"}))
+        else:
+            formats.append(wb.add_format({"valign": "vcenter"}))
+    ws.add_table(1, 0, 1 + max(zh.height, 1), zh.width - 1, {
+        "columns": [{"header": c, "format": f} for c, f in zip(zh.columns, formats)],
+        "style": "Table Style Light 9"})
+    for k, (value, fmt) in enumerate(zip(zh.row(0) if zh.height else [None] * zh.width, formats)):
+        if value is None:
+            ws.write_blank(2, k, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(2, k, value, fmt)  # never a formula, whatever the text
+        else:
+            ws.write_number(2, k, value, fmt)
+    # widths from the longest text of each column (a CJK character counts double), not an
+    # autofit pass over every cell
+    for k, name in enumerate(zh.columns):
+        text = zh[name].cast(pl.String).fill_null("")
+        wide = (text.str.len_bytes() - text.str.len_chars()) // 2   # 3-byte UTF-8 ≈ double width
+        longest = max(int((text.str.len_chars() + wide).max() or 0), 2 * len(name))
+        ws.set_column(k, k, min(60, longest * 1.1 + 2))
+    ws.freeze_panes(2, 0)
+    return ws
 
 
 def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
@@ -176,7 +219,7 @@ def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
                                        .alias("five_star_share"))
         zh = _zh(frame)
         tables.append({"title": stem, "csv": f"{stem}.csv", "columns": zh.columns,
-                       "rows": zh.rows()})
+                       "body": Markup(html_rows(zh))})
     html = jinja_env().get_template("report_rankings.html").render(
         as_of=_as_of(rankings), tables=tables, line=FIVE_STAR_LINE)
     path.write_text(html, encoding="utf-8")
