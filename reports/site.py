@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 import yaml
-from markupsafe import escape
+from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
 from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
@@ -222,21 +222,42 @@ def _write(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
-def _street_pages(folder: Path, district: str, street: str, rows: list[dict], as_of: date,
-                  written: list[Path]) -> None:
-    """A street's compound list, split into pages of ``STREET_PAGE_ROWS`` to stay small:
-    ``s/<slug>/`` then ``s/<slug>/2/``, ``3/`` …"""
-    chunks = [rows[i:i + STREET_PAGE_ROWS] for i in range(0, len(rows), STREET_PAGE_ROWS)] or [[]]
-    for k, chunk in enumerate(chunks, start=1):
-        root = "../../" if k == 1 else "../../../"
+def _street_pages(site_dir: Path, pages: pl.DataFrame, as_of: date, written: list[Path]) -> dict[str, list[dict]]:
+    """Each street's compound list, split into pages of ``STREET_PAGE_ROWS`` to stay small:
+    ``s/<slug>/`` then ``s/<slug>/2/``, ``3/`` …; returns the streets of each district."""
+    row = part("street_row", "root", "slug", "name", "stars_html", "index_text")
+    rows = (
+        pages.select("district", "street", "compound_id", "name", "slug", "stars", "status", "safety_index")
+        .sort("district", "street", "name", "compound_id")
+        .with_columns((pl.int_range(pl.len()).over("district", "street") // STREET_PAGE_ROWS + 1).alias("page"))
+    )
+    stars = format_each(rows.select(pl.struct("stars", "status")).to_series(), lambda d: str(star_row(d["stars"], d["status"])))
+    rows = rows.with_columns(row.fill({
+        "root": pl.when(pl.col("page") == 1).then(pl.lit("../../")).otherwise(pl.lit("../../../")),
+        "slug": esc(pl.col("slug")), "name": esc(pl.col("name")),
+        "stars_html": pl.lit(stars), "index_text": pl.lit(format_each(rows["safety_index"], _num)),
+    }).alias("html"))
+    chunks = (
+        rows.group_by("district", "street", "page", maintain_order=True)
+        .agg(pl.col("html").str.join(""), pl.len().alias("n"))
+        .with_columns(pl.col("n").sum().over("district", "street").alias("n_total"),
+                      pl.col("page").max().over("district", "street").alias("n_pages"))
+    )
+    districts: dict[str, list[dict]] = {}
+    for district, street, k, html, _, n_total, n_pages in chunks.iter_rows():
+        slug = street_slug(district, street)
+        folder = site_dir / "s" / slug
         here = "" if k == 1 else "../"  # from page k back to the street's folder
-        html = render_template(
-            "site_street.html", root=root, district=district, street=street, rows=chunk, n_total=len(rows),
-            page=k, n_pages=len(chunks), as_of_text=_cn_date(as_of),
+        page = render_template(
+            "site_street.html", root="../../" if k == 1 else "../../../", district=district, street=street,
+            rows=Markup(html), n_total=n_total, page=k, n_pages=n_pages, as_of_text=_cn_date(as_of),
             prev_href=None if k == 1 else (here if k == 2 else f"{here}{k - 1}/"),
-            next_href=None if k == len(chunks) else f"{here}{k + 1}/",
+            next_href=None if k == n_pages else f"{here}{k + 1}/",
         )
-        _write(folder / "index.html" if k == 1 else folder / str(k) / "index.html", html, written)
+        _write(folder / "index.html" if k == 1 else folder / str(k) / "index.html", page, written)
+        if k == 1:
+            districts.setdefault(district, []).append({"street": street, "slug": slug, "n": n_total})
+    return districts
 
 
 def _reuse_unchanged(previous: Path, site_dir: Path, values: pl.DataFrame, workers: int) -> pl.Series:
@@ -335,19 +356,7 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         values = values.filter(~_reuse_unchanged(Path(previous), site_dir, values, workers))
     written += _write_compound_pages(site_dir, values, pattern, as_of, workers)
 
-    streets = (
-        pages.select("district", "street", "compound_id", "name", "slug", "stars", "status", "safety_index")
-        .sort("district", "street", "name", "compound_id")
-        .group_by("district", "street", maintain_order=True)
-        .agg(pl.struct(pl.exclude("district", "street")).alias("rows"))
-    )
-    districts: dict[str, list[dict]] = {}
-    for s in streets.iter_rows(named=True):
-        slug = street_slug(s["district"], s["street"])
-        rows = [dict(r, stars_html=star_row(r["stars"], r["status"]), index_text=_num(r["safety_index"]))
-                for r in s["rows"]]
-        _street_pages(site_dir / "s" / slug, s["district"], s["street"], rows, as_of, written)
-        districts.setdefault(s["district"], []).append({"street": s["street"], "slug": slug, "n": len(rows)})
+    districts = _street_pages(site_dir, pages, as_of, written)
 
     summary = (
         pages.group_by("district").agg(

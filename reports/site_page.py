@@ -88,25 +88,29 @@ def cn_month(d: date) -> str:
 def _write_one(path: str, data: bytes) -> None:
     """Write ``data`` unless the file already holds these bytes (keeps mtimes for sync)."""
     try:
+        os.mkdir(os.path.dirname(path))
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    else:
+        # A folder this call made holds nothing yet and nobody reads it: write in place.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        return
+    try:
         with open(path, "rb") as f:
             if f.read() == data:
                 return
     except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        pass
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
         f.write(data)
     os.replace(tmp, path)  # atomic: the server never reads half a page
-
-
-def write_files(paths: list[str], data: list[bytes], workers: int) -> None:
-    """Write many files on ``workers`` threads (the system calls run in parallel)."""
-    if workers <= 1 or len(paths) < 64:
-        for p, d in zip(paths, data):
-            _write_one(p, d)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(_write_one, paths, data, chunksize=256))
 
 
 def _link_one(old: str, new: str) -> bool:
@@ -126,9 +130,23 @@ def _link_one(old: str, new: str) -> bool:
     return True
 
 
+def _in_slices(func: Callable, a: list, b: list, workers: int) -> list:
+    """``func`` over pairs of ``a`` and ``b``, the lists cut into one contiguous slice per
+    thread (the system calls release the GIL, so the threads' file work overlaps)."""
+    if workers <= 1 or len(a) < 64:
+        return [func(x, y) for x, y in zip(a, b)]
+    step = -(-len(a) // workers)
+    cuts = [(i, min(i + step, len(a))) for i in range(0, len(a), step)]
+    with ThreadPoolExecutor(max_workers=len(cuts)) as pool:
+        done = pool.map(lambda c: [func(x, y) for x, y in zip(a[c[0]:c[1]], b[c[0]:c[1]])], cuts)
+        return [r for part in done for r in part]
+
+
+def write_files(paths: list[str], data: list[bytes], workers: int) -> None:
+    """Write many files (each unless it already holds those bytes) on ``workers`` threads."""
+    _in_slices(_write_one, paths, data, workers)
+
+
 def link_files(old: list[str], new: list[str], workers: int) -> list[bool]:
     """Hard-link each ``old`` file as ``new`` on ``workers`` threads; which ones succeeded."""
-    if workers <= 1 or len(old) < 64:
-        return [_link_one(o, n) for o, n in zip(old, new)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_link_one, old, new, chunksize=256))
+    return _in_slices(_link_one, old, new, workers)
