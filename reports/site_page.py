@@ -76,6 +76,12 @@ def format_each(s: pl.Series, func: Callable[[object], str | None]) -> pl.Series
     formatting, at the cost of the few distinct values only); any value type, null too."""
     if s.len() == 0:
         return pl.Series(s.name, [], pl.String)
+    if s.dtype.is_numeric() or s.dtype == pl.String:
+        distinct = s.drop_nulls().unique()
+        mapped = pl.Series([func(v) for v in distinct.to_list()], dtype=pl.String)
+        out = s.replace_strict(distinct, mapped, default=None, return_dtype=pl.String)
+        empty = func(None) if s.null_count() else None
+        return out if empty is None else out.fill_null(empty)
     groups = s.to_frame("k").with_row_index("_r").group_by("k").agg("_r")
     mapped = pl.Series("v", [func(k) for k in groups["k"].to_list()], dtype=pl.String)
     return groups.select(mapped, "_r").explode("_r").sort("_r")["v"].alias(s.name)
