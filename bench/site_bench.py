@@ -81,6 +81,30 @@ def measure(inputs: Path, first: date, second: date, out: Path) -> dict:
     return figures
 
 
+def page_changes(inputs: Path, first: date, second: date) -> dict:
+    """(Runs in this tree.) How many compound pages show something different on ``second``
+    than on ``first``, in total and per part of the page (the rating date aside)."""
+    import polars as pl
+
+    from reports.site import PAGE_SLOTS, _pattern_values, site_pages
+
+    def values(d: date) -> pl.DataFrame:
+        kw = {n: pl.read_parquet(inputs / d.isoformat() / f"{n}.parquet") for n in INPUTS}
+        return _pattern_values(site_pages(as_of=d, **kw), d, "/api", True)
+
+    slots = [s if s != "compound_id" else "compound_id_html" for s in PAGE_SLOTS]
+    a, b = values(first), values(second)
+    both = a.join(b, on="compound_id", how="inner", suffix="_2")
+    differs = {s: both[s] != both[s + "_2"] for s in slots}
+    out = {"compounds": both.height, "only_on_one_date": a.height + b.height - 2 * both.height}
+    any_change = pl.Series([False] * both.height)
+    for s in slots:
+        any_change = any_change | differs[s]
+    out["pages_changed"] = int(any_change.sum())
+    out["per_part"] = {s: int(d.sum()) for s, d in differs.items() if d.sum()}
+    return out
+
+
 def same_files(a: Path, b: Path) -> tuple[int, int, list[str]]:
     """Files compared, files differing (or missing on one side); ``_fingerprints.json`` aside."""
     names = {str(p.relative_to(a)) for p in a.rglob("*") if p.is_file()} | \
@@ -110,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--baseline", default="merge-base", help="git revision to compare with "
                     "(default: where this branch left main; '' to skip)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "site_bench")
+    ap.add_argument("--changes", action="store_true", help="only count the pages that change between the dates")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -131,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             export_inputs(copy, d, inputs / d.isoformat())
         copy.unlink()
 
+    print("pages that change from", a.first, "to", a.second, json.dumps(page_changes(inputs, a.first, a.second)), flush=True)
+    if a.changes:
+        return
     trees = {}
     if a.baseline:
         base = work / "baseline_tree"

@@ -160,14 +160,14 @@ def _pattern_values(frame: pl.DataFrame, as_of: date, intake_url: str, needs_giv
         pl.when(groups["rows"].is_not_null())
         .then(part("groups_table", "rows", "suppressed_word").fill({"rows": pl.lit(groups["rows"]), "suppressed_word": str(escape(SUPPRESSED))}))
         .otherwise(pl.lit(str(parts.no_groups()))).alias("groups"),
+        compare_row.fill({"name": "本小区", "avg": pl.lit(index_text), "five": five_self}).alias("compare_self"),
         pl.concat_str(
-            compare_row.fill({"name": "本小区", "avg": pl.lit(index_text), "five": five_self}),
             compare_row.fill({"name": pl.when(pl.col("street") != "").then(esc(pl.col("street"))).otherwise(pl.lit("所在街道")),
                               "avg": pl.lit(num(frame["street_avg"])), "five": pl.lit(format_each(frame["street_five"], _pct))}),
             compare_row.fill({"name": pl.when(pl.col("district") != "").then(esc(pl.col("district"))).otherwise(pl.lit("所在区")),
                               "avg": pl.lit(num(frame["district_avg"])), "five": pl.lit(format_each(frame["district_five"], _pct))}),
             compare_row.fill({"name": "全市", "avg": pl.lit(num(frame["city_avg"])), "five": pl.lit(format_each(frame["city_five"], _pct))}),
-        ).alias("compare"),
+        ).alias("compare_areas"),
         tips.alias("tips"),
         pl.when(reply.is_not_null() & (reply != "")).then(part("reply", "text").fill({"text": esc(reply)}))
         .otherwise(pl.lit("")).alias("reply"),
@@ -182,7 +182,7 @@ def _pattern_values(frame: pl.DataFrame, as_of: date, intake_url: str, needs_giv
 # The slots of site_compound.html filled per compound; the rating date is filled per run
 # and left out of the fingerprint (a reused page keeps the date of its figures).
 PAGE_SLOTS = ["name", "place", "stars_html", "index_text", "note", "trend_svg", "month_rows", "groups",
-              "compare", "tips", "reply", "n_checkins", "plaque_link", "compound_id", "needs_line"]
+              "compare_self", "compare_areas", "tips", "reply", "n_checkins", "plaque_link", "compound_id", "needs_line"]
 DATE_SLOTS = ["as_of", "as_of_text"]
 
 
@@ -311,6 +311,30 @@ def _search_index(pages: pl.DataFrame, as_of: date) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
+def site_pages(*, as_of: date, ratings: DataFrame[Rating], compounds: DataFrame[Compound],
+               stats: DataFrame[CompoundPublicStats], monthly: DataFrame[CompoundMonthly],
+               history: DataFrame[Rating], plaques: pl.DataFrame | None = None,
+               checkins: pl.DataFrame | None = None, replies: pl.DataFrame | None = None,
+               group_names: dict[str, str] | None = None, needs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per compound page with everything it shows (``render_site``'s inputs)."""
+    ratings, stats, monthly = Rating.validate(ratings), CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)
+    compounds = Compound.validate(compounds)
+    _require(plaques, ["compound_id", "serial", "url"], "plaques")
+    _require(checkins, ["compound_id", "n_month"], "checkins")
+    _require(replies, ["compound_id", "reply_text"], "replies")
+    _require(needs, ["compound_id", "n_needs_month"], "needs")
+    labels = default_group_names()
+    labels.update(group_names or {})
+    base = compound_base(ratings, compounds, as_of)
+    return (
+        area_comparison(base)
+        .join(group_counts(stats, as_of, list(labels), labels), on="compound_id", how="left")
+        .join(monthly_trend(base, monthly, history, as_of), on="compound_id", how="left")
+        .pipe(side_tables, plaques, checkins, replies, needs)
+        .sort("compound_id")
+    )
+
+
 def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], compounds: DataFrame[Compound],
                 stats: DataFrame[CompoundPublicStats], monthly: DataFrame[CompoundMonthly],
                 history: DataFrame[Rating], plaques: pl.DataFrame | None = None,
@@ -327,22 +351,9 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     ``previous`` (the last published site): compound pages whose figures are unchanged
     since then are reused as they are (their rating date is the date of those figures)."""
     site_dir = Path(site_dir)
-    ratings, stats, monthly = Rating.validate(ratings), CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)
-    compounds = Compound.validate(compounds)
-    _require(plaques, ["compound_id", "serial", "url"], "plaques")
-    _require(checkins, ["compound_id", "n_month"], "checkins")
-    _require(replies, ["compound_id", "reply_text"], "replies")
-    _require(needs, ["compound_id", "n_needs_month"], "needs")
-    labels = default_group_names()
-    labels.update(group_names or {})
-    base = compound_base(ratings, compounds, as_of)
-    pages = (
-        area_comparison(base)
-        .join(group_counts(stats, as_of, list(labels), labels), on="compound_id", how="left")
-        .join(monthly_trend(base, monthly, history, as_of), on="compound_id", how="left")
-        .pipe(side_tables, plaques, checkins, replies, needs)
-        .sort("compound_id")
-    )
+    pages = site_pages(as_of=as_of, ratings=ratings, compounds=compounds, stats=stats, monthly=monthly,
+                       history=history, plaques=plaques, checkins=checkins, replies=replies,
+                       group_names=group_names, needs=needs)
     written: list[Path] = []
     todo = pages if only is None else pages.filter(pl.col("compound_id").is_in(sorted(only)))
     pattern = _page_pattern(intake_url)
