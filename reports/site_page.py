@@ -91,19 +91,28 @@ def cn_month(d: date) -> str:
     return f"{d.year}年{d.month}月"
 
 
+def _folder(path: str) -> bool:
+    """Make the folder ``path``; True when this call made it (one system call when its
+    parent exists, which is the common case)."""
+    try:
+        os.mkdir(path)
+        return True
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+        return True
+
+
 def _write_one(path: str, data: bytes) -> None:
     """Write ``data`` unless the file already holds these bytes (keeps mtimes for sync)."""
-    try:
-        os.mkdir(os.path.dirname(path))
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    else:
+    if _folder(os.path.dirname(path)):
         # A folder this call made holds nothing yet and nobody reads it: write in place.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
         finally:
             os.close(fd)
         return
@@ -121,7 +130,7 @@ def _write_one(path: str, data: bytes) -> None:
 
 def _link_one(old: str, new: str) -> bool:
     """Hard-link ``old`` as ``new``; False when ``old`` is gone (the page is rendered instead)."""
-    os.makedirs(os.path.dirname(new), exist_ok=True)
+    _folder(os.path.dirname(new))
     try:
         os.link(old, new)  # pages are replaced by rename, so a link never changes the old release
     except FileNotFoundError:
