@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +21,26 @@ from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
 from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
-from reports.site_data import (SUPPRESSED, area_comparison, compound_base, group_counts,
-                               monthly_trend, side_tables, trend_months)
+from reports.site_data import (
+    SUPPRESSED,
+    area_comparison,
+    compound_base,
+    group_counts,
+    monthly_trend,
+    side_tables,
+    trend_months,
+)
 from reports.site_env import render_template, site_env
-from reports.site_page import Pattern, cn_month, esc, format_each, link_files, page_pattern, part, write_files
+from reports.site_page import (
+    Pattern,
+    cn_month,
+    esc,
+    format_each,
+    link_files,
+    page_pattern,
+    part,
+    write_files,
+)
 from reports.site_svg import sparklines, star_row
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
@@ -260,10 +277,10 @@ def _street_pages(site_dir: Path, pages: pl.DataFrame, as_of: date, written: lis
     return districts
 
 
-def _reuse_unchanged(previous: Path, site_dir: Path, values: pl.DataFrame, workers: int) -> pl.Series:
-    """Hard-link the pages of compounds whose fingerprint matches the previous site's;
-    a boolean per row of ``values`` (True: reused)."""
-    none = pl.Series("reused", [False] * values.height)
+def _unchanged(previous: Path, values: pl.DataFrame) -> pl.Series:
+    """Which rows of ``values`` show what their page in the previous site showed (same
+    fingerprint); all False when that site has no readable fingerprints."""
+    none = pl.Series("unchanged", [False] * values.height)
     try:
         before = json.loads((previous / FINGERPRINTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -272,12 +289,15 @@ def _reuse_unchanged(previous: Path, site_dir: Path, values: pl.DataFrame, worke
         return none
     old = pl.DataFrame({"compound_id": list(before), "_before": [str(v) for v in before.values()]},
                        schema={"compound_id": pl.String, "_before": pl.String})
-    same = (values.select("compound_id", "slug", "fingerprint").with_row_index("_r")
-            .join(old, on="compound_id", how="inner").filter(pl.col("_before") == pl.col("fingerprint")).sort("_r"))
-    ok = link_files([str(previous / "c" / s / "index.html") for s in same["slug"]],
-                    [str(site_dir / "c" / s / "index.html") for s in same["slug"]], workers)
-    linked = same.filter(pl.Series(ok, dtype=pl.Boolean))["_r"]
-    return none.scatter(linked, True) if linked.len() else none
+    return (values.select("compound_id", "fingerprint").join(old, on="compound_id", how="left", maintain_order="left")
+            .select((pl.col("_before") == pl.col("fingerprint")).fill_null(False).alias("unchanged")).to_series())
+
+
+def _link_pages(previous: Path, site_dir: Path, slugs: list[str]) -> list[bool]:
+    """Hard-link these pages of the previous site into this one; which ones were linked.
+    Folders are made one after another: they share one parent, whose lock serialises them."""
+    return link_files([str(previous / "c" / s / "index.html") for s in slugs],
+                      [str(site_dir / "c" / s / "index.html") for s in slugs], workers=1)
 
 
 def _write_compound_pages(site_dir: Path, values: pl.DataFrame, pattern: Pattern, as_of: date,
@@ -363,11 +383,23 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     if only is None:
         prints = dict(zip(values["compound_id"].to_list(), values["fingerprint"].to_list()))
         _write(site_dir / FINGERPRINTS, json.dumps(prints, sort_keys=True, separators=(",", ":")), written)
-    if previous is not None:
-        values = values.filter(~_reuse_unchanged(Path(previous), site_dir, values, workers))
-    written += _write_compound_pages(site_dir, values, pattern, as_of, workers)
-
-    districts = _street_pages(site_dir, pages, as_of, written)
+    reuse = _unchanged(Path(previous), values) if previous is not None else pl.Series([False] * values.height)
+    values = values.with_row_index("_r")
+    with ThreadPoolExecutor(max_workers=1) as linker:
+        # Unchanged pages are linked while the changed ones and the lists are written.
+        same = values.filter(reuse).select("_r", "slug")
+        linking = linker.submit(_link_pages, Path(previous), site_dir, same["slug"].to_list()) if same.height else None
+        pages_written = _write_compound_pages(site_dir, values.filter(~reuse), pattern, as_of, workers)
+        others: list[Path] = []
+        districts = _street_pages(site_dir, pages, as_of, others)
+        linked = linking.result() if linking is not None else []
+    gone = same.filter(~pl.Series(linked, dtype=pl.Boolean))  # no longer in the previous site: render
+    if gone.height:
+        pages_written += _write_compound_pages(site_dir, values.filter(pl.col("_r").is_in(gone["_r"])),
+                                               pattern, as_of, workers)
+        order = {p: i for i, p in enumerate(site_dir / "c" / s / "index.html" for s in values["slug"])}
+        pages_written.sort(key=order.__getitem__)
+    written += pages_written + others
 
     summary = (
         pages.group_by("district").agg(
