@@ -101,6 +101,12 @@ def page_changes(inputs: Path, first: date, second: date) -> dict:
     for s in slots:
         any_change = any_change | differs[s]
     out["pages_changed"] = int(any_change.sum())
+    from reports.site import AS_OF_PAGE_DATE
+    own = pl.Series([False] * both.height)
+    for s in slots:
+        if s not in AS_OF_PAGE_DATE:
+            own = own | differs[s]
+    out["pages_rerendered"] = int(own.sum())  # the reuse test leaves the area averages out
     out["per_part"] = {s: int(d.sum()) for s, d in differs.items() if d.sum()}
     return out
 

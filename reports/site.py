@@ -196,11 +196,14 @@ def _pattern_values(frame: pl.DataFrame, as_of: date, intake_url: str, needs_giv
     )
 
 
-# The slots of site_compound.html filled per compound; the rating date is filled per run
-# and left out of the fingerprint (a reused page keeps the date of its figures).
+# The slots of site_compound.html filled per compound; the rating date is filled per run.
+# A page is reused while the slots it shows about its own compound are unchanged: it keeps
+# its rating date, and says its area averages (street, district, city: they move a little
+# almost every night, for every compound of the area) are those of that date.
 PAGE_SLOTS = ["name", "place", "stars_html", "index_text", "note", "trend_svg", "month_rows", "groups",
               "compare_self", "compare_areas", "tips", "reply", "n_checkins", "plaque_link", "compound_id", "needs_line"]
 DATE_SLOTS = ["as_of", "as_of_text"]
+AS_OF_PAGE_DATE = ["compare_areas"]
 
 
 def _page_pattern(intake_url: str) -> Pattern:
@@ -212,10 +215,11 @@ def _page_pattern(intake_url: str) -> Pattern:
 
 
 def _fingerprints(values: pl.DataFrame, pattern: Pattern) -> pl.Series:
-    """A 128-bit hash of what each page shows, its rating date excluded, and of the page's
-    markup (so a template change re-renders every page)."""
+    """A 128-bit hash of what each page shows about its compound (rating date and area
+    averages aside) and of the page's markup (a template change re-renders every page)."""
     shown = values.select(pl.lit(pattern.digest).alias("_markup"),
-                          *[pl.col("compound_id_html" if s == "compound_id" else s) for s in PAGE_SLOTS])
+                          *[pl.col("compound_id_html" if s == "compound_id" else s)
+                            for s in PAGE_SLOTS if s not in AS_OF_PAGE_DATE])
     a, b = shown.hash_rows(seed=11), shown.hash_rows(seed=29)
     return pl.select(pl.concat_str(pl.lit(a).cast(pl.String), pl.lit("-"), pl.lit(b).cast(pl.String))).to_series()
 
@@ -368,8 +372,9 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     search.json, whose bytes are rewritten only when they change). Groups with no
     counted incident are not listed; 1–2 read "少量". ``needs`` (optional, the first
     frame of ``intake.export.read_intake``) adds the residents' needs this month.
-    ``previous`` (the last published site): compound pages whose figures are unchanged
-    since then are reused as they are (their rating date is the date of those figures)."""
+    ``previous`` (the last published site): compound pages whose own figures are unchanged
+    since then are reused as they are (hard links); such a page keeps the rating date of its
+    figures and says so, and shows the area averages of that date."""
     site_dir = Path(site_dir)
     pages = site_pages(as_of=as_of, ratings=ratings, compounds=compounds, stats=stats, monthly=monthly,
                        history=history, plaques=plaques, checkins=checkins, replies=replies,
