@@ -34,3 +34,21 @@ def test_a_reused_page_is_never_changed_in_the_previous_release(tmp_path):
     kw["replies"] = kw["replies"].with_columns(pl.lit("新的回应说明").alias("reply_text"))
     render_site(second, previous=first, **kw)
     assert {p: p.read_bytes() for p in first.rglob("*.html")} == before
+
+
+def test_area_averages_alone_do_not_rerender_a_page(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    render_site(first, **frames.render_kwargs())
+    kw = frames.render_kwargs()
+    kw["ratings"] = kw["ratings"].with_columns(
+        pl.when(pl.col("compound_id") == "XM-002").then(91.0).otherwise(pl.col("safety_index")).alias("safety_index"))
+    written = render_site(second, previous=first, **kw)
+    assert {p.parent.name for p in written if p.parent.parent.name == "c"} == {"XM-002"}
+    # XM-001 shares XM-002's street: its street average moved, its own figures did not.
+    kept = second / "c" / "XM-001" / "index.html"
+    assert kept.stat().st_ino == (first / "c" / "XM-001" / "index.html").stat().st_ino
+    html = kept.read_text(encoding="utf-8")
+    assert "本小区数据自该日起未变" in html and "街道、区、全市的数据为评定日期当日数据" in html
+    assert "<td>鹭江街道</td><td class=\"n\">83.8</td>" in html  # the average of its date
+    street = (second / "c" / "XM-002" / "index.html").read_text(encoding="utf-8")
+    assert "<td>鹭江街道</td><td class=\"n\">81.8</td>" in street
