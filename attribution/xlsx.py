@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import polars as pl
+from xlsxwriter.utility import xl_col_to_name
 
 MAX_ROWS = 1_048_575  # Excel's limit, less the header row
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -54,15 +55,6 @@ _SHEET_HEAD = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 _SHEET_TAIL = """</sheetData><autoFilter ref="A1:{last}"/></worksheet>"""
 
 
-def _column_letter(i: int) -> str:
-    name = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        name = chr(65 + r) + name
-    return name
-
-
 def _escape(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(_CONTROL, "").str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"])
 
@@ -80,7 +72,7 @@ def _cell(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _sheet(frame: pl.DataFrame, widths: list[float]) -> bytes:
-    letters = [_column_letter(i) for i in range(frame.width)]
+    letters = [xl_col_to_name(i) for i in range(frame.width)]
     header = "".join(
         f'<c r="{letter}1" s="1" t="inlineStr"><is><t xml:space="preserve">{_escape_text(c)}</t></is></c>'
         for letter, c in zip(letters, frame.columns)

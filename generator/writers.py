@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 _NUMBER = r"^-?\d+(\.\d+)?$"
 # Fixed workbook metadata: xlsxwriter otherwise stamps the current time into docProps.
@@ -54,7 +55,7 @@ def write_xlsx(df: pl.DataFrame, path: Path, numeric: list[str], sheet: str) -> 
         for info, data in members:
             if info.filename == sheet_name:
                 xml = data.decode("utf-8")
-                last = _col_letter(df.width - 1)
+                last = xl_col_to_name(df.width - 1)
                 xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}{df.height + 1}"/>', xml, count=1)
                 xml = xml.replace("</sheetData>", rows + "</sheetData>", 1)
                 data = xml.encode("utf-8")
@@ -63,21 +64,12 @@ def write_xlsx(df: pl.DataFrame, path: Path, numeric: list[str], sheet: str) -> 
             zout.writestr(out, data)
 
 
-def _col_letter(i: int) -> str:
-    letters = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
-
-
 def _sheet_rows(df: pl.DataFrame, numeric: list[str]) -> str:
     """`<row>` elements for data rows 2..n+1 (row 1 is the header)."""
     r = (pl.int_range(pl.len()) + 2).cast(pl.String)
     cells = []
     for j, c in enumerate(df.columns):
-        ref = pl.concat_str(pl.lit(f'<c r="{_col_letter(j)}'), r)
+        ref = pl.concat_str(pl.lit(f'<c r="{xl_col_to_name(j)}'), r)
         val = pl.col(c)
         text = pl.concat_str(ref, pl.lit('" t="inlineStr"><is><t>'),
                              val.str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"]), pl.lit("</t></is></c>"))

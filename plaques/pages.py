@@ -31,6 +31,7 @@ from plaques.sign import sign_serial
 from plaques.stencil import Stencils, esc, slot
 from plaques.templates import FONT_STACK, template
 from plaques.verify import STATUS_TEXT, _public_dict, status_frame
+from reports.fileio import write_new
 from schemas.plaques import Plaque
 from schemas.ratings import Rating
 
@@ -145,13 +146,7 @@ def _previous_prints(previous: Path | None) -> dict[str, str]:
 
 
 def _put(p_fd: int, rel: str, data: bytes) -> None:
-    fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=p_fd)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
+    write_new(rel, data, dir_fd=p_fd)
 
 
 def _write_pages(p_dir: Path, jobs: list[tuple[str, str, bytes | None, tuple | None]], previous: Path | None

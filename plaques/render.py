@@ -25,6 +25,7 @@ from plaques.qr import (
     svg_paths,
 )
 from plaques.zipwrite import Member, MemberRun
+from reports.fileio import write_new
 
 # serial, url, name, stars, district, street
 PlaqueRow = tuple[str, str, str, int, str, str]
@@ -86,13 +87,7 @@ def _paths(matrices: list[np.ndarray]) -> list[str]:
 
 def _put(dir_fd: int, name: str, data: bytes) -> None:
     """Write a new file ``name`` in the open folder ``dir_fd`` (no path lookups from the root)."""
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=dir_fd)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
+    write_new(name, data, dir_fd=dir_fd, replace=True)
 
 
 def render_chunk(rows: list[PlaqueRow], batch_dir: Path, year: int, *, arc_root: str, stamp: tuple[int, int],

@@ -261,15 +261,21 @@ def dumps(fc: dict) -> bytes:
             + "\n").encode("utf-8")
 
 
-def _centroids(fc: dict, geoms: np.ndarray | None = None) -> pl.DataFrame:
-    """Per compound feature: district, street and a representative point (WGS-84)."""
-    geoms = feature_geometries(fc) if geoms is None else geoms
+def _surface_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A point inside each shape (NaN where there is none), WGS-84 lon and lat arrays."""
     present = np.array([g is not None for g in geoms], dtype=bool)
     lon = np.full(len(geoms), np.nan)
     lat = np.full(len(geoms), np.nan)
     if present.any():
         xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
         lon[present], lat[present] = xy[:, 0], xy[:, 1]
+    return lon, lat
+
+
+def _centroids(fc: dict, geoms: np.ndarray | None = None) -> pl.DataFrame:
+    """Per compound feature: district, street and a representative point (WGS-84)."""
+    geoms = feature_geometries(fc) if geoms is None else geoms
+    lon, lat = _surface_points(geoms)
     props = [f.get("properties") or {} for f in fc.get("features", [])]
     return pl.DataFrame({
         "district": [p.get("district") for p in props],
@@ -396,12 +402,7 @@ def _shift_gcj02(c: np.ndarray) -> np.ndarray:
 def _layer_centroids(layer: CompoundLayer) -> pl.DataFrame:
     """``_centroids`` of a layer, from its columns."""
     geoms = layer.shapes.geoms
-    present = np.array([g is not None for g in geoms], dtype=bool)
-    lon = np.full(len(geoms), np.nan)
-    lat = np.full(len(geoms), np.nan)
-    if present.any():
-        xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-        lon[present], lat[present] = xy[:, 0], xy[:, 1]
+    lon, lat = _surface_points(geoms)
     return layer.props.select(
         pl.col("district").cast(pl.String), pl.col("street").cast(pl.String), pl.col("stars").cast(pl.Int64),
         pl.Series("lon", lon, dtype=pl.Float64), pl.Series("lat", lat, dtype=pl.Float64),

@@ -19,6 +19,7 @@ from datetime import date
 import polars as pl
 from markupsafe import Markup
 
+from reports.fileio import write_new
 from reports.site_env import site_env
 
 _MARK = "\x00"
@@ -108,13 +109,7 @@ def _write_one(path: str, data: bytes) -> None:
     """Write ``data`` unless the file already holds these bytes (keeps mtimes for sync)."""
     if _folder(os.path.dirname(path)):
         # A folder this call made holds nothing yet and nobody reads it: write in place.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        write_new(path, data)
         return
     try:
         with open(path, "rb") as f:

@@ -14,6 +14,7 @@ import zipfile
 
 import numpy as np
 import polars as pl
+from xlsxwriter.utility import xl_col_to_name
 
 from reports.map_geometry import format_numbers, join_text
 
@@ -56,15 +57,6 @@ def html_rows(frame: pl.DataFrame) -> str:
     return rows["row"].str.join("").item()
 
 
-def _column_letters(k: int) -> str:
-    letters = ""
-    k += 1
-    while k:
-        k, rem = divmod(k - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def sheet_rows(frame: pl.DataFrame, styles: list[int], first_row: int) -> str:
     """The frame's rows as worksheet XML from 1-based row ``first_row`` on: numbers as
     values, text as inline strings, nulls as styled blanks; cell style ``styles[k]`` for
@@ -75,7 +67,7 @@ def sheet_rows(frame: pl.DataFrame, styles: list[int], first_row: int) -> str:
     cells = []
     for k, name in enumerate(frame.columns):
         col = frame[name]
-        ref = join_text(f'<c r="{_column_letters(k)}', row, f'" s="{styles[k]}"')
+        ref = join_text(f'<c r="{xl_col_to_name(k)}', row, f'" s="{styles[k]}"')
         if col.dtype.is_numeric():
             # whole floats as XlsxWriter writes them ("100", not "100.0")
             number = _text(col).str.replace(r"\.0$", "") if col.dtype.is_float() else _text(col)
@@ -119,6 +111,6 @@ def _fill(sheet: bytes, frame: pl.DataFrame, template_row: int) -> bytes:
         raise ValueError(f"template row has {len(styles)} styled cells for {frame.width} columns")
     rows = sheet_rows(frame, styles, template_row).encode("utf-8")
     sheet = sheet[:template.start()] + rows + sheet[template.end():]
-    last = f"{_column_letters(frame.width - 1)}{template_row + frame.height - 1}"
+    last = f"{xl_col_to_name(frame.width - 1)}{template_row + frame.height - 1}"
     return re.sub(rb'<dimension ref="([A-Z]+\d+):[A-Z]+\d+"/>',
                   lambda m: b'<dimension ref="' + m.group(1) + b":" + last.encode() + b'"/>', sheet, count=1)
