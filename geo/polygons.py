@@ -12,6 +12,7 @@ so the answer never depends on file order.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 import shapely
 
 log = logging.getLogger(__name__)
@@ -69,8 +71,9 @@ class CompoundPolygons:
         """Read a GeoJSON FeatureCollection whose features carry `properties.compound_id`."""
         path = Path(path)
         try:
-            doc = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            # orjson: a city's outlines are tens of MB (seconds with json.loads); a BOM is allowed.
+            doc = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
+        except (OSError, ValueError) as exc:
             raise ValueError(f"{path}: not a readable GeoJSON file ({exc})") from exc
         if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
             raise ValueError(f"{path}: expected a GeoJSON FeatureCollection")
