@@ -10,6 +10,7 @@ import polars as pl
 
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
+from ingest.landing import file_sha256
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import previous_release, publish
@@ -21,7 +22,7 @@ from plaques.sign import resolve_secret
 from plaques.verify import active_plaque_urls
 from reports.analyst import render_report
 from reports.common_problems import common_problems, leading_group, period_stats
-from reports.map_layer import build_features, write_map_layers
+from reports.map_layer import GeometryCache, build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site import render_site
@@ -205,7 +206,12 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
     as_of = as_of_of(context)
     compounds = warehouse.read("core.compounds")
     leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
-    features = build_features(compounds, read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of), leading)
+    # The outlines are parsed and snapped again only when the file or the compounds changed.
+    outlines = folders.data / "compounds.geojson"
+    cache = GeometryCache(folders.out / ".cache" / "map",
+                          file_sha256(outlines) if outlines.exists() else "no outlines")
+    features = build_features(compounds, lambda: read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of),
+                              leading, cache=cache)
     map_dir = folders.staging(context.partition_key) / "map"
     outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
     paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"), outlines)

@@ -7,8 +7,11 @@ drawn in that offset system.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+import os
+import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,17 +41,71 @@ PROPERTY_NAMES = (
 
 def build_features(
     compounds: DataFrame[Compound],
-    polygons: dict | None,
+    polygons: dict | Callable[[], dict | None] | None,
     ratings: DataFrame[Rating],
     leading_group: pl.DataFrame,
+    *,
+    cache: GeometryCache | None = None,
 ) -> CompoundLayer:
     """One GeoJSON feature per compound (polygon when known, else its centroid point).
 
     ``ratings`` may hold several rating dates; the latest one is used. A compound without a
     rating is shown as ``not_rated``; one without polygon and coordinates keeps a null
-    geometry rather than vanishing from the layer.
+    geometry rather than vanishing from the layer. ``polygons`` may be a loader, called only
+    when ``cache`` holds no geometries for these outlines and compounds.
     """
     table = _feature_table(compounds, ratings, leading_group)
+    props = table.select(
+        pl.col("compound_id").alias("id"), "name", "district", "street", "community",
+        "grid_code", "stars", "status", "safety_index", "leading_group",
+    )
+    key = cache.key(table.select("compound_id", "lon", "lat", "coord_sys")) if cache is not None else None
+    shapes = cache.load(key) if cache is not None else None
+    if shapes is None:
+        shapes = normalise(_geometries(table, polygons() if callable(polygons) else polygons))
+        if cache is not None:
+            cache.save(key, shapes)
+    return CompoundLayer(props, shapes)
+
+
+class GeometryCache:
+    """The normalised geometries of the last map, kept between runs: the outlines rarely
+    change, and parsing and snapping 100,000 of them costs seconds every night. An entry is
+    keyed by the outline file's digest, the compounds' ids and points in layer order, and
+    the geometry code, so a hit gives exactly what would be computed."""
+
+    def __init__(self, folder: Path, outlines_digest: str):
+        self.folder = Path(folder)
+        self.outlines_digest = outlines_digest
+
+    def key(self, points: pl.DataFrame) -> str:
+        digest = hashlib.sha256(self.outlines_digest.encode("utf-8"))
+        digest.update(points.write_ipc(None).getvalue())
+        for module in (Path(__file__), Path(__file__).with_name("map_geometry.py")):
+            digest.update(module.read_bytes())
+        digest.update(repr((pl.__version__, shapely.__version__, np.__version__)).encode("utf-8"))
+        return digest.hexdigest()[:32]
+
+    def load(self, key: str) -> Normalised | None:
+        try:
+            with (self.folder / f"{key}.pickle").open("rb") as fh:
+                return pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return None
+
+    def save(self, key: str, shapes: Normalised) -> None:
+        """Atomically, the newest entry only (a killed run leaves the old entry or none)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(pickle.dumps(shapes, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, self.folder / f"{key}.pickle")
+        for old in self.folder.glob("*.pickle"):
+            if old.stem != key:
+                old.unlink(missing_ok=True)
+
+
+def _geometries(table: pl.DataFrame, polygons: dict | None) -> np.ndarray:
+    """Per layer row: the compound's outline when known, else its point, else None."""
     lon, lat = to_wgs84(
         table["lon"].to_numpy(), table["lat"].to_numpy(), table["coord_sys"].to_numpy()
     )
@@ -60,11 +117,7 @@ def build_features(
     point = np.isfinite(lon) & np.isfinite(lat) & np.array([g is None for g in geoms], dtype=bool)
     if point.any():
         geoms[point] = shapely.points(np.column_stack([lon[point], lat[point]]))
-    props = table.select(
-        pl.col("compound_id").alias("id"), "name", "district", "street", "community",
-        "grid_code", "stars", "status", "safety_index", "leading_group",
-    )
-    return CompoundLayer(props, normalise(geoms))
+    return geoms
 
 
 class CompoundLayer(Mapping):

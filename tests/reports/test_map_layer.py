@@ -210,3 +210,36 @@ def test_unrated_compound_is_shown_as_not_rated(city):
                         pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
     p = {f["id"]: f["properties"] for f in fc["features"]}["XM000000"]
     assert (p["status"], p["stars"], p["safety_index"]) == ("not_rated", 0, None)
+
+
+def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers, city, tmp_path):
+    from reports.map_layer import GeometryCache
+
+    cache = GeometryCache(tmp_path / "cache", "digest-1")
+    lead = layers["lead"]
+    first = build_features(city["compounds"], lambda: city["polygons"], city["ratings"], lead, cache=cache)
+
+    def must_not_load():
+        raise AssertionError("the outlines were read although the cache holds them")
+
+    # Other ratings (new stars) with the same outlines and compounds: a hit, and the new properties.
+    rerated = city["ratings"].with_columns(pl.lit(1).alias("stars"))
+    hit = build_features(city["compounds"], must_not_load, rerated, lead, cache=cache)
+    fresh = build_features(city["compounds"], city["polygons"], rerated, lead)
+    assert hit.text() == fresh.text() != first.text()
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    paths = write_map_layers(tmp_path / "a", hit, layers["problems"], city["outlines"])
+    write_map_layers(tmp_path / "b", fresh, layers["problems"], city["outlines"])
+    for p in paths:
+        assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes(), p.name
+    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 1
+
+    # Another outline file, or a compound that moved, is computed afresh.
+    calls = []
+    build_features(city["compounds"], lambda: calls.append(1) or city["polygons"], city["ratings"], lead,
+                   cache=GeometryCache(tmp_path / "cache", "digest-2"))
+    moved = city["compounds"].with_columns(pl.col("lon") + 0.001)
+    build_features(moved, lambda: calls.append(1) or city["polygons"], city["ratings"], lead, cache=cache)
+    assert calls == [1, 1]
+    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 1  # only the newest entry is kept
