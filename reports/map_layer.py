@@ -90,7 +90,7 @@ class GeometryCache:
         try:
             with (self.folder / f"{key}.pickle").open("rb") as fh:
                 return pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except Exception:  # noqa: BLE001 - missing, half-written or from other code: compute afresh
             return None
 
     def save(self, key: str, shapes: Normalised) -> None:
