@@ -191,7 +191,7 @@ def iter_landing(
     The same rules as `ingest_sources`, but a file's records are handed over as soon as the
     file is checked, so a caller writing them away holds one file in memory, not the night.
     Accepted records of one file have unique (source, record_id); across files the later
-    one wins, which the caller applies (see `ingest_sources`, `ingest.staging`).
+    one wins, which the caller applies (see `ingest_sources`, `ingest.upsert.NightWriter`).
     """
     data_dir = Path(data_dir)
     root = _sources_root(data_dir)

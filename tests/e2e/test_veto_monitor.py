@@ -26,31 +26,6 @@ def rated_once(tmp_path_factory):
     return data, out, date.fromisoformat(city["second_as_of"]), planted
 
 
-def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once):
-    data, out, second, planted = rated_once
-    job = build_definitions(default_resources(data, out, demo=True)).resolve_job_def("veto_monitor")
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            run_config={"ops": {"marts__urgent_alerts": {"config": {"as_of": second.isoformat()}}}},
-        )
-    assert result.success
-    import duckdb
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
-        alerts = conn.sql("SELECT * FROM marts.urgent_alerts").pl()
-    by_id = {r["compound_id"]: r for r in alerts.iter_rows(named=True)}
-    assert by_id[planted["late_veto"]]["status_after"] == "vetoed"
-    assert by_id[planted["late_downgrade"]]["status_after"] == "downgraded"
-    assert by_id[planted["late_downgrade"]]["stars_after"] < by_id[planted["late_downgrade"]]["stars_before"]
-    manifests = list((out / "urgent" / "plaques").glob("B*U/manifest.csv"))
-    assert len(manifests) == 1
-    manifest = pl.read_csv(manifests[0])
-    actions = dict(zip(manifest["compound_id"], manifest["action"]))
-    assert actions[planted["late_veto"]] == "withdraw"
-    assert actions[planted["late_downgrade"]] == "replace"
-    assert set(actions) <= set(by_id)
-
-
 def _run_monitor(data, out, day: date) -> pl.DataFrame:
     job = build_definitions(default_resources(data, out, demo=True)).resolve_job_def("veto_monitor")
     with dg.DagsterInstance.ephemeral() as instance:
@@ -62,6 +37,22 @@ def _run_monitor(data, out, day: date) -> pl.DataFrame:
     import duckdb
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
         return conn.sql("SELECT * FROM marts.urgent_alerts WHERE detected_on = ?", params=[day]).pl()
+
+
+def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once):
+    data, out, second, planted = rated_once
+    alerts = _run_monitor(data, out, second)
+    by_id = {r["compound_id"]: r for r in alerts.iter_rows(named=True)}
+    assert by_id[planted["late_veto"]]["status_after"] == "vetoed"
+    assert by_id[planted["late_downgrade"]]["status_after"] == "downgraded"
+    assert by_id[planted["late_downgrade"]]["stars_after"] < by_id[planted["late_downgrade"]]["stars_before"]
+    manifests = list((out / "urgent" / "plaques").glob("B*U/manifest.csv"))
+    assert len(manifests) == 1
+    manifest = pl.read_csv(manifests[0])
+    actions = dict(zip(manifest["compound_id"], manifest["action"]))
+    assert actions[planted["late_veto"]] == "withdraw"
+    assert actions[planted["late_downgrade"]] == "replace"
+    assert set(actions) <= set(by_id)
 
 
 def test_monitor_honours_an_override_excluding_the_veto_incident(rated_once):
