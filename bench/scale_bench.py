@@ -187,6 +187,51 @@ def drop_in(held: Path, landing: Path) -> list[Path]:
     return moved
 
 
+# --- snapshot of the state after the full run -------------------------------------------
+
+def _copy(src: Path, dest: Path, link: bool) -> None:
+    subprocess.run(["cp", "-a" + ("l" if link else ""), str(src), str(dest)], check=True)
+
+
+def save(work: Path, snap: Path) -> None:
+    """Keep the state after the full run, so the nightly run can be timed again and again
+    (`--nightly-only`) without a five-minute full run each time. Published releases and the
+    landing zone are never written in place (publication writes aside, then renames): they
+    are hard-linked. The warehouse and everything else in OUT_DIR are copied."""
+    shutil.rmtree(snap, ignore_errors=True)
+    (snap / "out").mkdir(parents=True)
+    for name in ("landing", "held"):
+        _copy(work / name, snap / name, link=True)
+    for entry in (work / "out").iterdir():
+        _copy(entry, snap / "out" / entry.name, link=entry.name == ".releases")
+    (snap / "READY").touch()
+
+
+def restore(snap: Path, work: Path) -> None:
+    """Put WORK back in the state `save` kept. Releases are never changed once published, so
+    a release of the snapshot still in WORK/out is kept as it is (linking a whole release
+    again takes minutes); the nightly run's new releases are dropped."""
+    for name in ("landing", "held"):
+        shutil.rmtree(work / name, ignore_errors=True)
+        _copy(snap / name, work / name, link=True)
+    out, kept = work / "out", snap / "out" / ".releases"
+    releases = out / ".releases"
+    if releases.is_dir():
+        for entry in releases.iterdir():
+            if not (kept / entry.name).exists():
+                shutil.rmtree(entry)
+        for entry in kept.iterdir():
+            if not (releases / entry.name).exists():
+                _copy(entry, releases / entry.name, link=True)
+    for entry in list(out.iterdir()) if out.is_dir() else []:
+        if entry.name != ".releases":
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    out.mkdir(exist_ok=True)
+    for entry in (snap / "out").iterdir():
+        if not (out / entry.name).exists():
+            _copy(entry, out / entry.name, link=entry.name == ".releases")
+
+
 # --- the benchmark ---------------------------------------------------------------------
 
 def report(title: str, secs: float, mem: float, log: str) -> None:
@@ -204,6 +249,10 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/safestar_scale")
     parser.add_argument("--keep", action="store_true", help="reuse an existing generated city in WORK/data")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--snapshot", action="store_true",
+                        help="keep the state after the full run in WORK/snap, for --nightly-only")
+    parser.add_argument("--nightly-only", action="store_true",
+                        help="restore WORK/snap (made by --snapshot) and time only the nightly run")
     parser.add_argument("--max-rss-gb", type=float, default=16.0,
                         help="kill a run whose resident memory passes this (0: no limit)")
     args = parser.parse_args()
@@ -225,19 +274,32 @@ def main() -> None:
     first, second = night - timedelta(days=1), night
     print(f"city: {city['n_compounds']} compounds, {city['n_events']} records, {city['start']}..{city['end']}")
 
-    for folder in (landing, held, out):
-        shutil.rmtree(folder, ignore_errors=True)
-    subprocess.run(["cp", "-al", str(data), str(landing)], check=True)
-    t0 = time.perf_counter()
-    counts = hold_back_days(landing, held, night, end)
-    print(f"held back {sum(counts.values())} rows of {night}..{end} from {len(counts)} files "
-          f"({time.perf_counter() - t0:.1f}s): {counts}")
+    snap = work / "snap"
+    if args.nightly_only:
+        if not (snap / "READY").exists():
+            raise SystemExit(f"no snapshot in {snap}: run once with --snapshot first")
+        restore(snap, work)
+        # Let the file system write back the restore's deletions and copies: the nightly
+        # run should not pay for them.
+        t0 = time.perf_counter()
+        os.sync()
+        print(f"restored the snapshot; sync took {time.perf_counter() - t0:.1f}s")
+    else:
+        for folder in (landing, held, out):
+            shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(["cp", "-al", str(data), str(landing)], check=True)
+        t0 = time.perf_counter()
+        counts = hold_back_days(landing, held, night, end)
+        print(f"held back {sum(counts.values())} rows of {night}..{end} from {len(counts)} files "
+              f"({time.perf_counter() - t0:.1f}s): {counts}")
 
-    secs, mem, log = run_child(python("-m", "pipelines.cli", "run", "--data", str(landing), "--as-of",
-                                      first.isoformat(), "--out", str(out), "--demo"), work / "run_full.log")
-    report(f"full run (empty warehouse, as of {first})", secs, mem, log)
-    if args.skip_incremental:
-        return
+        secs, mem, log = run_child(python("-m", "pipelines.cli", "run", "--data", str(landing), "--as-of",
+                                          first.isoformat(), "--out", str(out), "--demo"), work / "run_full.log")
+        report(f"full run (empty warehouse, as of {first})", secs, mem, log)
+        if args.snapshot:
+            save(work, snap)
+        if args.skip_incremental:
+            return
     moved = drop_in(held, landing)
     print(f"dropped {len(moved)} new files into the landing zone: {[p.name for p in moved]}")
     secs, mem, log = run_child(python("-m", "pipelines.cli", "run", "--data", str(landing), "--as-of",
