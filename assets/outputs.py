@@ -165,7 +165,7 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         replies=_replies(context, folders),
         previous=_previous_site(folders, context.partition_key),
     )
-    rendered = sum(1 for p in pages if p.parent.parent.name == "c")
+    rendered = sum(1 for p in pages if p.parent.name == "c")
     pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
                                        base_url=folders.public_base_url, secret=secret,
                                        previous=_previous_site(folders, context.partition_key))

@@ -75,7 +75,7 @@ def measure(inputs: Path, first: date, second: date, out: Path) -> dict:
         t, c = time.perf_counter(), time.process_time()
         written = render_site(site, as_of=d, replies=None, previous=previous, **kw)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
-        rendered = sum(1 for p in written if p.parent.parent.name == "c")
+        rendered = sum(1 for p in written if p.parent.name == "c")
         figures[label] = {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "files": len(written),
                           "compound_pages_rendered": rendered, "compound_pages_reused": kw["ratings"].height - rendered}
     return figures

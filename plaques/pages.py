@@ -53,7 +53,7 @@ _UNDATED = len(FIELDS) - 3
 
 
 def _compound_href(compound_id: str) -> str | None:
-    return f"../../../c/{compound_id}/" if _SAFE_ID.match(compound_id) else None
+    return f"../../../c/{compound_id}.html" if _SAFE_ID.match(compound_id) else None
 
 
 def _write(path: Path, html: str) -> Path:

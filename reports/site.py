@@ -33,6 +33,7 @@ from reports.site_data import (
 from reports.site_env import render_template, site_env
 from reports.site_page import (
     Pattern,
+    new_folder,
     cn_month,
     esc,
     format_each,
@@ -81,6 +82,13 @@ def _num(x: float | None) -> str:
 
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{round(x * 100)}%"
+
+
+def compound_page(slug: str) -> str:
+    """Where a compound's page lives in the site: one file per compound in one folder. (A
+    folder per page would cost a night 100,000 new folders in the new release, the file
+    system's slowest operation; a reused page is one hard link.)"""
+    return f"c/{slug}.html"
 
 
 def street_slug(district: str, street: str) -> str:
@@ -133,7 +141,7 @@ def _pattern_values(frame: pl.DataFrame, as_of: date, intake_url: str, needs_giv
     stars = once(lambda d: str(star_row(d["stars"], d["status"])))(frame.select(pl.struct("stars", "status")).to_series())
     note = once(lambda d: _note(d["status"], d["rules"]))(frame.select(pl.struct("status", "rules")).to_series())
     tips = once(lambda g: "".join(str(parts.tip(t)) for t in _tips(g)))(frame["leading"])
-    href = once(lambda u: _plaque_href(u, "../../"))(frame["url"])
+    href = once(lambda u: _plaque_href(u, "../"))(frame["url"])
     num = once(_num)
     month = (
         frame.select(pl.col("n_events").alias("n"), pl.col("month_index").alias("v"))
@@ -208,7 +216,7 @@ AS_OF_PAGE_DATE = ["compare_areas"]
 
 def _page_pattern(intake_url: str) -> Pattern:
     return page_pattern(
-        "site_compound.html", PAGE_SLOTS + DATE_SLOTS, root="../../", suppressed_word=SUPPRESSED,
+        "site_compound.html", PAGE_SLOTS + DATE_SLOTS, root="../", suppressed_word=SUPPRESSED,
         need_categories=NEED_CATEGORIES, checkin_kinds=CHECKIN_KINDS, refusal_zh=REFUSAL_ZH,
         text_max=NEED_TEXT_MAX, intake_url=intake_url.rstrip("/"),
     )
@@ -298,16 +306,17 @@ def _unchanged(previous: Path, values: pl.DataFrame) -> pl.Series:
 
 
 def _link_pages(previous: Path, site_dir: Path, slugs: list[str]) -> list[bool]:
-    """Hard-link these pages of the previous site into this one; which ones were linked.
-    Folders are made one after another: they share one parent, whose lock serialises them."""
-    return link_files([str(previous / "c" / s / "index.html") for s in slugs],
-                      [str(site_dir / "c" / s / "index.html") for s in slugs], workers=1)
+    """Hard-link these pages of the previous site into this one (its page folder exists);
+    which ones were linked. One thread: the links share one folder, whose lock serialises them."""
+    return link_files([str(previous / compound_page(s)) for s in slugs],
+                      [str(site_dir / compound_page(s)) for s in slugs], workers=1, fresh=True)
 
 
 def _write_compound_pages(site_dir: Path, values: pl.DataFrame, pattern: Pattern, as_of: date,
-                          workers: int) -> list[Path]:
+                          workers: int, fresh: bool) -> list[Path]:
     """Fill the page pattern for every row of ``values`` and write the pages, in chunks
-    (bounded memory); returns their paths in row order."""
+    (bounded memory); returns their paths in row order. ``fresh``: the page folder was made
+    by this run and holds none of these pages."""
     fill = pattern.fill({**{s: pl.col("compound_id_html" if s == "compound_id" else s) for s in PAGE_SLOTS},
                          "as_of": as_of.isoformat(), "as_of_text": _cn_date(as_of)})
     written: list[Path] = []
@@ -316,10 +325,10 @@ def _write_compound_pages(site_dir: Path, values: pl.DataFrame, pattern: Pattern
         sizes = chunk["html"].str.len_bytes()
         if sizes.max() > MAX_PAGE_BYTES:
             at = int(sizes.arg_max())
-            path = site_dir / "c" / chunk["slug"][at] / "index.html"
+            path = site_dir / compound_page(chunk["slug"][at])
             raise ValueError(f"{path} would be {sizes[at]} bytes, over the {MAX_PAGE_BYTES}-byte page budget")
-        paths = [site_dir / "c" / s / "index.html" for s in chunk["slug"]]
-        write_files([str(p) for p in paths], chunk["html"].cast(pl.Binary).to_list(), workers)
+        paths = [site_dir / compound_page(s) for s in chunk["slug"]]
+        write_files([str(p) for p in paths], chunk["html"].cast(pl.Binary).to_list(), workers, fresh)
         written += paths
     return written
 
@@ -385,6 +394,8 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     values = _pattern_values(todo, as_of, intake_url, needs is not None)
     values = values.with_columns(_fingerprints(values, pattern).alias("fingerprint"))
     workers = min(8, 2 * (os.cpu_count() or 1))  # I/O threads; the bytes do not depend on them
+    (site_dir / "c").parent.mkdir(parents=True, exist_ok=True)
+    fresh = new_folder(str(site_dir / "c"))  # a new folder: its pages are created, never compared
     if only is None:
         prints = dict(zip(values["compound_id"].to_list(), values["fingerprint"].to_list()))
         _write(site_dir / FINGERPRINTS, json.dumps(prints, sort_keys=True, separators=(",", ":")), written)
@@ -394,15 +405,15 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         # Unchanged pages are linked while the changed ones and the lists are written.
         same = values.filter(reuse).select("_r", "slug")
         linking = linker.submit(_link_pages, Path(previous), site_dir, same["slug"].to_list()) if same.height else None
-        pages_written = _write_compound_pages(site_dir, values.filter(~reuse), pattern, as_of, workers)
+        pages_written = _write_compound_pages(site_dir, values.filter(~reuse), pattern, as_of, workers, fresh)
         others: list[Path] = []
         districts = _street_pages(site_dir, pages, as_of, others)
         linked = linking.result() if linking is not None else []
     gone = same.filter(~pl.Series(linked, dtype=pl.Boolean))  # no longer in the previous site: render
     if gone.height:
         pages_written += _write_compound_pages(site_dir, values.filter(pl.col("_r").is_in(gone["_r"])),
-                                               pattern, as_of, workers)
-        order = {p: i for i, p in enumerate(site_dir / "c" / s / "index.html" for s in values["slug"])}
+                                               pattern, as_of, workers, fresh)
+        order = {p: i for i, p in enumerate(site_dir / compound_page(s) for s in values["slug"])}
         pages_written.sort(key=order.__getitem__)
     written += pages_written + others
 

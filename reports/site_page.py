@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -92,7 +93,7 @@ def cn_month(d: date) -> str:
     return f"{d.year}年{d.month}月"
 
 
-def _folder(path: str) -> bool:
+def new_folder(path: str) -> bool:
     """Make the folder ``path``; True when this call made it (one system call when its
     parent exists, which is the common case)."""
     try:
@@ -107,7 +108,7 @@ def _folder(path: str) -> bool:
 
 def _write_one(path: str, data: bytes) -> None:
     """Write ``data`` unless the file already holds these bytes (keeps mtimes for sync)."""
-    if _folder(os.path.dirname(path)):
+    if new_folder(os.path.dirname(path)):
         # A folder this call made holds nothing yet and nobody reads it: write in place.
         write_new(path, data)
         return
@@ -123,16 +124,22 @@ def _write_one(path: str, data: bytes) -> None:
     os.replace(tmp, path)  # atomic: the server never reads half a page
 
 
-def _link_one(old: str, new: str) -> bool:
+def _write_fresh(path: str, data: bytes) -> None:
+    """Create ``path`` in a folder this run made (nobody reads it yet): one create, one write."""
+    write_new(path, data)
+
+
+def _link_one(old: str, new: str, make_folder: bool = True) -> bool:
     """Hard-link ``old`` as ``new``; False when ``old`` is gone (the page is rendered instead)."""
-    _folder(os.path.dirname(new))
+    if make_folder:
+        new_folder(os.path.dirname(new))
     try:
         os.link(old, new)  # pages are replaced by rename, so a link never changes the old release
     except FileNotFoundError:
         return False
     except FileExistsError:
         os.unlink(new)
-        return _link_one(old, new)
+        return _link_one(old, new, make_folder)
     except OSError:
         if not os.path.exists(old):
             return False
@@ -152,11 +159,13 @@ def _in_slices(func: Callable, a: list, b: list, workers: int) -> list:
         return [r for part in done for r in part]
 
 
-def write_files(paths: list[str], data: list[bytes], workers: int) -> None:
-    """Write many files (each unless it already holds those bytes) on ``workers`` threads."""
-    _in_slices(_write_one, paths, data, workers)
+def write_files(paths: list[str], data: list[bytes], workers: int, fresh: bool = False) -> None:
+    """Write many files (each unless it already holds those bytes) on ``workers`` threads.
+    ``fresh``: their folders exist, were made by this run and hold none of them yet."""
+    _in_slices(_write_fresh if fresh else _write_one, paths, data, workers)
 
 
-def link_files(old: list[str], new: list[str], workers: int) -> list[bool]:
-    """Hard-link each ``old`` file as ``new`` on ``workers`` threads; which ones succeeded."""
-    return _in_slices(_link_one, old, new, workers)
+def link_files(old: list[str], new: list[str], workers: int, fresh: bool = False) -> list[bool]:
+    """Hard-link each ``old`` file as ``new`` on ``workers`` threads; which ones succeeded.
+    ``fresh``: the folders of ``new`` exist already."""
+    return _in_slices(partial(_link_one, make_folder=not fresh), old, new, workers)

@@ -321,7 +321,7 @@
     var rows = [["编号", C.id[j]], ["区", C.districts[C.district[j]]], ["街道", C.streets[C.street[j]]],
       ["社区", C.communitys[C.community[j]]], ["网格", C.grid_code[j]], ["状态", STATUS_NAMES[st] || st],
       ["平安指数", idx === null ? "—" : idx.toFixed(1)], ["主要问题", C.leading_groups[C.leading_group[j]] || "—"]];
-    var href = (CFG.siteBase || "../site") + "/c/" + encodeURIComponent(C.id[j]) + "/index.html";
+    var href = (CFG.siteBase || "../site") + "/c/" + encodeURIComponent(C.id[j]) + ".html";
     return "<div class=\"ss-popup\"><h3>" + esc(C.name[j]) + "</h3><div class=\"ss-stars\">" + starText + "</div><table>" +
       rows.map(function (r) { return "<tr><td>" + r[0] + "</td><td>" + esc(r[1]) + "</td></tr>"; }).join("") +
       "</table><a href=\"" + esc(href) + "\" target=\"_blank\" rel=\"noopener\">查看小区公开页面</a></div>";

@@ -53,5 +53,5 @@ def test_override_and_appeal(tmp_path):
         overrides = conn.sql("SELECT detail FROM marts.explanations WHERE as_of = ? AND compound_id = ? AND kind = 'override'",
                              params=[as_of, vetoed]).fetchall()
     assert overrides and "误报" in " ".join(d for (d,) in overrides)
-    page = (out / as_of.isoformat() / "site" / "c" / vetoed / "index.html").read_text(encoding="utf-8")
+    page = (out / as_of.isoformat() / "site" / "c" / f"{vetoed}.html").read_text(encoding="utf-8")
     assert reply in page

@@ -94,14 +94,14 @@ def test_nightly_run_rerenders_only_pages_whose_figures_changed(small_city):
     planted = small_city["planted"]
     first = small_city["out"] / small_city["first"].isoformat() / "site" / "c"
     second = small_city["out"] / small_city["second"].isoformat() / "site" / "c"
-    pages = sorted(p.parent.name for p in second.glob("*/index.html"))
+    pages = sorted(p.stem for p in second.glob("*.html"))
     assert len(pages) == 300
-    same_inode = {cid for cid in pages if (second / cid / "index.html").stat().st_ino == (first / cid / "index.html").stat().st_ino}
+    same_inode = {cid for cid in pages if (second / f"{cid}.html").stat().st_ino == (first / f"{cid}.html").stat().st_ino}
     rerendered = set(pages) - same_inode
     assert {planted["late_veto"], planted["late_downgrade"]} <= rerendered
     assert (second.parent / "_fingerprints.json").exists()
     for cid in rerendered:  # a re-rendered page shows the new rating date
-        assert "2026年11月20日" in (second / cid / "index.html").read_text(encoding="utf-8")
+        assert "2026年11月20日" in (second / f"{cid}.html").read_text(encoding="utf-8")
 
 
 def test_explain_prints_the_rules_that_fired(small_city, capsys):

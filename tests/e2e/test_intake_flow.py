@@ -49,7 +49,7 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
     counts, ratings = rated()
     assert counts["n_needs_month"][0] == 2
     assert counts["n_checkins_month"][0] == 1
-    page = (out / second.isoformat() / "site" / "c" / target / "index.html").read_text(encoding="utf-8")
+    page = (out / second.isoformat() / "site" / "c" / f"{target}.html").read_text(encoding="utf-8")
     assert "报到" in page
 
     db.rename(tmp_path / "elsewhere.sqlite")  # the same date without any intake

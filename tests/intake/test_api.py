@@ -123,11 +123,11 @@ def test_checkin_needs_a_valid_token(client, officer_tokens, server):
 
 
 def test_static_site_and_plaque_pages(client, site_dir):
-    r = client.get("/c/XM-001/")
+    r = client.get("/c/XM-001.html")
     assert r.status_code == 200 and "海湾花园" in r.text
     assert client.get("/").status_code == 200
     assert client.get("/search.json").json()["as_of"] == "2026-11-23"
-    assert client.get("/c/XM-001/", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
+    assert client.get("/c/XM-001.html", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
     fake = client.get("/p/P000001/forged-signature")
     assert fake.status_code == 404 and "非正品牌匾" in fake.text
     page = site_dir / "p" / "P000009" / "sigOK" / "index.html"

@@ -157,7 +157,7 @@ def test_map_popup_links_to_the_public_page(page, server, city):
     popup.wait_for(timeout=5_000)
     page.wait_for_timeout(400)  # let the popup fade in before the screenshot
     assert hit in popup.inner_text()
-    assert popup.locator("a").get_attribute("href") == f"../site/c/{hit}/index.html"
+    assert popup.locator("a").get_attribute("href") == f"../site/c/{hit}.html"
     page.screenshot(path=str(ARTIFACTS / "map_popup.png"))
 
 

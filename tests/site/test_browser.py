@@ -58,7 +58,7 @@ def test_compound_page_on_a_phone(browser, server):
     page = ctx.new_page()
     requested = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto(server.url + "/c/XM-001/")
+    page.goto(server.url + "/c/XM-001.html")
     assert page.locator("h1").inner_text() == "海湾花园"
     stars = page.get_by_role("img", name="3星（满分5星）")
     assert stars.is_visible() and stars.inner_text().replace("\n", "") == "★★★☆☆"
@@ -87,7 +87,7 @@ def test_compound_page_on_a_phone(browser, server):
 def test_form_works_without_javascript(browser, server):
     ctx = browser.new_context(java_script_enabled=False, **IPHONE)
     page = ctx.new_page()
-    page.goto(server.url + "/c/XM-002/")
+    page.goto(server.url + "/c/XM-002.html")
     page.fill("#need-text", "路灯不亮")
     page.click("#need-form button")
     page.wait_for_url("**/api/needs")
@@ -108,14 +108,14 @@ def test_index_search_by_alias_and_street(browser, server):
     page.select_option("#q-street", "集美街道")
     assert page.locator("#q-results li").count() == 2
     page.locator("#q-results a").first.click()
-    page.wait_for_url("**/c/XM-004/")
+    page.wait_for_url("**/c/XM-004.html")
     ctx.close()
 
 
 def test_officer_checks_in_from_the_page(browser, server):
     ctx = browser.new_context(**IPHONE)
     page = ctx.new_page()
-    page.goto(server.url + "/c/XM-002/")
+    page.goto(server.url + "/c/XM-002.html")
     page.locator("summary", has_text="政法干警报到").click()
     page.select_option("#ck-kind", "矛盾调解")
     page.fill("#ck-token", "sst_000000000000_" + "A" * 43)

@@ -59,5 +59,5 @@ def test_a_template_change_rerenders_every_page(tmp_path, monkeypatch):
         return p
     monkeypatch.setattr(site_mod, "_page_pattern", changed)
     written = render_site(second, previous=first, **frames.render_kwargs())
-    assert len([p for p in written if p.parent.parent.name == "c"]) == 5
-    assert all("<!-- v2 -->" in p.read_text(encoding="utf-8") for p in second.glob("c/*/index.html"))
+    assert len([p for p in written if p.parent.name == "c"]) == 5
+    assert all("<!-- v2 -->" in p.read_text(encoding="utf-8") for p in second.glob("c/*.html"))

@@ -16,13 +16,13 @@ def test_only_changed_pages_are_rerendered(tmp_path):
     written = render_site(second, previous=first, **kw)
     render_site(full, **kw)
 
-    pages = sorted(p.parent.name for p in second.glob("c/*/index.html"))
-    rendered = {p.parent.name for p in written if p.parent.parent.name == "c"}
+    pages = sorted(p.stem for p in second.glob("c/*.html"))
+    rendered = {p.stem for p in written if p.parent.name == "c"}
     assert rendered == {"XM-002"}
     for cid in pages:
-        new = (second / "c" / cid / "index.html")
-        assert new.read_bytes() == (full / "c" / cid / "index.html").read_bytes()
-        same_file = new.stat().st_ino == (first / "c" / cid / "index.html").stat().st_ino
+        new = (second / "c" / f"{cid}.html")
+        assert new.read_bytes() == (full / "c" / f"{cid}.html").read_bytes()
+        same_file = new.stat().st_ino == (first / "c" / f"{cid}.html").stat().st_ino
         assert same_file == (cid != "XM-002")
 
 
@@ -43,12 +43,12 @@ def test_area_averages_alone_do_not_rerender_a_page(tmp_path):
     kw["ratings"] = kw["ratings"].with_columns(
         pl.when(pl.col("compound_id") == "XM-002").then(91.0).otherwise(pl.col("safety_index")).alias("safety_index"))
     written = render_site(second, previous=first, **kw)
-    assert {p.parent.name for p in written if p.parent.parent.name == "c"} == {"XM-002"}
+    assert {p.stem for p in written if p.parent.name == "c"} == {"XM-002"}
     # XM-001 shares XM-002's street: its street average moved, its own figures did not.
-    kept = second / "c" / "XM-001" / "index.html"
-    assert kept.stat().st_ino == (first / "c" / "XM-001" / "index.html").stat().st_ino
+    kept = second / "c" / "XM-001.html"
+    assert kept.stat().st_ino == (first / "c" / "XM-001.html").stat().st_ino
     html = kept.read_text(encoding="utf-8")
     assert "本小区数据自该日起未变" in html and "街道、区、全市的数据为评定日期当日数据" in html
     assert "<td>鹭江街道</td><td class=\"n\">83.8</td>" in html  # the average of its date
-    street = (second / "c" / "XM-002" / "index.html").read_text(encoding="utf-8")
+    street = (second / "c" / "XM-002.html").read_text(encoding="utf-8")
     assert "<td>鹭江街道</td><td class=\"n\">81.8</td>" in street

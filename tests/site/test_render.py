@@ -19,7 +19,7 @@ def site(tmp_path_factory):
 
 
 def page(site, cid):
-    return (site[0] / "c" / cid / "index.html").read_text(encoding="utf-8")
+    return (site[0] / "c" / f"{cid}.html").read_text(encoding="utf-8")
 
 
 def groups_table(html):
@@ -30,7 +30,7 @@ def groups_table(html):
 def test_every_compound_gets_a_page_and_the_index(site):
     d, written = site
     for cid in ["XM-001", "XM-002", "XM-003", "XM-004", "XM-005"]:
-        assert (d / "c" / cid / "index.html") in written
+        assert (d / "c" / f"{cid}.html") in written
     doc = json.loads((d / "search.json").read_text(encoding="utf-8"))
     assert [r[0] for r in doc["rows"]] == ["XM-001", "XM-002", "XM-003", "XM-004", "XM-005"]
     assert doc["rows"][0][2] == "海湾小区|海湾新村"  # aliases are searchable
@@ -65,7 +65,7 @@ def test_suppressed_rows_do_not_reveal_order_by_count(tmp_path):
         .then(2).when((pl.col("compound_id") == "XM-001") & (pl.col("category_group") == "诈骗"))
         .then(1).otherwise(pl.col("n")).cast(pl.Int32).alias("n"))
     render_site(tmp_path, **kw)
-    rows = groups_table((tmp_path / "c" / "XM-001" / "index.html").read_text(encoding="utf-8"))
+    rows = groups_table((tmp_path / "c" / "XM-001.html").read_text(encoding="utf-8"))
     assert rows == [("盗窃类", "7"), ("诈骗类", "少量"), ("纠纷类", "少量")]  # fixed group order
 
 
@@ -100,9 +100,9 @@ def test_checkins_comparison_plaque_link_and_form(site):
     html = page(site, "XM-001")
     assert "本月政法干警报到服务 <strong>4</strong> 次" in html
     assert "<td>鹭江街道</td><td class=\"n\">83.8</td><td class=\"n\">50%</td>" in html
-    assert 'href="../../p/P000001/abcDEF123/"' in html  # host stripped: works on any static host
+    assert 'href="../p/P000001/abcDEF123/"' in html  # host stripped: works on any static host
     assert 'method="post" action="/api/needs"' in html and 'value="XM-001"' in html
-    assert 'href="../../p/' not in page(site, "XM-003")
+    assert 'href="../p/' not in page(site, "XM-003")
     assert "本月政法干警报到服务 <strong>0</strong> 次" in page(site, "XM-003")
 
 
@@ -132,12 +132,12 @@ def test_rendering_is_deterministic_and_incremental(tmp_path, site):
         assert (tmp_path / f.relative_to(site[0])).read_bytes() == f.read_bytes()
     kw = frames.render_kwargs()
     kw["checkins"] = pl.DataFrame({"compound_id": ["XM-002"], "n_month": [9]})
-    before = (tmp_path / "c" / "XM-001" / "index.html").stat().st_mtime_ns
+    before = (tmp_path / "c" / "XM-001.html").stat().st_mtime_ns
     out = render_site(tmp_path, only={"XM-002"}, **kw)
-    pages = [p for p in out if p.parent.parent.name == "c"]
-    assert pages == [tmp_path / "c" / "XM-002" / "index.html"]
+    pages = [p for p in out if p.parent.name == "c"]
+    assert pages == [tmp_path / "c" / "XM-002.html"]
     assert "<strong>9</strong>" in pages[0].read_text(encoding="utf-8")
-    assert (tmp_path / "c" / "XM-001" / "index.html").stat().st_mtime_ns == before
+    assert (tmp_path / "c" / "XM-001.html").stat().st_mtime_ns == before
 
 
 def test_compounds_without_rating_and_odd_ids(tmp_path):
@@ -149,7 +149,7 @@ def test_compounds_without_rating_and_odd_ids(tmp_path):
     doc = json.loads((tmp_path / "search.json").read_text(encoding="utf-8"))
     row = next(r for r in doc["rows"] if r[0] == "我的/../id")
     assert row[6] == "not_rated" and re.match(r"^x[0-9a-f]{16}$", row[7])
-    assert "新小区" in (tmp_path / "c" / row[7] / "index.html").read_text(encoding="utf-8")
+    assert "新小区" in (tmp_path / "c" / f"{row[7]}.html").read_text(encoding="utf-8")
 
 
 def test_private_registry_fields_never_reach_the_site(tmp_path):
@@ -165,7 +165,7 @@ def test_history_fills_the_index_line_when_monthly_lacks_it(tmp_path):
     kw = frames.render_kwargs()
     kw["monthly"] = kw["monthly"].filter(pl.col("compound_id") != "XM-002")
     render_site(tmp_path, **kw)
-    html = (tmp_path / "c" / "XM-002" / "index.html").read_text(encoding="utf-8")
+    html = (tmp_path / "c" / "XM-002.html").read_text(encoding="utf-8")
     assert "平安指数由90.0变为95.0" in html
 
 
@@ -173,8 +173,8 @@ def test_needs_count_shown_when_given(tmp_path, site):
     kw = frames.render_kwargs()
     kw["needs"] = pl.DataFrame({"compound_id": ["XM-001"], "n_needs_month": [6], "n_needs_total": [9]})
     render_site(tmp_path, **kw)
-    assert "本月居民已反映平安需求 <strong>6</strong> 件" in (tmp_path / "c/XM-001/index.html").read_text(encoding="utf-8")
-    assert "<strong>0</strong> 件" in (tmp_path / "c/XM-002/index.html").read_text(encoding="utf-8")
+    assert "本月居民已反映平安需求 <strong>6</strong> 件" in (tmp_path / "c/XM-001.html").read_text(encoding="utf-8")
+    assert "<strong>0</strong> 件" in (tmp_path / "c/XM-002.html").read_text(encoding="utf-8")
     assert "反映平安需求 <strong>" not in page(site, "XM-001")  # not given: not shown
 
 
@@ -191,8 +191,8 @@ def test_empty_aggregates_still_render_every_registry_compound(tmp_path):
         kw[k] = kw[k].clear()
     kw.update(checkins=None, replies=None, group_names=None)
     written = render_site(tmp_path, **kw)
-    assert len([p for p in written if p.parent.parent.name == "c"]) == 5
-    html = (tmp_path / "c" / "XM-001" / "index.html").read_text(encoding="utf-8")
+    assert len([p for p in written if p.parent.name == "c"]) == 5
+    html = (tmp_path / "c" / "XM-001.html").read_text(encoding="utf-8")
     assert site_texts()["notes"]["not_rated"] in html and "没有计入评星的案事件" in html
     assert str(escape(site_texts()["tips"]["general"][0])) in html
 
@@ -218,4 +218,4 @@ def test_long_street_lists_are_paged(tmp_path, monkeypatch):
     folder = tmp_path / "s" / street_slug("思明区", "鹭江街道")
     first, second = (folder / "index.html").read_text(encoding="utf-8"), (folder / "2" / "index.html").read_text(encoding="utf-8")
     assert 'href="2/">下一页' in first and "第 1/2 页" in first and "云顶山庄" in first
-    assert 'href="../">上一页' in second and 'href="../../../c/XM-001/"' in second
+    assert 'href="../">上一页' in second and 'href="../../../c/XM-001.html"' in second
