@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -33,11 +32,11 @@ from reports.site_data import (
 from reports.site_env import render_template, site_env
 from reports.site_page import (
     Pattern,
-    new_folder,
     cn_month,
     esc,
     format_each,
     link_files,
+    new_folder,
     page_pattern,
     part,
     write_files,
@@ -93,7 +92,7 @@ def compound_page(slug: str) -> str:
 
 def street_slug(district: str, street: str) -> str:
     """Stable folder name of a street's list page."""
-    return hashlib.sha1(f"{district}|{street}".encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha1(f"{district}|{street}".encode()).hexdigest()[:10]
 
 
 def _plaque_href(url: str | None, root: str) -> str | None:
@@ -313,13 +312,15 @@ def _link_pages(previous: Path, site_dir: Path, slugs: list[str]) -> list[bool]:
 
 
 def _write_compound_pages(site_dir: Path, values: pl.DataFrame, pattern: Pattern, as_of: date,
-                          workers: int, fresh: bool) -> list[Path]:
-    """Fill the page pattern for every row of ``values`` and write the pages, in chunks
-    (bounded memory); returns their paths in row order. ``fresh``: the page folder was made
-    by this run and holds none of these pages."""
+                          files: ThreadPoolExecutor, fresh: bool) -> tuple[list[Path], list[Future]]:
+    """Fill the page pattern for every row of ``values``, in chunks (bounded memory), and hand
+    each chunk's pages to the ``files`` thread to write; returns their paths in row order and
+    the writes under way. ``fresh``: the page folder was made by this run and holds none of
+    these pages."""
     fill = pattern.fill({**{s: pl.col("compound_id_html" if s == "compound_id" else s) for s in PAGE_SLOTS},
                          "as_of": as_of.isoformat(), "as_of_text": _cn_date(as_of)})
     written: list[Path] = []
+    writes: list[Future] = []
     for start in range(0, values.height, PAGE_CHUNK):
         chunk = values.slice(start, PAGE_CHUNK).select("slug", fill.alias("html"))
         sizes = chunk["html"].str.len_bytes()
@@ -328,9 +329,10 @@ def _write_compound_pages(site_dir: Path, values: pl.DataFrame, pattern: Pattern
             path = site_dir / compound_page(chunk["slug"][at])
             raise ValueError(f"{path} would be {sizes[at]} bytes, over the {MAX_PAGE_BYTES}-byte page budget")
         paths = [site_dir / compound_page(s) for s in chunk["slug"]]
-        write_files([str(p) for p in paths], chunk["html"].cast(pl.Binary).to_list(), workers, fresh)
+        writes.append(files.submit(write_files, [str(p) for p in paths], chunk["html"].cast(pl.Binary).to_list(), 1,
+                                   fresh))
         written += paths
-    return written
+    return written, writes
 
 
 def _search_index(pages: pl.DataFrame, as_of: date) -> str:
@@ -393,7 +395,6 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
     pattern = _page_pattern(intake_url)
     values = _pattern_values(todo, as_of, intake_url, needs is not None)
     values = values.with_columns(_fingerprints(values, pattern).alias("fingerprint"))
-    workers = min(8, 2 * (os.cpu_count() or 1))  # I/O threads; the bytes do not depend on them
     (site_dir / "c").parent.mkdir(parents=True, exist_ok=True)
     fresh = new_folder(str(site_dir / "c"))  # a new folder: its pages are created, never compared
     if only is None:
@@ -401,20 +402,26 @@ def render_site(site_dir: Path, *, as_of: date, ratings: DataFrame[Rating], comp
         _write(site_dir / FINGERPRINTS, json.dumps(prints, sort_keys=True, separators=(",", ":")), written)
     reuse = _unchanged(Path(previous), values) if previous is not None else pl.Series([False] * values.height)
     values = values.with_row_index("_r")
-    with ThreadPoolExecutor(max_workers=1) as linker:
-        # Unchanged pages are linked while the changed ones and the lists are written.
+    # All compound pages share one folder, whose lock serialises making entries in it:
+    # threads would only contend for it (measured: 4 threads spend 10x the kernel time of
+    # one). So one thread links the unchanged pages and writes the changed ones, while this
+    # one fills the next chunk of pages and writes the street lists.
+    with ThreadPoolExecutor(max_workers=1) as files:
         same = values.filter(reuse).select("_r", "slug")
-        linking = linker.submit(_link_pages, Path(previous), site_dir, same["slug"].to_list()) if same.height else None
-        pages_written = _write_compound_pages(site_dir, values.filter(~reuse), pattern, as_of, workers, fresh)
+        linking = files.submit(_link_pages, Path(previous), site_dir, same["slug"].to_list()) if same.height else None
+        pages_written, writes = _write_compound_pages(site_dir, values.filter(~reuse), pattern, as_of, files, fresh)
         others: list[Path] = []
         districts = _street_pages(site_dir, pages, as_of, others)
         linked = linking.result() if linking is not None else []
-    gone = same.filter(~pl.Series(linked, dtype=pl.Boolean))  # no longer in the previous site: render
-    if gone.height:
-        pages_written += _write_compound_pages(site_dir, values.filter(pl.col("_r").is_in(gone["_r"])),
-                                               pattern, as_of, workers, fresh)
-        order = {p: i for i, p in enumerate(site_dir / compound_page(s) for s in values["slug"])}
-        pages_written.sort(key=order.__getitem__)
+        gone = same.filter(~pl.Series(linked, dtype=pl.Boolean))  # no longer in the previous site: render
+        if gone.height:
+            more, also = _write_compound_pages(site_dir, values.filter(pl.col("_r").is_in(gone["_r"])),
+                                               pattern, as_of, files, fresh)
+            pages_written, writes = pages_written + more, writes + also
+            order = {p: i for i, p in enumerate(site_dir / compound_page(s) for s in values["slug"])}
+            pages_written.sort(key=order.__getitem__)
+        for write in writes:
+            write.result()  # raise any error of the writes
     written += pages_written + others
 
     summary = (

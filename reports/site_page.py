@@ -13,9 +13,9 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from functools import partial
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 
 import polars as pl
 from markupsafe import Markup
