@@ -1,8 +1,9 @@
 """The landing zone: every file under DATA_DIR/sources/<source>/ ingested exactly once.
 
-A file is identified by the SHA-256 of its content (not re-read while its stamp is unchanged,
-see `ingest.filehash`): a file whose hash was seen before is `skipped_duplicate`; an unreadable one is `rejected` with the reason; every other file is
-`loaded`, its good rows becoming case records and its bad rows quarantine rows, so that
+A file is identified by the SHA-256 of its content (not read again while its stamp is
+unchanged, see `ingest.filehash`): a file whose hash was seen before is `skipped_duplicate`;
+an unreadable one is `rejected` with the reason; every other file is `loaded`, its good rows
+becoming case records and its bad rows quarantine rows, so that
 rows_read = rows_accepted + rows_quarantined always holds.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Callable, Iterator
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from ingest.filehash import KnownHash, file_sha256, stamped_sha256
+from ingest.filehash import KnownHash, stamped_sha256
+from ingest.filehash import file_sha256  # noqa: F401 - kept importable from here (assets.outputs)
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
 from ingest.merge import merge_records, validate_records
 from ingest.prefetch import prefetch

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 import duckdb
 import polars as pl
 
-from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL
 from ingest.filehash import FileStamp, KnownHash
+from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL
 from ingest.landing import LEDGER_SCHEMA, QUARANTINE_SCHEMA, FileOutcome, _empty_records
 from ingest.merge import validate_records
 from schemas.quality import FileLedger, QuarantineRow
