@@ -1,6 +1,8 @@
 """The fast workbook writer: what Excel readers see, long frames over several sheets, same bytes twice."""
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attribution import xlsx
 from attribution.xlsx import write_xlsx
@@ -57,3 +59,16 @@ def test_excel_sees_a_frozen_bold_filtered_header_and_the_column_widths(tmp_path
     assert [ws.cell(row=r, column=1).value for r in range(2, frame.height + 2)] == frame["编号"].to_list()
     widths = [ws.column_dimensions[letter].width for letter in "ABC"]
     assert widths == [round(w, 1) for w in xlsx._widths(frame)] and widths[1] > widths[2]  # the long floats get the wider column
+
+
+_CHARS = st.one_of(st.sampled_from("&<>;\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f 中"), st.characters(max_codepoint=0x4E2F))
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=_CHARS, max_size=12)), max_size=20))
+def test_text_is_escaped_for_xml_and_loses_only_control_characters(values):
+    import re
+
+    escaped = pl.DataFrame({"t": values}, schema={"t": pl.String}).select(xlsx._escape(pl.col("t")))["t"].to_list()
+    dropped = [None if v is None else re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", v) for v in values]
+    assert escaped == [None if v is None else v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                       for v in dropped]
