@@ -53,15 +53,16 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     # the mapping is fixed.
     loaded_before = ledger_before.filter(pl.col("status") == "loaded") if ledger_before is not None else None
     seen = set(loaded_before["file_sha256"].to_list()) if loaded_before is not None else set()
-    files = iter_landing(
-        folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
-        now=datetime.now(), progress=context.log.info,
-    )
     # Each file's records replace their earlier versions as soon as the file is checked (the
     # later file wins, as before), so the night is never held in memory; a file's records,
     # quarantine rows and ledger row commit together, so a killed run leaves whole files.
     with warehouse.connect() as conn:
         night = NightWriter(conn, ledger_before)
+        # Files whose stamp is unchanged since their digest was recorded are not read again.
+        files = iter_landing(
+            folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
+            now=datetime.now(), progress=context.log.info, known_hashes=night.known_hashes,
+        )
         for outcome in files:
             night.add(outcome)
             del outcome  # the next file is read while nothing of this one is kept

@@ -1,13 +1,14 @@
 """The landing zone: every file under DATA_DIR/sources/<source>/ ingested exactly once.
 
-A file is identified by the SHA-256 of its content: a file whose hash was seen before is
-`skipped_duplicate`; an unreadable one is `rejected` with the reason; every other file is
-`loaded`, its good rows becoming case records and its bad rows quarantine rows, so that
+A file is identified by the SHA-256 of its content (not read again while its stamp is
+unchanged, see `ingest.filehash`): a file whose hash was seen before is `skipped_duplicate`;
+an unreadable one is `rejected` with the reason; every other file is `loaded`, its good rows
+becoming case records and its bad rows quarantine rows, so that
 rows_read = rows_accepted + rows_quarantined always holds.
 """
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Callable, Iterator
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from ingest.filehash import KnownHash, stamped_sha256
+from ingest.filehash import file_sha256  # noqa: F401 - kept importable from here (assets.outputs)
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
 from ingest.merge import merge_records, validate_records
 from ingest.prefetch import prefetch
@@ -51,14 +54,6 @@ class IngestResult:
     quarantine: DataFrame[QuarantineRow]
     ledger: DataFrame[FileLedger]  # one row per file seen this time
     notes: pl.DataFrame  # source, file, note: ignored columns, sheet read, detected encoding
-
-
-def file_sha256(path: Path, chunk: int = 8 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _landing_files(source_dir: Path) -> list[Path]:
@@ -137,18 +132,28 @@ def _read_checked(path: Path, fm, taxonomy, bbox, now):
 class FileOutcome:
     """One landing-zone file: its ledger entry (a LEDGER_SCHEMA row) and, when loaded, its
     accepted record batches (CaseRecord columns, ids unique within the file), its quarantine
-    rows and notes."""
+    rows and notes; `new_hash` when the file's digest was computed and is worth recording."""
 
     ledger: dict
     records: list[pl.DataFrame] = field(default_factory=list)
     quarantine: list[pl.DataFrame] = field(default_factory=list)
     notes: list[dict] = field(default_factory=list)
+    new_hash: KnownHash | None = None
 
 
-def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now) -> FileOutcome:
-    """One landing-zone file: skipped, rejected with a reason, or loaded (rows add up)."""
+def _ingest_file(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now,
+                 known: KnownHash | None = None) -> FileOutcome:
+    """One landing-zone file: skipped, rejected with a reason, or loaded (rows add up).
+    `known` is the digest recorded for this file, used while the file's stamp is unchanged."""
+    sha, new_hash = stamped_sha256(path, known)
+    outcome = _ingest_hashed(path, rel, folder, mapping, seen, taxonomy, bbox, now, sha)
+    outcome.new_hash = new_hash
+    return outcome
+
+
+def _ingest_hashed(path: Path, rel: str, folder: Path, mapping, seen: set[str], taxonomy, bbox, now,
+                   sha: str) -> FileOutcome:
     source = folder.name
-    sha = file_sha256(path)
     entry = {"source": source, "file": rel, "file_sha256": sha, "status": "loaded", "rows_read": 0,
              "rows_accepted": 0, "rows_quarantined": 0, "error": None, "ingested_at": now}
     if sha in seen:
@@ -185,6 +190,7 @@ def iter_landing(
     bbox: tuple[float, float, float, float] | None,
     now: datetime,
     progress: Callable[[str], None] | None = None,
+    known_hashes: Mapping[str, KnownHash] | None = None,
 ) -> Iterator[FileOutcome]:
     """Every landing-zone file in ingestion order (sources, then files, sorted), one at a time.
 
@@ -192,6 +198,8 @@ def iter_landing(
     file is checked, so a caller writing them away holds one file in memory, not the night.
     Accepted records of one file have unique (source, record_id); across files the later
     one wins, which the caller applies (see `ingest_sources`, `ingest.upsert.NightWriter`).
+    `known_hashes` (ledger file name -> digest and stamp recorded, `NightWriter.known_hashes`)
+    spares reading files whose stamp is unchanged; each outcome's `new_hash` is what to record.
     """
     data_dir = Path(data_dir)
     root = _sources_root(data_dir)
@@ -213,7 +221,8 @@ def iter_landing(
             rel = path.relative_to(data_dir).as_posix() if path.is_relative_to(data_dir) else path.as_posix()
             if progress:
                 progress(f"{folder.name}: {rel}")
-            yield _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now)
+            known = known_hashes.get(rel) if known_hashes else None
+            yield _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now, known)
 
 
 def ingest_sources(

@@ -7,6 +7,10 @@ gives exactly that table, in the same row order, while holding one file in memor
 of the night. Each file commits with its ledger row, so a run killed at any moment leaves
 whole files loaded (the next run skips them by their hash and loads the rest) or none.
 
+Each file's digest is recorded in `ops.file_hashes` with the file's stamp (device, inode,
+size, mtime), in the same transaction as its ledger row, so the next night takes the digest
+of an unchanged file without reading it (`ingest.filehash`).
+
 When incidents are maintained incrementally (`ops.case_event_chains` exists), the chain
 keys of every record version replaced or inserted here are appended to
 `ops.case_event_pending`, for `core/case_events` to rebuild those chains only.
@@ -19,6 +23,7 @@ from collections.abc import Iterator
 import duckdb
 import polars as pl
 
+from ingest.filehash import FileStamp, KnownHash
 from ingest.incidents import CHAIN_KEY, CHAIN_KEY_SQL
 from ingest.landing import LEDGER_SCHEMA, QUARANTINE_SCHEMA, FileOutcome, _empty_records
 from ingest.merge import validate_records
@@ -29,6 +34,9 @@ QUARANTINE = "raw.quarantine"
 LEDGER = "raw.file_ledger"
 PENDING = "ops.case_event_pending"
 CHAINS = "ops.case_event_chains"
+HASHES = "ops.file_hashes"
+HASHES_DDL = (f"CREATE TABLE IF NOT EXISTS {HASHES} (file VARCHAR, device UBIGINT, inode UBIGINT, "
+              "size BIGINT, mtime_ns BIGINT, sha256 VARCHAR)")
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -81,6 +89,9 @@ class NightWriter:
     leaves whole files loaded (and skipped by the next run, by their hash) or not at all.
     One transaction per file, not per night, because DuckDB holds an open transaction's
     appended data in memory until it commits.
+
+    `known_hashes` are the digests recorded by earlier nights (for `iter_landing`); a file's
+    new digest is recorded with its ledger row, or alone when the file adds no ledger row.
     """
 
     def __init__(self, conn: duckdb.DuckDBPyConnection, ledger_before: pl.DataFrame | None) -> None:
@@ -89,6 +100,13 @@ class NightWriter:
         self.ledger: list[dict] = []
         self.loaded_hashes: list[str] = []
         with transaction(conn):
+            conn.execute("CREATE SCHEMA IF NOT EXISTS ops").fetchall()
+            conn.execute(HASHES_DDL).fetchall()
+            self.known_hashes: dict[str, KnownHash] = {
+                file: KnownHash(FileStamp(device, inode, size, mtime_ns), sha)
+                for file, device, inode, size, mtime_ns, sha in conn.execute(
+                    f"SELECT file, device, inode, size, mtime_ns, sha256 FROM {HASHES}").fetchall()
+            }
             # Created (empty) and committed before any file, so the tables exist whatever happens next.
             create_table_like(conn, RECORDS, validate_records(_empty_records(), keys_unique=True))
             create_table_like(conn, QUARANTINE, QuarantineRow.validate(pl.DataFrame(schema=QUARANTINE_SCHEMA)))
@@ -104,6 +122,9 @@ class NightWriter:
         entry = FileLedger.validate(pl.DataFrame([outcome.ledger], schema=LEDGER_SCHEMA))
         fresh = new_ledger_rows(entry, self.ledger_before)
         if fresh.is_empty():  # a duplicate, or a rejection already recorded
+            if outcome.new_hash is not None:
+                with transaction(self.conn):
+                    self._record_hash(outcome.ledger["file"], outcome.new_hash)
             return
         with transaction(self.conn) as conn:
             if outcome.ledger["status"] == "loaded":
@@ -113,6 +134,14 @@ class NightWriter:
                 if outcome.records:
                     self._upsert_file(outcome.records, outcome.ledger["source"])
             insert_frame(conn, LEDGER, fresh)
+            if outcome.new_hash is not None:
+                self._record_hash(outcome.ledger["file"], outcome.new_hash)
+
+    def _record_hash(self, file: str, known: KnownHash) -> None:
+        stamp = known.stamp
+        self.conn.execute(f"DELETE FROM {HASHES} WHERE file = ?", [file]).fetchall()
+        self.conn.execute(f"INSERT INTO {HASHES} VALUES (?, ?, ?, ?, ?, ?)",
+                          [file, stamp.device, stamp.inode, stamp.size, stamp.mtime_ns, known.sha256]).fetchall()
 
     def _upsert_file(self, batches: list[pl.DataFrame], source: str) -> None:
         """Delete the earlier versions of the file's ids, then insert the file batch by batch
@@ -135,7 +164,10 @@ class NightWriter:
             del batch
 
     def finish(self) -> pl.DataFrame:
-        """The night's ledger: one row per file seen (as `ingest_sources` returns it)."""
+        """The night's ledger: one row per file seen (as `ingest_sources` returns it).
+        Recorded digests of files no longer in the landing zone are dropped."""
+        seen = [entry["file"] for entry in self.ledger]
+        self.conn.execute(f"DELETE FROM {HASHES} WHERE file NOT IN (SELECT unnest(?::VARCHAR[]))", [seen]).fetchall()
         return FileLedger.validate(pl.DataFrame(self.ledger, schema=LEDGER_SCHEMA))
 
     def records_tonight(self) -> int:
