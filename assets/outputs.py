@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
-from ingest.landing import file_sha256
+from ingest.filehash import cached_file_sha256
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import previous_release, publish
@@ -208,8 +208,9 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
     leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
     # The outlines are parsed and snapped again only when the file or the compounds changed.
     outlines = folders.data / "compounds.geojson"
-    cache = GeometryCache(folders.out / ".cache" / "map",
-                          file_sha256(outlines) if outlines.exists() else "no outlines")
+    cached = folders.out / ".cache" / "map"
+    digest = cached_file_sha256(outlines, cached / "outlines.sha256.json") if outlines.exists() else "no outlines"
+    cache = GeometryCache(cached, digest)
     features = build_features(compounds, lambda: read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of),
                               leading, cache=cache)
     map_dir = folders.staging(context.partition_key) / "map"
