@@ -21,6 +21,11 @@ class InputError(ValueError):
     """An input file the run cannot use; the message says which and what to do."""
 
 
+def registry_file(data_dir: Path) -> Path | None:
+    """The registry file `read_registry` reads: compounds.parquet, else compounds.csv (None: neither)."""
+    return next((p for p in (data_dir / "compounds.parquet", data_dir / "compounds.csv") if p.exists()), None)
+
+
 def read_registry(data_dir: Path) -> pl.DataFrame:
     """The validated compound registry from compounds.parquet or compounds.csv."""
     parquet, csv = data_dir / "compounds.parquet", data_dir / "compounds.csv"
