@@ -277,6 +277,7 @@ class Normalised:
     point_index: np.ndarray
     point_xy: np.ndarray
     rings: Rings
+    surface_xy: np.ndarray  # a point inside each shape (lon, lat; NaN where none): where it is counted and clicked
 
 
 def normalise(geoms: np.ndarray) -> Normalised:
@@ -296,7 +297,17 @@ def normalise(geoms: np.ndarray) -> Normalised:
     rest[rings.index] = False
     if rest.any():
         out[rest] = normalise_geometries(geoms[rest])
-    return Normalised(out, _texts(out, points, xy, rings, rest), points, xy, rings)
+    return Normalised(out, _texts(out, points, xy, rings, rest), points, xy, rings, surface_points(out))
+
+
+def surface_points(geoms: np.ndarray) -> np.ndarray:
+    """A point inside each shape (the point itself for a point), as lon, lat rows; NaN where
+    there is no shape."""
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    xy = np.full((len(geoms), 2), np.nan)
+    if present.any():
+        xy[present] = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
+    return xy
 
 
 def _types(geoms: np.ndarray) -> np.ndarray:

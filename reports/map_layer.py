@@ -29,6 +29,7 @@ from reports.map_geometry import (  # noqa: F401
     normalise_geometries,
     parse_polygons,
     shifted_texts,
+    surface_points,
 )
 from schemas.ratings import Rating
 from schemas.registry import Compound
@@ -316,13 +317,8 @@ def dumps(fc: dict) -> bytes:
 
 def _surface_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A point inside each shape (NaN where there is none), WGS-84 lon and lat arrays."""
-    present = np.array([g is not None for g in geoms], dtype=bool)
-    lon = np.full(len(geoms), np.nan)
-    lat = np.full(len(geoms), np.nan)
-    if present.any():
-        xy = shapely.get_coordinates(shapely.point_on_surface(geoms[present]))
-        lon[present], lat[present] = xy[:, 0], xy[:, 1]
-    return lon, lat
+    xy = surface_points(geoms)
+    return xy[:, 0], xy[:, 1]
 
 
 def _centroids(fc: dict, geoms: np.ndarray | None = None) -> pl.DataFrame:
@@ -454,8 +450,7 @@ def _shift_gcj02(c: np.ndarray) -> np.ndarray:
 
 def _layer_centroids(layer: CompoundLayer) -> pl.DataFrame:
     """``_centroids`` of a layer, from its columns."""
-    geoms = layer.shapes.geoms
-    lon, lat = _surface_points(geoms)
+    lon, lat = layer.shapes.surface_xy[:, 0], layer.shapes.surface_xy[:, 1]
     return layer.props.select(
         pl.col("district").cast(pl.String), pl.col("street").cast(pl.String), pl.col("stars").cast(pl.Int64),
         pl.Series("lon", lon, dtype=pl.Float64), pl.Series("lat", lat, dtype=pl.Float64),

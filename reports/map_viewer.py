@@ -96,15 +96,8 @@ def packed_text(layer: CompoundLayer) -> str:
     types = np.full(n, -1)
     if present.any():
         types[present] = shapely.get_type_id(shapes.geoms[present])
-    x, y = np.full(n, np.nan), np.full(n, np.nan)
-    points = types == 0
-    if points.any():
-        xy = shapely.get_coordinates(shapes.geoms[points])
-        x[points], y[points] = xy[:, 0], xy[:, 1]
-    areal = present & ~points
-    if areal.any():  # a polygon is clicked and counted at a point inside it
-        xy = shapely.get_coordinates(shapely.point_on_surface(shapes.geoms[areal]))
-        x[areal], y[areal] = xy[:, 0], xy[:, 1]
+    # a point where it is; a polygon is clicked and counted at a point inside it
+    x, y = shapes.surface_xy[:, 0].copy(), shapes.surface_xy[:, 1].copy()
     parts = [f'"n":{n}']
     for key in ("district", "street", "community", "status", "leading_group"):
         distinct, index = _lookup(props[key].to_list())
