@@ -115,6 +115,14 @@ def _slices(conn: duckdb.DuckDBPyConnection, source: str, chunk_rows: int) -> It
         yield low, starts[i + 1] if i + 1 < len(starts) else None
 
 
+def _rows_of(table: str, ids: str, where: str = "true") -> str:
+    """`table`'s rows whose `event_id` is in the query `ids` (and `where` holds), as a
+    subquery that finds them by `rowid`: only the id column is scanned in full, the other
+    columns are read for the rows found — a few hundred ms less per pass over 10M events."""
+    return (f"(SELECT * FROM {table} WHERE rowid IN "
+            f"(SELECT rowid FROM {table} WHERE {where} AND event_id IN ({ids})))")
+
+
 def _place(
     conn: duckdb.DuckDBPyConnection,
     compounds: DataFrame[Compound],
@@ -132,13 +140,10 @@ def _place(
     source = f"(SELECT event_id FROM {only})" if only else EVENTS
     matcher = None
     placed = 0
-    filter_only = f" AND event_id IN (SELECT event_id FROM {only})" if only else ""
     for low, high in _slices(conn, source, chunk_rows):
-        upper = " AND event_id < ?" if high is not None else ""
-        events = conn.sql(
-            f"SELECT * FROM {EVENTS} WHERE event_id >= ?{upper}{filter_only} ORDER BY event_id",
-            params=[low] + ([high] if high is not None else []),
-        ).pl()
+        bounds = "event_id >= ?" + (" AND event_id < ?" if high is not None else "")
+        rows = _rows_of(EVENTS, f"SELECT event_id FROM {only}", bounds) if only else f"(SELECT * FROM {EVENTS} WHERE {bounds})"
+        events = conn.sql(f"SELECT * FROM {rows} ORDER BY event_id", params=[low] + ([high] if high is not None else [])).pl()
         if matcher is None:
             matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
         attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher,
@@ -178,7 +183,7 @@ def _changed_events(conn: duckdb.DuckDBPyConnection, decided: pl.Series, logged:
         kept = KEYS
     else:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE _logged AS {logged}").fetchall()
-        current = f"SELECT event_id, {row_hash_sql('c')} AS h FROM {EVENTS} c WHERE event_id IN (SELECT event_id FROM _logged)"
+        current = f"SELECT event_id, {row_hash_sql('c')} AS h FROM {_rows_of(EVENTS, 'SELECT event_id FROM _logged')} c"
         kept = f"(SELECT * FROM {KEYS} WHERE event_id IN (SELECT event_id FROM _logged))"
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE _changed AS
