@@ -10,6 +10,12 @@ them do not change from one night to the next. So:
   in `ops.attribution_keys`), when it is new, or when this run's or the last run's
   decisions file names one of its records; events that disappeared are dropped. A new
   fingerprint places everything again;
+- the rows to compare are the incidents the incidents step logged as added, changed or
+  removed since the log position this step stored with its last placements
+  (`ingest.event_updates.changes_since`: every run since, even one whose attribution was
+  killed). When the log cannot prove that (no position, another lineage after a full
+  incidents build, generations dropped, no log), every row is hashed and compared — the
+  same result, a few seconds slower on a large city;
 - those events are read from `core.case_events` in slices of `chunk_rows`, ordered by
   `event_id`, placed with one `AddressMatcher` and written before the next slice is read;
 - everything is applied with DELETE + INSERT inside the caller's transaction, so a failed
@@ -33,6 +39,7 @@ from attribution.attribute import attribute_events
 from attribution.incremental import CHUNK_ROWS, _decided_keys
 from geo.address import AddressMatcher
 from geo.polygons import CompoundPolygons
+from ingest.event_updates import LogPosition, changes_since, log_position
 from schemas.events import METHODS, CaseEvent
 from schemas.registry import Compound
 
@@ -63,6 +70,7 @@ class AttributionRun:
     fresh: int
     removed: int
     full: bool
+    logged: bool = False  # the rows compared came from the incidents' change log (not a hash of every row)
 
 
 def _has_table(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -107,6 +115,14 @@ def _slices(conn: duckdb.DuckDBPyConnection, source: str, chunk_rows: int) -> It
         yield low, starts[i + 1] if i + 1 < len(starts) else None
 
 
+def _rows_of(table: str, ids: str, where: str = "true") -> str:
+    """`table`'s rows whose `event_id` is in the query `ids` (and `where` holds), as a
+    subquery that finds them by `rowid`: only the id column is scanned in full, the other
+    columns are read for the rows found — a few hundred ms less per pass over 10M events."""
+    return (f"(SELECT * FROM {table} WHERE rowid IN "
+            f"(SELECT rowid FROM {table} WHERE {where} AND event_id IN ({ids})))")
+
+
 def _place(
     conn: duckdb.DuckDBPyConnection,
     compounds: DataFrame[Compound],
@@ -124,13 +140,10 @@ def _place(
     source = f"(SELECT event_id FROM {only})" if only else EVENTS
     matcher = None
     placed = 0
-    filter_only = f" AND event_id IN (SELECT event_id FROM {only})" if only else ""
     for low, high in _slices(conn, source, chunk_rows):
-        upper = " AND event_id < ?" if high is not None else ""
-        events = conn.sql(
-            f"SELECT * FROM {EVENTS} WHERE event_id >= ?{upper}{filter_only} ORDER BY event_id",
-            params=[low] + ([high] if high is not None else []),
-        ).pl()
+        bounds = "event_id >= ?" + (" AND event_id < ?" if high is not None else "")
+        rows = _rows_of(EVENTS, f"SELECT event_id FROM {only}", bounds) if only else f"(SELECT * FROM {EVENTS} WHERE {bounds})"
+        events = conn.sql(f"SELECT * FROM {rows} ORDER BY event_id", params=[low] + ([high] if high is not None else [])).pl()
         if matcher is None:
             matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
         attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher,
@@ -148,14 +161,35 @@ def _place(
     return placed
 
 
-def _changed_events(conn: duckdb.DuckDBPyConnection, decided: pl.Series) -> None:
+def _stored_position(conn: duckdb.DuckDBPyConnection) -> LogPosition | None:
+    """The incidents' log position the last run's placements were made at (None if unknown)."""
+    cols = {r[0] for r in conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        STATE.split("."),
+    ).fetchall()}
+    if not {"log_lineage", "log_generation"} <= cols:
+        return None
+    rows = conn.execute(f"SELECT log_lineage, log_generation FROM {STATE}").fetchall()
+    return LogPosition(*rows[0]) if len(rows) == 1 and None not in rows[0] else None
+
+
+def _changed_events(conn: duckdb.DuckDBPyConnection, decided: pl.Series, logged: str | None = None) -> None:
     """Temporary table `_changed(event_id, present, evidence)`: events new, changed, named
-    by a decision (present, with their row hash) or gone from `core.case_events` (not present)."""
+    by a decision (present, with their row hash) or gone from `core.case_events` (not present).
+    `logged` (a query of event ids) limits the rows compared to those the incidents step
+    changed since the last run; without it every row is hashed."""
+    if logged is None:
+        current = f"SELECT event_id, {row_hash_sql('c')} AS h FROM {EVENTS} c"
+        kept = KEYS
+    else:
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _logged AS {logged}").fetchall()
+        current = f"SELECT event_id, {row_hash_sql('c')} AS h FROM {_rows_of(EVENTS, 'SELECT event_id FROM _logged')} c"
+        kept = f"(SELECT * FROM {KEYS} WHERE event_id IN (SELECT event_id FROM _logged))"
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE _changed AS
         SELECT coalesce(e.event_id, k.event_id) AS event_id, e.event_id IS NOT NULL AS present, e.h AS evidence
-        FROM (SELECT event_id, {row_hash_sql('c')} AS h FROM {EVENTS} c) e
-        FULL JOIN {KEYS} k ON k.event_id = e.event_id
+        FROM ({current}) e
+        FULL JOIN {kept} k ON k.event_id = e.event_id
         WHERE e.event_id IS NULL OR k.event_id IS NULL OR k.evidence <> e.h
     """).fetchall()
     if decided.len():
@@ -185,12 +219,14 @@ def attribute_warehouse(
     `fingerprint` is `attribution_fingerprint` of the registry and outlines."""
     n_events = _scalar(conn, f"SELECT count(*) FROM {EVENTS}")
     full = not _same_state(conn, fingerprint)
-    removed = 0
+    position = log_position(conn)  # read in this transaction: it matches the events it reads
+    removed, logged = 0, None
     if full:
         fresh = n_events
     else:
         previous = conn.sql(f"SELECT * FROM {DECISIONS}").pl()
-        _changed_events(conn, _decided_keys(decisions, previous))
+        logged = changes_since(conn, _stored_position(conn))
+        _changed_events(conn, _decided_keys(decisions, previous), logged)
         removed = _scalar(conn, "SELECT count(*) FILTER (WHERE NOT present) FROM _changed")
         fresh = _scalar(conn, "SELECT count(*) FILTER (WHERE present) FROM _changed")
         for table in (ATTRIBUTED, REVIEW, KEYS):
@@ -207,9 +243,13 @@ def attribute_warehouse(
     elif fresh:
         conn.execute(f"INSERT INTO {KEYS} SELECT event_id, evidence FROM _changed ORDER BY event_id").fetchall()
     _write(conn, DECISIONS, _decisions_or_empty(decisions), create=True)
-    _write(conn, STATE, pl.DataFrame({"fingerprint": [fingerprint]}), create=True)
+    _write(conn, STATE, pl.DataFrame(
+        {"fingerprint": [fingerprint], "log_lineage": [position.lineage if position else None],
+         "log_generation": [position.generation if position else None]},
+        schema={"fingerprint": pl.String, "log_lineage": pl.String, "log_generation": pl.Int64},
+    ), create=True)
     conn.execute(f"CREATE OR REPLACE TABLE {RATES} AS {match_rates_sql()}").fetchall()
-    return AttributionRun(events=n_events, fresh=fresh, removed=removed, full=full)
+    return AttributionRun(events=n_events, fresh=fresh, removed=removed, full=full, logged=logged is not None)
 
 
 def _outlines(conn: duckdb.DuckDBPyConnection, polygons, full: bool) -> CompoundPolygons | None:

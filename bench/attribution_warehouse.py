@@ -7,10 +7,15 @@ WAREHOUSE is copied to a scratch file first (never opened in place); it needs
 events (`--nightly`, default 25,000 by `occurred_at`) are held back, as a nightly export would bring them:
 
 1. full: every other event attributed on an empty state;
-2. nightly: the held-back events put back and attributed incrementally.
+2. nightly: the held-back events put back (and logged as `added` in the incidents' change
+   log, `ingest.event_updates.log_changes`, as the incidents step does) and attributed
+   incrementally.
 
 "after" is `attribution.warehouse.attribute_warehouse` (changes found in DuckDB, events
-placed in slices); "before" (`--before`) is the earlier asset's way — every event, the
+placed in slices): its nightly run reads the change log; "after-hash" is the same nightly
+run on a copy whose log position is gone, so it hashes every row (the fallback, and the
+way before the log) — the two must leave the same placements. "before" (`--before`) is
+the earlier asset's way — every event, the
 previous placements and keys read into Polars, `attribute_incremental`, whole tables
 replaced — and holds the whole history in memory (about 1.5 GB per million events).
 Each step runs in a forked child: wall and CPU seconds, and its peak memory (max RSS).
@@ -37,6 +42,7 @@ from attribution.incremental import (
 )
 from attribution.quality import match_rates
 from geo.polygons import CompoundPolygons
+from ingest.event_updates import CHANGES, LOG_STATE, log_changes
 
 
 def _child(fn, args, queue):
@@ -70,7 +76,7 @@ def after(db: str, polygons_path: Path, chunk_rows: int) -> dict:
         run = attribute_warehouse(conn, compounds, lambda: CompoundPolygons.from_geojson(polygons_path),
                                   fingerprint=fingerprint, chunk_rows=chunk_rows)
         conn.execute("COMMIT").fetchall()
-    return {"fresh": run.fresh, "removed": run.removed, "full": run.full}
+    return {"fresh": run.fresh, "removed": run.removed, "full": run.full, "logged": run.logged}
 
 
 def _replace(conn, table: str, frame: pl.DataFrame) -> None:
@@ -125,16 +131,35 @@ def prepare(src: Path, work: Path, limit: int | None, nightly: int) -> tuple[str
         conn.execute("CREATE OR REPLACE TABLE core.case_events AS SELECT * FROM ops.bench_all "
                      "WHERE event_id NOT IN (SELECT event_id FROM ops.bench_all "
                      f"ORDER BY occurred_at DESC, event_id LIMIT {int(nightly)}) ORDER BY event_id").fetchall()
+        log_changes(conn, full=True)  # as after an incidents full build: a new lineage
         total = conn.execute("SELECT count(*) FROM ops.bench_all").fetchall()[0][0]
         first = conn.execute("SELECT count(*) FROM core.case_events").fetchall()[0][0]
         conn.execute("CHECKPOINT").fetchall()
     return str(db), total, first
 
 
-def put_back(db: str) -> None:
+def put_back(db: str, *, logged: bool = True) -> None:
+    """The night's incidents back in `core.case_events`, logged as the incidents step logs
+    them (`logged`), or with the log's state dropped (attribution then hashes every row)."""
     with duckdb.connect(db) as conn:
+        conn.execute(f"CREATE OR REPLACE TABLE {CHANGES} AS SELECT event_id, 'added' AS change FROM ops.bench_all "
+                     "WHERE event_id NOT IN (SELECT event_id FROM core.case_events) ORDER BY event_id").fetchall()
         conn.execute("CREATE OR REPLACE TABLE core.case_events AS SELECT * FROM ops.bench_all ORDER BY event_id").fetchall()
+        if logged:
+            log_changes(conn, full=False)
+        else:
+            conn.execute(f"DROP TABLE {LOG_STATE}").fetchall()
         conn.execute("CHECKPOINT").fetchall()
+
+
+def _differing(db: str, table: str, other_table: str, other: str | None = None) -> int:
+    """Rows of `table` and `other_table` (in the file `other`, if given) not matched one to one."""
+    with duckdb.connect(db) as conn:
+        if other:
+            conn.execute(f"ATTACH '{other}' AS o (READ_ONLY)").fetchall()
+            other_table = f"o.{other_table}"
+        return sum(conn.sql(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})").fetchall()[0][0]
+                   for a, b in ((table, other_table), (other_table, table)))
 
 
 def main() -> None:
@@ -154,22 +179,26 @@ def main() -> None:
     db, total, first = prepare(args.warehouse, work, args.limit, args.nightly)
     print(f"events: {first:,} before the night, {total:,} with it; chunk {args.chunk_rows:,}", flush=True)
     ways = ([] if args.only_before else [("after", after)]) + ([("before", before)] if args.before or args.only_before else [])
+    hashed = str(work / "warehouse_hash.duckdb")
     results: dict[tuple[str, str], tuple] = {}
     for step in ("full", "nightly"):
         if step == "nightly":
+            if not args.only_before:
+                shutil.copyfile(db, hashed)
+                put_back(hashed, logged=False)
+                ways.insert(1, ("after-hash", lambda _db, *rest: after(hashed, *rest)))
             put_back(db)
         for name, fn in ways:
             results[(name, step)] = measure(fn, db, polygons, args.chunk_rows)
             wall, cpu, rss, extra = results[(name, step)]
-            print(f"{name:6s} {step:7s}  wall {wall:7.1f} s  cpu {cpu:7.1f} s  peak {rss / 1024:5.2f} GB  {extra}", flush=True)
+            print(f"{name:10s} {step:7s}  wall {wall:7.1f} s  cpu {cpu:7.1f} s  peak {rss / 1024:5.2f} GB  {extra}",
+                  flush=True)
+    if not args.only_before:
+        for table in ("core.attributed_events", "core.review_queue", "ops.attribution_keys"):
+            print(f"{table} rows differing between after and after-hash: {_differing(db, table, table, hashed)}")
     if args.before and not args.only_before:
-        with duckdb.connect(db, read_only=True) as conn:
-            same = conn.sql(
-                "SELECT count(*) FROM (SELECT * FROM core.attributed_events EXCEPT ALL SELECT * FROM core.old_attributed_events)"
-            ).fetchall()[0][0] + conn.sql(
-                "SELECT count(*) FROM (SELECT * FROM core.old_attributed_events EXCEPT ALL SELECT * FROM core.attributed_events)"
-            ).fetchall()[0][0]
-        print(f"placements differing between before and after: {same}")
+        print("placements differing between before and after: "
+              f"{_differing(db, 'core.attributed_events', 'core.old_attributed_events')}")
     shutil.rmtree(work, ignore_errors=True) if args.work is None else None
 
 

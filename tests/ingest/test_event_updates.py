@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingest.event_updates import CHANGES, update_case_events
+from ingest.event_updates import CHANGES, LOG, LogPosition, changes_since, log_position, update_case_events
 from ingest.incidents import CHAIN_KEY_SQL, build_case_events, chain_key
 from ingest.landing import ingest_sources, iter_landing
 from ingest.merge import merge_records
@@ -248,3 +248,40 @@ def test_a_night_larger_than_a_row_group_supersedes_inside_its_transaction(landi
     assert counts == [("fraud", n // 1000), ("theft", n - n // 1000)]
     _update(conn, taxonomy, slice_records=50_000)
     assert conn.sql("SELECT count(*) FROM core.case_events WHERE category_code = 'fraud'").fetchall() == [(n // 1000,)]
+
+
+def test_the_change_log_keeps_every_run_until_it_is_dropped(city, taxonomy, monkeypatch):
+    landing, rng, cases = city
+    data = landing("police", {})
+    conn = _warehouse()
+    seen: set[str] = set()
+    _ingest_night(conn, data, seen, taxonomy)
+    _update(conn, taxonomy)
+    start = log_position(conn)
+    assert start is not None and changes_since(conn, None) is None
+    lists = []
+    for name in ("n2", "n3"):
+        _next_night(landing, rng, cases, name)
+        _ingest_night(conn, data, seen, taxonomy)
+        _update(conn, taxonomy)
+        lists.append(set(conn.sql(f"SELECT event_id FROM {CHANGES}").pl()["event_id"]))
+    now = log_position(conn)
+    assert (now.lineage, now.generation) == (start.lineage, start.generation + 2)
+    # Since the full build: both nights' lists (each replaced the last in ops.case_event_changes).
+    since_start = set(conn.sql(changes_since(conn, start)).pl()["event_id"])
+    assert since_start == lists[0] | lists[1] and lists[0] - lists[1]
+    middle = LogPosition(start.lineage, start.generation + 1)
+    assert set(conn.sql(changes_since(conn, middle)).pl()["event_id"]) == lists[1]
+    assert conn.sql(changes_since(conn, now)).pl().is_empty()
+    # Another lineage, or a position the log has not reached, proves nothing.
+    assert changes_since(conn, LogPosition("elsewhere", start.generation)) is None
+    assert changes_since(conn, LogPosition(start.lineage, now.generation + 1)) is None
+    # Generations beyond the kept ones are dropped: a reader that old proves nothing.
+    monkeypatch.setattr("ingest.event_updates.KEEP_GENERATIONS", 1)
+    _update(conn, taxonomy)
+    assert changes_since(conn, middle) is None and changes_since(conn, now) is not None
+    assert conn.sql(f"SELECT DISTINCT generation FROM {LOG}").fetchall() == []  # the last run changed nothing
+    # A full build starts a new lineage: nothing before it can be proven from the log.
+    conn.execute("UPDATE ops.case_events_state SET fingerprint = 'an older taxonomy'")
+    _update(conn, taxonomy)
+    assert log_position(conn).lineage != start.lineage and changes_since(conn, now) is None
