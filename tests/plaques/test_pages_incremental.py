@@ -35,7 +35,7 @@ def digests(site: Path) -> dict[str, str]:
 
 
 def page(site: Path, serial: str, secret: str = SECRET) -> Path:
-    return site / "p" / serial / sign_serial(serial, secret) / "index.html"
+    return site / "p" / f"{serial}.{sign_serial(serial, secret)}.html"
 
 
 def test_unchanged_pages_are_links_to_the_previous_site(sites):
@@ -47,8 +47,7 @@ def test_unchanged_pages_are_links_to_the_previous_site(sites):
     changed = {"350203-C1-01", "350205-C2-01", "350205-C2-02", "JM-C3-01"}
     for serial in changed - {"350205-C2-02"}:
         assert page(root / "s2", serial).stat().st_ino != page(root / "s1", serial).stat().st_ino
-    assert {p.parent.parent.name for p in nightly if p.name == "index.html" and p.parent.parent.parent.name == "p"} \
-        == changed
+    assert {p.name.split(".")[0] for p in nightly if p.parent.name == "p" and p.name != "index.html"} == changed
 
 
 def test_nightly_pages_read_as_a_full_render_but_for_the_rating_date(sites):
