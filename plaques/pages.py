@@ -150,23 +150,33 @@ def _put(p_fd: int, rel: str, data: bytes) -> None:
     write_new(rel, data, dir_fd=p_fd)
 
 
+def _open_dir(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+
+
 def _write_pages(p_dir: Path, jobs: list[tuple[str, bytes | None, tuple | None]], previous: Path | None,
                  threads: int | None = None) -> list[str]:
     """Create each job's page directly in ``p_dir`` (job: file name, page bytes or None to
     link the previous release's page, row to render when that page is missing), in
     ``threads`` threads (default ``THREADS``); returns the pages rendered here because the
     previous one was missing."""
-    old_p = str(Path(previous) / "p") if previous is not None else ""
     threads = THREADS if threads is None else threads
 
     def work(part: list) -> list[str]:
         rendered = []
         p_fd = os.open(p_dir, os.O_RDONLY | os.O_DIRECTORY)
+        old_fd = _open_dir(Path(previous) / "p") if previous is not None else None
         try:
             for name, data, row in part:
                 if data is None:
                     try:  # the staging site is new: linking never changes the old release's file
-                        os.link(f"{old_p}/{name}", name, dst_dir_fd=p_fd)
+                        if old_fd is None:
+                            raise FileNotFoundError(name)
+                        # Both folders open: no path walk from the root per link.
+                        os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=p_fd)
                         continue
                     except OSError:
                         key, values = _page(row)
@@ -175,6 +185,8 @@ def _write_pages(p_dir: Path, jobs: list[tuple[str, bytes | None, tuple | None]]
                 _put(p_fd, name, data)
         finally:
             os.close(p_fd)
+            if old_fd is not None:
+                os.close(old_fd)
         return rendered
 
     if threads <= 1 or len(jobs) < 2000:

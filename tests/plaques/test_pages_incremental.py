@@ -90,3 +90,19 @@ def test_stencil_pages_equal_the_template(sites):
     for row in status_frame(sc.second.registry, sc.history).select(_COLUMNS).rows():
         expected = template("plaque_verify.html").render(**_context(row))
         assert page(root / "full", row[0]).read_text(encoding="utf-8") == expected
+
+
+def test_a_previous_release_in_the_folder_layout_renders_every_page_flat(sites, tmp_path):
+    sc, root, _, _ = sites
+    # The release before the flat layout: same fingerprints, pages at p/<serial>/<signature>/index.html.
+    old = tmp_path / "old" / "p"
+    old.mkdir(parents=True)
+    (old / FINGERPRINTS).write_bytes((root / "s2" / "p" / FINGERPRINTS).read_bytes())
+    for serial in sc.second.registry["serial"]:
+        folder = old / serial / sign_serial(serial, SECRET)
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_bytes(page(root / "s2", serial).read_bytes())
+    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history, base_url=BASE_URL,
+                                        secret=SECRET, previous=tmp_path / "old")
+    assert len(written) == sc.second.registry.height + 2
+    assert digests(tmp_path / "s") == digests(root / "full")
