@@ -60,8 +60,9 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Route("/api/needs/{reference}", h.get_need, methods=["GET"]),
         Route("/api/checkins", h.post_checkin, methods=["POST"]),
         Route("/api/{rest:path}", h.api_unknown),
-        Route("/p/{serial}/{sig}", h.plaque, methods=["GET", "HEAD"]),
-        Route("/p/{serial}/{sig}/", h.plaque, methods=["GET", "HEAD"]),
+        Route("/p/{name}", h.plaque, methods=["GET", "HEAD"]),
+        Route("/p/{serial}/{sig}", h.plaque_folder, methods=["GET", "HEAD"]),
+        Route("/p/{serial}/{sig}/", h.plaque_folder, methods=["GET", "HEAD"]),
     ]
     if has_site:
         routes.append(Mount("/", SiteFiles(root), name="site"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from intake.siteroot import SiteRoot
 from intake.tokens import check_token
 from intake.vocab import (CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX,
                           REFUSAL_ZH)
+from plaques.sign import page_name, parse_page_name
 from reports.site_env import render_template
 
 _PLAQUE_PART = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
@@ -107,15 +109,33 @@ class Handlers:
                              "site_as_of": self.compounds.as_of()})
 
     async def plaque(self, request: Request) -> Response:
+        """``/p/<serial>.<signature>.html``: the plaque's page when it exists, else not genuine."""
+        name = request.path_params["name"]
+        parsed = parse_page_name(name)
+        page = self._plaque_page(*parsed) if parsed else None
+        if page is not None:
+            return FileResponse(page, media_type=_HTML)
+        # Any other path under /p/ is a plaque that does not verify.
+        return self._not_genuine(request, parsed[0] if parsed else name)
+
+    async def plaque_folder(self, request: Request) -> Response:
+        """``/p/<serial>/<signature>[/]``, the URL form of plaques printed before the flat
+        layout: a permanent redirect to the page when it exists, else not genuine."""
         serial, sig = request.path_params["serial"], request.path_params["sig"]
+        if self._plaque_page(serial, sig) is not None:
+            return RedirectResponse(f"/p/{page_name(serial, sig)}", 308)
+        return self._not_genuine(request, serial)
+
+    def _plaque_page(self, serial: str, sig: str) -> Path | None:
         site = self.root.current()
-        if site is not None and _PLAQUE_PART.match(serial) and _PLAQUE_PART.match(sig):
-            if (site / "p" / serial / sig / "index.html").is_file():
-                if not request.url.path.endswith("/"):
-                    # The page's relative links assume its folder URL.
-                    return RedirectResponse(f"/p/{serial}/{sig}/", 308)
-                return FileResponse(site / "p" / serial / sig / "index.html", media_type=_HTML)
+        if site is None or not (_PLAQUE_PART.match(serial) and _PLAQUE_PART.match(sig)):
+            return None
+        page = site / "p" / page_name(serial, sig)
+        return page if page.is_file() else None
+
+    def _not_genuine(self, request: Request, serial: str) -> Response:
         request.state.refusal = "not_genuine"
+        site = self.root.current()
         if site is not None and (site / "404.html").is_file():
             return FileResponse(site / "404.html", status_code=404, media_type=_HTML)
         return HTMLResponse(render_template("site_404.html", serial=serial), 404)

@@ -1,6 +1,6 @@
 """Verification pages: what a resident sees after scanning a plaque (static files).
 
-``site_dir/p/<serial>/<signature>/index.html`` for every plaque ever issued (old and
+``site_dir/p/<serial>.<signature>.html`` for every plaque ever issued (old and
 withdrawn ones say so), and ``site_dir/p/index.html`` + ``site_dir/404.html`` for any
 other path: an unknown or altered path is not a genuine plaque. zh-CN, mobile first,
 inline CSS, no external resources, well under 100 KB.
@@ -10,7 +10,8 @@ them. ``p/_fingerprints.json`` keeps a hash of what each page shows (its rating 
 excluded, as for the compound pages of ``reports.site``); given the previous release's site,
 a page whose hash is unchanged is hard-linked from there instead of rendered, so it keeps
 the date of the rating that last changed it. Pages are filled from per-variant stencils
-(``plaques.stencil``) and written by a few threads (the file system calls release the GIL).
+(``plaques.stencil``). All pages sit in the one flat ``p/`` folder: a night makes no
+folder per plaque (on ext4 a mkdir costs about three hard links' worth of kernel time).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from types import SimpleNamespace
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.sign import sign_serial
+from plaques.sign import page_name, sign_serial
 from plaques.stencil import Stencils, esc, slot
 from plaques.templates import FONT_STACK, template
 from plaques.verify import STATUS_TEXT, _public_dict, status_frame
@@ -38,9 +39,9 @@ from schemas.ratings import Rating
 MAX_PAGE_BYTES = 100 * 1024
 FINGERPRINTS = "_fingerprints.json"  # in p/: serial → hash of what its page shows
 PAGE_VERSION = 1  # bump when what a page shows changes without its template changing
-THREADS = 4  # writers: creating folders and files is kernel time, which overlaps
-ROOT = "../../../"  # from p/<serial>/<signature>/ back to the site root
-# The public site's compound pages live at /c/<slug>/; the slug is the id when URL-safe.
+THREADS = 1  # writers: links into one folder serialise on its lock (see bench/plaque_pages_bench.py)
+ROOT = "../"  # from p/<serial>.<signature>.html back to the site root
+# The public site's compound pages live at /c/<slug>.html; the slug is the id when URL-safe.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
 _COLUMNS = [Plaque.serial, Plaque.compound_id, "public_status", "current_serial", "current_stars", "name",
             "district", "street", Plaque.stars, Plaque.rating_year, Plaque.issued_on, Plaque.status_changed_on,
@@ -53,7 +54,7 @@ _UNDATED = len(FIELDS) - 3
 
 
 def _compound_href(compound_id: str) -> str | None:
-    return f"../../../c/{compound_id}.html" if _SAFE_ID.match(compound_id) else None
+    return f"../c/{compound_id}.html" if _SAFE_ID.match(compound_id) else None
 
 
 def _write(path: Path, html: str) -> Path:
@@ -149,40 +150,49 @@ def _put(p_fd: int, rel: str, data: bytes) -> None:
     write_new(rel, data, dir_fd=p_fd)
 
 
-def _write_pages(p_dir: Path, jobs: list[tuple[str, str, bytes | None, tuple | None]], previous: Path | None
-                 ) -> list[str]:
-    """Create ``<serial>/<signature>/index.html`` under ``p_dir`` for each job (serial,
-    signature, page bytes or None to link the previous release's page, row to render
-    when that page is missing), in ``THREADS`` threads; returns the pages rendered here
-    because the previous one was missing."""
-    old_p = str(Path(previous) / "p") if previous is not None else ""
+def _open_dir(path: Path) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+
+
+def _write_pages(p_dir: Path, jobs: list[tuple[str, bytes | None, tuple | None]], previous: Path | None,
+                 threads: int | None = None) -> list[str]:
+    """Create each job's page directly in ``p_dir`` (job: file name, page bytes or None to
+    link the previous release's page, row to render when that page is missing), in
+    ``threads`` threads (default ``THREADS``); returns the pages rendered here because the
+    previous one was missing."""
+    threads = THREADS if threads is None else threads
 
     def work(part: list) -> list[str]:
         rendered = []
         p_fd = os.open(p_dir, os.O_RDONLY | os.O_DIRECTORY)
+        old_fd = _open_dir(Path(previous) / "p") if previous is not None else None
         try:
-            for serial, sig, data, row in part:
-                os.mkdir(serial, dir_fd=p_fd)
-                folder = f"{serial}/{sig}"
-                os.mkdir(folder, dir_fd=p_fd)
-                rel = f"{folder}/index.html"
+            for name, data, row in part:
                 if data is None:
                     try:  # the staging site is new: linking never changes the old release's file
-                        os.link(f"{old_p}/{rel}", rel, dst_dir_fd=p_fd)
+                        if old_fd is None:
+                            raise FileNotFoundError(name)
+                        # Both folders open: no path walk from the root per link.
+                        os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=p_fd)
                         continue
                     except OSError:
                         key, values = _page(row)
-                        data = _checked(rel, _stencils().fill(key, values, row))
-                        rendered.append(rel)
-                _put(p_fd, rel, data)
+                        data = _checked(name, _stencils().fill(key, values, row))
+                        rendered.append(name)
+                _put(p_fd, name, data)
         finally:
             os.close(p_fd)
+            if old_fd is not None:
+                os.close(old_fd)
         return rendered
 
-    if len(jobs) < 2000:
+    if threads <= 1 or len(jobs) < 2000:
         return work(jobs)
-    step = -(-len(jobs) // (THREADS * 8))
-    with ThreadPoolExecutor(THREADS) as pool:
+    step = -(-len(jobs) // (threads * 8))
+    with ThreadPoolExecutor(threads) as pool:
         return [rel for part in pool.map(work, [jobs[i:i + step] for i in range(0, len(jobs), step)]) for rel in part]
 
 
@@ -209,13 +219,12 @@ def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: D
         serial = row[0]
         key, values = _page(row)
         fp = prints[serial] = _fingerprint(digest, key, values)
-        sig = sign_serial(serial, secret)
+        name = page_name(serial, sign_serial(serial, secret))
         if before.get(serial) == fp:
-            jobs.append((serial, sig, None, row))
+            jobs.append((name, None, row))
             continue
-        rel = f"{serial}/{sig}/index.html"
-        jobs.append((serial, sig, _checked(rel, stencils.fill(key, values, row)), None))
-        written.append(p_dir / rel)
+        jobs.append((name, _checked(name, stencils.fill(key, values, row)), None))
+        written.append(p_dir / name)
     written += [p_dir / rel for rel in _write_pages(p_dir, jobs, previous)]
     (p_dir / FINGERPRINTS).write_text(json.dumps(prints, sort_keys=True, separators=(",", ":")), encoding="utf-8")
     written.append(_write(p_dir / "index.html", render_not_genuine("../")))

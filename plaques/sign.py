@@ -1,6 +1,8 @@
 """Signed plaque URLs: a photo of a plaque cannot be turned into a valid new one.
 
-The QR code of a plaque encodes ``<base_url>/p/<serial>/<signature>``; the signature is
+The QR code of a plaque encodes ``<base_url>/p/<serial>.<signature>.html`` (a plain static
+file, one per plaque in one flat folder: a night's release makes no per-plaque folders;
+signatures are base32, so the dot before them is unambiguous); the signature is
 an HMAC-SHA256 of the serial under a secret only the issuer holds, so nobody can mint a
 valid path for a serial they made up, and a changed serial or signature stops matching.
 """
@@ -42,7 +44,24 @@ def verify_signature(serial: str, signature: str, secret: str) -> bool:
 
 def plaque_url(base_url: str, serial: str, secret: str) -> str:
     """The URL a plaque's QR code encodes."""
-    return base_url.rstrip("/") + f"/p/{serial}/{sign_serial(serial, secret)}"
+    return base_url.rstrip("/") + "/p/" + page_name(serial, sign_serial(serial, secret))
+
+
+def page_name(serial: str, signature: str) -> str:
+    """The file name of a plaque's verification page in the site's ``p/`` folder."""
+    return f"{serial}.{signature}.html"
+
+
+def parse_page_name(name: str) -> tuple[str, str] | None:
+    """(serial, signature) of a verification page's file name (or of the last segment of a
+    plaque URL), None when it has not that form; whether it is genuine is ``verify_signature``'s
+    call. The signature is the text after the last dot before ``.html``."""
+    if not isinstance(name, str) or not name.endswith(".html"):
+        return None
+    serial, dot, signature = name[:-len(".html")].rpartition(".")
+    if not dot or not serial or not signature:
+        return None
+    return serial, signature
 
 
 def resolve_secret(env: Mapping[str, str] | None = None, *, demo: bool = False) -> str:

@@ -128,15 +128,23 @@ def test_static_site_and_plaque_pages(client, site_dir):
     assert client.get("/").status_code == 200
     assert client.get("/search.json").json()["as_of"] == "2026-11-23"
     assert client.get("/c/XM-001.html", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
-    fake = client.get("/p/P000001/forged-signature")
+    fake = client.get("/p/P000001.forged-signature.html")
     assert fake.status_code == 404 and "非正品牌匾" in fake.text
-    page = site_dir / "p" / "P000009" / "sigOK" / "index.html"
-    page.parent.mkdir(parents=True)
+    page = site_dir / "p" / "P000009.sigOK.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text("<html lang=\"zh-CN\"><body>正品牌匾 P000009</body></html>", encoding="utf-8")
+    ok = client.get("/p/P000009.sigOK.html")
+    assert ok.status_code == 200 and "正品牌匾 P000009" in ok.text
+    for altered in ("/p/P000008.sigOK.html", "/p/P000009.sigOk.html", "/p/P000009.sigOK", "/p/P000009sigOK.html"):
+        r = client.get(altered)
+        assert r.status_code == 404 and "非正品牌匾" in r.text, altered
+    # Plaques printed with the folder form of the URL still reach their page.
     assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK", follow_redirects=True).text
-    assert client.get("/p/P000009/sigOK").status_code == 308
-    assert client.get("/p/P000009/sigOK/").status_code == 200
+    old = client.get("/p/P000009/sigOK/")
+    assert old.status_code == 308 and old.headers["location"] == "/p/P000009.sigOK.html"
+    assert client.get("/p/P000001/forged-signature").status_code == 404
     assert client.get("/p/..%2F..%2Fetc/passwd").status_code == 404
+    assert client.get("/p/..%2F..%2Fetc%2Fpasswd.x.html").status_code == 404
     r = client.get("/api/nothing")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     r = client.get("/api/needs")

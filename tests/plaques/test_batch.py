@@ -14,7 +14,7 @@ from plaques.artwork import render_plaque_svg
 from plaques.batch import MANIFEST_COLUMNS, write_batch
 from plaques.qr import qr_matrix, svg_path
 from plaques.registry import plan_plaques
-from plaques.sign import verify_signature
+from plaques.sign import parse_page_name, verify_signature
 from tests.plaques.conftest import BASE_URL, SECRET
 from tests.plaques.qr_decode import decode, matrix_from_path, raster
 from tests.plaques.scenario import D1, D2, build
@@ -59,8 +59,10 @@ def test_manifest_columns_and_files(scenario):
         files = r["files"].split("|")
         assert files == [f"qr/{r['serial']}.svg", f"qr/{r['serial']}.png", f"art/{r['serial']}.svg"]
         assert all((scenario.first_dir / f).is_file() for f in files)
-        assert r["url"] == f"{BASE_URL.rstrip('/')}/p/{r['serial']}/{r['url'].rsplit('/', 1)[1]}"
-        assert verify_signature(r["serial"], r["url"].rsplit("/", 1)[1], SECRET)
+        name = r["url"].rsplit("/", 1)[1]
+        serial, sig = parse_page_name(name)
+        assert r["url"] == f"{BASE_URL.rstrip('/')}/p/{r['serial']}.{sig}.html" and serial == r["serial"]
+        assert verify_signature(r["serial"], sig, SECRET)
     assert (scenario.first_dir / "manifest.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM for Excel
 
 

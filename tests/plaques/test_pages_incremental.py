@@ -35,7 +35,7 @@ def digests(site: Path) -> dict[str, str]:
 
 
 def page(site: Path, serial: str, secret: str = SECRET) -> Path:
-    return site / "p" / serial / sign_serial(serial, secret) / "index.html"
+    return site / "p" / f"{serial}.{sign_serial(serial, secret)}.html"
 
 
 def test_unchanged_pages_are_links_to_the_previous_site(sites):
@@ -47,8 +47,7 @@ def test_unchanged_pages_are_links_to_the_previous_site(sites):
     changed = {"350203-C1-01", "350205-C2-01", "350205-C2-02", "JM-C3-01"}
     for serial in changed - {"350205-C2-02"}:
         assert page(root / "s2", serial).stat().st_ino != page(root / "s1", serial).stat().st_ino
-    assert {p.parent.parent.name for p in nightly if p.name == "index.html" and p.parent.parent.parent.name == "p"} \
-        == changed
+    assert {p.name.split(".")[0] for p in nightly if p.parent.name == "p" and p.name != "index.html"} == changed
 
 
 def test_nightly_pages_read_as_a_full_render_but_for_the_rating_date(sites):
@@ -91,3 +90,19 @@ def test_stencil_pages_equal_the_template(sites):
     for row in status_frame(sc.second.registry, sc.history).select(_COLUMNS).rows():
         expected = template("plaque_verify.html").render(**_context(row))
         assert page(root / "full", row[0]).read_text(encoding="utf-8") == expected
+
+
+def test_a_previous_release_in_the_folder_layout_renders_every_page_flat(sites, tmp_path):
+    sc, root, _, _ = sites
+    # The release before the flat layout: same fingerprints, pages at p/<serial>/<signature>/index.html.
+    old = tmp_path / "old" / "p"
+    old.mkdir(parents=True)
+    (old / FINGERPRINTS).write_bytes((root / "s2" / "p" / FINGERPRINTS).read_bytes())
+    for serial in sc.second.registry["serial"]:
+        folder = old / serial / sign_serial(serial, SECRET)
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_bytes(page(root / "s2", serial).read_bytes())
+    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history, base_url=BASE_URL,
+                                        secret=SECRET, previous=tmp_path / "old")
+    assert len(written) == sc.second.registry.height + 2
+    assert digests(tmp_path / "s") == digests(root / "full")

@@ -9,6 +9,7 @@ from plaques.sign import (
     DEMO_SECRET,
     SECRET_ENV,
     PlaqueSecretError,
+    parse_page_name,
     plaque_url,
     resolve_secret,
     sign_serial,
@@ -41,7 +42,19 @@ def test_verify_accepts_only_the_exact_signature():
 
 def test_plaque_url_shape():
     url = plaque_url("https://safestar.example.cn/", "SM-C2-02", SECRET)
-    assert url == f"https://safestar.example.cn/p/SM-C2-02/{sign_serial('SM-C2-02', SECRET)}"
+    assert url == f"https://safestar.example.cn/p/SM-C2-02.{sign_serial('SM-C2-02', SECRET)}.html"
+
+
+def test_page_name_of_a_url_parses_back_and_altered_ones_fail():
+    serial = "350203-XM000001-01"
+    name = plaque_url("https://safestar.example.cn", serial, SECRET).rsplit("/", 1)[1]
+    assert parse_page_name(name) == (serial, sign_serial(serial, SECRET))
+    assert verify_signature(*parse_page_name(name), SECRET)
+    sig = sign_serial(serial, SECRET)
+    for altered in (f"350203-XM000002-01.{sig}.html", f"{serial}.{sig[:-1]}A.html".replace(f"{sig[:-1]}A", sig[:-1] + ("A" if sig[-1] != "A" else "B"))):
+        assert not verify_signature(*parse_page_name(altered), SECRET)
+    for bad in (f"{serial}.{sig}", f"{serial}{sig}.html", f".{sig}.html", f"{serial}..html", "index.html", ""):
+        assert parse_page_name(bad) is None, bad
 
 
 def test_resolve_secret():

@@ -53,13 +53,13 @@ def test_one_page_per_plaque_at_its_signed_path(scenario, site):
     site_dir, written = site
     serials = scenario.second.registry["serial"].to_list()
     for s in serials:
-        assert (site_dir / "p" / s / sign_serial(s, SECRET) / "index.html").is_file()
+        assert (site_dir / "p" / f"{s}.{sign_serial(s, SECRET)}.html").is_file()
     assert len(written) == len(serials) + 2
     assert (site_dir / "p" / "index.html").is_file() and (site_dir / "404.html").is_file()
 
 
 def page(site_dir, serial):
-    return (site_dir / "p" / serial / sign_serial(serial, SECRET) / "index.html").read_text(encoding="utf-8")
+    return (site_dir / "p" / f"{serial}.{sign_serial(serial, SECRET)}.html").read_text(encoding="utf-8")
 
 
 def test_page_wording(site):
@@ -92,7 +92,7 @@ def test_active_plaque_urls_point_at_existing_pages(scenario, site):
     assert "350203-C1-01" not in urls["serial"].to_list() and "350205-C2-02" in urls["serial"].to_list()
     for url in urls["url"]:
         path = url.removeprefix(BASE_URL.rstrip("/"))
-        assert (site_dir / path.lstrip("/") / "index.html").is_file()
+        assert path.endswith(".html") and (site_dir / path.lstrip("/")).is_file()
 
 
 def test_current_plaque_page_tells_of_a_pending_change(site):
