@@ -198,7 +198,9 @@ def save(work: Path, snap: Path) -> None:
     (`--nightly-only`) without a five-minute full run each time. Published releases and the
     landing zone are never written in place (publication writes aside, then renames): they
     are hard-linked. The warehouse and everything else in OUT_DIR are copied."""
-    shutil.rmtree(snap, ignore_errors=True)
+    if snap.exists():  # deleted after the measured runs, with the rest of WORK/trash
+        (work / "trash").mkdir(exist_ok=True)
+        snap.rename(work / "trash" / f"snap.{time.time_ns()}")
     (snap / "out").mkdir(parents=True)
     for name in ("landing", "held"):
         _copy(work / name, snap / name, link=True)
@@ -290,7 +292,9 @@ def main() -> None:
         print(f"restored the snapshot; sync took {time.perf_counter() - t0 - 10:.1f}s (+10 s of rest)")
     else:
         for folder in (landing, held, out):
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists():  # deleted after the measured runs (see restore)
+                (work / "trash").mkdir(exist_ok=True)
+                folder.rename(work / "trash" / f"{folder.name}.{time.time_ns()}")
         subprocess.run(["cp", "-al", str(data), str(landing)], check=True)
         t0 = time.perf_counter()
         counts = hold_back_days(landing, held, night, end)
@@ -303,6 +307,7 @@ def main() -> None:
         if args.snapshot:
             save(work, snap)
         if args.skip_incremental:
+            shutil.rmtree(work / "trash", ignore_errors=True)
             return
     moved = drop_in(held, landing)
     print(f"dropped {len(moved)} new files into the landing zone: {[p.name for p in moved]}")
