@@ -77,7 +77,7 @@ def monthly() -> pl.DataFrame:
 
 def plaques() -> pl.DataFrame:
     return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "serial": ["P000001", "P000002"],
-                         "url": ["https://safestar.example.cn/p/P000001/abcDEF123/", "/p/P000002/zzz999/"]})
+                         "url": ["https://safestar.example.cn/p/P000001.ABCDEF234.html", "/p/P000002.ZZZ999.html"]})
 
 
 def checkins() -> pl.DataFrame:
