@@ -16,13 +16,11 @@ import json
 import os
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.plaques_bench import D1, D2, ROOT, city, export_tree
+from bench.plaques_bench import D1, D2, city, run_both
 
 
 def _clock() -> tuple[float, float, float]:
@@ -38,7 +36,7 @@ def _timed(fn) -> tuple[tuple[float, float, float], object]:
 
 
 def run(n: int, threads: list[int], repeat: int) -> dict[str, list[float]]:
-    import plaques.pages as pages
+    from plaques import pages
     from plaques.registry import plan_plaques
     from plaques.sign import DEMO_SECRET
 
@@ -84,20 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(results))
         return
-    child = list(argv if argv is not None else sys.argv[1:])
-    at = child.index("--compare")
-    child = child[:at] + child[at + 2:]
-    runs = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "tree").mkdir()
-        old = export_tree(args.compare, Path(tmp) / "tree")
-        shutil.copy2(Path(__file__), old / "bench" / "plaque_pages_bench.py")
-        for label, tree in ((args.compare, old), ("this tree", ROOT)):
-            print(f"--- {label}", flush=True)
-            res = Path(tmp) / f"{len(runs)}.json"
-            subprocess.run([sys.executable, "-m", "bench.plaque_pages_bench", *child, "--json", str(res)],
-                           check=True, cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
-            runs[label] = json.loads(res.read_text())
+    runs = run_both(args.compare, Path(__file__), argv)
     (before, a), (after, b) = runs.items()
     print(f"\n{'stage':<24} {before[:26]:>26} {after:>26}   (wall / cpu / sys seconds)")
     for stage in a:

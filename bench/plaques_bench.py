@@ -133,13 +133,35 @@ def run(n: int, *, workers: int, compounds_csv: str | None, decode: bool, pull: 
     return results
 
 
-def export_tree(rev: str, into: Path) -> Path:
-    """The project at git revision ``rev`` in ``into``, with this bench (for a before/after
-    comparison: the same stages, the other revision's code)."""
+def export_tree(rev: str, into: Path, bench: Path | None = None) -> Path:
+    """The project at git revision ``rev`` in ``into``, with this tree's copy of ``bench``
+    (default: this bench) for a before/after comparison: the same stages, the other
+    revision's code."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    shutil.copy2(Path(__file__), into / "bench" / "plaques_bench.py")
+    for module in {Path(__file__), Path(bench or __file__)}:  # the bench and these helpers it imports
+        shutil.copy2(module, into / "bench" / module.name)
     return into
+
+
+def run_both(rev: str, bench: Path, argv: list[str] | None) -> dict[str, dict]:
+    """Run ``bench`` (a module of bench/) with the same arguments, ``--compare REV`` aside, on
+    revision ``rev``'s code and on this tree, each in a child process; returns each run's
+    results (the child writes them with ``--json``), by label, the revision first."""
+    child = list(argv if argv is not None else sys.argv[1:])
+    at = child.index("--compare")
+    child = child[:at] + child[at + 2:]
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "tree").mkdir()
+        old = export_tree(rev, Path(tmp) / "tree", bench)
+        for label, tree in ((rev, old), ("this tree", ROOT)):
+            print(f"--- {label}", flush=True)
+            res = Path(tmp) / f"{len(runs)}.json"
+            subprocess.run([sys.executable, "-m", f"bench.{Path(bench).stem}", *child, "--json", str(res)],
+                           check=True, cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
+            runs[label] = json.loads(res.read_text())
+    return runs
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -160,19 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(results))
         return
-    child = [a for a in (argv if argv is not None else sys.argv[1:])]
-    at = child.index("--compare")
-    child = child[:at] + child[at + 2:]
-    runs = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "tree").mkdir()
-        old = export_tree(args.compare, Path(tmp) / "tree")
-        for label, tree in ((args.compare, old), ("this tree", ROOT)):
-            print(f"--- {label}", flush=True)
-            res = Path(tmp) / f"{len(runs)}.json"
-            subprocess.run([sys.executable, "-m", "bench.plaques_bench", *child, "--json", str(res)], check=True,
-                           cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
-            runs[label] = json.loads(res.read_text())
+    runs = run_both(args.compare, Path(__file__), argv)
     (before, a), (after, b) = runs.items()
     print(f"\n{'stage':<40} {before[:18]:>20} {after:>20}   (wall / cpu seconds)")
     for (stage, x), y in zip(a.items(), b.values()):
