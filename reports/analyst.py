@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -397,14 +398,33 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
     wanted = sorted(ids)
     lines_by = pages.line_rows(_explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of))
     chg_by = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).to_dicts()}
-    for r in cur.filter(pl.col("compound_id").is_in(wanted)).to_dicts():
-        cid = r["compound_id"]
-        c = chg_by.get(cid)
-        if c:
-            c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
-        html = pages.render(dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules"))),
-                            c, lines_by.get(cid, ""))
-        _write_bytes(out / f"{safe_file_name(cid)}.html", html.encode("utf-8"))
+    # One thread writes the pages (kernel time, the GIL released) while this one renders the
+    # next batch: a night writes tens of thousands of them into one folder.
+    batch: list[tuple[Path, bytes]] = []
+    with ThreadPoolExecutor(max_workers=1) as files:
+        writes = []
+        for r in cur.filter(pl.col("compound_id").is_in(wanted)).to_dicts():
+            cid = r["compound_id"]
+            c = chg_by.get(cid)
+            if c:
+                c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
+            html = pages.render(dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules"))),
+                                c, lines_by.get(cid, ""))
+            batch.append((out / f"{safe_file_name(cid)}.html", html.encode("utf-8")))
+            if len(batch) == EXPLAIN_BATCH:
+                writes.append(files.submit(_write_all, batch))
+                batch = []
+        writes.append(files.submit(_write_all, batch))
+        for write in writes:
+            write.result()  # raise any error of the writes
+
+
+EXPLAIN_BATCH = 2000
+
+
+def _write_all(pages: list[tuple[Path, bytes]]) -> None:
+    for path, data in pages:
+        _write_bytes(path, data)
 
 
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
