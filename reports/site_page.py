@@ -124,11 +124,6 @@ def _write_one(path: str, data: bytes) -> None:
     os.replace(tmp, path)  # atomic: the server never reads half a page
 
 
-def _write_fresh(path: str, data: bytes) -> None:
-    """Create ``path`` in a folder this run made (nobody reads it yet): one create, one write."""
-    write_new(path, data)
-
-
 def _link_one(old: str, new: str, make_folder: bool = True) -> bool:
     """Hard-link ``old`` as ``new``; False when ``old`` is gone (the page is rendered instead)."""
     if make_folder:
@@ -162,7 +157,7 @@ def _in_slices(func: Callable, a: list, b: list, workers: int) -> list:
 def write_files(paths: list[str], data: list[bytes], workers: int, fresh: bool = False) -> None:
     """Write many files (each unless it already holds those bytes) on ``workers`` threads.
     ``fresh``: their folders exist, were made by this run and hold none of them yet."""
-    _in_slices(_write_fresh if fresh else _write_one, paths, data, workers)
+    _in_slices(write_new if fresh else _write_one, paths, data, workers)
 
 
 def link_files(old: list[str], new: list[str], workers: int, fresh: bool = False) -> list[bool]:
