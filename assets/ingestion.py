@@ -8,6 +8,7 @@ import polars as pl
 from assets.common import OWNERS, contract_check, frame_metadata
 from ingest.event_updates import update_case_events
 from ingest.landing import iter_landing
+from ingest.prefetch import prefetch
 from ingest.quality import (
     CHAIN_MEMBER_COUNTS_SQL,
     INCIDENT_COUNTS_SQL,
@@ -59,13 +60,15 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     with warehouse.connect() as conn:
         night = NightWriter(conn, ledger_before)
         # Files whose stamp is unchanged since their digest was recorded are not read again.
-        files = iter_landing(
+        # The next file is read and checked on a second thread while this one is written:
+        # DuckDB and Polars release the GIL; at most two files wait behind the one written.
+        files = prefetch(iter_landing(
             folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
             now=datetime.now(), progress=context.log.info, known_hashes=night.known_hashes,
-        )
+        ), depth=1)
         for outcome in files:
             night.add(outcome)
-            del outcome  # the next file is read while nothing of this one is kept
+            del outcome  # written: nothing of this file is kept
         ledger = night.finish()
         total = conn.execute("SELECT count(*) FROM raw.case_records").fetchall()[0][0]
         tonight = night.records_tonight()
