@@ -29,6 +29,7 @@ order sort by `event_id`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -136,22 +137,50 @@ def _place(
 ) -> int:
     """Place the events of `core.case_events` (all, or those whose `event_id` is in the
     table `only`) slice by slice, appending to the placements and the review queue.
-    Returns the number of events placed."""
+    Returns the number of events placed.
+
+    One thread does all the work on `conn`, in order: it reads the next slice and writes
+    the last one's placements while this thread places the current slice (DuckDB and most
+    of the placing release the GIL). The slices are written in order, as one after the
+    other would write them; at most three are in memory."""
     source = f"(SELECT event_id FROM {only})" if only else EVENTS
-    matcher = None
-    placed = 0
-    for low, high in _slices(conn, source, chunk_rows):
+
+    def read(low, high) -> pl.DataFrame:
         bounds = "event_id >= ?" + (" AND event_id < ?" if high is not None else "")
         rows = _rows_of(EVENTS, f"SELECT event_id FROM {only}", bounds) if only else f"(SELECT * FROM {EVENTS} WHERE {bounds})"
-        events = conn.sql(f"SELECT * FROM {rows} ORDER BY event_id", params=[low] + ([high] if high is not None else [])).pl()
-        if matcher is None:
-            matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
-        attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher,
-                                              **params)
-        _write(conn, ATTRIBUTED, attributed, create=create)
-        _write(conn, REVIEW, review, create=create)
-        create = False
-        placed += events.height
+        return conn.sql(f"SELECT * FROM {rows} ORDER BY event_id",
+                        params=[low] + ([high] if high is not None else [])).pl()
+
+    def write(attributed: pl.DataFrame, review: pl.DataFrame, first: bool) -> None:
+        _write(conn, ATTRIBUTED, attributed, create=first)
+        _write(conn, REVIEW, review, create=first)
+
+    matcher = None
+    placed = 0
+    io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attribution-io")
+    try:
+        bounds = list(_slices(conn, source, chunk_rows))
+        reading = io.submit(read, *bounds[0]) if bounds else None
+        writing = None
+        for i in range(len(bounds)):
+            events = reading.result()
+            reading = io.submit(read, *bounds[i + 1]) if i + 1 < len(bounds) else None
+            if matcher is None:
+                matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
+            attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher,
+                                                  **params)
+            placed += events.height
+            del events
+            if writing is not None:
+                writing.result()  # a failed write stops the run before more is placed
+            writing = io.submit(write, attributed, review, create)
+            create = False
+            del attributed, review
+        if writing is not None:
+            writing.result()
+    finally:
+        # Nothing may touch `conn` after this returns or raises (the caller commits or rolls back).
+        io.shutdown(wait=True, cancel_futures=True)
     if create:
         # No event at all: the tables still exist, empty, with their columns.
         empty = conn.sql(f"SELECT * FROM {EVENTS} LIMIT 0").pl()
