@@ -131,7 +131,7 @@ def _read_checked(path: Path, fm, taxonomy, bbox, now):
 @dataclass
 class FileOutcome:
     """One landing-zone file: its ledger entry (a LEDGER_SCHEMA row) and, when loaded, its
-    accepted record batches (CaseRecord columns, ids unique within the file), its quarantine
+    accepted record batches (validated CaseRecord frames, ids unique within the file), its quarantine
     rows and notes; `new_hash` when the file's digest was computed and is worth recording."""
 
     ledger: dict
@@ -176,7 +176,8 @@ def _ingest_hashed(path: Path, rel: str, folder: Path, mapping, seen: set[str], 
     entry.update(rows_read=n_rows + problems.height, rows_accepted=n_good, rows_quarantined=q.height)
     return FileOutcome(
         ledger=entry,
-        records=[part.with_columns(*ctx).select(RECORD_COLUMNS) for part in good],
+        # Validated here, on the reading side: the writer (NightWriter) takes them as they are.
+        records=[validate_records(part.with_columns(*ctx).select(RECORD_COLUMNS), keys_unique=True) for part in good],
         quarantine=[q.with_columns(*ctx).select(QUARANTINE_COLUMNS)],
         notes=[{"source": source, "file": rel, "note": n} for n in file_notes],
     )

@@ -155,7 +155,7 @@ class NightWriter:
         conn.execute(f"DELETE {earlier}", [source]).fetchall()
         conn.unregister("_ids")
         while batches:
-            batch = validate_records(batches.pop(0), keys_unique=True)  # each batch freed once written
+            batch = batches.pop(0)  # validated by `iter_landing`; each batch freed once written
             conn.register("_incoming", batch.to_arrow())
             conn.execute(f"INSERT INTO {RECORDS} BY NAME SELECT * FROM _incoming").fetchall()
             if self.track_chains:
