@@ -29,7 +29,6 @@ order sort by `event_id`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -41,6 +40,7 @@ from attribution.incremental import CHUNK_ROWS, _decided_keys
 from geo.address import AddressMatcher
 from geo.polygons import CompoundPolygons
 from ingest.event_updates import LogPosition, changes_since, log_position
+from ingest.prefetch import overlapped
 from schemas.events import METHODS, CaseEvent
 from schemas.registry import Compound
 
@@ -139,10 +139,8 @@ def _place(
     table `only`) slice by slice, appending to the placements and the review queue.
     Returns the number of events placed.
 
-    One thread does all the work on `conn`, in order: it reads the next slice and writes
-    the last one's placements while this thread places the current slice (DuckDB and most
-    of the placing release the GIL). The slices are written in order, as one after the
-    other would write them; at most three are in memory."""
+    The next slice is read and the last one's placements written while this one is placed
+    (`overlapped`); the slices are written in order, as one after the other would be."""
     source = f"(SELECT event_id FROM {only})" if only else EVENTS
 
     def read(low, high) -> pl.DataFrame:
@@ -151,37 +149,24 @@ def _place(
         return conn.sql(f"SELECT * FROM {rows} ORDER BY event_id",
                         params=[low] + ([high] if high is not None else [])).pl()
 
-    def write(attributed: pl.DataFrame, review: pl.DataFrame, first: bool) -> None:
-        _write(conn, ATTRIBUTED, attributed, create=first)
-        _write(conn, REVIEW, review, create=first)
-
     matcher = None
     placed = 0
-    io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attribution-io")
-    try:
-        bounds = list(_slices(conn, source, chunk_rows))
-        reading = io.submit(read, *bounds[0]) if bounds else None
-        writing = None
-        for i in range(len(bounds)):
-            events = reading.result()
-            reading = io.submit(read, *bounds[i + 1]) if i + 1 < len(bounds) else None
-            if matcher is None:
-                matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
-            attributed, review = attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher,
-                                                  **params)
-            placed += events.height
-            del events
-            if writing is not None:
-                writing.result()  # a failed write stops the run before more is placed
-            writing = io.submit(write, attributed, review, create)
-            create = False
-            del attributed, review
-        if writing is not None:
-            writing.result()
-    finally:
-        # Nothing may touch `conn` after this returns or raises (the caller commits or rolls back).
-        io.shutdown(wait=True, cancel_futures=True)
-    if create:
+
+    def place(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        nonlocal matcher, placed
+        if matcher is None:
+            matcher = AddressMatcher(compounds, threshold=params.get("fuzzy_threshold", 85.0))
+        placed += events.height
+        return attribute_events(events, compounds, polygons, decisions=decisions, matcher=matcher, **params)
+
+    def write(i: int, placed_slice: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+        attributed, review = placed_slice
+        _write(conn, ATTRIBUTED, attributed, create=create and i == 0)
+        _write(conn, REVIEW, review, create=create and i == 0)
+
+    bounds = list(_slices(conn, source, chunk_rows))
+    overlapped(bounds, lambda b: read(*b), place, write, name="attribution-io")
+    if create and not bounds:
         # No event at all: the tables still exist, empty, with their columns.
         empty = conn.sql(f"SELECT * FROM {EVENTS} LIMIT 0").pl()
         attributed, review = attribute_events(empty, compounds, polygons, decisions=decisions, **params)
