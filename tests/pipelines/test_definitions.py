@@ -38,3 +38,17 @@ def test_workspace_file_loads(tmp_path):
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_a_run_process_tunes_the_collector_and_exits_quietly():
+    """Loading the definitions (as every run and step process does) freezes the imports out
+    of the collector's scans and raises its thresholds; the process still exits without
+    extension modules reporting leaked objects."""
+    code = ("import gc, sys; import pipelines.definitions as d; "
+            "assert gc.get_threshold() == d.GC_THRESHOLDS, gc.get_threshold(); "
+            "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count(); "
+            "import duckdb; duckdb.connect().execute('select 1').fetchall(); print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
+    assert "leaked" not in proc.stderr, proc.stderr[-2000:]
