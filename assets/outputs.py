@@ -20,7 +20,7 @@ from plaques.pages import render_verification_pages
 from plaques.registry import plan_plaques
 from plaques.sign import resolve_secret
 from plaques.verify import active_plaque_urls
-from reports.analyst import render_report
+from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
 from reports.map_layer import GeometryCache, build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
@@ -257,7 +257,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
     quality = warehouse.read("marts.data_quality")
     path = render_report(
         folders.staging(context.partition_key) / "report", as_of=as_of,
-        ratings=_on(warehouse, "marts.ratings", as_of), history=_history(warehouse, as_of),
+        ratings=_on(warehouse, "marts.ratings", as_of), trend=warehouse.query(trend_counts_sql(), [as_of]),
         changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB

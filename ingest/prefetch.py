@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 K = TypeVar("K")

@@ -54,6 +54,11 @@ class Warehouse(dg.ConfigurableResource):
         with self.connect(read_only=True) as conn:
             return conn.sql(query, params=params or []).pl()
 
+    def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        """A read-only query's rows: an aggregate computed in DuckDB, not in memory."""
+        with self.connect(read_only=True) as conn:
+            return conn.sql(sql, params=params or []).pl()
+
     def count(self, table: str) -> int:
         """Rows of a table (0 when absent), counted in DuckDB."""
         if not self.has_table(table):

@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import yaml
 from jinja2 import Environment
@@ -106,7 +107,7 @@ def render_report(
     *,
     as_of: date,
     ratings: DataFrame[Rating],
-    history: DataFrame[Rating],
+    history: DataFrame[Rating] | None = None,
     changes: DataFrame[RatingChange],
     explanations: DataFrame[ExplanationRow],
     quality: pl.DataFrame,
@@ -114,8 +115,12 @@ def render_report(
     review_size: int,
     problems: pl.DataFrame,
     intake: pl.DataFrame | None = None,
+    trend: pl.DataFrame | None = None,
 ) -> Path:
-    """Render ``report_dir/index.html`` and ``report_dir/explain/<compound_id>.html``."""
+    """Render ``report_dir/index.html`` and ``report_dir/explain/<compound_id>.html``.
+
+    The trend charts come from ``trend`` (the rows of `trend_counts_sql`, as the asset
+    reads them from the warehouse) or, without it, from the ratings ``history``."""
     report_dir = Path(report_dir)
     (report_dir / "explain").mkdir(parents=True, exist_ok=True)
     cur = ratings.filter(pl.col(Rating.as_of) == as_of) if ratings.height else ratings
@@ -136,7 +141,7 @@ def render_report(
         "match_rates": _table(match_rates),
         "review_size": review_size,
         "intake": _intake(cur, intake),
-        "trend": _trend(history),
+        "trend": _trend(trend if trend is not None else trend_counts(history, as_of)),
     }
     env = jinja_env()
     path = report_dir / "index.html"
@@ -347,17 +352,41 @@ def _intake(cur: pl.DataFrame, intake: pl.DataFrame | None) -> dict | None:
             "needs": int(joined["n_needs_month"].sum()), "checkins": int(joined["n_checkins_month"].sum())}
 
 
-def _trend(history: pl.DataFrame) -> dict:
+def trend_counts_sql(table: str = "marts.ratings") -> str:
+    """DuckDB query, with the rating date as its one parameter: what the trend charts need
+    of every rating date up to it. Per date, district, status and stars: the compounds, and
+    the sum of their indices in millionths, an exact integer, so the sums (and the report's
+    bytes) do not depend on the order of the rows. A year of nightly dates at 100,000
+    compounds is 36M ratings (16–19 s and 19 GB to read whole) and about 100,000 such rows."""
+    return f"""
+        SELECT as_of, district, status, stars, count(*) AS n, count(safety_index) AS n_index,
+               sum(round(safety_index * 1e6)::BIGINT) AS index_micros
+        FROM {table} WHERE as_of <= ? GROUP BY ALL ORDER BY ALL
+    """
+
+
+def trend_counts(history: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+    """`trend_counts_sql` over a ratings history held in memory."""
     if history is None or history.height == 0:
+        return pl.DataFrame()
+    with duckdb.connect() as conn:
+        conn.register("history", history.select("as_of", "district", "status", "stars", "safety_index").to_arrow())
+        return conn.sql(trend_counts_sql("history"), params=[as_of]).pl()
+
+
+def _trend(counts: pl.DataFrame) -> dict:
+    if counts.height == 0:
         return {"rows": [], "chart_share": "", "chart_index": ""}
+    n = pl.col("n")
+    index_n = pl.col("n_index").sum()
     per = (
-        history.group_by("as_of").agg(
-            pl.len().alias("compounds"),
-            (pl.col("status") != "not_rated").sum().alias("rated"),
-            (pl.col("stars") == 5).sum().alias("five_star"),
-            pl.col("safety_index").mean().alias("mean_index"),
-            (pl.col("status") == "vetoed").sum().alias("vetoed"),
-            (pl.col("status") == "downgraded").sum().alias("downgraded"),
+        counts.group_by("as_of").agg(
+            n.sum().alias("compounds"),
+            n.filter(pl.col("status") != "not_rated").sum().alias("rated"),
+            n.filter(pl.col("stars") == 5).sum().alias("five_star"),
+            pl.when(index_n > 0).then(pl.col("index_micros").sum() / 1e6 / index_n).alias("mean_index"),
+            n.filter(pl.col("status") == "vetoed").sum().alias("vetoed"),
+            n.filter(pl.col("status") == "downgraded").sum().alias("downgraded"),
         ).with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five_star") / pl.col("rated"))
                        .alias("five_star_share"))
         .sort("as_of")
@@ -373,9 +402,9 @@ def _trend(history: pl.DataFrame) -> dict:
                  ("降星", [float(v) for v in per["downgraded"].to_list()])],
         title="一票否决与降星小区数走势")
     by_district = (
-        history.group_by("as_of", "district").agg(
-            (pl.col("status") != "not_rated").sum().alias("rated"),
-            (pl.col("stars") == 5).sum().alias("five"))
+        counts.group_by("as_of", "district").agg(
+            n.filter(pl.col("status") != "not_rated").sum().alias("rated"),
+            n.filter(pl.col("stars") == 5).sum().alias("five"))
         .with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated") * 100).alias("share"))
         .pivot(on="district", index="as_of", values="share").sort("as_of")
     )

@@ -17,11 +17,10 @@ def test_prefetch_yields_everything_in_order_and_reraises():
         yield 1
         raise ValueError("bad file")
 
-    got = []
+    items = prefetch(broken())
+    assert next(items) == 1
     with pytest.raises(ValueError, match="bad file"):
-        for x in prefetch(broken()):
-            got.append(x)
-    assert got == [1]
+        next(items)
 
 
 def _recorder():

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import duckdb
 import polars as pl
 import pytest
 
 from reports import charts
-from reports.analyst import render_report, rules_zh
+from reports.analyst import render_report, rules_zh, trend_counts_sql
 from reports.common_problems import common_problems
 from tests.reports.conftest import AS_OF
 
@@ -37,9 +38,8 @@ class _Collect(HTMLParser):
             self.svg_text.append(data)
 
 
-@pytest.fixture(scope="module")
-def report(city, tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
+def _render(city, out, history, trend=None):
+    """The report of the test city into `out`, from the given ratings history."""
     quality = pl.DataFrame({"source": ["police", "court"], "files": [3, 1], "rows": [1000, 200],
                             "accepted": [990, 200], "quarantined": [10, 0], "rejected_files": [0, 1],
                             "bad_date": [7, 0], "unknown_category": [3, 0]})
@@ -48,9 +48,16 @@ def report(city, tmp_path_factory):
     probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
     intake = pl.DataFrame({"compound_id": city["compounds"]["compound_id"][:5],
                            "n_needs_month": [4, 0, 2, 0, 9], "n_checkins_month": [1, 2, 0, 0, 3]})
-    path = render_report(out, as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+    path = render_report(out, as_of=AS_OF, ratings=city["ratings"], history=history,
                          changes=city["changes"], explanations=city["explanations"], quality=quality,
-                         match_rates=match, review_size=1234, problems=probs, intake=intake)
+                         match_rates=match, review_size=1234, problems=probs, intake=intake, trend=trend)
+    return path, probs
+
+
+@pytest.fixture(scope="module")
+def report(city, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    path, probs = _render(city, out, city["history"])
     html = path.read_text(encoding="utf-8")
     parser = _Collect()
     parser.feed(html)
@@ -196,3 +203,34 @@ def test_change_reasons_in_chinese():
     assert reason_zh("rules fired: veto:robbery; index 71.6 → 55.1") == "触发规则: 一票否决·抢劫; 指数 71.6 → 55.1"
     assert reason_zh("rules lapsed: downgrade:gambling|downgrade:drugs") == "规则失效: 降星·赌博|降星·涉毒"
     assert reason_zh(None) == ""
+
+
+def test_the_trend_read_from_the_warehouse_gives_the_same_report(report, city, tmp_path):
+    """The asset aggregates the history in DuckDB (`trend_counts_sql`) instead of reading
+    every past rating: the report is the same, byte for byte, as from the whole history."""
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.register("h", city["history"].to_arrow())
+        conn.execute("CREATE TABLE marts.ratings AS SELECT * FROM h ORDER BY random()")  # any row order
+        counts = conn.sql(trend_counts_sql(), params=[AS_OF]).pl()
+    assert counts.height < city["history"].height
+    path, _ = _render(city, tmp_path / "r", None, trend=counts)
+    assert path.read_bytes() == report["path"].read_bytes()
+
+
+def test_trend_rows_are_the_figures_of_each_rating_date(city):
+    """Computed here straight from every rating of the history, one date at a time."""
+    from reports.analyst import _trend, trend_counts
+    history = city["history"]
+    rows = _trend(trend_counts(history, AS_OF))["rows"]
+    dates = sorted(d for d in history["as_of"].unique().to_list() if d <= AS_OF)
+    assert [r["as_of"] for r in rows] == dates and len(dates) > 1
+    for r in rows:
+        day = history.filter(pl.col("as_of") == r["as_of"])
+        rated = day.filter(pl.col("status") != "not_rated")
+        assert r["compounds"] == day.height and r["rated"] == rated.height
+        assert r["five_star"] == day.filter(pl.col("stars") == 5).height
+        assert r["vetoed"] == day.filter(pl.col("status") == "vetoed").height
+        assert r["downgraded"] == day.filter(pl.col("status") == "downgraded").height
+        assert r["mean_index"] == pytest.approx(day["safety_index"].mean(), abs=1e-6)
+        assert r["five_star_share"] == pytest.approx(r["five_star"] / rated.height)
