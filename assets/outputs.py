@@ -17,7 +17,7 @@ from pipelines.publish import previous_release, publish
 from pipelines.resources import RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.pages import render_verification_pages
-from plaques.registry import plan_plaques
+from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from plaques.sign import resolve_secret
 from plaques.verify import active_plaque_urls
 from reports.analyst import render_report, trend_counts_sql
@@ -121,7 +121,10 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     )
     plan = plan_plaques(
         before.drop("as_of") if before is not None and before.height else None,
-        _history(warehouse, as_of), warehouse.read("core.compounds"),
+        # Only the ratings the plan needs, not every past date (see plan_history_sql).
+        warehouse.query(plan_history_sql(plaques="marts.plaques" if warehouse.has_table("marts.plaques") else None),
+                        plan_history_params(as_of)),
+        warehouse.read("core.compounds"),
         as_of=as_of, stability_days=rules.plaque_stability_days,
     )
     secret = resolve_secret(os.environ, demo=folders.demo)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plaques.registry import plan_plaques
+from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from tests.plaques.conftest import make_compounds, make_ratings, rated
 
 D0 = date(2026, 3, 2)
@@ -197,3 +197,45 @@ def test_downgrade_fired_on_an_unplanned_date_still_acts_at_once(compounds):
                          ("C1", 4, "downgraded", "downgrade:drugs", day(2))])
     plans = run_dates(hist, compounds, [D0, day(2)])
     assert actions_of(plans[1])["C1"][:2] == ("replace", 4)
+
+
+_KINDS = st.sampled_from([(3, "rated", ""), (4, "rated", ""), (5, "rated", ""),
+                          (2, "downgraded", "downgrade:burglary"), (0, "vetoed", "veto:homicide"),
+                          (0, "not_rated", "")])
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.lists(_KINDS, min_size=12, max_size=12), min_size=4, max_size=4),
+       st.lists(st.booleans(), min_size=12, max_size=12))
+def test_the_ratings_read_for_planning_plan_the_same_as_every_rating(seqs, gaps):
+    """The asset reads only `plan_history_sql`'s ratings (run starts, the date, this year's
+    vetoes, issue dates) from the warehouse: every date's plan must equal the plan from the
+    whole history, across a year end, vetoes, downgrades, unrated dates and missing dates."""
+    import duckdb
+
+    ids = ["C1", "C2", "C4", "C5"]
+    compounds = make_compounds(ids)
+    dates = [date(2025, 12, 20) + timedelta(days=3 * k) for k in range(12)]  # crosses into 2026
+    rows = [(c, s, status, rules, d) for c, seq in zip(ids, seqs) for (s, status, rules), d, gap
+            in zip(seq, dates, gaps) if not (gap and c == "C2")]  # C2 has no rating on some dates
+    hist = make_ratings(rows)
+    with duckdb.connect() as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.register("h", hist.to_arrow())
+        conn.execute("CREATE TABLE marts.ratings AS SELECT * FROM h")
+        full_reg = reduced_reg = None
+        for d in dates:
+            full = plan_plaques(full_reg, hist, compounds, as_of=d, stability_days=6)
+            has_plaques = conn.execute("SELECT count(*) FROM information_schema.tables "
+                                       "WHERE table_name = 'plaques'").fetchall()[0][0] > 0
+            query = plan_history_sql(plaques="marts.plaques" if has_plaques else None)
+            needed = conn.sql(query, params=plan_history_params(d)).pl()
+            reduced = plan_plaques(reduced_reg, needed, compounds, as_of=d, stability_days=6)
+            assert reduced.registry.equals(full.registry)
+            assert reduced.actions.equals(full.actions)
+            assert reduced.pending.equals(full.pending)
+            full_reg, reduced_reg = full.registry, reduced.registry
+            conn.register("r", full.registry.with_columns(pl.lit(d).alias("as_of")).to_arrow())
+            conn.execute("CREATE TABLE IF NOT EXISTS marts.plaques AS SELECT * FROM r LIMIT 0")
+            conn.execute("INSERT INTO marts.plaques SELECT * FROM r")
+            conn.unregister("r")
