@@ -50,12 +50,10 @@ class Warehouse(dg.ConfigurableResource):
         if not self.has_table(table):
             return None
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        query = f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else "")
-        with self.connect(read_only=True) as conn:
-            return conn.sql(query, params=params or []).pl()
+        return self.query(f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else ""), params)
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
-        """A read-only query's rows: an aggregate computed in DuckDB, not in memory."""
+        """A read-only query's rows (e.g. an aggregate computed in DuckDB, not in memory)."""
         with self.connect(read_only=True) as conn:
             return conn.sql(sql, params=params or []).pl()
 

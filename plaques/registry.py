@@ -199,7 +199,7 @@ def plan_history_sql(*, ratings: str = "marts.ratings", plaques: str | None = "m
     rated = ", ".join(f"'{s}'" for s in RATED)
     issued = f" UNION SELECT compound_id, issued_on FROM {plaques}" if plaques else ""
     # The window runs over three narrow columns; the kept ratings are then read whole.
-    query = f"""
+    return f"""
         WITH levels AS (
             SELECT compound_id, as_of, CASE WHEN status IN ({rated}) THEN stars::SMALLINT ELSE -1 END AS level
             FROM {ratings} WHERE as_of <= ?
@@ -214,7 +214,6 @@ def plan_history_sql(*, ratings: str = "marts.ratings", plaques: str | None = "m
         WHERE as_of = ? OR (as_of <= ? AND (compound_id, as_of) IN (SELECT compound_id, as_of FROM keep))
         ORDER BY as_of, compound_id
     """
-    return query
 
 
 def plan_history_params(as_of: date) -> list:
