@@ -354,7 +354,7 @@ def queue(conn: sqlite3.Connection, staff: StaffView, now: datetime, limit: int 
                       staff.role, ("grid", "department", "street", "district", "city"))
         check = conn.execute(
             _SUMMARY + f" WHERE s.state IN ('resolved', 'reopened') AND {clause} AND s.level IN ({_in(levels)})"
-            " AND coalesce(s.resolved_by, '') <> ? ORDER BY n.id LIMIT ?",
+            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY n.id LIMIT ?",
             (*params, *levels, staff.staff_id, limit)).fetchall()
     return {"handle": _summaries(handle, now), "check": _summaries(check, now)}
 
