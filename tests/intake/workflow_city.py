@@ -17,16 +17,17 @@ STAFF = pl.DataFrame({
              "district_supervisor", "city_supervisor", "department", "department"],
     "unit": [None, None, None, None, None, None, None, "鹭江派出所", "鹭江人民调解委员会"],
     "grids": ["Hd001", "Hd002", "He001", None, None, None, None, None, None],
-    "streets": [None, None, None, "鹭江街道", "厦港街道", None, None, "鹭江街道", None],
+    "streets": [None, None, None, "鹭江街道", "滨海街道", None, None, "鹭江街道", None],
     "districts": [None, None, None, None, None, "思明区", None, None, "思明区"],
     "categories": [None, None, None, None, None, None, None, "消防安全|防范诈骗", "矛盾纠纷"],
 })
+# The compounds of the intake tests' small site (tests/site/frames.py); XM-005 is not loaded.
 REGISTRY = pl.DataFrame({
-    "compound_id": ["A", "B", "C", "D"],
+    "compound_id": ["XM-001", "XM-002", "XM-003", "XM-004"],
     "grid_code": ["Hd001", "Hd002", "He001", None],
-    "community": ["一社区", "一社区", "二社区", None],
-    "street": ["鹭江街道", "鹭江街道", "厦港街道", None],
-    "district": ["思明区", "思明区", "思明区", "思明区"],
+    "community": ["海岸社区", "海岸社区", "湖滨社区", None],
+    "street": ["鹭江街道", "鹭江街道", "滨海街道", None],
+    "district": ["思明区", "思明区", "思明区", "集美区"],
 })
 # A Friday morning, so working-day limits cross a weekend.
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=LOCAL_TZ)
