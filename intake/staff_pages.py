@@ -83,7 +83,8 @@ class StaffPages:
         return HTMLResponse(render_template(template, role_zh=ROLE_ZH, state_zh=STATE_ZH, action_zh=ACTION_ZH,
                                             level_zh=LEVEL_ZH, **context), status, headers=_NO_STORE)
 
-    def refused(self, exc: StaffRefusal) -> HTMLResponse:
+    async def on_refusal(self, request: Request, exc: StaffRefusal) -> HTMLResponse:
+        request.state.refusal = getattr(request.state, "refusal", None) or exc.code
         return self._page("staff_refusal.html", exc.status, code=exc.code, zh=exc.zh, en=exc.en,
                           signin=exc.status == 401)
 

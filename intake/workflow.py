@@ -223,6 +223,8 @@ def act(conn: sqlite3.Connection, need_id: int, action: Action, actor: Actor, no
                               "此需求不在您的办理或监督范围内")
         else:
             capacity = Role.RESIDENT if actor.role == "resident" else Role.SYSTEM
+        if target is not None and target[0] == "department" and target[1] not in {d.unit for d in departments(conn)}:
+            raise Refused("bad_target", f"no department {target[1][:40]!r} in staff.csv", "没有这个职能部门")
         out = decide(need.view, action, capacity, now, cfg, note=note, rating=rating,
                      actor_id=actor.actor_id, target=target)
         _apply(conn, need, out, actor, capacity, now, note, rating)

@@ -100,6 +100,11 @@ def test_department_categories_go_straight_to_the_department(staff_server):
     police, worker = sign_in(staff_server, "p1"), sign_in(staff_server, "w1")
     assert need["reference"] in police.get("/staff/queue").text
     assert need["reference"] not in worker.get("/staff/queue").text
+    # A department that does not exist, or no reason: refused with a clear message.
+    r = act(police, need["reference"], "transfer", note="转交", target="department:不存在的部门")
+    assert r.status_code == 409 and "没有这个职能部门" in r.text
+    r = act(police, need["reference"], "transfer", note="", target="grid:Hd001")
+    assert r.status_code == 409 and "须填写说明" in r.text
     # The department hands it back to the grid with a reason.
     r = act(police, need["reference"], "transfer", note="非诈骗，属邻里事务", target="grid:Hd001")
     assert r.status_code == 303
