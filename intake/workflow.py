@@ -69,8 +69,8 @@ CREATE INDEX IF NOT EXISTS need_state_check_street ON need_state (street)
 CREATE INDEX IF NOT EXISTS need_state_check_district ON need_state (district)
     WHERE state IN ('resolved', 'reopened');
 CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
-CREATE INDEX IF NOT EXISTS need_state_street ON need_state (street, state);
-CREATE INDEX IF NOT EXISTS need_state_district ON need_state (district, state);
+CREATE INDEX IF NOT EXISTS need_state_street_level ON need_state (street, state, level);
+CREATE INDEX IF NOT EXISTS need_state_district_level ON need_state (district, state, level);
 CREATE TABLE IF NOT EXISTS staff_sessions (
     session_hash BLOB PRIMARY KEY,
     staff_id TEXT NOT NULL,
@@ -325,19 +325,20 @@ class NeedSummary:
     overdue: bool
     grid_code: str | None
     street: str | None
+    escalations: int
 
 
 _SUMMARY = ("SELECT s.need_id, n.local_date, n.compound_id, s.category, n.created_at, s.state, s.level, s.unit,"
-            " s.deadline, s.grid_code, s.street FROM need_state s JOIN needs n ON n.id = s.need_id")
+            " s.deadline, s.grid_code, s.street, s.escalations FROM need_state s JOIN needs n ON n.id = s.need_id")
 
 
 def _summaries(rows, now: datetime) -> list[NeedSummary]:
     out = []
-    for (need_id, day, cid, cat, created, state, level, unit, deadline, grid, street) in rows:
+    for (need_id, day, cid, cat, created, state, level, unit, deadline, grid, street, escalations) in rows:
         dl = parse_stamp(deadline)
         st = State(state)
         out.append(NeedSummary(need_id, need_reference(day, need_id), cid, cat, created, st, level, unit, dl,
-                               st in OPEN_STATES and dl is not None and now > dl, grid, street))
+                               st in OPEN_STATES and dl is not None and now > dl, grid, street, escalations))
     return out
 
 
@@ -364,7 +365,7 @@ def queue(conn: sqlite3.Connection, staff: StaffView, now: datetime, limit: int 
                       staff.role, ("grid", "department", "street", "district", "city"))
         check = conn.execute(
             _SUMMARY + f" WHERE s.state IN ('resolved', 'reopened') AND {clause} AND s.level IN ({_in(levels)})"
-            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY n.id LIMIT ?",
+            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY s.need_id LIMIT ?",
             (*params, *levels, staff.staff_id, limit)).fetchall()
     return {"handle": _summaries(handle, now), "check": _summaries(check, now)}
 
