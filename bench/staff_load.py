@@ -183,12 +183,14 @@ async def _sign_in(url: str, token: str, stats: Stats) -> httpx.AsyncClient | No
 
 
 async def _staff_client(c: httpx.AsyncClient, stop, stats: Stats, think: float, rng: random.Random):
-    async with c:
+    try:
         while time.monotonic() < stop:
             try:
                 await _staff_step(c, stats, think, rng)
             except httpx.TransportError:
                 stats.errors["transport"] += 1
+    finally:
+        await c.aclose()
 
 
 async def _staff_step(c: httpx.AsyncClient, stats: Stats, think: float, rng: random.Random):

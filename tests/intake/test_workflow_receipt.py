@@ -41,8 +41,11 @@ def test_the_whole_loop_from_the_residents_side(staff_server):
     # Rating before the need is closed is refused, and leaves it as it was.
     assert _rate(staff_server, need, "满意").status_code == 409 and _state(staff_server, need) == "assigned"
     worker, street = sign_in(staff_server, "w1"), sign_in(staff_server, "s1")
+    detail = worker.get(f"/staff/needs/{need['reference']}").text
+    assert "<script>alert(1)" not in detail and "&lt;script&gt;alert(1)" in detail
     assert act(worker, need["reference"], "accept").status_code == 303
-    assert act(worker, need["reference"], "record", note="联系物业 张师傅 139xxxx").status_code == 303
+    assert act(worker, need["reference"], "record", note="联系物业 张师傅 <img src=x onerror=alert(1)>").status_code == 303
+    assert "<img src=x" not in worker.get(f"/staff/needs/{need['reference']}").text
     assert act(worker, need["reference"], "resolve", note="已更换灯泡<b>").status_code == 303
     page = _receipt(staff_server, need)
     assert "已更换灯泡&lt;b&gt;" in page and "反馈办理结果" in page
