@@ -295,15 +295,18 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
                     return await _sign_in(url, tokens[s], stats)
 
             clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
+            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid))
             stop = time.monotonic() + seconds
             tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
             tasks += [_resident(url, keys, stop, stats, resident_think, random.Random(1000 + i))
                       for i in range(n_residents)]
             await asyncio.gather(*tasks)
 
-        t0 = time.perf_counter()
+        window: dict[str, float] = {}
         asyncio.run(main())
-        wall = time.perf_counter() - t0
+        wall = time.perf_counter() - window["t0"]
+        client_cpu = time.process_time() - window["c0"]
+        server_cpu = _cpu_seconds(server.pid) - window["s0"]
     finally:
         server.terminate()
         server.wait(10)
@@ -315,11 +318,16 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
     registered = conn.execute("SELECT count(*) FROM need_events WHERE id > ? AND action = 'register'",
                               (before_event,)).fetchone()[0]
     conn.close()
-    requests = sum(len(v) for v in stats.ms.values())
+    requests = sum(len(v) for k, v in stats.ms.items() if k != "login")
     server_ms = _server_ms(log)
     return {
         "staff": n_staff, "residents": n_residents, "seconds": round(wall, 1),
         "requests": requests, "per_second": round(requests / wall, 1),
+        # CPU the server and this client process used (the machine is shared: wall-clock
+        # latencies include waiting for a core).
+        "server_cpu_seconds": round(server_cpu, 1), "client_cpu_seconds": round(client_cpu, 1),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 2),
+        "load_average": os.getloadavg(),
         "latency_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99),
                            "max": round(max(v), 1)} for k, v in sorted(stats.ms.items())},
         # The same requests as timed inside the server (RequestLog): without the client's own
@@ -330,6 +338,12 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
         "lost": {k: v - stored.get(k, 0) for k, v in stats.acked.items() if v != stored.get(k, 0)},
         "errors": {k: v for k, v in stats.errors.items() if v},
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _kind(method: str, path: str) -> str | None:
