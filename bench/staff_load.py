@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
