@@ -37,6 +37,9 @@ CATEGORIES = ["治安隐患", "消防安全", "防范诈骗", "矛盾纠纷", "�
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _REF = re.compile(r'/staff/needs/(N\d{8}-\d+)')
 _ACTION = re.compile(r'name="action" value="([a-z_]+)"')
+# Drop idle connections well before the server's keep-alive timeout (uvicorn: 5 s), so a
+# request is never sent on a connection the server is closing.
+_LIMITS = httpx.Limits(keepalive_expiry=1.0)
 
 
 def _grids() -> list[tuple[str, str, str]]:
@@ -170,7 +173,7 @@ class Stats:
 
 
 async def _sign_in(url: str, token: str, stats: Stats) -> httpx.AsyncClient | None:
-    c = httpx.AsyncClient(base_url=url, timeout=30)
+    c = httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS)
     form = await c.get("/staff/login")
     r = await stats.timed("login", c.post("/staff/login", data={"token": token,
                                                                 "csrf": _CSRF.search(form.text).group(1)}))
@@ -186,8 +189,8 @@ async def _staff_client(c: httpx.AsyncClient, stop, stats: Stats, think: float, 
         while time.monotonic() < stop:
             try:
                 await _staff_step(c, stats, think, rng)
-            except httpx.TransportError:
-                stats.errors["transport"] += 1
+            except httpx.TransportError as exc:
+                stats.errors[f"transport_{type(exc).__name__}"] += 1
     finally:
         await c.aclose()
 
@@ -217,12 +220,12 @@ async def _staff_step(c: httpx.AsyncClient, stats: Stats, think: float, rng: ran
 
 
 async def _resident(url, keys, stop, stats: Stats, think: float, rng: random.Random):
-    async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS) as c:
         while time.monotonic() < stop:
             try:
                 await _resident_step(c, keys, stats, think, rng)
-            except httpx.TransportError:
-                stats.errors["transport"] += 1
+            except httpx.TransportError as exc:
+                stats.errors[f"transport_{type(exc).__name__}"] += 1
 
 
 async def _resident_step(c: httpx.AsyncClient, keys, stats: Stats, think: float, rng: random.Random):

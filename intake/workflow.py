@@ -239,19 +239,18 @@ def _rule_roles(state: State, action: Action) -> frozenset[Role]:
 def sweep_overdue(conn: sqlite3.Connection, now: datetime, cfg: NeedsConfig, batch: int = 500) -> int:
     """Escalate, one level each, the needs whose deadline passed while being handled;
     returns how many moved. Each batch is one transaction; cheap when none are due."""
+    due = ("FROM need_state WHERE state IN ('assigned', 'in_progress') AND level <> 'city' AND deadline < ?")
     moved = 0
-    while True:
+    # Most calls find nothing due: look before taking the write lock.
+    while conn.execute(f"SELECT 1 {due} LIMIT 1", (stamp(now),)).fetchall():
         with transaction(conn):
-            rows = conn.execute(
-                f"SELECT {_STATE_COLS} FROM need_state WHERE state IN ('assigned', 'in_progress')"
-                " AND level <> 'city' AND deadline < ? ORDER BY deadline LIMIT ?", (stamp(now), batch)).fetchall()
+            rows = conn.execute(f"SELECT {_STATE_COLS} {due} ORDER BY deadline LIMIT ?", (stamp(now), batch)).fetchall()
             for row in rows:
                 need = _row_view(row)
                 out = decide(need.view, Action.OVERDUE, Role.SYSTEM, now, cfg)
                 _apply(conn, need, out, SYSTEM, Role.SYSTEM, now, None, None)
         moved += len(rows)
-        if len(rows) < batch:
-            return moved
+    return moved
 
 
 # ---- reading -------------------------------------------------------------------------
