@@ -374,6 +374,59 @@ def _server_ms(log: Path) -> dict[str, list[float]]:
     return out
 
 
+def probe(db: Path, rounds: int = 200) -> dict:
+    """Service time per kind of request, one at a time through the real app in-process
+    (no network, no queueing): what a request costs the server on this database."""
+    from starlette.testclient import TestClient
+
+    from intake.app import create_app
+    from intake.staff_auth import issue_token
+    from intake.store import connect
+    from intake.workflow_config import load_needs_config
+
+    rng = random.Random(11)
+    conn = connect(db)
+    workers = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'grid_worker'")]
+    supervisors = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'street_supervisor'")]
+    cfg = load_needs_config()
+    people = rng.sample(workers, 20) + rng.sample(supervisors, 5)
+    tokens = {s: issue_token(conn, s, cfg) for s in people}
+    conn.close()
+    ms: dict[str, list[float]] = defaultdict(list)
+    app = create_app(site_dir=None, db_path=db, rate_limit=None, compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
+
+    def timed(kind, fn):
+        t = time.perf_counter()
+        r = fn()
+        ms[kind].append((time.perf_counter() - t) * 1000)
+        return r
+
+    with TestClient(app) as c:
+        for i in range(rounds):
+            who = people[i % len(people)]
+            c.cookies.clear()
+            form = c.get("/staff/login")
+            c.post("/staff/login", data={"token": tokens[who], "csrf": _CSRF.search(form.text).group(1)},
+                   follow_redirects=False)
+            q = timed("queue", lambda: c.get("/staff/queue"))
+            if who in supervisors:
+                timed("area", lambda: c.get("/staff/area"))
+            refs = _REF.findall(q.text)
+            if refs:
+                ref = rng.choice(refs[:20])
+                d = timed("detail", lambda: c.get(f"/staff/needs/{ref}"))
+                actions = [a for a in _ACTION.findall(d.text) if a != "transfer"]
+                if actions:
+                    data = {"csrf": _CSRF.search(d.text).group(1), "action": rng.choice(actions), "note": "探测"}
+                    timed("action", lambda: c.post(f"/staff/needs/{ref}", data=data, follow_redirects=False))
+            body = {"compound_id": f"B{rng.randrange(COMPOUNDS):05d}", "category": rng.choice(CATEGORIES),
+                    "text": "探测：路灯不亮"}
+            r = timed("submit", lambda: c.post("/api/needs", json=body))
+            timed("receipt", lambda: c.get(r.json()["receipt_url"]))
+    return {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99)}
+            for k, v in sorted(ms.items())}
+
+
 def _free_port() -> int:
     import socket
 
@@ -410,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resident-think", type=float, default=2.0, help="mean seconds between a resident's steps")
     parser.add_argument("--db", help="build (or reuse, if it exists) the database here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
+    parser.add_argument("--probe", type=int, metavar="ROUNDS",
+                        help="instead of the load run: service time per request, one at a time in-process")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(Path(args.db), args.port)
@@ -425,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building {args.needs:,} needs in {db} ...", file=sys.stderr)
         built = build(db, args.needs)
         print(json.dumps(built), file=sys.stderr)
+    if args.probe:
+        print(json.dumps({"probe_ms": probe(db, args.probe), "load_average": os.getloadavg(), "build": built},
+                         ensure_ascii=False, indent=1))
+        return 0
     result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think)
     result["build"] = built
     result["db_mb"] = round(db.stat().st_size / 2**20)
