@@ -64,9 +64,11 @@ CREATE INDEX IF NOT EXISTS need_state_open ON need_state (level, unit, deadline)
     WHERE state IN ('assigned', 'in_progress');
 CREATE INDEX IF NOT EXISTS need_state_due ON need_state (deadline)
     WHERE state IN ('assigned', 'in_progress') AND level <> 'city';
-CREATE INDEX IF NOT EXISTS need_state_check_street ON need_state (street)
+-- Results waiting for a check, per area in need order: the check list reads its first
+-- rows without sorting the area's results.
+CREATE INDEX IF NOT EXISTS need_state_check_street2 ON need_state (street, need_id)
     WHERE state IN ('resolved', 'reopened');
-CREATE INDEX IF NOT EXISTS need_state_check_district ON need_state (district)
+CREATE INDEX IF NOT EXISTS need_state_check_district2 ON need_state (district, need_id)
     WHERE state IN ('resolved', 'reopened');
 CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
 CREATE INDEX IF NOT EXISTS need_state_street_level ON need_state (street, state, level);
