@@ -71,6 +71,7 @@ CREATE INDEX IF NOT EXISTS need_state_check_street2 ON need_state (street, need_
 CREATE INDEX IF NOT EXISTS need_state_check_district2 ON need_state (district, need_id)
     WHERE state IN ('resolved', 'reopened');
 CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
+CREATE INDEX IF NOT EXISTS need_state_state_level ON need_state (state, level);
 CREATE INDEX IF NOT EXISTS need_state_street_level ON need_state (street, state, level);
 CREATE INDEX IF NOT EXISTS need_state_district_level ON need_state (district, state, level);
 CREATE TABLE IF NOT EXISTS staff_sessions (
@@ -405,8 +406,12 @@ def area_overview(conn: sqlite3.Connection, staff: StaffView, now: datetime, lim
         raise Refused("not_supervisor", "the area view is for street, district and city supervisors",
                       "区域总览仅对街道、区、市级督办人员开放")
     clause, params = area
+    # Needs still in hand (rated ones are history, and counting them would read every need
+    # of a district on every view).
+    active = tuple(str(st) for st in State if st is not State.RATED)
     counts = conn.execute(f"SELECT s.state, s.level, count(*) FROM need_state s WHERE {clause}"
-                          " GROUP BY s.state, s.level ORDER BY s.state, s.level", params).fetchall()
+                          f" AND s.state IN ({_in(active)}) GROUP BY s.state, s.level ORDER BY s.state, s.level",
+                          (*params, *active)).fetchall()
     overdue = conn.execute(
         _SUMMARY + f" WHERE s.state IN ('assigned', 'in_progress') AND {clause} AND s.deadline < ?"
         " ORDER BY s.deadline LIMIT ?", (*params, stamp(now), limit)).fetchall()
