@@ -60,11 +60,11 @@ class StaffPages:
         ]
 
     @contextlib.asynccontextmanager
-    async def sweeping(self, every_seconds: float = 60.0):
+    async def sweeping(self):
         """Escalate overdue needs in the background while the service runs."""
         async def loop():
             while True:
-                await asyncio.sleep(every_seconds)
+                await asyncio.sleep(self.cfg.staff.sweep_seconds)
                 with contextlib.suppress(sqlite3.OperationalError):
                     workflow.sweep_overdue(self.conn, self.clock(), self.cfg)
 

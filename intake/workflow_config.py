@@ -74,6 +74,7 @@ class Rating(_Strict):
 class StaffPolicy(_Strict):
     session_minutes: int = Field(480, ge=5, le=24 * 60)
     scrypt_log2_n: int = Field(14, ge=10, le=20)
+    sweep_seconds: float = Field(60, ge=1, le=3600)
 
 
 _STATES = ("registered", "assigned", "in_progress", "resolved", "closed", "reopened", "rated")
