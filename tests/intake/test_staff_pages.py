@@ -105,3 +105,30 @@ def test_sessions_expire_with_the_configured_length(service):
     clock.now = clock.start + timedelta(minutes=CFG.staff.session_minutes + 1)
     r = client.get("/staff/area")
     assert r.status_code == 401 and "请先登录" in r.text
+
+
+def test_the_service_escalates_overdue_needs_by_itself(tmp_path):
+    """Nobody opens a page: the service's own sweep (interval from config) moves the need."""
+    import asyncio
+
+    import yaml
+
+    from intake import workflow
+    from intake.staff_pages import StaffPages
+    from intake.workflow_config import DEFAULT_NEEDS, parse_needs_config
+
+    raw = yaml.safe_load(DEFAULT_NEEDS.read_text(encoding="utf-8"))
+    cfg = parse_needs_config({**raw, "staff": {**raw["staff"], "sweep_seconds": 1}})
+    conn = city_db(tmp_path / "intake.sqlite")
+    clock = Clock()
+    need = workflow.submit_need(conn, "XM-001", "治安隐患", "门禁损坏", None, cfg, now=clock.now)
+    clock.now += timedelta(hours=25)
+
+    async def serve_a_while():
+        async with StaffPages(conn, cfg, clock).sweeping():
+            await asyncio.sleep(1.6)
+
+    asyncio.run(serve_a_while())
+    view = workflow.load_need(conn, workflow.need_id_of(need.reference)).view
+    assert (view.level, view.unit) == ("street", "鹭江街道")
+    conn.close()
