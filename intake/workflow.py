@@ -15,81 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from intake.staff_directory import SCHEMA as DIRECTORY_SCHEMA, departments, location_of
+from intake.staff_directory import departments, location_of
 from intake.vocab import LOCAL_TZ, local_now, need_reference
 from intake.workflow_config import NeedsConfig
-from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome, Refused, Role, StaffView,
-                                   State, decide, department_for, register, roles_of)
+from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome,
+                                   Refused, Role, StaffView, State, decide, department_for, register, roles_of)
 
-SCHEMA = DIRECTORY_SCHEMA + """
-CREATE TABLE IF NOT EXISTS need_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    need_id INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    actor_id TEXT NOT NULL,        -- staff id, or 'resident' / 'system'
-    actor_role TEXT NOT NULL,      -- staff.csv role, or 'resident' / 'system'
-    capacity TEXT NOT NULL,        -- handler / supervisor / resident / system
-    action TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    level TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    deadline TEXT,
-    reopen_count INTEGER NOT NULL,
-    resolved_by TEXT,
-    note TEXT,                     -- staff's note; for 'resolve' the result the resident reads
-    rating TEXT
-);
-CREATE INDEX IF NOT EXISTS need_events_by_need ON need_events (need_id, id);
-CREATE TRIGGER IF NOT EXISTS need_events_append_only_u BEFORE UPDATE ON need_events
-BEGIN SELECT RAISE(ABORT, 'need_events is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS need_events_append_only_d BEFORE DELETE ON need_events
-BEGIN SELECT RAISE(ABORT, 'need_events is append-only'); END;
-CREATE TABLE IF NOT EXISTS need_state (
-    need_id INTEGER PRIMARY KEY,
-    state TEXT NOT NULL,
-    level TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    deadline TEXT,
-    reopen_count INTEGER NOT NULL,
-    resolved_by TEXT,
-    category TEXT NOT NULL,
-    grid_code TEXT,
-    street TEXT,
-    district TEXT,
-    escalations INTEGER NOT NULL,
-    last_event_id INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS need_state_open ON need_state (level, unit, deadline)
-    WHERE state IN ('assigned', 'in_progress');
-CREATE INDEX IF NOT EXISTS need_state_due ON need_state (deadline)
-    WHERE state IN ('assigned', 'in_progress') AND level <> 'city';
--- Results waiting for a check, per area in need order: the check list reads its first
--- rows without sorting the area's results.
-CREATE INDEX IF NOT EXISTS need_state_check_street2 ON need_state (street, need_id)
-    WHERE state IN ('resolved', 'reopened');
-CREATE INDEX IF NOT EXISTS need_state_check_district2 ON need_state (district, need_id)
-    WHERE state IN ('resolved', 'reopened');
-CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
-CREATE INDEX IF NOT EXISTS need_state_state_level ON need_state (state, level);
-CREATE INDEX IF NOT EXISTS need_state_street_level ON need_state (street, state, level);
-CREATE INDEX IF NOT EXISTS need_state_district_level ON need_state (district, state, level);
-CREATE TABLE IF NOT EXISTS staff_sessions (
-    session_hash BLOB PRIMARY KEY,
-    staff_id TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS staff_sessions_by_staff ON staff_sessions (staff_id);
-"""
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
 _STATE_COLS = ("need_id, state, level, unit, deadline, reopen_count, resolved_by, category, grid_code, street,"
                " district, escalations, last_event_id")
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
 
 
 def stamp(t: datetime) -> str:
@@ -166,10 +100,13 @@ def _append(conn: sqlite3.Connection, need_id: int, out: Outcome, actor: Actor, 
     ).fetchall()[0][0]
 
 
-def register_need(conn: sqlite3.Connection, need_id: int, compound_id: str, category: str, now: datetime,
-                  cfg: NeedsConfig) -> Outcome:
-    """Register a stored need and assign it (two events and its state row). Call inside the
-    transaction that inserted the need, so a need never exists without its workflow."""
+def register_need(conn: sqlite3.Connection, need_id: int, compound_id: str, category: str,
+                  now: datetime | None, cfg: NeedsConfig) -> Outcome:
+    """Register a stored need and assign it (two events and its state row), as of ``now``
+    (None: the need's own submission time). Call inside the transaction that inserted the
+    need, so a need never exists without its workflow."""
+    if now is None:
+        now = parse_stamp(conn.execute("SELECT created_at FROM needs WHERE id = ?", (need_id,)).fetchall()[0][0])
     loc = location_of(conn, compound_id)
     dept = department_for(category, loc, departments(conn)) if cfg.categories[category].route == "department" else None
     reg, assign = register(category, loc, dept, now, cfg)
