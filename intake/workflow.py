@@ -132,6 +132,17 @@ def submit_need(conn: sqlite3.Connection, compound_id: str, category: str, text:
     return need
 
 
+def register_unregistered(conn: sqlite3.Connection, now: datetime, cfg: NeedsConfig) -> int:
+    """Register, as of ``now``, needs stored before the workflow existed (an older intake
+    database), so none is left unworked; returns how many."""
+    with transaction(conn):
+        rows = conn.execute("SELECT n.id, n.compound_id, n.category FROM needs n LEFT JOIN need_state s"
+                            " ON s.need_id = n.id WHERE s.need_id IS NULL ORDER BY n.id").fetchall()
+        for need_id, compound_id, category in rows:
+            register_need(conn, need_id, compound_id, category if category in cfg.categories else "其他", now, cfg)
+    return len(rows)
+
+
 def _apply(conn: sqlite3.Connection, need: NeedRow, out: Outcome, actor: Actor, capacity: Role, now: datetime,
            note: str | None, rating: str | None) -> int:
     last = _append(conn, need.need_id, out, actor, capacity, now, note, rating)

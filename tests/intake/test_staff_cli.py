@@ -82,3 +82,23 @@ def test_unknown_staff_and_missing_files_are_clear(tmp_path, capsys):
     assert "no staff file" in capsys.readouterr().err
     assert main(["staff", "revoke", "nobody", "--db", str(db)]) == 2
     assert "has no active token" in capsys.readouterr().err
+
+
+def test_load_registers_needs_stored_before_the_workflow(tmp_path, capsys):
+    from intake import workflow
+
+    data, db = _data(tmp_path), tmp_path / "intake.sqlite"
+    conn = connect(db)
+    # A need as an older service stored it: a row in needs, no events.
+    conn.execute("INSERT INTO needs (compound_id, category, text, receipt_key, created_at, local_date)"
+                 " VALUES ('XM-001', '邻里求助', '旧需求', 'k', '2026-11-01T10:00:00+08:00', '2026-11-01')")
+    conn.close()
+    assert main(["staff", "load", "--data", str(data), "--db", str(db)]) == 0
+    assert "registered 1 needs stored before the workflow existed" in capsys.readouterr().out
+    conn = connect(db)
+    need = workflow.load_need(conn, 1)
+    assert (need.view.state, need.view.level, need.view.unit) == ("assigned", "grid", "Hd001")
+    workflow.check_cache(conn, 1)
+    conn.close()
+    assert main(["staff", "load", "--data", str(data), "--db", str(db)]) == 0
+    assert "registered" not in capsys.readouterr().out.split("compounds")[-1]
