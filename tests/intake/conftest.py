@@ -33,10 +33,11 @@ def officer_tokens(tmp_path_factory):
 @pytest.fixture(scope="session")
 def server(site_dir, officer_tokens, tmp_path_factory):
     """Burst of 10 per client, one more per second; clients told apart by X-Forwarded-For
+    from the loopback proxy hop (the test itself)
     so each test acts as its own resident."""
     db = officer_tokens[0]
     log = tmp_path_factory.mktemp("logs") / "server.jsonl"
-    with live_server(site_dir, db, log, "--burst", "10", "--rate", "1", "--trust-forwarded") as srv:
+    with live_server(site_dir, db, log, "--burst", "10", "--rate", "1", "--trusted-proxy", "127.0.0.1") as srv:
         yield srv
 
 
