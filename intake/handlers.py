@@ -210,14 +210,16 @@ def allowed_methods(routes, path: str) -> list[str]:
 
 
 class MethodGuard:
-    """Wraps the static site: it answers only GET and HEAD; any other method is a 405
-    whose ``Allow`` lists what the app's routes accept at that path (GET, HEAD for a page)."""
+    """Wraps a files mount (the static site): at a path of one of the app's routes (reached
+    here only with a method that route refuses) a 405 naming what the route accepts; at any
+    other path only GET and HEAD, else a 405 naming those."""
 
     def __init__(self, app, routes):
         self.app, self.routes = app, routes
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] == "http":
             allowed = allowed_methods(self.routes, scope["path"]) or ["GET", "HEAD"]
-            raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+            if scope["method"] not in allowed:
+                raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
         await self.app(scope, receive, send)
