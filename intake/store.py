@@ -92,8 +92,12 @@ def make_private_folder(folder: Path) -> None:
     """Create the database's folder (owner only) when it does not exist yet."""
     folder = Path(folder)
     if not folder.exists():
-        folder.mkdir(mode=PRIVATE_DIR, parents=True)
-        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is filtered by the umask
+        try:
+            folder.mkdir(mode=PRIVATE_DIR, parents=True)
+            os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is filtered by the umask
+        except OSError as exc:
+            raise ValueError(f"cannot create the intake database folder {folder} ({exc.strerror}); "
+                             "create it or pass --db") from None
 
 
 def _private(db_path: Path) -> None:
@@ -113,12 +117,16 @@ def connect(db_path: Path) -> sqlite3.Connection:
     if not db_path.parent.exists():
         raise FileNotFoundError(f"intake database folder {db_path.parent} does not exist; create it or pass --db")
     if db_path.is_dir():
-        raise IsADirectoryError(f"intake database {db_path} is a folder; pass --db with a file path")
-    _private(db_path)
-    # isolation_level=None: autocommit; a write of one statement is one commit, several go
-    # in one explicit transaction (``transaction``).
-    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA journal_mode=WAL").fetchall()
+        raise ValueError(f"intake database {db_path} is a folder; pass --db with a file path")
+    try:
+        _private(db_path)
+        # isolation_level=None: autocommit; a write of one statement is one commit, several go
+        # in one explicit transaction (``transaction``).
+        conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        conn.execute("PRAGMA journal_mode=WAL").fetchall()
+    except (OSError, sqlite3.Error) as exc:
+        raise ValueError(f"cannot open the intake database {db_path} ({getattr(exc, 'strerror', None) or exc}); "
+                         "check its permissions or pass --db") from None
     # NORMAL in WAL mode survives a crash of the process (not of the machine) and keeps
     # a commit to a few tens of microseconds, so writes can run on the event loop.
     conn.execute("PRAGMA synchronous=NORMAL")
