@@ -79,3 +79,37 @@ def test_app_serves_the_latest_site_of_an_output_folder(tmp_path):
 
     index, need = asyncio.run(calls())
     assert "2026-11-22" in index.text and need.status_code == 201
+
+
+def test_a_route_that_fails_answers_a_json_500_with_the_headers_and_logs_it(tmp_path):
+    """Finding: unhandled errors were bare 500s without the security headers. Any route,
+    including ones other modules add later, gets the JSON 500 and the headers."""
+    import io
+    import json
+
+    from starlette.routing import Route
+
+    from intake.logs import configure_logging, logger
+    from tests.intake.conftest import has_security_headers
+
+    def boom(request):
+        raise RuntimeError("a bug in a route")
+
+    app = create_app(site_dir=None, db_path=tmp_path / "i.sqlite", compound_ids=["A"])
+    app.router.routes.insert(0, Route("/boom", boom))
+    stream = io.StringIO()
+    configure_logging()
+    handler = logger.handlers[-1]
+    old = handler.setStream(stream)  # this test's stream, whichever test configured logging first
+
+    async def call():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get("/boom")
+
+    try:
+        r = asyncio.run(call())
+    finally:
+        handler.setStream(old)
+    assert r.status_code == 500 and r.json()["error"] == "internal" and has_security_headers(r)
+    [line] = [json.loads(l) for l in stream.getvalue().splitlines() if "/boom" in l]
+    assert line["status"] == 500 and line["level"] == "error" and "a bug in a route" in line["exc"]
