@@ -213,3 +213,27 @@ def test_connections_that_never_finish_their_headers_are_closed(tight_server):
         s.close()
     assert time.monotonic() - started < 5
     assert httpx.get(tight_server.url + "/healthz").status_code == 200
+
+
+def test_connections_past_the_cap_are_closed_at_once(site_dir, tmp_path):
+    cfg = config_with(tmp_path, limits={"header_deadline_seconds": 60, "max_connections": 12})
+    with live_server(site_dir, tmp_path / "intake.sqlite", tmp_path / "log.jsonl", "--config", cfg) as srv:
+        host, port = srv.url.removeprefix("http://").split(":")
+        socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(12)]
+        time.sleep(1.0)
+        started = time.monotonic()
+        extra = socket.create_connection((host, int(port)), timeout=10)
+        assert extra.recv(100) == b"" and time.monotonic() - started < 5  # closed, not held for 60 s
+        extra.close()
+        for s in socks:
+            s.close()
+        time.sleep(0.5)
+        assert httpx.get(srv.url + "/healthz").status_code == 200
+
+
+def test_a_request_the_parser_refuses_still_carries_the_headers(tight_server):
+    host, port = tight_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"GET /\x01 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        answer = _answer(s)
+    assert answer.startswith(b"HTTP/1.1 400") and b"x-content-type-options: nosniff" in answer.lower()
