@@ -97,7 +97,9 @@ class Handlers:
         except store.KeyReused:
             raise _key_reused() from None
         receipt = f"/api/needs/{need.reference}?key={need.receipt_key}"
+        # The answer holds the receipt key: no cache may keep it.
         status, headers = (201, {}) if new else (200, {"Idempotent-Replayed": "true"})
+        headers["Cache-Control"] = "no-store"
         if as_form and "application/json" not in request.headers.get("accept", ""):
             return HTMLResponse(render_template("site_receipt.html", need=need, receipt_url=receipt), status,
                                 headers=headers)
