@@ -138,7 +138,18 @@ def connect(db_path: Path) -> sqlite3.Connection:
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection):
     """One write transaction, taking the write lock at once (no check-then-insert race
-    between processes)."""
+    between processes); inside another one, a savepoint of it (so steps compose)."""
+    if conn.in_transaction:
+        name = f"sp_{secrets.token_hex(4)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
