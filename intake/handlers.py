@@ -89,13 +89,7 @@ class Handlers:
         category = one_of(fields.get("category"), NEED_CATEGORIES, "category")
         text = clean_text(fields.get("text"), "text", NEED_TEXT_MAX, required=True)
         contact = contact_ok(clean_text(fields.get("contact"), "contact", CONTACT_MAX, required=False))
-        key = self.key(request, fields)
-        try:
-            need, new = store.insert_need(self.conn, cid, category, text, contact, key,
-                                          fields_digest(cid, category, text, contact),
-                                          self.settings.idempotency.keep_hours * 3600)
-        except store.KeyReused:
-            raise _key_reused() from None
+        need, new = self._keyed_need(request, fields, cid, category, text, contact)
         receipt = f"/api/needs/{need.reference}?key={need.receipt_key}"
         # The answer holds the receipt key: no cache may keep it.
         status, headers = (201, {}) if new else (200, {"Idempotent-Replayed": "true"})
@@ -105,6 +99,22 @@ class Handlers:
                                 headers=headers)
         return JSONResponse({"reference": need.reference, "compound_id": need.compound_id,
                              "category": need.category, "receipt_url": receipt}, status, headers=headers)
+
+    def _keyed_need(self, request: Request, fields: dict[str, str], cid: str, category: str, text: str,
+                    contact: str | None) -> tuple[store.StoredNeed, bool]:
+        """Store the need, or with an Idempotency-Key already used for the same fields, give
+        the need stored then (False: not new); one transaction."""
+        key, digest = self.key(request, fields), fields_digest(cid, category, text, contact)
+        try:
+            with store.transaction(self.conn):
+                earlier = store.idempotent(self.conn, "need", key, digest, self.settings.idempotency.keep_hours * 3600)
+                if earlier is not None:
+                    return store.need_by_id(self.conn, earlier), False
+                need = store.insert_need(self.conn, cid, category, text, contact)
+                store.remember(self.conn, "need", key, digest, store.need_id_of(need.reference))
+        except store.KeyReused:
+            raise _key_reused() from None
+        return need, True
 
     async def get_need(self, request: Request) -> Response:
         need = store.find_need(self.conn, request.path_params["reference"], request.query_params.get("key", ""))

@@ -13,7 +13,7 @@ import sqlite3
 import stat
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from intake.vocab import local_now, need_reference
@@ -200,31 +200,31 @@ class StoredNeed:
 
 
 def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
-                contact: str | None, key: str | None = None, fields_hash: bytes = b"",
-                keep_seconds: float = 86400.0) -> tuple[StoredNeed, bool]:
-    """Store one need and give it a reference number; with an Idempotency-Key already used
-    for the same fields, the need stored then (and False: not new)."""
-    with transaction(conn):
-        earlier = idempotent(conn, "need", key, fields_hash, keep_seconds)
-        if earlier is not None:
-            return _need_by_id(conn, earlier), False
-        now = local_now()
-        day = now.date().isoformat()
-        receipt_key = secrets.token_urlsafe(12)
-        # fetchall(): a statement must run to completion before the next one.
-        need_id = conn.execute(
-            "INSERT INTO needs (compound_id, category, text, contact, receipt_key, created_at, local_date)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (compound_id, category, text, contact, receipt_key, now.isoformat(timespec="seconds"), day),
-        ).fetchall()[0][0]
-        remember(conn, "need", key, fields_hash, need_id)
-    return StoredNeed(need_reference(day, need_id), receipt_key, compound_id, category, text, day), True
+                contact: str | None, now: datetime | None = None) -> StoredNeed:
+    """Store one need and give it a reference number (a single INSERT; a caller that does
+    more in the same transaction wraps both in ``transaction``)."""
+    now = now or local_now()
+    day = now.date().isoformat()
+    key = secrets.token_urlsafe(12)
+    # fetchall(): the statement must run to completion for the autocommit to happen.
+    need_id = conn.execute(
+        "INSERT INTO needs (compound_id, category, text, contact, receipt_key, created_at, local_date)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (compound_id, category, text, contact, key, now.isoformat(timespec="seconds"), day),
+    ).fetchall()[0][0]
+    return StoredNeed(need_reference(day, need_id), key, compound_id, category, text, day)
 
 
-def _need_by_id(conn: sqlite3.Connection, need_id: int) -> StoredNeed:
+def need_by_id(conn: sqlite3.Connection, need_id: int) -> StoredNeed:
+    """The need stored under this row id."""
     row = conn.execute("SELECT reference, receipt_key, compound_id, category, text, local_date FROM needs"
                        " WHERE id = ?", (need_id,)).fetchall()
     return StoredNeed(*row[0])
+
+
+def need_id_of(reference: str) -> int:
+    """The row id inside a reference number (``N20261123-000123`` -> 123)."""
+    return int(reference.rsplit("-", 1)[1])
 
 
 def find_need(conn: sqlite3.Connection, reference: str, receipt_key: str) -> StoredNeed | None:

@@ -108,8 +108,7 @@ def test_cli_serve_refuses_unusable_input_with_clear_errors(tmp_path):
 def test_need_is_committed_at_once_and_found_only_with_its_key(tmp_path):
     db = tmp_path / "i.sqlite"
     conn = store.connect(db)
-    need, new = store.insert_need(conn, "A", "其他", "路灯坏了", None)
-    assert new
+    need = store.insert_need(conn, "A", "其他", "路灯坏了", None)
     other = sqlite3.connect(db)  # another connection sees it: nothing left uncommitted
     assert other.execute("SELECT reference FROM needs").fetchall() == [(need.reference,)]
     other.close()
