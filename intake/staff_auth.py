@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from intake.vocab import local_now
-from intake.workflow import stamp, transaction
+from intake.store import transaction
+from intake.workflow import stamp
 from intake.workflow_config import NeedsConfig
 
 _TOKEN = re.compile(r"^sss_([0-9a-f]{12})_([A-Za-z0-9_\-]{43})$")

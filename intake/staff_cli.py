@@ -5,12 +5,12 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from intake.store import DB_ENV, connect, default_db_path
+from intake.store import DB_ENV, OUT_ENV, connect, default_db_path, make_private_folder
 from intake.vocab import LOCAL_TZ
 
 
 def _db(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else default_db_path()
+    return default_db_path(args.db, args.out)
 
 
 def _load(conn, data: str) -> str:
@@ -29,7 +29,10 @@ def _staff(args: argparse.Namespace) -> int:
     from intake.workflow_config import load_needs_config
 
     cfg = load_needs_config()
-    conn = connect(_db(args))
+    db = _db(args)
+    if args.action in ("load", "add"):
+        make_private_folder(db.parent)
+    conn = connect(db)
     try:
         if args.action == "load":
             print(_load(conn, args.data))
@@ -79,5 +82,6 @@ def register(subparsers) -> None:
     sweep.add_argument("--at", help="as of this local time (ISO 8601), default now")
     listing = sub.add_parser("list", help="list staff (never tokens)")
     for p in (load, add, revoke, sweep, listing):
-        p.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV} or ./intake.sqlite)")
+        p.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite)")
+        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
     staff.set_defaults(func=_staff)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandera.errors
 import polars as pl
 
+from intake.store import transaction
 from intake.vocab import NEED_CATEGORIES, local_now
 from intake.workflow_rules import Location, StaffView
 from schemas.staff import SEPARATOR, STAFF_COLUMNS, StaffMember
@@ -70,8 +71,7 @@ def load_directory(conn: sqlite3.Connection, staff: pl.DataFrame, registry: pl.D
     now = local_now().isoformat(timespec="seconds")
     rows = staff.select(STAFF_COLUMNS).rows()
     areas = registry.select("compound_id", "grid_code", "community", "street", "district").rows()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         conn.executemany(
             "INSERT INTO staff (staff_id, name, role, unit, grids, streets, districts, categories, loaded_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name,"
@@ -82,10 +82,6 @@ def load_directory(conn: sqlite3.Connection, staff: pl.DataFrame, registry: pl.D
         conn.execute("UPDATE staff SET removed_at = ? WHERE loaded_at <> ? AND removed_at IS NULL", (now, now))
         conn.execute("DELETE FROM compound_areas")
         conn.executemany("INSERT INTO compound_areas VALUES (?, ?, ?, ?, ?)", areas)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(rows), len(areas)
 
 

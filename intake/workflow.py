@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from intake import store
 from intake.staff_directory import departments, location_of
+from intake.store import transaction
 from intake.vocab import LOCAL_TZ, local_now, need_reference
 from intake.workflow_config import NeedsConfig
 from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome,
@@ -38,18 +39,6 @@ def parse_stamp(s: str | None) -> datetime | None:
 def need_id_of(reference: str) -> int | None:
     m = _REFERENCE.match(reference or "")
     return int(m.group(1)) if m else None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection):
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
@@ -123,8 +112,6 @@ def submit_need(conn: sqlite3.Connection, compound_id: str, category: str, text:
                 cfg: NeedsConfig, now: datetime | None = None):
     """Store a resident's need and register it in its workflow, in one transaction
     (``now``: the submission time, for simulations; default the clock)."""
-    from intake import store
-
     now = now or local_now()
     with transaction(conn):
         need = store.insert_need(conn, compound_id, category, text, contact, now=now)
