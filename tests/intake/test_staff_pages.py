@@ -132,3 +132,21 @@ def test_the_service_escalates_overdue_needs_by_itself(tmp_path):
     view = workflow.load_need(conn, workflow.need_id_of(need.reference)).view
     assert (view.level, view.unit) == ("street", "鹭江街道")
     conn.close()
+
+
+
+def test_a_replayed_submission_is_registered_once(service, tmp_path):
+    from intake import store, workflow
+
+    client, _, _ = service
+    body = {"compound_id": "XM-001", "category": "其他", "text": "重复提交"}
+    headers = {"Idempotency-Key": "resident-retry-0001"}
+    first = client.post("/api/needs", json=body, headers=headers)
+    again = client.post("/api/needs", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["reference"] == again.json()["reference"]
+    conn = store.connect(tmp_path / "intake.sqlite")
+    history = workflow.history(conn, workflow.need_id_of(first.json()["reference"]))
+    assert [e.action.value for e in history] == ["register", "assign"]
+    assert conn.execute("SELECT count(*) FROM need_state").fetchone()[0] == 1
+    conn.close()
