@@ -30,7 +30,6 @@ from reports.site_data import trend_months
 from scoring.overrides import split_appeals
 from scoring.rules import load_rules
 
-PROBLEM_PERIOD_MONTHS = 3
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
 
@@ -75,28 +74,33 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     partitions_def=rating_dates,
     deps=[ratings],
 )
-def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """Common problems (共性问题) for 通报整治: category groups rising across many compounds
     of a street or district over the last three months against the three before, and
-    streets where one group concentrates — ranked, with the counts behind them."""
+    streets where one group concentrates — only those that pass the configured
+    false-discovery level, with their effect sizes, intervals and q-values."""
     as_of = as_of_of(context)
+    cfg = load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems
     # Only the two periods compared, and only the columns counted: the rest of the event
     # history stays in DuckDB.
-    previous_end = _months_before(as_of, PROBLEM_PERIOD_MONTHS)
-    since = _months_before(previous_end, PROBLEM_PERIOD_MONTHS)  # where the earlier period starts
+    previous_end = _months_before(as_of, cfg.period_months)
+    since = _months_before(previous_end, cfg.period_months)  # where the earlier period starts
     events = warehouse.read(
         "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
         where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
         params=[since, as_of],
     )
     problems = common_problems(
-        period_stats(events, as_of, PROBLEM_PERIOD_MONTHS),
-        period_stats(events, previous_end, PROBLEM_PERIOD_MONTHS),
+        period_stats(events, as_of, cfg.period_months),
+        period_stats(events, previous_end, cfg.period_months),
         warehouse.read("core.compounds"),
+        false_discovery_rate=cfg.false_discovery_rate, confidence=cfg.confidence,
+        min_compounds=cfg.min_compounds,
     ).with_columns(pl.lit(as_of).alias("as_of"))
     with warehouse.transaction() as w:
         w.replace_partition("marts.common_problems", problems, "as_of", as_of)
-    return dg.MaterializeResult(metadata=frame_metadata(problems))
+    return dg.MaterializeResult(metadata={**frame_metadata(problems),
+                                          "false_discovery_rate": cfg.false_discovery_rate})
 
 
 def _months_before(day: date, months: int) -> date:
@@ -265,6 +269,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
+        problem_settings=load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems,
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     return dg.MaterializeResult(metadata={"report": str(path)})

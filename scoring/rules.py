@@ -76,6 +76,15 @@ class Stability(_Strict):
     minor_categories: list[str] = Field(default_factory=list)
 
 
+class CommonProblems(_Strict):
+    """How the common-problems list is tested (reports/common_problems.py)."""
+
+    false_discovery_rate: float = Field(0.10, gt=0, lt=1)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min_compounds: int = Field(3, ge=1)
+    period_months: int = Field(3, ge=1, le=12)
+
+
 class Rules(_Strict):
     """Validated scoring rules; `version` is the content hash written on every rating."""
 
@@ -90,6 +99,7 @@ class Rules(_Strict):
     sufficiency: Sufficiency = Sufficiency()
     stability: Stability = Stability()
     plaque_stability_days: int = Field(30, ge=0)
+    common_problems: CommonProblems = CommonProblems()
     version: str = ""
     taxonomy_codes: tuple[str, ...] = ()
     taxonomy_names: dict[str, str] = Field(default_factory=dict)

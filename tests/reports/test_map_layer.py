@@ -20,7 +20,7 @@ LAYERS = ["compounds.geojson", "compounds_gcj02.geojson", "hotspots.geojson", "d
 def layers(city, tmp_path_factory):
     lead = leading_group(city["stats_cur"])
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], lead)
-    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
+    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"])
     out = tmp_path_factory.mktemp("map")
     paths = write_map_layers(out, feats, probs, city["outlines"])
     return {"features": feats, "paths": paths, "dir": out, "problems": probs, "lead": lead}
@@ -142,7 +142,7 @@ def test_hotspots_sit_on_their_region(layers, city):
     labels = {f["properties"]["district"]: f["properties"]["label_point"] for f in city["outlines"]["features"]}
     for f in hs:
         p = f["properties"]
-        assert {"rank", "kind", "level", "region", "group", "n_now", "score"} <= set(p)
+        assert {"rank", "kind", "level", "region", "group", "n_now", "effect", "q_value"} <= set(p)
         x, y = f["geometry"]["coordinates"]
         if p["level"] == "district":
             assert [x, y] == pytest.approx(labels[p["region"]], abs=1e-6)
