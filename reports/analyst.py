@@ -81,7 +81,7 @@ def rules_zh(rules: str | None) -> str:
     if not rules:
         return ""
     names = category_names()
-    kind = {"veto": "一票否决", "downgrade": "降星"}
+    kind = {"veto": "一票否决", "downgrade": "降星", "stable": "星级稳定"}
     parts = []
     for rule in rules.split("|"):
         k, _, code = rule.partition(":")

@@ -58,6 +58,13 @@ class Stars(_Strict):
         return v
 
 
+class StableStars(_Strict):
+    """Hysteresis of the index level: how far past a threshold, or how long across it."""
+
+    margin: float = Field(0.5, ge=0, lt=10)
+    days: int = Field(14, ge=0, le=366)
+
+
 class Veto(_Strict):
     categories: list[str]
 
@@ -93,6 +100,7 @@ class Rules(_Strict):
     shrinkage: Shrinkage
     index: IndexScale
     stars: Stars
+    stable_stars: StableStars = StableStars()
     categories: dict[str, float]
     veto: Veto
     downgrade: dict[str, DowngradeKind]
@@ -131,10 +139,22 @@ class Rules(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _margin_within_the_gaps(self) -> "Rules":
+        t = self.stars.thresholds
+        gap = min(t[k + 1] - t[k] for k in (2, 3, 4))
+        if 2 * self.stable_stars.margin >= gap:
+            raise ValueError(f"stable_stars.margin={self.stable_stars.margin:g} must be less than half the "
+                             f"smallest gap between star thresholds ({gap:g}); lower the margin")
+        return self
+
     # --- derived values -------------------------------------------------------------
-    def rate_threshold(self, star: int) -> float:
-        """The largest stabilised rate R (per 1000 residents) that still earns `star` stars."""
-        return -self.index.scale_per_1000 * math.log(self.stars.thresholds[star] / 100.0)
+    def rate_threshold(self, star: int, offset: float = 0.0) -> float:
+        """The largest stabilised rate R (per 1000 residents) that still earns `star` stars;
+        with `offset`, that of the threshold moved by so many index points (-inf when the
+        moved threshold is 100 or more: no rate reaches it)."""
+        t = self.stars.thresholds[star] + offset
+        return -self.index.scale_per_1000 * math.log(t / 100.0) if t < 100.0 else -math.inf
 
     @cached_property
     def veto_set(self) -> frozenset[str]:
