@@ -22,8 +22,8 @@ from plaques.sign import resolve_secret
 from plaques.verify import active_plaque_urls
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
-from reports.map_layer import GeometryCache, build_features, write_map_layers
-from reports.map_viewer import write_map_viewer
+from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
+from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site import render_site
 from reports.site_data import trend_months
@@ -226,10 +226,19 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
                               leading, cache=cache)
     map_dir = folders.staging(context.partition_key) / "map"
     outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
-    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"), outlines)
+    extra = {}
+    for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
+        try:  # optional overlays: an unusable file is named and left out, the map still comes
+            extra[key] = read_outlines(folders.data / name)
+        except ValueError as exc:
+            context.log.warning(str(exc))
+    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
+                             outlines, **extra)
+    basemap = Basemap.from_env(os.environ)
     # the layer is still in memory: the viewer packs it from there instead of re-reading it
-    paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", ""), compounds=features))
-    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths)})
+    paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
+    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths),
+                                          "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 
 @dg.asset(

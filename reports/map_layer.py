@@ -1,9 +1,10 @@
-"""The map layer (一图): compounds, problem hotspots and district outlines as GeoJSON.
+"""The map layer (一图): compounds, problem hotspots, district (and, when the data has
+them, street and grid) outlines as GeoJSON.
 
 Every file is RFC 7946 GeoJSON (WGS-84 lon/lat, counter-clockwise exterior rings, no
 ``crs`` member, coordinates rounded to 6 decimals ≈ 0.1 m) written with deterministic bytes,
-plus a GCJ-02 copy of the compounds for Chinese basemaps (Amap, Tencent), whose tiles are
-drawn in that offset system.
+plus a GCJ-02 copy of every layer for Chinese basemaps (Amap, Tencent, many government
+GIS tile servers), whose tiles are drawn in that offset system.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 import shapely
 from pandera.typing.polars import DataFrame
@@ -411,13 +413,19 @@ def district_features(features: dict, district_outlines: dict | None, *,
 
 
 def write_map_layers(map_dir: Path, features: CompoundLayer | dict, hotspots: pl.DataFrame,
-                     district_outlines: dict | None) -> list[Path]:
-    """Write compounds.geojson, compounds_gcj02.geojson, hotspots.geojson, districts.geojson.
+                     district_outlines: dict | None, *, street_outlines: dict | None = None,
+                     grid_outlines: dict | None = None) -> list[Path]:
+    """Write every layer in WGS-84 and its GCJ-02 copy (``<layer>_gcj02.geojson``):
+    compounds, hotspots (the common-problems list), districts, and streets and grids when
+    their outlines are given (``street_outlines`` / ``grid_outlines``: FeatureCollections).
 
     ``features`` is ``build_features``' layer (written from its columns) or any compound
     FeatureCollection dict (parsed back into shapes first)."""
     map_dir = Path(map_dir)
     map_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("streets", "grids"):  # a layer the data no longer has must not linger
+        for suffix in ("", "_gcj02"):
+            (map_dir / f"{stale}{suffix}.geojson").unlink(missing_ok=True)
     if isinstance(features, CompoundLayer):
         cent = _layer_centroids(features)
         texts = {"compounds.geojson": features.text(),
@@ -427,14 +435,55 @@ def write_map_layers(map_dir: Path, features: CompoundLayer | dict, hotspots: pl
         geoms = feature_geometries(features)
         cent = _centroids(features, geoms)
         texts = {"compounds.geojson": _text(features), "compounds_gcj02.geojson": _text(to_gcj02(features, geoms))}
-    texts["hotspots.geojson"] = _text(hotspot_features(features, hotspots, district_outlines, centroids=cent))
-    texts["districts.geojson"] = _text(district_features(features, district_outlines, centroids=cent))
+    layers = {"hotspots": hotspot_features(features, hotspots, district_outlines, centroids=cent),
+              "districts": district_features(features, district_outlines, centroids=cent)}
+    if street_outlines and street_outlines.get("features"):
+        layers["streets"] = outline_features(street_outlines, ("district", "street"))
+    if grid_outlines and grid_outlines.get("features"):
+        layers["grids"] = outline_features(grid_outlines, ("district", "street", "community", "grid_code"))
+    for name, fc in layers.items():
+        texts[f"{name}.geojson"] = _text(fc)
+        texts[f"{name}_gcj02.geojson"] = _text(to_gcj02(fc))
     paths = []
     for name, text in texts.items():
         path = map_dir / name
         path.write_bytes((text + "\n").encode("utf-8"))
         paths.append(path)
     return paths
+
+
+def outline_features(outlines: dict, keep: tuple[str, ...]) -> dict:
+    """Street or grid outlines as a clean WGS-84 layer: polygonal features only, with the
+    naming properties in ``keep``, snapped like every other layer."""
+    props, geoms = [], []
+    for f in outlines.get("features", []):
+        g = f.get("geometry")
+        if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
+            continue
+        try:
+            geom = shape(g)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            continue
+        p = f.get("properties") or {}
+        props.append({k: p.get(k) for k in keep})
+        geoms.append(geom if geom.is_valid else shapely.make_valid(geom))
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    return _collection(props, normalise_geometries(arr))
+
+
+def read_outlines(path: Path) -> dict | None:
+    """An optional outline file (DATA_DIR/streets.geojson, grids.geojson), or None when
+    absent; ValueError with one line saying what to do when it is unusable."""
+    if not path.exists():
+        return None
+    try:
+        fc = orjson.loads(path.read_bytes())
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not readable GeoJSON ({exc}); re-export it as UTF-8 GeoJSON or remove it") from exc
+    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
+        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection; re-export it or remove it")
+    return fc
 
 
 def _text(fc: dict) -> str:

@@ -11,6 +11,8 @@ basemap; the compound layer itself is our own canvas layer so 100,000 compounds 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ import shapely
 
 from reports.analyst import jinja_env
 from reports.map_geometry import format_numbers, python_round, ring_texts
-from reports.map_layer import PRECISION, CompoundLayer, feature_geometries, to_gcj02
+from reports.map_layer import PRECISION, CompoundLayer, feature_geometries
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
@@ -135,32 +137,56 @@ def _shapes_text(layer: CompoundLayer, types: np.ndarray) -> str:
     return "[" + ",".join(out) + "]"
 
 
+@dataclass(frozen=True)
+class Basemap:
+    """An optional tile basemap: an XYZ URL template and the coordinate system its tiles
+    are drawn in (WGS84, or GCJ02 for Chinese providers and most government GIS servers),
+    so the layers drawn over it are the matching copies. No URL: no basemap, and the viewer
+    fetches nothing."""
+
+    url: str = ""
+    crs: str = "WGS84"
+    attribution: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "Basemap":
+        """From SAFESTAR_TILE_URL, SAFESTAR_TILE_CRS (WGS84 | GCJ02) and
+        SAFESTAR_TILE_ATTRIBUTION; ValueError with one line when they are unusable."""
+        url = environ.get("SAFESTAR_TILE_URL", "").strip()
+        crs = environ.get("SAFESTAR_TILE_CRS", "WGS84").strip().upper().replace("-", "")
+        if crs not in ("WGS84", "GCJ02"):
+            raise ValueError(f"SAFESTAR_TILE_CRS={crs!r}: use WGS84 or GCJ02 (the system the tiles are drawn in)")
+        if url and (not url.startswith(("http://", "https://")) or not all(k in url for k in ("{z}", "{x}", "{y}"))):
+            raise ValueError(f"SAFESTAR_TILE_URL={url!r}: use an http(s) XYZ template with {{z}}, {{x}} and {{y}}")
+        return cls(url, crs, environ.get("SAFESTAR_TILE_ATTRIBUTION", "").strip())
+
+
 def write_map_viewer(map_dir: Path, *, tile_url: str = "", site_base: str = "../site",
                      gcj02: bool = False, tile_attribution: str = "",
-                     compounds: CompoundLayer | None = None) -> Path:
+                     compounds: CompoundLayer | None = None, basemap: Basemap | None = None) -> Path:
     """Write ``map_dir/index.html`` and its data script from the layers in ``map_dir``.
 
-    ``tile_url`` is an XYZ template (``https://…/{z}/{x}/{y}.png``) or empty for no basemap.
-    ``gcj02=True`` draws the GCJ-02 copy of the layers, for Chinese providers' tiles.
-    ``compounds``: the layer just written to ``map_dir`` (WGS-84 only), packed from memory
-    instead of parsing ``compounds.geojson`` back — the same bytes, in a fraction of the time.
+    ``basemap`` (or ``tile_url`` / ``gcj02`` / ``tile_attribution``) sets the optional tile
+    basemap; GCJ-02 tiles get the GCJ-02 copy of every layer. ``compounds``: the layer just
+    written to ``map_dir`` (WGS-84 only), packed from memory instead of parsing
+    ``compounds.geojson`` back — the same bytes, in a fraction of the time.
     """
+    if basemap is None:
+        basemap = Basemap(tile_url, "GCJ02" if gcj02 else "WGS84", tile_attribution)
+    gcj02 = basemap.crs == "GCJ02"
     map_dir = Path(map_dir)
-    name = "compounds_gcj02.geojson" if gcj02 else "compounds.geojson"
-    districts = _read(map_dir / "districts.geojson")
-    hotspots = _read(map_dir / "hotspots.geojson")
-    if gcj02:
-        districts, hotspots = to_gcj02(districts), to_gcj02(hotspots)
+    suffix = "_gcj02" if gcj02 else ""
+    layers = {name: _read(map_dir / f"{name}{suffix}.geojson") for name in ("districts", "hotspots", "streets", "grids")}
     if compounds is not None and not gcj02:
         packed = packed_text(compounds)
     else:
-        packed = _dumps(pack_compounds(_read(map_dir / name)))
-    payload = ('{"compounds":' + packed + ',"districts":' + _dumps(districts) + ',"hotspots":' + _dumps(hotspots)
+        packed = _dumps(pack_compounds(_read(map_dir / f"compounds{suffix}.geojson")))
+    payload = ('{"compounds":' + packed + "".join(f',"{k}":{_dumps(v)}' for k, v in layers.items())
                + ',"statusNames":' + _dumps(STATUS_ZH) + "}")
     (map_dir / "map_data.js").write_text(
         "window.SAFESTAR_DATA=" + payload.replace("</", "<\\/") + ";\n", encoding="utf-8")
-    config = {"tileUrl": tile_url, "tileAttribution": tile_attribution,
-              "siteBase": site_base.rstrip("/"), "coordSys": "GCJ02" if gcj02 else "WGS84"}
+    config = {"tileUrl": basemap.url, "tileAttribution": basemap.attribution,
+              "siteBase": site_base.rstrip("/"), "coordSys": basemap.crs}
     html = jinja_env().get_template("map_index.html").render(
         leaflet_css=(VENDOR / "leaflet.css").read_text(encoding="utf-8"),
         leaflet_js=(VENDOR / "leaflet.js").read_text(encoding="utf-8"),
