@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 import shapely
 
 from reports.analyst import jinja_env
-from reports.map_geometry import format_numbers, python_round, ring_texts
 from reports.map_layer import PRECISION, CompoundLayer, feature_geometries
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
@@ -31,8 +31,8 @@ def _read(path: Path) -> dict:
     if not path.exists():
         return {"type": "FeatureCollection", "features": []}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(path.read_bytes())
+    except ValueError as exc:
         raise ValueError(f"{path} is not readable GeoJSON: {exc}") from exc
 
 
@@ -68,8 +68,8 @@ def pack_compounds(fc: dict) -> dict:
     packed["grid_code"] = [p.get("grid_code") for p in props]
     packed["stars"] = [int(p.get("stars") or 0) for p in props]
     packed["index"] = [p.get("safety_index") for p in props]
-    packed["x"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in x]
-    packed["y"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in y]
+    packed["x"] = [None if not np.isfinite(c) else c for c in np.round(x, PRECISION).tolist()]
+    packed["y"] = [None if not np.isfinite(c) else c for c in np.round(y, PRECISION).tolist()]
     # polygons: feature index → exterior rings as flat [lon, lat, lon, lat, …] lists
     shapes = []
     for i, f in enumerate(feats):
@@ -85,56 +85,29 @@ def pack_compounds(fc: dict) -> dict:
     return packed
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def packed_text(layer: CompoundLayer) -> str:
-    """``pack_compounds`` of a layer as the JSON ``json.dumps`` writes, from its columns
-    (no GeoJSON parsed back, no per-compound Python on the geometry side)."""
+def packed_layer(layer: CompoundLayer) -> dict:
+    """``pack_compounds`` of a layer, from its columns (no GeoJSON parsed back)."""
     props, shapes = layer.props, layer.shapes
-    n = props.height
-    present = np.array([g is not None for g in shapes.geoms], dtype=bool)
-    types = np.full(n, -1)
-    if present.any():
-        types[present] = shapely.get_type_id(shapes.geoms[present])
-    # a point where it is; a polygon is clicked and counted at a point inside it
-    x, y = shapes.surface_xy[:, 0].copy(), shapes.surface_xy[:, 1].copy()
-    parts = [f'"n":{n}']
+    packed: dict = {"n": props.height}
     for key in ("district", "street", "community", "status", "leading_group"):
-        distinct, index = _lookup(props[key].to_list())
-        parts += [f'"{key}s":{_dumps(distinct)}', f'"{key}":{_dumps(index)}']
-    parts += [f'"id":{_dumps(props["id"].to_list())}', f'"name":{_dumps(props["name"].to_list())}',
-              f'"grid_code":{_dumps(props["grid_code"].to_list())}',
-              f'"stars":{_dumps(props["stars"].fill_null(0).cast(pl.Int64).to_list())}',
-              f'"index":{_dumps(props["safety_index"].to_list())}',
-              f'"x":{_number_list(x)}', f'"y":{_number_list(y)}', f'"shapes":{_shapes_text(layer, types)}']
-    return "{" + ",".join(parts) + "}"
-
-
-def _number_list(values: np.ndarray) -> str:
-    """A JSON list of coordinates rounded as ``round(v, PRECISION)`` does, null where NaN."""
-    ok = np.isfinite(values)
-    text = pl.Series(np.full(len(values), "null", dtype=object), dtype=pl.String)
-    if ok.any():
-        text = text.scatter(np.flatnonzero(ok), format_numbers(python_round(values[ok], PRECISION)))
-    return "[" + text.str.join(",").item() + "]"
-
-
-def _shapes_text(layer: CompoundLayer, types: np.ndarray) -> str:
-    """The viewer's ``shapes``: ``[feature, [exterior ring, …]]`` per polygon feature."""
-    rings = layer.shapes.rings
-    fast = dict(zip(rings.index.tolist(), ring_texts(rings.coords, rings.offsets, polygon=False)))
-    out = []
-    for i in np.flatnonzero(types >= 3).tolist():
-        if i in fast:
-            out.append(f"[{i},[{fast[i]}]]")
+        packed[key + "s"], packed[key] = _lookup(props[key].to_list())
+    packed["id"] = props["id"].to_list()
+    packed["name"] = props["name"].to_list()
+    packed["grid_code"] = props["grid_code"].to_list()
+    packed["stars"] = props["stars"].fill_null(0).cast(pl.Int64).to_list()
+    packed["index"] = props["safety_index"].to_list()
+    # a point where it is; a polygon is clicked and counted at a point inside it
+    for k, axis in ((0, "x"), (1, "y")):
+        v = np.round(shapes.surface_xy[:, k], PRECISION)
+        packed[axis] = [None if not np.isfinite(c) else c for c in v.tolist()]
+    shapes_out = []
+    for i, g in enumerate(shapes.objects):
+        if g is None or g["type"] not in ("Polygon", "MultiPolygon"):
             continue
-        g = json.loads(layer.shapes.texts[i])
-        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"] if g["type"] == "MultiPolygon" else None
-        if polys is not None:
-            out.append(_dumps([i, [[c for pt in poly[0] for c in pt] for poly in polys]]))
-    return "[" + ",".join(out) + "]"
+        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+        shapes_out.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
+    packed["shapes"] = shapes_out
+    return packed
 
 
 @dataclass(frozen=True)
@@ -178,11 +151,11 @@ def write_map_viewer(map_dir: Path, *, tile_url: str = "", site_base: str = "../
     suffix = "_gcj02" if gcj02 else ""
     layers = {name: _read(map_dir / f"{name}{suffix}.geojson") for name in ("districts", "hotspots", "streets", "grids")}
     if compounds is not None and not gcj02:
-        packed = packed_text(compounds)
+        packed = packed_layer(compounds)
     else:
-        packed = _dumps(pack_compounds(_read(map_dir / f"compounds{suffix}.geojson")))
-    payload = ('{"compounds":' + packed + "".join(f',"{k}":{_dumps(v)}' for k, v in layers.items())
-               + ',"statusNames":' + _dumps(STATUS_ZH) + "}")
+        packed = pack_compounds(_read(map_dir / f"compounds{suffix}.geojson"))
+    payload = orjson.dumps({"compounds": packed, **layers, "statusNames": STATUS_ZH}).decode("utf-8")
+    # a script, not a JSON file: browsers refuse fetch() of file:// (see the module doc)
     (map_dir / "map_data.js").write_text(
         "window.SAFESTAR_DATA=" + payload.replace("</", "<\\/") + ";\n", encoding="utf-8")
     config = {"tileUrl": basemap.url, "tileAttribution": basemap.attribution,

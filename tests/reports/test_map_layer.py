@@ -283,7 +283,7 @@ def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers
     rerated = city["ratings"].with_columns(pl.lit(1).alias("stars"))
     hit = build_features(city["compounds"], must_not_load, rerated, lead, cache=cache)
     fresh = build_features(city["compounds"], city["polygons"], rerated, lead)
-    assert hit.text() == fresh.text() != first.text()
+    assert hit.json() == fresh.json() != first.json()
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     paths = write_map_layers(tmp_path / "a", hit, layers["problems"], city["outlines"])
