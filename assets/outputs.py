@@ -234,7 +234,11 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
             context.log.warning(str(exc))
     paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
                              outlines, **extra)
-    basemap = Basemap.from_env(os.environ)
+    try:
+        basemap = Basemap.from_env(os.environ)
+    except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
+        context.log.warning(f"{exc}; the map is written without a basemap")
+        basemap = Basemap()
     # the layer is still in memory: the viewer packs it from there instead of re-reading it
     paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
     return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths),
