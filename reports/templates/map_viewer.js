@@ -227,7 +227,7 @@
     var marker = L.circleMarker([c[1], c[0]], { radius: 6 + Math.min(14, Math.sqrt(Math.max(0, -Math.log10(Math.max(p.q_value || 1, 1e-12)))) * 4),
                                                color: HOT_EDGE, weight: 2, fillColor: HOT_FILL, fillOpacity: 0.35 })
       .bindTooltip("共性问题：" + esc(p.region || "") + " · " + esc(p.group || "") + "（" + kind + "）" + change +
-        "<br>效应 " + effect + interval + "，q = " + fmt(p.q_value, 3));
+        "<br>效应 " + effect + interval + "，q " + (p.q_value < 0.001 ? "< 0.001" : "= " + fmt(p.q_value, 3)));
     return { marker: marker, p: p };
   });
   var hotspotLayer = L.layerGroup();

@@ -254,6 +254,8 @@ def test_the_report_states_the_method_and_the_map_shows_the_same_list(city, tmp_
     assert section.count("data-effect") == probs.height
     for before, now in re.findall(r"([\d,]+) → ([\d,]+)", section):
         assert before != now
+    # a q-value too small for three decimals never reads as 0
+    assert "0.000<" not in section and "&lt; 0.001" in section
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
     write_map_layers(tmp_path / "map", feats, probs, city["outlines"])
     hot = json.loads((tmp_path / "map" / "hotspots.geojson").read_text(encoding="utf-8"))["features"]
