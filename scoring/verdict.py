@@ -162,7 +162,8 @@ def _previous_level(rules: Rules) -> pl.Expr:
     the level its index gives within what the steps allow); none after a veto or not_rated."""
     steps = pl.lit(0, dtype=pl.Int32)
     for kind, spec in rules.downgrade.items():
-        steps = steps + pl.col("rules").fill_null("").str.contains(f"downgrade:{kind}", literal=True).cast(pl.Int32) * spec.steps
+        fired = pl.col("rules").fill_null("").str.split("|").list.contains(pl.lit(f"downgrade:{kind}"))
+        steps = steps + fired.cast(pl.Int32) * spec.steps
     stars, floor = pl.col("stars").cast(pl.Int32), rules.stars.floor
     at_floor = pl.min_horizontal(pl.max_horizontal(_level(pl.col("safety_index"), 0.0, rules).cast(pl.Int32), floor),
                                  stars + steps)

@@ -144,3 +144,19 @@ def test_a_margin_wider_than_the_gaps_is_refused(tmp_path):
     with pytest.raises(RulesError, match="stable_stars.margin"):
         load_rules(bad)
     assert RULES_PATH.exists()
+
+
+def test_a_downgraded_previous_rating_holds_its_index_level():
+    """A downgraded previous rating held its stars plus the steps (capped at 5); at the floor,
+    where the steps may have been absorbed, at most floor + steps."""
+    prev = pl.DataFrame({
+        "compound_id": ["A", "B", "C"], "as_of": [START] * 3, "stars": [4, 2, 1],
+        "status": ["downgraded", "downgraded", "downgraded"],
+        "rules": ["downgrade:burglary", "downgrade:burglary|downgrade:fraud_den", "downgrade:burglary"],
+        "safety_index": [T[5] + 1, T[5] + 1, T[4] + 1]}, schema_overrides={"stars": pl.Int8})
+    # today: every index sits just under the 5-star line, within the margin
+    held = held_levels(_indexed({"A": T[5] - M / 2, "B": T[5] - M / 2, "C": T[5] - M / 2}), prev, RULES,
+                       START + timedelta(days=1))
+    # A: 4 + 1 = 5 held; B: 2 + 3 = 5 held; C held at most 1 + 1 = 2, and today's index is
+    # past the 4-star line by more than the margin: 4 (not 5)
+    assert held["index_stars"].to_list() == [5, 5, 4]
