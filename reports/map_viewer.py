@@ -60,53 +60,37 @@ def pack_compounds(fc: dict) -> dict:
         sub = feature_geometries({"features": [feats[i] for i in areal]})
         xy = shapely.get_coordinates(shapely.point_on_surface(sub))
         x[areal], y[areal] = xy[:, 0], xy[:, 1]
-    packed: dict = {"n": len(feats)}
-    for key in ("district", "street", "community", "status", "leading_group"):
-        packed[key + "s"], packed[key] = _lookup([p.get(key) for p in props])
-    packed["id"] = [p.get("id") for p in props]
-    packed["name"] = [p.get("name") for p in props]
-    packed["grid_code"] = [p.get("grid_code") for p in props]
-    packed["stars"] = [int(p.get("stars") or 0) for p in props]
-    packed["index"] = [p.get("safety_index") for p in props]
-    packed["x"] = [None if not np.isfinite(c) else c for c in np.round(x, PRECISION).tolist()]
-    packed["y"] = [None if not np.isfinite(c) else c for c in np.round(y, PRECISION).tolist()]
-    # polygons: feature index → exterior rings as flat [lon, lat, lon, lat, …] lists
-    shapes = []
-    for i, f in enumerate(feats):
-        g = f.get("geometry") or {}
-        if g.get("type") == "Polygon":
-            polys = [g["coordinates"]]
-        elif g.get("type") == "MultiPolygon":
-            polys = g["coordinates"]
-        else:
-            continue
-        shapes.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
-    packed["shapes"] = shapes
-    return packed
+    columns = {k: [p.get(k) for p in props] for k in _COLUMNS}
+    return _packed(columns, x, y, [f.get("geometry") for f in feats])
 
 
 def packed_layer(layer: CompoundLayer) -> dict:
     """``pack_compounds`` of a layer, from its columns (no GeoJSON parsed back)."""
-    props, shapes = layer.props, layer.shapes
-    packed: dict = {"n": props.height}
+    xy = layer.shapes.surface_xy
+    return _packed({k: layer.props[k].to_list() for k in _COLUMNS}, xy[:, 0], xy[:, 1], layer.shapes.objects)
+
+
+_COLUMNS = ("id", "name", "district", "street", "community", "grid_code", "status", "leading_group",
+            "stars", "safety_index")
+
+
+def _packed(columns: dict[str, list], x: np.ndarray, y: np.ndarray, geometries: list[dict | None]) -> dict:
+    packed: dict = {"n": len(columns["id"])}
     for key in ("district", "street", "community", "status", "leading_group"):
-        packed[key + "s"], packed[key] = _lookup(props[key].to_list())
-    packed["id"] = props["id"].to_list()
-    packed["name"] = props["name"].to_list()
-    packed["grid_code"] = props["grid_code"].to_list()
-    packed["stars"] = props["stars"].fill_null(0).cast(pl.Int64).to_list()
-    packed["index"] = props["safety_index"].to_list()
-    # a point where it is; a polygon is clicked and counted at a point inside it
-    for k, axis in ((0, "x"), (1, "y")):
-        v = np.round(shapes.surface_xy[:, k], PRECISION)
-        packed[axis] = [None if not np.isfinite(c) else c for c in v.tolist()]
-    shapes_out = []
-    for i, g in enumerate(shapes.objects):
-        if g is None or g["type"] not in ("Polygon", "MultiPolygon"):
+        packed[key + "s"], packed[key] = _lookup(columns[key])
+    packed["id"], packed["name"], packed["grid_code"] = columns["id"], columns["name"], columns["grid_code"]
+    packed["stars"] = [int(v or 0) for v in columns["stars"]]
+    packed["index"] = columns["safety_index"]
+    packed["x"] = [None if not np.isfinite(c) else c for c in np.round(x, PRECISION).tolist()]
+    packed["y"] = [None if not np.isfinite(c) else c for c in np.round(y, PRECISION).tolist()]
+    # polygons: feature index → exterior rings as flat [lon, lat, lon, lat, …] lists
+    shapes = []
+    for i, g in enumerate(geometries):
+        if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
             continue
         polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
-        shapes_out.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
-    packed["shapes"] = shapes_out
+        shapes.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
+    packed["shapes"] = shapes
     return packed
 
 
