@@ -201,7 +201,7 @@ def stable_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     # the threshold in question: the next one above the held level, or the held level's own
     up_t = pl.col("index_stars").add(1).replace_strict(t, default=None, return_dtype=pl.Float64)
     own_t = pl.col("index_stars").replace_strict(t, default=None, return_dtype=pl.Float64)
-    idx = pl.col("safety_index").round(2)
+    idx = pl.col("safety_index").round(3)  # 90.005 next to the line 90, not "90.0"
     if st.days >= 2:
         up = pl.format(f"平安指数 {{}} 已达 {{}} 星线 {{}}，但未超过缓冲 {{}} 分（需达到 {{}}，或连续 {st.days} "
                        "天每晚不低于 {}）：星级保持 {} 星",
