@@ -352,7 +352,15 @@
       var name = C.districts[filter.district];
       outlines.eachLayer(function (l) { if ((l.feature.properties || {}).district === name) bounds = l.getBounds(); });
     }
-    if (bounds) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate: false });
+    var pad = fitPadding();
+    if (bounds) map.fitBounds(bounds, { paddingTopLeft: pad[0], paddingBottomRight: pad[1], maxZoom: 17, animate: false });
+  }
+  // keep the chosen area clear of the filter panel on a wide screen (on a phone the panel
+  // covers the map whatever the padding)
+  function fitPadding() {
+    var panelEl = document.querySelector(".ss-panel"), w = map.getSize().x;
+    var right = panelEl && w >= 700 ? panelEl.offsetWidth + 30 : 40;
+    return [[40, 40], [right, 40]];
   }
 
   // ---- popups ----------------------------------------------------------------
@@ -430,6 +438,7 @@
     hotspotRegions: function () { return hotspotLayer.getLayers().map(function (m) { var h = hotspots.filter(function (x) { return x.marker === m; })[0]; return h.p.kind + "|" + h.p.level + "|" + h.p.region + "|" + h.p.group; }); },
     colourOf: function (id) { return STAR_COLOURS[stars[C.id.indexOf(id)]]; },
     coordSys: CFG.coordSys || "WGS84",
+    fitPadding: fitPadding,
     overlays: { streets: !!streetLines, grids: !!gridLines },
     overlaysShown: function () {
       return { streets: !!streetLines && map.hasLayer(streetLines), grids: !!gridLines && map.hasLayer(gridLines),
