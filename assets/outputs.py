@@ -2,7 +2,7 @@
 
 import json
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -90,9 +90,15 @@ def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehous
         where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
         params=[since, as_of],
     )
+    # A rise is measured against a whole earlier period: when the records start inside it
+    # (a new city, a new source), there is no baseline and only concentrations are tested.
+    first = warehouse.query("SELECT min(CAST(occurred_at AS DATE)) FROM core.attributed_events").item()
+    complete = first is not None and first <= since + timedelta(days=7)
+    if not complete:
+        context.log.info(f"records start {first}: no full period before {previous_end}, rises are not tested")
     problems = common_problems(
         period_stats(events, as_of, cfg.period_months),
-        period_stats(events, previous_end, cfg.period_months),
+        period_stats(events, previous_end, cfg.period_months) if complete else None,
         warehouse.read("core.compounds"),
         false_discovery_rate=cfg.false_discovery_rate, confidence=cfg.confidence,
         min_compounds=cfg.min_compounds,

@@ -119,7 +119,7 @@ def _per_compound(cur, prev, compounds) -> pl.DataFrame:
         both = now.join(before, on=[S.compound_id, S.category_group], how="full", coalesce=True)
     else:
         both = now.with_columns(pl.lit(None, pl.Int64).alias("n_before"))
-    has_before = prev is not None
+    has_before = prev is not None and prev.height > 0  # an empty period is no baseline
     both = both.with_columns(
         pl.col("n_now").fill_null(0),
         pl.col("n_before").fill_null(0) if has_before else pl.col("n_before"),

@@ -268,3 +268,9 @@ def test_the_report_says_plainly_when_nothing_passes(city, tmp_path):
     assert probs.height == 0
     section = _report(city, tmp_path, probs)
     assert "本期没有问题达到通报整治标准" in section and "<table" not in section
+
+
+def test_an_empty_earlier_period_is_no_baseline(comp):
+    counts = _baseline(comp)
+    out = common_problems(_stats(counts, NOW), _stats({}, BEFORE), comp)
+    assert "rising" not in set(out["kind"])  # nothing "rose from 0" everywhere
