@@ -73,13 +73,23 @@ def binomial_upper_tail(k, n, p) -> np.ndarray:
 
 
 def _beta_quantile(q: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The x with I_x(a, b) = q, by bisection (60 halvings: below 1e-18 of the unit interval)."""
+    """The x with I_x(a, b) = q: Newton steps on the beta density, kept inside a shrinking
+    bracket (a step that leaves it bisects instead), to 1e-13."""
     lo, hi = np.zeros_like(a), np.ones_like(a)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        below = betainc(a, b, mid) < q
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
+    x = a / (a + b)
+    log_beta = _lgamma(a) + _lgamma(b) - _lgamma(a + b)
+    for _ in range(200):
+        f = betainc(a, b, x) - q
+        lo, hi = np.where(f < 0, x, lo), np.where(f < 0, hi, x)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            density = np.exp((a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - log_beta)
+            nxt = x - f / density
+        nxt = np.where(np.isfinite(nxt) & (nxt > lo) & (nxt < hi), nxt, 0.5 * (lo + hi))
+        done = np.abs(nxt - x) < 1e-13
+        x = nxt
+        if done.all():
+            break
+    return x
 
 
 def clopper_pearson(k, n, confidence: float) -> tuple[np.ndarray, np.ndarray]:
