@@ -391,29 +391,31 @@ def _trend(counts: pl.DataFrame) -> dict:
                        .alias("five_star_share"))
         .sort("as_of")
     )
-    labels = [str(d) for d in per["as_of"].to_list()]
+    dates = [str(d) for d in per["as_of"].to_list()]
+
+    def points(series: str, values) -> list[dict]:
+        return [{"date": d, "series": series, "value": v} for d, v in zip(dates, values)]
+
+    line = (FIVE_STAR_LINE * 100, f"基准线 {FIVE_STAR_LINE:.0%}")
     share = charts.line_chart(
-        labels, [("五星占比 (%)", [None if v is None else v * 100 for v in per["five_star_share"].to_list()])],
-        title="五星小区占比走势", y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
-    index = charts.line_chart(
-        labels, [("平均平安指数", per["mean_index"].to_list())], title="平均平安指数走势", y_format="{:.1f}")
-    flags = charts.line_chart(
-        labels, [("一票否决", [float(v) for v in per["vetoed"].to_list()]),
-                 ("降星", [float(v) for v in per["downgraded"].to_list()])],
-        title="一票否决与降星小区数走势")
+        points("五星占比", [None if v is None else v * 100 for v in per["five_star_share"].to_list()]),
+        title="五星小区占比走势", y_title="五星占比（%）", min_span=10, lo=0, hi=100, ref=line)
+    index = charts.line_chart(points("平均平安指数", per["mean_index"].to_list()), title="平均平安指数走势",
+                              y_title="平均平安指数（0–100）", min_span=2, lo=0, hi=100)
+    flags = charts.line_chart(points("一票否决", per["vetoed"].to_list()) + points("降星", per["downgraded"].to_list()),
+                              title="一票否决与降星小区数走势", y_title="小区数（个）", integer=True,
+                              colours=["#b71c1c", "#ff9900"])
     by_district = (
         counts.group_by("as_of", "district").agg(
             n.filter(pl.col("status") != "not_rated").sum().alias("rated"),
             n.filter(pl.col("stars") == 5).sum().alias("five"))
         .with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated") * 100).alias("share"))
-        .pivot(on="district", index="as_of", values="share").sort("as_of")
+        .sort("district", "as_of")
     )
-    districts = sorted(c for c in by_district.columns if c != "as_of")
-    by_date = dict(zip(by_district["as_of"].to_list(), by_district.select(districts).rows()))
-    district_series = [(d, [by_date.get(a, (None,) * len(districts))[k] for a in per["as_of"].to_list()])
-                       for k, d in enumerate(districts)]
-    districts_chart = charts.line_chart(labels, district_series, title="各区五星占比走势 (%)",
-                                        y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
+    district_points = [{"date": str(a), "series": d, "value": v}
+                       for d, a, v in by_district.select("district", "as_of", "share").rows()]
+    districts_chart = charts.line_chart(district_points, title="各区五星占比走势", y_title="五星占比（%）",
+                                        series_title="区", min_span=10, lo=0, hi=100, ref=line)
     return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags,
             "chart_districts": districts_chart}
 
