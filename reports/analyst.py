@@ -22,6 +22,7 @@ from pandera.typing.polars import DataFrame
 
 from reports import charts
 from reports.bulk_render import Number, fill_rows, mark
+from reports.excel import SOURCE_ZH, column_zh
 from reports.explain_pages import ExplainPages
 from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
 from reports.templating import environment
@@ -36,27 +37,6 @@ KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "str
 PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
 LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
-SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
-             "petition": "信访", "intake": "群众需求"}
-REASON_ZH = {
-    "missing_id": "缺少编号", "duplicate_id": "重复编号", "bad_date": "日期无效", "future_date": "未来日期",
-    "bad_type": "类型错误", "out_of_bbox": "坐标越界", "unknown_category": "未知类别",
-    "invalid_status": "状态无效", "ragged_row": "列数不符", "bad_quote": "引号错误",
-    "line_too_long": "行过长", "unreadable_row": "无法读取", "not_an_object": "非对象", "bad_json": "JSON 错误",
-}
-METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": "落入小区范围", "address": "地址匹配",
-             "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
-# column codes of the quality and match-rate frames → Chinese headers (the code stays visible)
-COLUMN_ZH = {
-    "source": "来源", "files": "文件数", "files_loaded": "已入库文件", "files_rejected": "拒收文件",
-    "files_skipped_duplicate": "重复文件", "rows": "读取记录", "rows_read": "读取记录",
-    "accepted": "入库记录", "rows_accepted": "入库记录", "quarantined": "隔离记录",
-    "rows_quarantined": "隔离记录", "rejected_files": "拒收文件", "superseded": "被替换版本",
-    "records": "现存记录", "records_revoked": "已撤销", "incidents": "事件数",
-    "chains_linked": "跨部门串联", "records_in_chains": "串联记录", "events": "事件数",
-    "matched": "已归属", "excluded": "排除", "review": "待核查", "rate": "归属率",
-    **REASON_ZH,
-}
 _REASON_PREFIX = "quarantined_"
 
 
@@ -89,7 +69,8 @@ def rules_zh(rules: str | None) -> str:
 
 
 _RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
-_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("index", "指数")]
+_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("first rating", "首次评定"),
+                 ("no population or household count", "无人口或户数"), ("index", "指数")]
 
 
 def reason_zh(reason: str | None) -> str:
@@ -314,14 +295,8 @@ def _table(df: pl.DataFrame | None) -> dict:
 
 
 def _column_zh(code: str) -> str | None:
-    if code in COLUMN_ZH:
-        return COLUMN_ZH[code]
-    if code.startswith(_REASON_PREFIX):
-        reason = code[len(_REASON_PREFIX):]
-        return f"隔离·{REASON_ZH.get(reason, reason)}"
-    if code.startswith("n_") and code[2:] in METHOD_ZH:
-        return f"方式·{METHOD_ZH[code[2:]]}"
-    return None
+    zh = column_zh(code)
+    return None if zh == code else zh
 
 
 def _quality(df: pl.DataFrame | None) -> dict:

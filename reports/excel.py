@@ -27,6 +27,9 @@ import xlsxwriter
 MAX_ROWS = 1_048_576 - 2
 MAX_WIDTH = 60
 _FORMULA_START = r"^[=+\-@\t\r]"
+# the people-CSV beside each machine-readable one (same folder)
+PEOPLE_CSV = {"ratings": "评级结果.csv", "data_quality": "数据质量.csv", "quarantine": "隔离记录.csv",
+              "file_ledger": "文件台账.csv"}
 # fixed metadata: the same frames give the same bytes
 _CREATED = datetime(2000, 1, 1)
 
@@ -43,12 +46,37 @@ HEADERS_ZH = {
     "files": "文件数", "files_loaded": "已入库文件", "files_rejected": "拒收文件",
     "files_skipped_duplicate": "重复文件", "superseded": "被替换版本", "records": "现存记录",
     "records_revoked": "已撤销", "incidents": "事件数", "chains_linked": "跨部门串联",
-    "records_in_chains": "串联记录",
+    "records_in_chains": "串联记录", "rows": "读取记录", "accepted": "入库记录", "quarantined": "隔离记录",
+    "rejected_files": "拒收文件",
+    # match rates
+    "events": "事件数", "matched": "已归属", "excluded": "排除", "review": "待核查", "rate": "归属率",
 }
+REASON_ZH = {
+    "missing_id": "缺少编号", "duplicate_id": "重复编号", "bad_date": "日期无效", "future_date": "未来日期",
+    "bad_type": "类型错误", "out_of_bbox": "坐标越界", "unknown_category": "未知类别",
+    "invalid_status": "状态无效", "ragged_row": "列数不符", "bad_quote": "引号错误",
+    "line_too_long": "行过长", "unreadable_row": "无法读取", "not_an_object": "非对象", "bad_json": "JSON 错误",
+}
+METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": "落入小区范围", "address": "地址匹配",
+             "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定",
              "loaded": "已入库", "rejected": "拒收", "skipped_duplicate": "重复跳过"}
 SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
              "petition": "信访", "intake": "群众需求"}
+
+
+def column_zh(code: str) -> str:
+    """The Chinese header of a column code (the code itself when there is none)."""
+    if code in HEADERS_ZH:
+        return HEADERS_ZH[code]
+    if code in REASON_ZH:
+        return REASON_ZH[code]
+    if code.startswith("quarantined_"):
+        reason = code[len("quarantined_"):]
+        return f"隔离·{REASON_ZH.get(reason, reason)}"
+    if code.startswith("n_") and code[2:] in METHOD_ZH:
+        return f"方式·{METHOD_ZH[code[2:]]}"
+    return code
 
 
 def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -62,10 +90,9 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 
 def for_people(frame: pl.DataFrame, headers: dict[str, str] | None = None) -> pl.DataFrame:
     """Chinese statuses, sources and headers (``headers`` before the shared ones)."""
-    names = {**HEADERS_ZH, **(headers or {})}
-    fixes = [pl.col(c).cast(pl.String).replace(vocab) for c, vocab in (("status", STATUS_ZH), ("source", SOURCE_ZH))
-             if c in frame.columns]
-    return frame.with_columns(fixes).rename({c: names.get(c, c) for c in frame.columns})
+    fixes = [pl.col(c).cast(pl.String).replace(vocab) for c, vocab in
+             (("status", STATUS_ZH), ("source", SOURCE_ZH), ("reason", REASON_ZH)) if c in frame.columns]
+    return frame.with_columns(fixes).rename({c: (headers or {}).get(c) or column_zh(c) for c in frame.columns})
 
 
 def write_people_csv(frame: pl.DataFrame, path: Path, headers: dict[str, str] | None = None) -> Path:
