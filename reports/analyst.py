@@ -17,13 +17,10 @@ import duckdb
 import polars as pl
 import yaml
 from jinja2 import Environment
-from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
 from reports import charts
-from reports.bulk_render import Number, fill_rows, mark
 from reports.excel import SOURCE_ZH, column_zh
-from reports.explain_pages import ExplainPages
 from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
 from reports.templating import environment
 from schemas.ratings import ExplanationRow, Rating, RatingChange
@@ -116,7 +113,6 @@ def render_report(
         "districts": _districts(cur),
         "changes": _changes(cur, chg, explained),
         "alerts": alerts,
-        "alerts_body": Markup(_alert_rows(alerts)),
         "problems": _problems(problems),
         "quality": _quality(quality),
         "match_rates": _table(match_rates),
@@ -196,66 +192,7 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
         r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
         r["link"] = r["compound_id"] in explained
         r["reason_zh"] = reason_zh(r.get("reason"))
-    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows,
-            "body": Markup(_change_rows(rows))}
-
-
-class _Id:
-    """A marker for a compound id: one text in the page, another through ``fname``."""
-
-    def __html__(self) -> str:
-        return mark("r.compound_id")
-
-    def __str__(self) -> str:
-        return mark("r.href")
-
-
-def _text(values) -> list[str]:
-    return [str(escape(v)) for v in values]
-
-
-def _change_rows(rows: list[dict]) -> str:
-    """The change table's rows: ``report_change_row.html`` per row, filled in bulk."""
-    def context(link: bool) -> dict:
-        return {"r": {"change": mark("r.change"), "change_zh": mark("r.change_zh"), "link": link,
-                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
-                      "street": mark("r.street"), "stars_before": mark("r.stars_before"),
-                      "stars_after": mark("r.stars_after"), "safety_index": Number("r.safety_index"),
-                      "reason_zh": mark("r.reason_zh")}}
-    num = jinja_env().filters["num"]
-    values = {
-        "r.change": _text(r["change"] for r in rows), "r.change_zh": _text(r["change_zh"] for r in rows),
-        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
-        "r.compound_id": _text(r["compound_id"] for r in rows),
-        "r.name": _text(r["name"] or r["compound_id"] for r in rows),
-        "r.district": _text(r["district"] or "" for r in rows), "r.street": _text(r["street"] or "" for r in rows),
-        "r.stars_before": _text("—" if r["stars_before"] is None else r["stars_before"] for r in rows),
-        "r.stars_after": _text(r["stars_after"] for r in rows),
-        "r.safety_index": _text(num(r["safety_index"]) for r in rows),
-        "r.reason_zh": _text(r["reason_zh"] or "" for r in rows),
-    }
-    return fill_rows(jinja_env().get_template("report_change_row.html"),
-                     {True: context(True), False: context(False)},
-                     pl.Series([r["link"] for r in rows], dtype=pl.Boolean), values)
-
-
-def _alert_rows(rows: list[dict]) -> str:
-    """The alert table's rows: ``report_alert_row.html`` per row, filled in bulk."""
-    def context(link: bool, new: bool) -> dict:
-        return {"r": {"status": mark("r.status"), "status_zh": mark("r.status_zh"), "link": link, "new": new,
-                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
-                      "street": mark("r.street"), "stars": mark("r.stars"), "rules_zh": mark("r.rules_zh")}}
-    values = {
-        "r.status": _text(r["status"] for r in rows), "r.status_zh": _text(r["status_zh"] for r in rows),
-        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
-        "r.compound_id": _text(r["compound_id"] for r in rows), "r.name": _text(r["name"] for r in rows),
-        "r.district": _text(r["district"] for r in rows), "r.street": _text(r["street"] for r in rows),
-        "r.stars": _text(r["stars"] for r in rows), "r.rules_zh": _text(r["rules_zh"] for r in rows),
-    }
-    shapes = {(link, new): context(link, new) for link in (True, False) for new in (True, False)}
-    shape = pl.Series([f"{bool(r['link'])}|{bool(r['new'])}" for r in rows], dtype=pl.String)
-    return fill_rows(jinja_env().get_template("report_alert_row.html"),
-                     {f"{link}|{new}": ctx for (link, new), ctx in shapes.items()}, shape, values)
+    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
 
 
 def _alerts(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> list[dict]:
@@ -400,9 +337,11 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
     """One page per changed, vetoed or downgraded compound."""
     if not ids:
         return
-    pages = ExplainPages(env, as_of)
+    template = env.get_template("report_explain.html")
     wanted = sorted(ids)
-    lines_by = pages.line_rows(_explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of))
+    lines = _explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of)
+    lines_by = {cid: rows.drop("compound_id").to_dicts()
+                for (cid,), rows in lines.partition_by("compound_id", as_dict=True, maintain_order=True).items()}
     chg_by = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).to_dicts()}
     # One thread writes the pages (kernel time, the GIL released) while this one renders the
     # next batch: a night writes tens of thousands of them into one folder.
@@ -414,8 +353,8 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
             c = chg_by.get(cid)
             if c:
                 c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
-            html = pages.render(dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules"))),
-                                c, lines_by.get(cid, ""))
+            r = dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules")))
+            html = template.render(as_of=as_of, r=r, change=c, lines=lines_by.get(cid, []))
             batch.append((out / f"{safe_file_name(cid)}.html", html.encode("utf-8")))
             if len(batch) == EXPLAIN_BATCH:
                 writes.append(files.submit(_write_all, batch))
@@ -433,6 +372,9 @@ def _write_all(pages: list[tuple[Path, bytes]]) -> None:
         _write_bytes(path, data)
 
 
+# what the value of an explanation line counts, by kind: stars of a rule, days until the
+# lift, index points of a category, source or comparison
+VALUE_UNIT_ZH = {"rule": "星", "lift": "天", "category": "分", "source": "分", "compare": "分"}
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
 
 
@@ -443,8 +385,8 @@ def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
         ex = ex.filter(pl.col("as_of") == as_of)
     names = category_names()
     pairs = ex.select("kind", "key").unique().rows()
-    key_zh = {f"{k}\x1f{key}": (rules_zh(key) if k == "rule" else KEY_ZH.get(key) or SOURCE_ZH.get(key)
-                                or names.get(key, key)) for k, key in pairs}
+    key_zh = {f"{k}\x1f{key}": (rules_zh(key) if k == "rule" or _RULE_TOKEN.fullmatch(key or "") else
+                                KEY_ZH.get(key) or SOURCE_ZH.get(key) or names.get(key, key)) for k, key in pairs}
     return (
         ex.with_row_index("_row")
         .with_columns(
@@ -456,7 +398,8 @@ def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
                                                                        return_dtype=pl.String).alias("key_zh"),
         )
         .sort("compound_id", "_k", "_v", "key", "_row")
-        .select("compound_id", "kind_zh", "key_zh", "value", "detail")
+        .select("compound_id", "kind_zh", "key_zh", "value", "detail",
+                pl.col("kind").replace_strict(VALUE_UNIT_ZH, default="", return_dtype=pl.String).alias("unit"))
     )
 
 

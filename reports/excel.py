@@ -23,6 +23,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from schemas.events import SOURCE_ZH as SOURCE_ZH_CONTRACT
+
 # Excel's rows, less a title and a header row: longer frames continue on further sheets.
 MAX_ROWS = 1_048_576 - 2
 MAX_WIDTH = 60
@@ -61,8 +63,7 @@ METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": 
              "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定",
              "loaded": "已入库", "rejected": "拒收", "skipped_duplicate": "重复跳过"}
-SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
-             "petition": "信访", "intake": "群众需求"}
+SOURCE_ZH = {**SOURCE_ZH_CONTRACT, "intake": "群众需求"}
 
 
 def column_zh(code: str) -> str:

@@ -110,7 +110,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
                 "本评定年度一票否决：{} 前不得评星；此后若无新的计分案事件，将为 {} 星（平安指数 {}）",
                 pl.col("h_date").cast(pl.String), "to_stars", pl.col("to_index").round(1)))
             .otherwise(pl.format(
-                "若 {} 起不再发生{}（或其他计分案事件）：到 {} 将为 {} 星（平安指数 {}）",
+                "若今后 {}内不再发生{}（或其他计分案事件）：到 {} 将为 {} 星（平安指数 {}）",
                 "h_label", "main_label", pl.col("h_date").cast(pl.String), "to_stars", pl.col("to_index").round(1)))
             .alias("detail"),
         )
