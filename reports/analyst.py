@@ -219,14 +219,21 @@ def _problems(problems: pl.DataFrame) -> dict:
 
 
 def _table(df: pl.DataFrame | None) -> dict:
-    """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well."""
+    """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well.
+
+    A per-source frame is turned on its side — one row per figure, one column per source —
+    so a dozen figures fit the page width instead of running off its right edge."""
     if df is None:
         return {"columns": [], "rows": []}
-    if "source" in df.columns:
-        df = df.with_columns(pl.col("source").cast(pl.String).replace(SOURCE_ZH))
     if "rate" in df.columns:
         pct = (pl.col("rate").cast(pl.Float64) * 100).round(1)
         df = df.with_columns(pl.format("{}%", pct).alias("rate"))
+    if "source" in df.columns and df.height:
+        sources = [str(s) for s in df["source"].to_list()]
+        figures = [c for c in df.columns if c != "source"]
+        columns = [{"code": "figure", "zh": "指标"}] + [{"code": s, "zh": SOURCE_ZH.get(s, s)} for s in sources]
+        rows = [(_column_zh(c) or c, *df[c].to_list()) for c in figures]
+        return {"columns": columns, "rows": rows, "codes": figures}
     columns = [{"code": c, "zh": _column_zh(c)} for c in df.columns]
     return {"columns": columns, "rows": df.rows()}
 

@@ -20,7 +20,7 @@ CONFIG = {
     "font": FONT,
     "axis": {"labelFontSize": 12, "titleFontSize": 12, "titleFontWeight": "normal", "labelColor": "#333",
              "titleColor": "#333", "gridColor": "#eee", "domainColor": "#999", "tickColor": "#999"},
-    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": 3},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "columns": 3, "labelLimit": 120},
     "title": {"fontSize": 14, "anchor": "start", "color": "#222"},
     "view": {"stroke": None},
 }
@@ -47,7 +47,9 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 STAR_COLOURS = {0: "#9e9e9e", 1: "#d7301f", 2: "#fc8d59", 3: "#fdd835", 4: "#91cf60", 5: "#1a9850"}
 STAR_LABELS = {0: "未评/否决", 1: "一星", 2: "二星", 3: "三星", 4: "四星", 5: "五星"}
 SERIES_COLOURS = ["#1a9850", "#3366cc", "#d7301f", "#ff9900", "#990099", "#0099c6", "#666666"]
-WIDTH = 560
+# plot width: with its axes a chart is about 360 px, drawn 1:1 on a phone and two abreast
+# on a desktop
+WIDTH = 290
 
 
 def _span(values: list[float], min_span: float, lo_limit: float | None, hi_limit: float | None) -> list[float]:

@@ -146,7 +146,7 @@ def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
         if "five_star_share" in frame.columns:  # a percentage reads better on the page
             frame = frame.with_columns(pl.format("{}%", (pl.col("five_star_share") * 100).round(1))
                                        .alias("five_star_share"))
-        zh = _zh(frame)
+        zh = _zh(frame.drop("as_of", strict=False))  # the date heads the page
         numeric = [zh.schema[c].is_numeric() for c in zh.columns]
         tables.append({"title": stem, "csv": f"{stem}.csv", "columns": list(zip(zh.columns, numeric)),
                        "rows": zh.iter_rows()})
