@@ -20,8 +20,8 @@ from jinja2 import Environment
 from pandera.typing.polars import DataFrame
 
 from reports import charts
-from reports.excel import SOURCE_ZH, column_zh
-from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
+from reports.excel import SOURCE_ZH, STATUS_ZH, column_zh
+from reports.rankings import FIVE_STAR_LINE
 from reports.templating import environment
 from schemas.ratings import ExplanationRow, Rating, RatingChange
 

@@ -90,9 +90,14 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def for_people(frame: pl.DataFrame, headers: dict[str, str] | None = None) -> pl.DataFrame:
-    """Chinese statuses, sources and headers (``headers`` before the shared ones)."""
+    """Chinese statuses, sources, reasons, rules and headers (``headers`` before the shared ones)."""
     fixes = [pl.col(c).cast(pl.String).replace(vocab) for c, vocab in
              (("status", STATUS_ZH), ("source", SOURCE_ZH), ("reason", REASON_ZH)) if c in frame.columns]
+    if "rules" in frame.columns and frame.schema["rules"] == pl.String:
+        from reports.analyst import rules_zh  # the report owns the rule vocabulary; it imports this module
+
+        codes = frame["rules"].drop_nulls().unique().to_list()
+        fixes.append(pl.col("rules").replace_strict({c: rules_zh(c) for c in codes}, default=None))
     return frame.with_columns(fixes).rename({c: (headers or {}).get(c) or column_zh(c) for c in frame.columns})
 
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from reports.excel import Sheet, write_people_csv, write_workbook
+from reports.excel import Sheet, for_people, write_people_csv, write_workbook
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
 
-STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
 
 # English frame columns → Chinese headers of every written file
 HEADERS = {
@@ -95,13 +94,11 @@ def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _zh(df: pl.DataFrame) -> pl.DataFrame:
-    """Chinese statuses and headers for the written files."""
-    if "status" in df.columns:
-        df = df.with_columns(pl.col("status").replace_strict(STATUS_ZH, default=pl.col("status")))
+    """Chinese statuses, rules and headers for the written files."""
     if "above_line" in df.columns:
         df = df.with_columns(pl.when(pl.col("above_line")).then(pl.lit("是")).otherwise(pl.lit("否"))
                              .alias("above_line"))
-    return df.rename({c: HEADERS.get(c, c) for c in df.columns})
+    return for_people(df, HEADERS)
 
 
 def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:

@@ -141,3 +141,9 @@ def test_every_rankings_workbook_sheet_reads_and_prints_well(city, tmp_path):
     headers = [c.value for c in whole[2]]
     district = openpyxl.utils.get_column_letter(headers.index("区") + 1)
     assert whole.column_dimensions[district].width >= 8, "a 3-character district name needs 6+ columns"
+
+
+def test_people_files_name_rules_in_chinese(tmp_path):
+    frame = pl.DataFrame({"compound_id": ["A", "B"], "rules": ["veto:homicide|downgrade:fraud_den", None]})
+    rows = _csv_cells(write_people_csv(frame, tmp_path / "r.csv"))
+    assert rows == [["小区编号", "触发规则"], ["A", "一票否决·故意杀人，降星·诈骗窝点"], ["B", ""]]
