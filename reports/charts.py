@@ -7,6 +7,7 @@ directory is registered once) so labels are laid out at their real width.
 """
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -122,15 +123,9 @@ def line_chart(points: list[dict], *, title: str, y_title: str, series_title: st
         domain = _span(values, min_span, lo, hi)
         y_axis = alt.Axis(tickCount=5)
     dates = sorted({p["date"] for p in points})
-    years = {d[:4] for d in dates}
-    step = max(1, -(-len(dates) // 6))
-    ticks = dates[::step] if dates[-1] in dates[::step] else dates[::step] + [dates[-1]]
-    if len(ticks) > 1 and ticks[-2] != dates[-1] and dates.index(ticks[-1]) - dates.index(ticks[-2]) < step:
-        ticks.pop(-2)  # the last date is always labelled; no two labels crowd each other
-    fmt = "%-m月%-d日" if len(years) == 1 else "%Y-%m-%d"
-    x_title = f"评定日期（{next(iter(years))}年）" if len(years) == 1 else "评定日期"
+    ticks, fmt, x_title = _date_ticks(dates)
     x = alt.X("date:T", title=x_title, scale=alt.Scale(type="utc"),
-              axis=alt.Axis(values=[_utc_ms(d) for d in ticks], labelAngle=0,
+              axis=alt.Axis(values=[_utc_ms(d) for d in ticks], labelAngle=0, labelOverlap=False,
                             labelExpr=f"utcFormat(datum.value, '{fmt}')"))
     names = list(dict.fromkeys(p["series"] for p in points))
     colour = alt.Color("series:N", title=series_title, sort=names,
@@ -151,7 +146,27 @@ def line_chart(points: list[dict], *, title: str, y_title: str, series_title: st
     return to_svg(alt.layer(*layers, title=title))
 
 
+def _date_ticks(dates: list[str], most: int = 4) -> tuple[list[str], str, str]:
+    """(tick dates, d3 time format, axis title): at most ``most`` ticks that never share a
+    label — rating dates when they span up to four months, else the first days of months."""
+    first, last = date.fromisoformat(dates[0]), date.fromisoformat(dates[-1])
+    one_year = first.year == last.year
+    title = f"评定日期（{first.year}年）" if one_year else f"评定日期（{first.year}–{last.year}年）"
+    if (last - first).days <= 122:
+        step = -(-len(dates) // most)
+        ticks = dates[::step]
+        if ticks[-1] != dates[-1]:  # the last date is always labelled, in place of a crowding one
+            ticks = ticks[:-1] + [dates[-1]] if len(dates) - 1 - dates.index(ticks[-1]) < step else ticks + [dates[-1]]
+        return ticks[-most:] if len(ticks) > most else ticks, "%-m月%-d日", title
+    months = []
+    y, m = (first.year, first.month + 1) if first.day > 1 else (first.year, first.month)
+    while (y, m) <= (last.year, last.month):
+        months.append(date(y + (m - 1) // 12, (m - 1) % 12 + 1, 1).isoformat())
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    step = -(-len(months) // most)
+    return months[::step], ("%-m月" if one_year else "%Y-%m"), title
+
+
 def _utc_ms(day: str) -> int:
-    from datetime import date, datetime, timezone
     d = date.fromisoformat(day)
     return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)

@@ -117,3 +117,13 @@ def test_dates_one_day_apart_do_not_repeat_labels():
                             title="t", y_title="小区数（个）", integer=True)
     assert_honest_ticks(svg)
     assert axis_labels(svg)[0] == ["11月1日", "11月2日"]
+
+
+@pytest.mark.parametrize("n, start, every", [(366, date(2025, 11, 20), 1), (30, date(2026, 12, 20), 1),
+                                             (14, date(2026, 9, 1), 7), (200, date(2026, 1, 1), 1)])
+def test_date_axes_have_few_distinct_labels_for_a_phone(n, start, every):
+    days = [str(start + timedelta(days=k * every)) for k in range(n)]
+    svg = charts.line_chart([{"date": d, "series": "五星占比", "value": 30.0 + k % 3} for k, d in enumerate(days)],
+                            title="t", y_title="五星占比（%）", min_span=10, lo=0, hi=100)
+    assert_honest_ticks(svg)
+    assert 2 <= len(axis_labels(svg)[0]) <= 4
