@@ -25,3 +25,16 @@ def test_xlsx_export_cells_and_stable_bytes(tmp_path):
         [("a3", "s"), (None, "n"), (-3.25, "n"), ("=1+1", "s")],
         [("a4", "s"), (None, "n"), ("1e5", "s"), (" sp ", "s")],
     ]
+
+
+def test_jsonl_export_is_json_with_numbers_where_they_look_like_numbers(tmp_path):
+    import json
+
+    df = pl.DataFrame({"编号": ["a1", "a2", "a3"], "经度": ["118.274640", "x1", None],
+                       "登记时间": ["1761009600000", "-3", "abc"], "说明": ['他说"好"\\', None, "ok"]})
+    path = tmp_path / "a.jsonl"
+    writers.write_jsonl(df, path, numeric=["经度", "登记时间"])
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [{"编号": "a1", "经度": 118.27464, "登记时间": 1761009600000, "说明": '他说"好"\\'},
+                    {"编号": "a2", "经度": "x1", "登记时间": -3, "说明": None},
+                    {"编号": "a3", "经度": None, "登记时间": "abc", "说明": "ok"}]
