@@ -97,7 +97,7 @@ def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
                             pl.format("小样本修正：向{}发生率（每千人 {} 起，不高于五星线）靠拢，"
                                       "修正权重 {} 人，本小区 {} 人",
                                       pl.lit(PRIOR_ZH[rules.shrinkage.prior]), (1000 * pl.col("prior_used")).round(3),
-                                      pl.lit(int(m)), pl.col("exposure").round(0)).alias("detail")),
+                                      pl.lit(int(m)), pl.col("exposure").round(0).cast(pl.Int64)).alias("detail")),
     ]
     return pl.concat(parts)
 
