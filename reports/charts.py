@@ -40,8 +40,8 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     Data must be inline (``alt.Data(values=...)`` or a frame): no URL is ever fetched."""
     _fonts()
     spec = chart.to_dict()
-    own = spec.get("config", {})
-    spec["config"] = {**own, **{k: {**own.get(k, {}), **v} if isinstance(v, dict) else v for k, v in CONFIG.items()}}
+    own = spec.get("config", {})  # a chart's own configuration wins over the house style
+    spec["config"] = {**CONFIG, **own, **{k: {**v, **own.get(k, {})} for k, v in CONFIG.items() if isinstance(v, dict)}}
     return vlc.vegalite_to_svg(spec, allowed_base_urls=[], format_locale="zh-CN", time_format_locale="zh-CN")
 
 

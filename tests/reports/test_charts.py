@@ -127,3 +127,11 @@ def test_date_axes_have_few_distinct_labels_for_a_phone(n, start, every):
                             title="t", y_title="五星占比（%）", min_span=10, lo=0, hi=100)
     assert_honest_ticks(svg)
     assert 2 <= len(axis_labels(svg)[0]) <= 4
+
+
+def test_a_charts_own_configuration_wins_over_the_house_style():
+    import altair as alt
+
+    chart = alt.Chart(alt.Data(values=[{"a": 1, "b": 2}])).mark_point().encode(x="a:Q", y="b:Q")
+    sizes = set(re.findall(r'font-size="(\d+)px"', charts.to_svg(chart.configure_axis(labelFontSize=20))))
+    assert "20" in sizes and "20" not in set(re.findall(r'font-size="(\d+)px"', charts.to_svg(chart)))
