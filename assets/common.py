@@ -10,7 +10,8 @@ OWNERS = ["team:safestar-analysts"]
 
 # One partition per rating date, on the city's calendar (the rating date of a run at 00:30
 # in Xiamen is that day, whatever the server's clock says); history is a backfill.
-rating_dates = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone="Asia/Shanghai")
+CITY_TZ = "Asia/Shanghai"
+rating_dates = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone=CITY_TZ)
 
 
 def as_of_of(context: dg.AssetExecutionContext) -> date:

@@ -15,9 +15,8 @@ from ingest.quality import (
     RECORD_COUNTS_SQL,
     data_quality_from_counts,
 )
-from ingest.taxonomy import load_taxonomy
 from ingest.upsert import NightWriter
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
@@ -43,8 +42,9 @@ def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
         dg.AssetCheckSpec("rows_add_up", asset=["raw", "case_records"], blocking=True,
                           description="For every loaded file: rows read = accepted + quarantined."),
     ],
+    pool=WAREHOUSE_POOL,
 )
-def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """Accepted records of the five departments on the canonical layout, every landing-zone
     file ingested once (by content hash); a corrected file supersedes earlier versions of its
     records. Bad rows go to raw.quarantine with a reason, unreadable files to raw.file_ledger."""
@@ -63,7 +63,7 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
         # The next file is read and checked on a second thread while this one is written:
         # DuckDB and Polars release the GIL; at most two files wait behind the one written.
         files = prefetch(iter_landing(
-            folders.data, seen_hashes=seen, taxonomy=load_taxonomy(), bbox=_bbox(compounds),
+            folders.data, seen_hashes=seen, taxonomy=policy.taxonomy, bbox=_bbox(compounds),
             now=datetime.now(), progress=context.log.info, known_hashes=night.known_hashes,
         ), depth=1)
         for outcome in files:
@@ -102,14 +102,15 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     deps=[case_records],
     check_specs=[dg.AssetCheckSpec("matches_contract", asset=["core", "case_events"], blocking=True,
                                    description="Every incident satisfies the CaseEvent pandera model.")],
+    pool=WAREHOUSE_POOL,
 )
-def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse, policy: Policy):
     """One row per incident: records that follow one police case through procuratorate and
     court count once, at their most final classification; revoked incidents are gone.
     Each night only the chains of tonight's records are rebuilt (ops.case_event_changes
     lists the incidents added, changed or removed); a new taxonomy rebuilds everything."""
     with warehouse.connect() as conn:
-        update = update_case_events(conn, load_taxonomy())
+        update = update_case_events(conn, policy.taxonomy)
         preview = conn.sql("SELECT * FROM core.case_events LIMIT 10").pl()
     context.log.info(
         f"case events ({update.mode}): {update.chains} chains rebuilt; {update.added} added, "
@@ -131,6 +132,7 @@ def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse):
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     deps=[case_events],
+    pool=WAREHOUSE_POOL,
 )
 def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.MaterializeResult:
     """Per source: files, rows, accepted, quarantined by reason, rejected files, duplicates

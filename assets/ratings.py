@@ -10,13 +10,12 @@ from assets.attribution import attributed_events
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from schemas.events import AttributedEvent as AE
 from schemas.ratings import STATUSES
 from scoring.engine import score
 from scoring.history import rating_changes
 from scoring.public import public_aggregates
-from scoring.rules import load_rules
 
 RATINGS_KEY = ["marts", "ratings"]
 # What scoring and the public aggregates read of an attributed incident.
@@ -57,14 +56,15 @@ def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> di
         dg.AssetCheckSpec("stars_within_0_5", asset=RATINGS_KEY, blocking=True,
                           description="Stars 0–5; vetoed and not-rated hold 0, the others 1–5."),
     ],
+    pool=WAREHOUSE_POOL,
 )
-def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """One star rating per compound for the rating date: safety index (0–100, higher is
     safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that fired and the
     ruleset version. Also writes the explanations, the changes since the last rating date and
     the aggregated public statistics, and exports ratings.csv / ratings.parquet."""
     as_of = as_of_of(context)
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     compounds = warehouse.read("core.compounds")
     events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
     result = score(compounds, events, rules, as_of, overrides=overrides)

@@ -6,7 +6,7 @@ import polars as pl
 from assets.common import OWNERS, frame_metadata
 from ingest.filehash import cached_file_sha256
 from pipelines.inputs import REGISTRY_DTYPES, read_registry, registry_file
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, RunFolders, Warehouse
 
 REGISTRY_SOURCE = "ops.registry_source"  # the digest of the file (and format) core.compounds was loaded from
 LOAD_VERSION = 1  # bump when read_registry changes what it makes of a file
@@ -26,6 +26,7 @@ def _source_key(folders: RunFolders) -> str | None:
     group_name="sources",
     kinds={"duckdb", "polars"},
     owners=OWNERS,
+    pool=WAREHOUSE_POOL,
 )
 def compounds(warehouse: Warehouse, folders: RunFolders) -> dg.MaterializeResult:
     """Every residential compound (小区) that can be rated: name, aliases, district/street/

@@ -52,7 +52,7 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     from pipelines.resources import default_resources
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    resources = default_resources(data_dir, out_dir, rules_path=str(rules or ""), demo=demo)
+    resources = default_resources(data_dir, out_dir, rules_path=rules, demo=demo)
     job = build_definitions(resources).resolve_job_def("nightly_rating")
     loggers = {} if quiet else {"progress": {}}
     with dg.DagsterInstance.ephemeral() as instance:
