@@ -5,7 +5,8 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from assets.common import OWNERS, contract_check, frame_metadata
+from assets.common import OWNERS, as_of_of, contract_check, frame_metadata, rating_dates
+from ingest.completeness import COUNTS_SQL, OUTAGES_FILE, blocking_message, source_completeness, split_outages, windows
 from ingest.event_updates import update_case_events
 from ingest.landing import iter_landing
 from ingest.prefetch import prefetch
@@ -16,10 +17,12 @@ from ingest.quality import (
     data_quality_from_counts,
 )
 from ingest.upsert import NightWriter
+from pipelines.inputs import read_decision_file
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
+REJECTED = "ops.landing_rejected"  # landing files rejected on the last ingestion (still in the landing zone)
 
 
 def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
@@ -78,6 +81,8 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
     rejected = ledger.filter(pl.col("status") == "rejected")
     for row in rejected.iter_rows(named=True):
         context.log.warning(f"rejected {row['file']}: {row['error']}")
+    with warehouse.transaction() as w:  # what `sources_complete` holds against publication
+        w.replace_table(REJECTED, rejected.select("source", "file", "error"))
     yield dg.MaterializeResult(metadata={
         **frame_metadata(preview),
         "dagster/row_count": dg.MetadataValue.int(total),
@@ -150,3 +155,55 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
     for frame, name in ((quarantine, "quarantine.csv"), (ledger, "file_ledger.csv")):
         frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
     return dg.MaterializeResult(metadata=frame_metadata(quality))
+
+
+@dg.asset(
+    key=["marts", "source_completeness"],
+    group_name="sources",
+    kinds={"duckdb", "polars"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[case_records],
+    pool=WAREHOUSE_POOL,
+    check_specs=[
+        dg.AssetCheckSpec("sources_complete", asset=["marts", "source_completeness"], blocking=True,
+                          description="Every source is complete enough to publish the rating date: records in its "
+                                      "recent window at its trailing level, no landing file rejected as unreadable "
+                                      "(thresholds: `sources:` in config/rules.yaml), or an analyst acknowledged the "
+                                      "outage in DATA_DIR/decisions/source_outages.csv. A run with no records from "
+                                      "any source never publishes."),
+    ],
+)
+def source_completeness_table(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders,
+                              policy: Policy):
+    """Per source and rating date: records up to the date, in the recent window, and the
+    count its trailing level predicts; landing files rejected; the analysts' acknowledged
+    outages (who, when, why). A source that looks incomplete stops publication until its
+    data is fixed or the outage is acknowledged."""
+    as_of = as_of_of(context)
+    checks = policy.rules.sources
+    with warehouse.connect(read_only=True) as conn:
+        conn.register("windows", windows(checks, as_of).to_arrow())
+        counts = conn.sql(COUNTS_SQL).pl()
+    rejected = warehouse.read(REJECTED)
+    outages, unusable = split_outages(read_decision_file(folders.data, OUTAGES_FILE))
+    for row, reason in unusable.iter_rows():
+        context.log.warning(f"{OUTAGES_FILE} row {row} not applied: {reason}")
+    verdict = source_completeness(counts, rejected if rejected is not None else pl.DataFrame(
+        schema={"source": pl.String, "file": pl.String, "error": pl.String}), outages, checks, as_of)
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.source_completeness", verdict, "as_of", as_of)
+    for row in verdict.filter(pl.col("acknowledged")).iter_rows(named=True):
+        context.log.warning(f"{row['detail']} — acknowledged by {row['ack_who']}: {row['ack_why']}")
+    message = blocking_message(verdict, as_of)
+    yield dg.MaterializeResult(metadata={
+        **frame_metadata(verdict.drop("as_of", "detail")),
+        "blocking": int(verdict["blocks"].sum()), "acknowledged": int(verdict["acknowledged"].sum()),
+        "unusable_acknowledgements": unusable.height,
+    })
+    yield dg.AssetCheckResult(
+        check_name="sources_complete", passed=not message, description=message or None,
+        metadata={"blocking_sources": verdict.filter(pl.col("blocks"))["source"].to_list(),
+                  "acknowledged_sources": verdict.filter(pl.col("acknowledged"))["source"].to_list(),
+                  "message": message},
+    )

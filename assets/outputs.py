@@ -256,7 +256,8 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
     kinds={"html"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"])],
+    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"]),
+          dg.AssetKey(["marts", "source_completeness"])],
     pool=WAREHOUSE_POOL,
 )
 def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
@@ -271,6 +272,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
+        sources=_on(warehouse, "marts.source_completeness", as_of),
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     return dg.MaterializeResult(metadata={"report": str(path)})

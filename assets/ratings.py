@@ -49,7 +49,8 @@ def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> di
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[attributed_events, dg.AssetKey(["core", "compounds"])],
+    # Ratings wait for the sources' completeness verdict: a blocked source stops them.
+    deps=[attributed_events, dg.AssetKey(["core", "compounds"]), dg.AssetKey(["marts", "source_completeness"])],
     check_specs=[
         dg.AssetCheckSpec("every_compound_rated_or_explained", asset=RATINGS_KEY, blocking=True,
                           description="One rating per registry compound, each with a known status."),

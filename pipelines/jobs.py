@@ -14,7 +14,9 @@ nightly_rating = dg.define_asset_job(
 
 ingestion = dg.define_asset_job(
     "ingestion",
-    selection=dg.AssetSelection.groups("sources", "canonical_events") - dg.AssetSelection.assets(["core", "intake_counts"]),
+    # Unpartitioned: the per-date assets of those groups run with the nightly rating.
+    selection=dg.AssetSelection.groups("sources", "canonical_events")
+    - dg.AssetSelection.assets(["core", "intake_counts"], ["marts", "source_completeness"]),
     executor_def=dg.in_process_executor,
     description="Load new landing-zone files into the warehouse.",
 )
