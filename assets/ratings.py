@@ -51,12 +51,6 @@ def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> di
     partitions_def=rating_dates,
     # Ratings wait for the sources' completeness verdict: a blocked source stops them.
     deps=[attributed_events, dg.AssetKey(["core", "compounds"]), dg.AssetKey(["marts", "source_completeness"])],
-    check_specs=[
-        dg.AssetCheckSpec("every_compound_rated_or_explained", asset=RATINGS_KEY, blocking=True,
-                          description="One rating per registry compound, each with a known status."),
-        dg.AssetCheckSpec("stars_within_0_5", asset=RATINGS_KEY, blocking=True,
-                          description="Stars 0–5; vetoed and not-rated hold 0, the others 1–5."),
-    ],
     pool=WAREHOUSE_POOL,
 )
 def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
@@ -99,17 +93,3 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
         **{f"status/{s}": int(counts.get(s, 0)) for s in STATUSES},
         "changes": int(changes.filter(pl.col("change") != "unchanged").height),
     })
-    missing = set(compounds["compound_id"]) - set(result.ratings["compound_id"])
-    yield dg.AssetCheckResult(
-        check_name="every_compound_rated_or_explained",
-        passed=not missing and result.ratings["status"].is_in(STATUSES).all(),
-        metadata={"missing": sorted(missing)[:20]},
-    )
-    s, st = pl.col("stars"), pl.col("status")
-    bad = result.ratings.filter(
-        (s < 0) | (s > 5)
-        | (st.is_in(["vetoed", "not_rated"]) & (s != 0))
-        | (st.is_in(["rated", "downgraded"]) & (s < 1))
-    )
-    yield dg.AssetCheckResult(check_name="stars_within_0_5", passed=bad.is_empty(),
-                              metadata={"bad_rows": bad.height})

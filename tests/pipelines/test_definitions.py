@@ -25,8 +25,8 @@ def test_definitions_load_with_every_layer():
     assert definitions.resolve_job_def("nightly_rating") is not None
     assert definitions.resolve_schedule_def("nightly_rating_schedule") is not None
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"rows_add_up", "matches_contract", "match_rate", "every_compound_rated_or_explained",
-            "stars_within_0_5", "no_personal_data_in_public_tables"} <= checks
+    assert {"rows_add_up", "matches_contract", "match_rate", "every_compound_rated_once",
+            "stars_follow_the_rules", "no_personal_data_in_public_tables", "sources_complete"} <= checks
 
 
 def test_workspace_file_loads(tmp_path):
