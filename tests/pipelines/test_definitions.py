@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 
+import dagster as dg
+
 from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,3 +54,15 @@ def test_a_run_process_tunes_the_collector_and_exits_quietly():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
     assert "leaked" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_one_sensor_owns_the_ingestion_of_new_files():
+    """Found: two sensors fired on one new file and both wrote raw/case_records."""
+    definitions = defs()
+    ingesting = []
+    for sensor in definitions.sensors:
+        for target in sensor.targets:
+            job = definitions.resolve_job_def(target.job_name)
+            if dg.AssetKey(["raw", "case_records"]) in job.asset_layer.executable_asset_keys:
+                ingesting.append(sensor.name)
+    assert ingesting == ["veto_monitor_sensor"]
