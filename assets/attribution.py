@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from assets.common import OWNERS, frame_metadata, markdown_table
-from assets.ingestion import case_events
+from assets.common import OWNERS, frame_metadata, markdown_table, table_results, table_specs
 from attribution.incremental import attribution_fingerprint
 from attribution.review import read_decisions, write_review_queue
 from attribution.warehouse import (
@@ -21,12 +20,26 @@ from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 DUCKDB_MEMORY_LIMIT = "3GB"
 
 
-@dg.asset(
-    key=["core", "attributed_events"],
-    group_name="attribution",
-    kinds={"duckdb", "polars"},
-    owners=OWNERS,
-    deps=[case_events, dg.AssetKey(["core", "compounds"])],
+SIDE_TABLES = {
+    REVIEW: "Incidents an analyst should look at: unplaced, ambiguous or disagreeing placements (also in OUT_DIR/review/).",
+    RATES: "Share of each source's incidents placed in a compound.",
+    "ops.attribution_keys": "A row hash per incident: unchanged incidents keep their placement.",
+    "ops.attribution_state": "Fingerprint of registry, outlines, parameters and code, and the change-log position consumed.",
+    "ops.attribution_outlines": "The compound outlines the placements were made with (WKB).",
+    "ops.attribution_decisions": "The analysts' review decisions last applied.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["core", "attributed_events"], group_name="attribution", kinds={"duckdb", "polars"},
+                     owners=OWNERS,
+                     deps=[dg.AssetKey(["core", "case_events"]), dg.AssetKey(["ops", "case_event_log"]),
+                           dg.AssetKey(["core", "compounds"])],
+                     description="Each incident with the compound it belongs to, the method (department's id, "
+                                 "polygon, address, nearest centroid, analyst decision) and a confidence."),
+        *table_specs("attribution", SIDE_TABLES),
+    ],
     pool=WAREHOUSE_POOL,
     check_specs=[
         dg.AssetCheckSpec("match_rate", asset=["core", "attributed_events"],
@@ -69,7 +82,9 @@ def attributed_events(context: dg.AssetExecutionContext, warehouse: Warehouse, f
     severity = dg.AssetCheckSeverity.ERROR if worst < limits.match_rate_floor else dg.AssetCheckSeverity.WARN
     if worst < limits.match_rate_warn:
         context.log.warning(f"match rate {worst:.1%} below {limits.match_rate_warn:.0%}: see {folders.out / 'review'}")
-    yield dg.MaterializeResult(metadata={**frame_metadata(preview), "dagster/row_count": dg.MetadataValue.int(run.events),
+    yield from table_results(warehouse, SIDE_TABLES)
+    yield dg.MaterializeResult(asset_key=["core", "attributed_events"],
+                               metadata={**frame_metadata(preview), "dagster/row_count": dg.MetadataValue.int(run.events),
                                          "review_queue": review.height, "attributed_afresh": run.fresh})
     yield dg.AssetCheckResult(check_name="matches_contract", passed=not any(problems.values()),
                               metadata={"rows": run.events, "validated_this_run": run.fresh, **problems})

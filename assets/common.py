@@ -45,3 +45,22 @@ def contract_check(model, frame: pl.DataFrame, check_name: str) -> dg.AssetCheck
             metadata={"failures": len(cases), "examples": dg.MetadataValue.md(markdown_table(cases.head(10)))},
         )
     return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={"rows": frame.height})
+
+
+def table_specs(group: str, tables: dict[str, str], deps: list | None = None) -> list[dg.AssetSpec]:
+    """Asset specs for warehouse tables a step writes beside its main table (schema.table ->
+    what the table means to an analyst), so the lineage shows what downstream steps read."""
+    return [dg.AssetSpec(key=table.split("."), description=description, group_name=group, kinds={"duckdb"},
+                         owners=OWNERS, deps=deps or [])
+            for table, description in tables.items()]
+
+
+def table_results(warehouse, tables, as_of: date | None = None) -> list[dg.MaterializeResult]:
+    """One materialisation per written table, with its row count (of the rating date's rows
+    when `as_of` is given), counted in DuckDB."""
+    def rows(table: str) -> int:
+        if as_of is None:
+            return warehouse.count(table)
+        return int(warehouse.query(f"SELECT count(*) AS n FROM {table} WHERE as_of = ?", [as_of])["n"][0])
+    return [dg.MaterializeResult(asset_key=table.split("."), metadata={"dagster/row_count": rows(table)})
+            for table in tables]

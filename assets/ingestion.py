@@ -5,7 +5,7 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from assets.common import OWNERS, as_of_of, contract_check, frame_metadata, rating_dates
+from assets.common import OWNERS, as_of_of, contract_check, frame_metadata, rating_dates, table_results, table_specs
 from ingest.completeness import COUNTS_SQL, OUTAGES_FILE, blocking_message, source_completeness, split_outages, windows
 from ingest.event_updates import update_case_events
 from ingest.landing import iter_landing
@@ -35,12 +35,31 @@ def _bbox(compounds: pl.DataFrame) -> tuple[float, float, float, float] | None:
     )
 
 
-@dg.asset(
-    key=["raw", "case_records"],
-    group_name="sources",
-    kinds={"duckdb", "polars"},
-    owners=OWNERS,
-    deps=[dg.AssetKey(["core", "compounds"])],
+RECORD_TABLES = {
+    "raw.quarantine": "Rows set aside with the file, line, field and reason (never lost).",
+    "raw.file_ledger": "Every landing-zone file seen: loaded, rejected (with the error) or a duplicate.",
+    "ops.file_hashes": "Each landing file's SHA-256 with the stamp it had when read (unchanged files are not re-read).",
+    "ops.case_event_pending": "Chain keys of the record versions loaded since the last incidents step.",
+    REJECTED: "Landing files rejected on the last ingestion and still in the landing zone.",
+}
+EVENT_TABLES = {
+    "ops.case_event_chains": "Incident -> chain key, so that only touched chains are rebuilt.",
+    "ops.case_event_changes": "Incidents added, changed or removed by the last incidents step.",
+    "ops.case_event_log": "The change lists of the last runs, numbered by generation (read by attribution).",
+    "ops.case_event_log_state": "The change log's lineage and generations kept.",
+    "ops.case_events_state": "Fingerprint of the taxonomy and incident rules the incidents were built with.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "case_records"], group_name="sources", kinds={"duckdb", "polars"}, owners=OWNERS,
+                     deps=[dg.AssetKey(["core", "compounds"])],
+                     description="Accepted records of the five departments on the canonical layout, every "
+                                 "landing-zone file ingested once (by content hash); a corrected file supersedes "
+                                 "earlier versions of its records."),
+        *table_specs("sources", RECORD_TABLES),
+    ],
     check_specs=[
         dg.AssetCheckSpec("rows_add_up", asset=["raw", "case_records"], blocking=True,
                           description="For every loaded file: rows read = accepted + quarantined."),
@@ -83,7 +102,7 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
         context.log.warning(f"rejected {row['file']}: {row['error']}")
     with warehouse.transaction() as w:  # what `sources_complete` holds against publication
         w.replace_table(REJECTED, rejected.select("source", "file", "error"))
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(asset_key=["raw", "case_records"], metadata={
         **frame_metadata(preview),
         "dagster/row_count": dg.MetadataValue.int(total),
         "records_tonight": tonight,
@@ -93,18 +112,21 @@ def case_records(context: dg.AssetExecutionContext, warehouse: Warehouse, folder
         "rows_accepted": int(loaded["rows_accepted"].sum() or 0),
         "rows_quarantined": int(loaded["rows_quarantined"].sum() or 0),
     })
+    yield from table_results(warehouse, RECORD_TABLES)
     yield dg.AssetCheckResult(
         check_name="rows_add_up", passed=broken.is_empty(),
         metadata={"files_checked": loaded.height, "files_not_adding_up": broken["file"].to_list()},
     )
 
 
-@dg.asset(
-    key=["core", "case_events"],
-    group_name="canonical_events",
-    kinds={"duckdb", "polars"},
-    owners=OWNERS,
-    deps=[case_records],
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["core", "case_events"], group_name="canonical_events", kinds={"duckdb", "polars"},
+                     owners=OWNERS, deps=[dg.AssetKey(["raw", "case_records"]), dg.AssetKey(["ops", "case_event_pending"])],
+                     description="One row per incident: records that follow one police case through procuratorate "
+                                 "and court count once, at their most final classification; revoked incidents are gone."),
+        *table_specs("canonical_events", EVENT_TABLES),
+    ],
     check_specs=[dg.AssetCheckSpec("matches_contract", asset=["core", "case_events"], blocking=True,
                                    description="Every incident satisfies the CaseEvent pandera model.")],
     pool=WAREHOUSE_POOL,
@@ -121,10 +143,11 @@ def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse, policy:
         f"case events ({update.mode}): {update.chains} chains rebuilt; {update.added} added, "
         f"{update.changed} changed, {update.removed} removed; {update.events} in all"
     )
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(asset_key=["core", "case_events"], metadata={
         **frame_metadata(preview), "dagster/row_count": dg.MetadataValue.int(update.events), "mode": update.mode,
         "chains_rebuilt": update.chains, "added": update.added, "changed": update.changed, "removed": update.removed,
     })
+    yield from table_results(warehouse, EVENT_TABLES)
     if update.rebuilt is not None:
         yield contract_check(CaseEvent, update.rebuilt, "matches_contract")
     else:  # a full build validates every slice against the contract as it is built
@@ -136,7 +159,8 @@ def case_events(context: dg.AssetExecutionContext, warehouse: Warehouse, policy:
     group_name="canonical_events",
     kinds={"duckdb", "polars"},
     owners=OWNERS,
-    deps=[case_events],
+    deps=[dg.AssetKey(["core", "case_events"]), dg.AssetKey(["raw", "case_records"]),
+          dg.AssetKey(["raw", "file_ledger"]), dg.AssetKey(["raw", "quarantine"])],
     pool=WAREHOUSE_POOL,
 )
 def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.MaterializeResult:
@@ -163,7 +187,7 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[case_records],
+    deps=[dg.AssetKey(["raw", "case_records"]), dg.AssetKey(["ops", "landing_rejected"])],
     pool=WAREHOUSE_POOL,
     check_specs=[
         dg.AssetCheckSpec("sources_complete", asset=["marts", "source_completeness"], blocking=True,

@@ -6,8 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.attribution import attributed_events
-from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
+from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates, table_results, table_specs
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
@@ -43,21 +42,32 @@ def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> di
     return {"as_of": as_of.isoformat(), "ruleset_version": ruleset_version, "input_files": files}
 
 
-@dg.asset(
-    key=RATINGS_KEY,
-    group_name="ratings",
-    kinds={"duckdb", "polars"},
-    owners=OWNERS,
+SIDE_TABLES = {
+    "marts.explanations": "Per compound and date: the index broken down by category and source, the rules that "
+                          "fired and what would lift it to the next star.",
+    "marts.rating_changes": "Stars and status against the previous rating date, with the reason of each change.",
+    "marts.public_stats": "Public figures per compound (incidents by category group), small counts suppressed.",
+    "marts.public_monthly": "Public monthly counts per compound for the trend, small counts suppressed.",
+    "ops.rating_runs": "Per rating date: the ruleset version and every input file's hash it was computed from.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RATINGS_KEY, group_name="ratings", kinds={"duckdb", "polars"}, owners=OWNERS,
+                     # Ratings wait for the sources' completeness verdict: a blocked source stops them.
+                     deps=[dg.AssetKey(["core", "attributed_events"]), dg.AssetKey(["core", "compounds"]),
+                           dg.AssetKey(["marts", "source_completeness"])],
+                     description="One star rating per compound for the rating date: safety index (0–100, higher "
+                                 "is safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that "
+                                 "fired and the ruleset version; exported as ratings.csv / ratings.parquet."),
+        *table_specs("ratings", SIDE_TABLES, deps=[dg.AssetKey(["core", "attributed_events"])]),
+    ],
     partitions_def=rating_dates,
-    # Ratings wait for the sources' completeness verdict: a blocked source stops them.
-    deps=[attributed_events, dg.AssetKey(["core", "compounds"]), dg.AssetKey(["marts", "source_completeness"])],
     pool=WAREHOUSE_POOL,
 )
 def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
-    """One star rating per compound for the rating date: safety index (0–100, higher is
-    safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that fired and the
-    ruleset version. Also writes the explanations, the changes since the last rating date and
-    the aggregated public statistics, and exports ratings.csv / ratings.parquet."""
+    """Scores the rating date: ratings, explanations, changes and public aggregates."""
     as_of = as_of_of(context)
     rules = policy.rules
     compounds = warehouse.read("core.compounds")
@@ -87,7 +97,8 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
         }), "as_of", as_of)
 
     counts = dict(result.ratings.group_by("status").len().iter_rows())
-    yield dg.MaterializeResult(metadata={
+    yield from table_results(warehouse, SIDE_TABLES, as_of=as_of)
+    yield dg.MaterializeResult(asset_key=RATINGS_KEY, metadata={
         **frame_metadata(result.ratings.sort("safety_index", descending=True, nulls_last=True)),
         "ruleset_version": rules.version,
         **{f"status/{s}": int(counts.get(s, 0)) for s in STATUSES},
