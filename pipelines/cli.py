@@ -179,6 +179,31 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def ui_command(data: Path, out: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """`dagster dev` on SafeStar's definitions and the instance the CLI's runs are in."""
+    from pipelines.instance import dagster_home
+
+    dagster = Path(sys.executable).with_name("dagster")
+    argv = [str(dagster) if dagster.exists() else "dagster", "dev", "-m", "pipelines.definitions", "-p", str(port)]
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(out).resolve()),
+           "SAFESTAR_DATA_DIR": str(data.resolve()), "SAFESTAR_OUT_DIR": str(out.resolve())}
+    return argv, env
+
+
+def cmd_ui(args) -> int:
+    data, out = Path(args.data), Path(args.out)
+    check_data_dir(data)
+    check_out_dir(out)
+    from pipelines.instance import persistent_instance
+
+    with persistent_instance(out):
+        pass  # DAGSTER_HOME and its dagster.yaml exist before the UI starts
+    argv, env = ui_command(data, out, args.port)
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {env['DAGSTER_HOME']}); Ctrl-C stops it", flush=True)
+    os.execvpe(argv[0], argv, env)  # the process becomes `dagster dev`: signals reach it directly
+    return 0
+
+
 def cmd_explain(args) -> int:
     if not (Path(args.out) / "warehouse.duckdb").exists():
         raise UserError(f"no warehouse in {args.out}: run `safestar run` first or pass --out OUT_DIR")
@@ -236,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--events", type=int, default=60000)
     gen.add_argument("--months", type=int, default=13)
     gen.set_defaults(func=cmd_generate)
+
+    ui = sub.add_parser("ui", help="the Dagster UI on the runs, checks and partitions of an output folder")
+    ui.add_argument("--data", required=True, help="DATA_DIR the UI's runs read")
+    ui.add_argument("--out", required=True, help="OUT_DIR whose runs to show (its dagster_home, unless DAGSTER_HOME is set)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
 
     explain = sub.add_parser("explain", help="explain one compound's rating")
     explain.add_argument("compound_id")

@@ -131,3 +131,15 @@ def test_an_immutable_output_folder(tmp_path, capsys):
         assert "cannot write" in err and "lsattr" in err
     finally:
         subprocess.run([chattr, "-i", str(out)], check=True)
+
+
+def test_the_ui_command_opens_the_instance_of_the_output_folder(tmp_path, monkeypatch):
+    from pipelines.cli import ui_command
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    argv, env = ui_command(tmp_path / "data", tmp_path / "out", 3999)
+    assert argv[1:] == ["dev", "-m", "pipelines.definitions", "-p", "3999"]
+    assert env["DAGSTER_HOME"] == str((tmp_path / "out" / "dagster_home").resolve())
+    assert env["SAFESTAR_OUT_DIR"] == str((tmp_path / "out").resolve())
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "shared"))
+    assert ui_command(tmp_path / "data", tmp_path / "out", 3999)[1]["DAGSTER_HOME"] == str((tmp_path / "shared").resolve())
