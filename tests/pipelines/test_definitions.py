@@ -66,3 +66,14 @@ def test_one_sensor_owns_the_ingestion_of_new_files():
             if dg.AssetKey(["raw", "case_records"]) in job.asset_layer.executable_asset_keys:
                 ingesting.append(sensor.name)
     assert ingesting == ["veto_monitor_sensor"]
+
+
+def test_demo_mode_only_when_asked_for(monkeypatch):
+    """Found: under Dagster a missing SAFESTAR_DEMO meant demo mode (the public demo secret)."""
+    from pipelines.resources import env_resources
+
+    monkeypatch.delenv("SAFESTAR_DEMO", raising=False)
+    assert env_resources()["folders"].demo is False
+    for value, demo in [("0", False), ("", False), ("no", False), ("1", True), ("true", True)]:
+        monkeypatch.setenv("SAFESTAR_DEMO", value)
+        assert env_resources()["folders"].demo is demo, value
