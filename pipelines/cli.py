@@ -72,6 +72,7 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     check_data_dir(data_dir)
     check_out_dir(out_dir)
     import dagster as dg
+    import duckdb
     from dagster._core.errors import DagsterAssetCheckFailedError, DagsterUnknownPartitionError
     from dagster._core.utils import make_new_run_id
 
@@ -97,11 +98,19 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
             )
         except dg.DagsterExecutionStepExecutionError as exc:
             cause = exc.user_exception or exc
-            if isinstance(cause, OSError) and not isinstance(cause, FileNotFoundError):
-                raise UserError(_unwritable(cause, out_dir)) from cause
             if isinstance(cause, (ValueError, FileNotFoundError)):
                 raise UserError(str(cause)) from cause
             raise
+        # With raise_on_error, a step's own exception arrives as itself.
+        except duckdb.IOException as exc:  # the warehouse file: not writable, immutable, locked or not DuckDB
+            detail = " ".join(str(exc).split())
+            raise UserError(f"cannot open the warehouse {out_dir / 'warehouse.duckdb'} ({detail[:200]}): make it "
+                            f"writable (permissions, `lsattr`), stop any other process using it, or pass another "
+                            f"--out") from None
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise UserError(_unwritable(exc, out_dir)) from None
         except DagsterUnknownPartitionError:
             raise UserError(f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
                             f"Xiamen time): pick an earlier date") from None

@@ -143,3 +143,23 @@ def test_the_ui_command_opens_the_instance_of_the_output_folder(tmp_path, monkey
     assert env["SAFESTAR_OUT_DIR"] == str((tmp_path / "out").resolve())
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "shared"))
     assert ui_command(tmp_path / "data", tmp_path / "out", 3999)[1]["DAGSTER_HOME"] == str((tmp_path / "shared").resolve())
+
+
+def test_an_immutable_warehouse_file(tmp_path, capsys):
+    from generator.city import generate_city
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate_city(data, seed=2, n_compounds=30, n_events=300)
+    out.mkdir()
+    import duckdb
+    duckdb.connect(str(out / "warehouse.duckdb")).close()  # a warehouse of an earlier run, then made immutable
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(out / "warehouse.duckdb")], capture_output=True).returncode != 0:
+        pytest.skip("cannot set the immutable flag here (needs chattr and CAP_LINUX_IMMUTABLE)")
+    try:
+        code, err = _err(capsys, ["run", "--data", str(data), "--as-of", "2026-11-19", "--out", str(out), "--demo"])
+        assert code == EXIT_USER_ERROR and "Traceback" not in err
+        last = err.strip().splitlines()[-1]  # after the progress lines
+        assert last.startswith("safestar: error: cannot open the warehouse") and "lsattr" in last
+    finally:
+        subprocess.run([chattr, "-i", str(out / "warehouse.duckdb")], check=True)
