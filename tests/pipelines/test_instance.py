@@ -121,3 +121,28 @@ def test_two_runs_started_together_never_overlap_on_the_warehouse(city, tmp_path
     for (s1, e1, r1, k1), (s2, e2, r2, k2) in zip(spans, spans[1:]):
         assert s2 >= e1, f"{k2} of run {r2[:8]} started before {k1} of run {r1[:8]} ended"
     assert len({r for *_, r, _ in spans}) == 2
+
+
+def test_a_killed_cli_run_does_not_hold_the_warehouse_slot_forever(tmp_path, monkeypatch):
+    """kill -9 leaves a CLI run 'started' with its pool slot claimed; the next CLI run marks it
+    failed and frees the slot, or that run would wait for the slot forever."""
+    import socket
+
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+
+    from pipelines.instance import HOST_TAG, PID_TAG, release_dead_runs
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer runs
+    with persistent_instance(tmp_path / "out") as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+        for run_id, pid in (("dead-run", gone.pid), ("live-run", 1)):
+            instance.add_run(DagsterRun(job_name="nightly_rating", run_id=run_id, status=DagsterRunStatus.STARTED,
+                                        tags={PID_TAG: str(pid), HOST_TAG: socket.gethostname()}))
+        assert storage.claim_concurrency_slot(WAREHOUSE_POOL, "dead-run", "marts__ratings").is_claimed
+        assert release_dead_runs(instance) == ["dead-run"]
+        assert instance.get_run_by_id("dead-run").status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id("live-run").status == DagsterRunStatus.STARTED
+        assert storage.get_concurrency_info(WAREHOUSE_POOL).active_slot_count == 0
