@@ -19,10 +19,8 @@ import yaml
 from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
-from ingest.taxonomy import load_taxonomy
 from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from reports.site_data import (
-    SUPPRESS_BELOW,
     SUPPRESSED,
     area_comparison,
     compound_base,
@@ -47,9 +45,9 @@ from reports.site_svg import sparklines, star_row
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
-from scoring.rules import load_rules
 
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
+TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
 MAX_PAGE_BYTES = 100 * 1024
 # Per-compound hashes of everything a compound's page shows: a nightly run re-renders only
 # the pages whose figures changed and reuses (hard-links) the others from the last release.
@@ -61,16 +59,16 @@ SEARCH_FIELDS = ["id", "name", "aliases", "district", "street", "stars", "status
 
 @lru_cache(maxsize=1)
 def site_texts() -> dict:
-    """The tips and notes of ``reports/site_tips.yaml``, with the downgrade kinds' labels
-    from config/rules.yaml (the one place they are written)."""
-    texts = yaml.safe_load(TIPS_FILE.read_text(encoding="utf-8"))
-    return {**texts, "downgrade_labels": load_rules().downgrade_labels}
+    """The tips, notes and labels of ``reports/site_tips.yaml``."""
+    return yaml.safe_load(TIPS_FILE.read_text(encoding="utf-8"))
 
 
 def default_group_names() -> dict[str, str]:
-    """Group → public label from the taxonomy (parsed once, by ``ingest.taxonomy``)."""
-    categories = load_taxonomy().categories
-    return dict(zip(categories["group"], categories["group_public"]))
+    """Group → public label from ``config/taxonomy.yaml`` (group itself when absent)."""
+    if not TAXONOMY_FILE.exists():
+        return {}
+    groups = (yaml.safe_load(TAXONOMY_FILE.read_text(encoding="utf-8")) or {}).get("groups") or {}
+    return {g: (v or {}).get("public", g) for g, v in groups.items()}
 
 
 def _cn_date(d: date) -> str:
@@ -151,8 +149,7 @@ def _pattern_values(frame: pl.DataFrame, as_of: date, intake_url: str, needs_giv
     )
     month = month.with_columns(
         pl.Series([cn_month(m) for m in months]).gather(month["_i"]).alias("label"),
-        pl.when((pl.col("n") > 0) & (pl.col("n") < SUPPRESS_BELOW)).then(pl.lit(SUPPRESSED))
-        .otherwise(pl.col("n").cast(pl.String)).alias("n"),
+        pl.when((pl.col("n") > 0) & (pl.col("n") < 3)).then(pl.lit("少量")).otherwise(pl.col("n").cast(pl.String)).alias("n"),
         num(month["v"]).alias("index"),
     ).group_by("_r", maintain_order=True).agg(
         part("month_row", "label", "n", "index").fill({"label": pl.col("label"), "n": pl.col("n"), "index": pl.col("index")})

@@ -13,11 +13,9 @@ from reports.site_slug import page_slug
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
-from scoring.rules import load_rules
 
-# Small-count suppression: `public:` in config/rules.yaml is the one place it is set.
-SUPPRESS_BELOW = load_rules().public.suppress_below
-SUPPRESSED = load_rules().public.suppressed_label
+SUPPRESS_BELOW = 3
+SUPPRESSED = "少量"
 
 
 def trend_months(as_of: date) -> list[date]:

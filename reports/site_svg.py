@@ -10,8 +10,6 @@ from datetime import date
 import polars as pl
 from markupsafe import Markup, escape
 
-from reports.site_data import SUPPRESS_BELOW, SUPPRESSED
-
 
 def star_row(stars: int, status: str) -> Markup:
     """Five ★/☆ as text, with an aria-label a screen reader reads as the rating."""
@@ -51,8 +49,8 @@ def sparkline(months: list[date], counts: list[int], index: list[float | None],
              f'<text x="{width}" y="{height - 2}" text-anchor="end">{last.year}年{last.month}月</text>')
     known = [v for v in index if v is not None]
     total = sum(counts)
-    # Small totals follow the page's suppression rule (config/rules.yaml `public:`).
-    label = "近12个月趋势：案事件" + (f"共{total}起" if total >= SUPPRESS_BELOW else (SUPPRESSED if total else "为0"))
+    # Small totals follow the page's suppression rule (fewer than 3 read "少量").
+    label = "近12个月趋势：案事件" + (f"共{total}起" if total >= 3 else ("少量" if total else "为0"))
     if len(known) >= 2:
         label += f"；平安指数由{known[0]:.1f}变为{known[-1]:.1f}"
     return Markup(
@@ -114,8 +112,8 @@ def sparklines(counts: pl.Expr | str, index: pl.Expr | str, months: list[date], 
     total = pl.col("total")
     label = pl.concat_str(
         pl.lit("近12个月趋势：案事件"),
-        pl.when(total >= SUPPRESS_BELOW).then(pl.concat_str(pl.lit("共"), total.cast(pl.String), pl.lit("起")))
-        .when(total > 0).then(pl.lit(SUPPRESSED)).otherwise(pl.lit("为0")),
+        pl.when(total >= 3).then(pl.concat_str(pl.lit("共"), total.cast(pl.String), pl.lit("起")))
+        .when(total > 0).then(pl.lit("少量")).otherwise(pl.lit("为0")),
         pl.when(pl.col("k") >= 2).then(pl.concat_str(pl.lit("；平安指数由"), "first", pl.lit("变为"), "last"))
         .otherwise(pl.lit("")),
     ).str.replace_many(["&", "<", ">", '"', "'"], ["&amp;", "&lt;", "&gt;", "&#34;", "&#39;"])

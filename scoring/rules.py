@@ -75,15 +75,6 @@ class Sufficiency(_Strict):
     min_exposure_residents: float = Field(1.0, gt=0)
 
 
-class Stability(_Strict):
-    minor_categories: list[str] = Field(default_factory=list)
-
-
-class PublicFigures(_Strict):
-    suppress_below: int = Field(3, ge=1)
-    suppressed_label: str = Field("少量", min_length=1)
-
-
 class Attribution(_Strict):
     address_match_threshold: float = Field(85.0, gt=0, le=100)
     match_rate_warn: float = Field(0.95, ge=0, le=1)
@@ -122,6 +113,17 @@ class SourceChecks(_Strict):
         return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
 
 
+class Stability(_Strict):
+    minor_categories: list[str] = Field(default_factory=list)
+
+
+class Public(_Strict):
+    """What the public pages may show: counts under ``suppress_below`` read "少量" (at least
+    3, or a hidden count of 1 could only be 1)."""
+
+    suppress_below: int = Field(3, ge=3, le=100)
+
+
 class Rules(_Strict):
     """Validated scoring rules; `version` is the content hash written on every rating."""
 
@@ -135,8 +137,9 @@ class Rules(_Strict):
     downgrade: dict[str, DowngradeKind]
     sufficiency: Sufficiency = Sufficiency()
     stability: Stability = Stability()
+    public: Public = Public()
     plaque_stability_days: int = Field(30, ge=0)
-    public: PublicFigures = PublicFigures()
+
     attribution: Attribution = Attribution()
     sources: SourceChecks = SourceChecks()
     version: str = ""
