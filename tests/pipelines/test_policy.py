@@ -9,21 +9,15 @@ import yaml
 
 from ingest.taxonomy import _parse_taxonomy, load_taxonomy
 from pipelines.resources import Policy
-from reports import site, site_data
 from scoring.rules import DEFAULT_RULES, RulesError, load_rules
 
 
-def test_downgrade_labels_are_written_once_in_the_rules():
-    """Found: reports/site_tips.yaml and config/rules.yaml named the downgrade kinds differently."""
-    rules = load_rules()
-    assert site.site_texts()["downgrade_labels"] == rules.downgrade_labels
-    assert "downgrade_labels" not in yaml.safe_load(site.TIPS_FILE.read_text(encoding="utf-8"))
-    assert set(rules.downgrade_labels) == set(rules.downgrade)
-
-
-def test_the_public_pages_suppress_with_the_configured_threshold():
-    public = load_rules().public
-    assert (site_data.SUPPRESS_BELOW, site_data.SUPPRESSED) == (public.suppress_below, public.suppressed_label)
+def test_downgrade_labels_are_the_public_names():
+    """Found: reports/site_tips.yaml and config/rules.yaml named the downgrade kinds differently
+    (黄/赌/毒 against 卖淫嫖娼/赌博/涉毒); config/rules.yaml is now the one place, in the public words."""
+    labels = load_rules().downgrade_labels
+    assert set(labels) == set(load_rules().downgrade)
+    assert not {"黄", "赌", "毒"} & set(labels.values())
 
 
 def test_the_taxonomy_is_parsed_once_per_file_version():
@@ -52,7 +46,7 @@ def test_the_policy_resource_reads_the_configured_rules_and_follows_edits(tmp_pa
 
 @pytest.mark.parametrize("section, value, says", [
     ("sources", {"per_source": {"fire_brigade": {"recent_days": 3}}}, "fire_brigade"),
-    ("public", {"suppress_below": 0}, "public.suppress_below"),
+    ("public", {"suppress_below": 1}, "public.suppress_below"),
     ("attribution", {"match_rate_floor": 1.5}, "attribution.match_rate_floor"),
 ])
 def test_a_bad_threshold_is_refused_with_its_key(tmp_path, section, value, says):
