@@ -122,7 +122,7 @@ def read_grids(data_dir: Path) -> pl.DataFrame | None:
     found = _first_bad(path, frame, pl.col("grid_code").is_null())
     if found:
         raise InputError(f"{found[0]}: the grid has no grid code{found[2]}; give every grid its code")
-    found = _first_bad(path, frame, pl.col("grid_code").is_duplicated())
+    found = _first_bad(path, frame, pl.int_range(pl.len()).over("grid_code") > 0)
     if found:
         raise InputError(f"{found[0]}: grid code {found[1]['grid_code']!r} is listed twice; keep one row per grid")
     try:
