@@ -29,12 +29,15 @@ def build_grids(reg: pl.DataFrame) -> pl.DataFrame:
 # disputes and legal questions). The workflow's routing config decides which categories
 # skip the grid worker; a department without routed needs simply has an empty queue.
 DEPARTMENTS = {"police": ("派出所", "治安隐患|防范诈骗"), "mediation": ("人民调解委员会", "矛盾纠纷|法律咨询")}
+# Fire safety is answered by the district's fire brigade (消防救援大队).
+FIRE = ("消防救援大队", "消防安全")
 
 
 def build_staff(rng: np.random.Generator, grids: pl.DataFrame, district_letters: dict[str, str]) -> pl.DataFrame:
     """Staff in the shape of `schemas.staff.StaffMember`: a grid worker per grid, a supervisor
     per street and district, one for the city, and a police station and mediation committee
-    per street. Ids say the level and area (gw-Sa001, ss-Sa, ds-S, cs-1, po-Sa, me-Sa)."""
+    per street, a fire brigade per district. Ids say the level and area (gw-Sa001, ss-Sa, ds-S,
+    cs-1, po-Sa, me-Sa, fi-S)."""
     empty = pl.lit(None, dtype=pl.String)
     workers = grids.select(
         staff_id=pl.format("gw-{}", "grid_code"), role=pl.lit("grid_worker"), unit="name",
@@ -55,8 +58,12 @@ def build_staff(rng: np.random.Generator, grids: pl.DataFrame, district_letters:
         staff_id=pl.format("ds-{}", "letter"), role=pl.lit("district_supervisor"),
         unit=pl.concat_str("district", pl.lit("平安办")), grids=empty, streets=empty, districts="district",
         categories=empty)
+    fire = districts.select(
+        staff_id=pl.format("fi-{}", "letter"), role=pl.lit("department"),
+        unit=pl.concat_str("district", pl.lit(FIRE[0])), grids=empty, streets=empty, districts="district",
+        categories=pl.lit(FIRE[1]))
     city = pl.DataFrame({"staff_id": ["cs-1"], "role": ["city_supervisor"], "unit": ["市平安办"]}).with_columns(
         grids=empty, streets=empty, districts=empty, categories=empty)
-    staff = pl.concat([workers, street_sup, *departments, district_sup, city], how="vertical_relaxed")
+    staff = pl.concat([workers, street_sup, *departments, district_sup, fire, city], how="vertical_relaxed")
     return staff.with_columns(name=person_names(rng, staff.height)).select(
         "staff_id", "name", "role", "unit", "grids", "streets", "districts", "categories")

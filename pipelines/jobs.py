@@ -5,9 +5,11 @@ import dagster as dg
 
 
 # DuckDB allows one writing process: every job runs its assets in one process, in order.
+MONTHLY = dg.AssetSelection.assets(["marts", "governance_ranking"])
+
 nightly_rating = dg.define_asset_job(
     "nightly_rating",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]) - MONTHLY,
     executor_def=dg.in_process_executor,
     description="Ingest, attribute, score and publish one rating date.",
 )
@@ -25,4 +27,11 @@ veto_monitor = dg.define_asset_job(
     - dg.AssetSelection.assets(["core", "intake_counts"]),
     executor_def=dg.in_process_executor,
     description="Ingest new records and re-rate the compounds a veto or downgrade record affects.",
+)
+
+monthly_ranking = dg.define_asset_job(
+    "monthly_ranking",
+    selection=MONTHLY,
+    executor_def=dg.in_process_executor,
+    description="Rank streets, communities and grids on the month's governance score (每月通报).",
 )
