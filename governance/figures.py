@@ -117,7 +117,7 @@ def unit_figures(facts: pl.DataFrame, events: pl.DataFrame, checkins: pl.DataFra
             escalations=pl.col("action").is_in([ESCALATE, OVERDUE]).sum(),
             rated=(pl.col("action") == RATE).sum(),
             satisfied=((pl.col("action") == RATE) & pl.col("rating").is_in(satisfied)).sum()),
-        on="need_id", how="left").fill_null(0)
+        on="need_id", how="left").with_columns(pl.col("escalations", "rated", "satisfied").fill_null(0))
     checks = checkins.filter(pl.col("at").is_between(lo, hi)).group_by("compound_id").agg(checkins=pl.len())
     areas = _areas(compounds)
     needs_by_unit = per_need.join(areas, on="compound_id", how="inner").group_by("level", "unit_id").agg(
