@@ -13,12 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from intake import store
+from intake import store, workflow
 from intake.bodies import Refusal, clean_text, contact_ok, one_of, read_fields
 from intake.compounds import CompoundList
 from intake.ratelimit import TokenBuckets
 from intake.siteroot import SiteRoot
 from intake.tokens import check_token
+from intake.workflow_config import load_needs_config
 from intake.vocab import (CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX,
                           REFUSAL_ZH)
 from plaques.sign import page_name, parse_page_name
@@ -79,7 +80,7 @@ class Handlers:
         category = one_of(fields.get("category"), NEED_CATEGORIES, "category")
         text = clean_text(fields.get("text"), "text", NEED_TEXT_MAX, required=True)
         contact = contact_ok(clean_text(fields.get("contact"), "contact", CONTACT_MAX, required=False))
-        need = store.insert_need(self.conn, cid, category, text, contact)
+        need = workflow.submit_need(self.conn, cid, category, text, contact, load_needs_config())
         receipt = f"/api/needs/{need.reference}?key={need.receipt_key}"
         if as_form and "application/json" not in request.headers.get("accept", ""):
             return HTMLResponse(render_template("site_receipt.html", need=need, receipt_url=receipt), 201)

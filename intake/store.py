@@ -10,9 +10,11 @@ import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from intake.vocab import local_now, need_reference
+from intake.workflow import SCHEMA as WORKFLOW_SCHEMA
 
 DB_ENV = "SAFESTAR_INTAKE_DB"
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
@@ -71,7 +73,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
     # a commit to a few tens of microseconds, so writes can run on the event loop.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(SCHEMA)
+    conn.executescript(SCHEMA + WORKFLOW_SCHEMA)
     return conn
 
 
@@ -88,9 +90,10 @@ class StoredNeed:
 
 
 def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
-                contact: str | None) -> StoredNeed:
-    """Store one need and give it a reference number (a single autocommitted INSERT)."""
-    now = local_now()
+                contact: str | None, now: datetime | None = None) -> StoredNeed:
+    """Store one need and give it a reference number (a single INSERT; callers register it
+    in its workflow in the same transaction: ``intake.workflow.submit_need``)."""
+    now = now or local_now()
     day = now.date().isoformat()
     key = secrets.token_urlsafe(12)
     # fetchall(): the statement must run to completion for the autocommit to happen.
