@@ -37,7 +37,7 @@ def build_staff(rng: np.random.Generator, grids: pl.DataFrame, district_letters:
     """Staff in the shape of `schemas.staff.StaffMember`: a grid worker per grid, a supervisor
     per street and district, one for the city, and a police station and mediation committee
     per street, a fire brigade per district. Ids say the level and area (gw-Sa001, ss-Sa, ds-S,
-    cs-1, po-Sa, me-Sa, fi-S)."""
+    cs-1, cs-2, po-Sa, me-Sa, fi-S)."""
     empty = pl.lit(None, dtype=pl.String)
     workers = grids.select(
         staff_id=pl.format("gw-{}", "grid_code"), role=pl.lit("grid_worker"), unit="name",
@@ -62,7 +62,8 @@ def build_staff(rng: np.random.Generator, grids: pl.DataFrame, district_letters:
         staff_id=pl.format("fi-{}", "letter"), role=pl.lit("department"),
         unit=pl.concat_str("district", pl.lit(FIRE[0])), grids=empty, streets=empty, districts="district",
         categories=pl.lit(FIRE[1]))
-    city = pl.DataFrame({"staff_id": ["cs-1"], "role": ["city_supervisor"], "unit": ["市平安办"]}).with_columns(
+    # two at the city: whoever records a result there is not the one who checks it
+    city = pl.DataFrame({"staff_id": ["cs-1", "cs-2"], "role": ["city_supervisor"] * 2, "unit": ["市平安办"] * 2}).with_columns(
         grids=empty, streets=empty, districts=empty, categories=empty)
     staff = pl.concat([workers, street_sup, *departments, district_sup, fire, city], how="vertical_relaxed")
     return staff.with_columns(name=person_names(rng, staff.height)).select(

@@ -120,10 +120,10 @@ def find_need(conn: sqlite3.Connection, reference: str, receipt_key: str) -> Sto
 
 
 def insert_checkin(conn: sqlite3.Connection, officer_id: str, compound_id: str, kind: str,
-                   note: str | None) -> tuple[int, int]:
+                   note: str | None, now: datetime | None = None) -> tuple[int, int]:
     """Store one check-in (one autocommitted INSERT); returns its id and the compound's
-    check-ins this month."""
-    now = local_now()
+    check-ins this month (``now``: the check-in's time, for simulations; default the clock)."""
+    now = now or local_now()
     day = now.date().isoformat()
     checkin_id = conn.execute(
         "INSERT INTO checkins (officer_id, compound_id, kind, note, created_at, local_date)"
