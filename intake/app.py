@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Iterable
+from datetime import datetime
+from typing import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,13 +22,18 @@ from intake.handlers import Handlers
 from intake.logs import RequestLog
 from intake.ratelimit import RateLimit, TokenBuckets
 from intake.siteroot import SiteFiles, SiteRoot
+from intake.staff_pages import StaffPages, StaffRefusal
+from intake.vocab import local_now
+from intake.workflow_config import load_needs_config
+from intake.workflow_receipt import ReceiptPages
 from reports.site_env import site_env
 
 
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
                out_dir: Path | None = None, rate_limit: RateLimit | None = RateLimit(),
                max_body: int = MAX_BODY, compound_ids: Iterable[str] | None = None,
-               trust_forwarded: bool = False, cors_origins: Iterable[str] = ()) -> Starlette:
+               trust_forwarded: bool = False, cors_origins: Iterable[str] = (),
+               clock: Callable[[], datetime] = local_now) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is the rendered site (its ``search.json`` lists the compounds a need may
@@ -37,7 +43,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     address). ``trust_forwarded`` keys the limit on X-Forwarded-For (behind your proxy).
     ``cors_origins`` lets pages hosted elsewhere (a CDN) post with JavaScript; plain form
     posts work without it. ``plaque_secret`` is accepted for configuration symmetry with
-    the plaque signer: a plaque is genuine exactly when its verification page exists."""
+    the plaque signer: a plaque is genuine exactly when its verification page exists.
+    ``clock`` is the service's notion of now for the needs workflow (tests move it)."""
     del plaque_secret
     root = SiteRoot(site_dir=site_dir, out_dir=out_dir)
     has_site = root.current() is not None
@@ -45,29 +52,35 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     conn = store.connect(Path(db_path))
     h = Handlers(conn, compounds, root, TokenBuckets(rate_limit) if rate_limit else None, max_body,
                  trust_forwarded)
+    needs_cfg = load_needs_config()
+    staff = StaffPages(conn, needs_cfg, clock)
+    receipts = ReceiptPages(conn, needs_cfg, clock)
     # Compile the service's templates now, not on a resident's first request.
     for name in ("site_receipt.html", "site_404.html", "site_refusal.html"):
         site_env().get_template(name)
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
+        async with staff.sweeping():
+            yield
         conn.close()
 
     routes = [
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/api/needs", h.post_need, methods=["POST"]),
-        Route("/api/needs/{reference}", h.get_need, methods=["GET"]),
+        *receipts.routes(),
         Route("/api/checkins", h.post_checkin, methods=["POST"]),
         Route("/api/{rest:path}", h.api_unknown),
         Route("/p/{name}", h.plaque, methods=["GET", "HEAD"]),
         Route("/p/{serial}/{sig}", h.plaque_folder, methods=["GET", "HEAD"]),
         Route("/p/{serial}/{sig}/", h.plaque_folder, methods=["GET", "HEAD"]),
+        *staff.routes(),
     ]
     if has_site:
         routes.append(Mount("/", SiteFiles(root), name="site"))
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http})
+                    exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,
+                                        StaffRefusal: lambda request, exc: staff.refused(exc)})
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                            allow_headers=["Content-Type", "Authorization"], max_age=3600)

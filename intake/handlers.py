@@ -87,12 +87,6 @@ class Handlers:
         return JSONResponse({"reference": need.reference, "compound_id": cid, "category": category,
                              "receipt_url": receipt}, 201)
 
-    async def get_need(self, request: Request) -> Response:
-        need = store.find_need(self.conn, request.path_params["reference"], request.query_params.get("key", ""))
-        if need is None:
-            raise Refusal(404, "unknown_reference", "no such reference, or the key does not match")
-        return HTMLResponse(render_template("site_receipt.html", need=need, receipt_url=None))
-
     async def post_checkin(self, request: Request) -> Response:
         self._limit(request)  # before the token check, so guessing tokens is throttled too
         officer = self._officer(request)

@@ -71,6 +71,14 @@ CREATE INDEX IF NOT EXISTS need_state_check_district ON need_state (district)
 CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
 CREATE INDEX IF NOT EXISTS need_state_street ON need_state (street, state);
 CREATE INDEX IF NOT EXISTS need_state_district ON need_state (district, state);
+CREATE TABLE IF NOT EXISTS staff_sessions (
+    session_hash BLOB PRIMARY KEY,
+    staff_id TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS staff_sessions_by_staff ON staff_sessions (staff_id);
 """
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
 _STATE_COLS = ("need_id, state, level, unit, deadline, reopen_count, resolved_by, category, grid_code, street,"
@@ -354,7 +362,7 @@ def queue(conn: sqlite3.Connection, staff: StaffView, now: datetime, limit: int 
                       staff.role, ("grid", "department", "street", "district", "city"))
         check = conn.execute(
             _SUMMARY + f" WHERE s.state IN ('resolved', 'reopened') AND {clause} AND s.level IN ({_in(levels)})"
-            " AND coalesce(s.resolved_by, '') <> ? ORDER BY n.id LIMIT ?",
+            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY n.id LIMIT ?",
             (*params, *levels, staff.staff_id, limit)).fetchall()
     return {"handle": _summaries(handle, now), "check": _summaries(check, now)}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from intake.vocab import NEED_CATEGORIES
 
@@ -87,14 +87,15 @@ class NeedsConfig(_Strict):
     staff: StaffPolicy = StaffPolicy()
     version: str = "unversioned"
 
-    @model_validator(mode="after")
-    def _every_category(self) -> "NeedsConfig":
-        missing = [c for c in NEED_CATEGORIES if c not in self.categories]
-        extra = [c for c in self.categories if c not in NEED_CATEGORIES]
+    @field_validator("categories")
+    @classmethod
+    def _every_category(cls, v: dict[str, CategoryPolicy]) -> dict[str, CategoryPolicy]:
+        missing = [c for c in NEED_CATEGORIES if c not in v]
+        extra = [c for c in v if c not in NEED_CATEGORIES]
         if missing or extra:
-            raise ValueError(f"categories must be exactly the form's categories {list(NEED_CATEGORIES)}"
+            raise ValueError(f"must be exactly the form's categories {list(NEED_CATEGORIES)}"
                              f" (missing {missing}, unknown {extra})")
-        return self
+        return v
 
 
 def parse_needs_config(raw: dict, version: str = "unversioned", source: str = "needs config") -> NeedsConfig:
@@ -104,7 +105,8 @@ def parse_needs_config(raw: dict, version: str = "unversioned", source: str = "n
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise NeedsConfigError(f"{source}: {where}: {err['msg']}; fix it (see config/needs.yaml)") from None
+        msg = " ".join(str(err["msg"]).split())
+        raise NeedsConfigError(f"{source}: {where}: {msg}; fix it (see config/needs.yaml)") from None
 
 
 @lru_cache(maxsize=4)

@@ -284,10 +284,16 @@ def allowed_actions(need: NeedView, roles: frozenset[Role], cfg: NeedsConfig,
             continue
         if action is Action.ESCALATE and next_level(need, cfg) is None:
             continue
-        if action is Action.CLOSE and actor_id is not None and actor_id == need.resolved_by:
+        if action is Action.CLOSE and _own_result(need, actor_id):
             continue
         out.append(action)
     return out
+
+
+def _own_result(need: NeedView, actor_id: str | None) -> bool:
+    """Four eyes: whoever recorded the result does not close it, except at the city level,
+    where nobody is above to check."""
+    return actor_id is not None and actor_id == need.resolved_by and need.level != "city"
 
 
 # ---- the decision ---------------------------------------------------------------------
@@ -331,7 +337,7 @@ def decide(need: NeedView | None, action: Action, role: Role, now: datetime, cfg
         return replace(out, level=target[0], unit=target[1])
     if action is Action.RESOLVE:
         return replace(out, resolved_by=actor_id)
-    if action is Action.CLOSE and actor_id is not None and actor_id == need.resolved_by:
+    if action is Action.CLOSE and _own_result(need, actor_id):
         raise Refused("four_eyes", "whoever recorded the result cannot also close it",
                       "办理结果须由其他人核查结案")
     if action is Action.SEND_BACK:
