@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from generator import badrows, events, grids, layout, planting, registry, sources, text, truth, words, writers
+from generator import badrows, events, grids, layout, planting, realdata, registry, sources, text, truth, words, writers
 
 REGISTRY_COLUMNS = ["compound_id", "name", "aliases", "district", "district_code", "street", "community",
                     "grid_code", "address", "households", "population", "lon", "lat", "coord_sys"]
@@ -93,6 +93,10 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
     grid_frame = grids.build_grids(reg)
     grid_frame.write_csv(out / "grids.csv")
     grids.build_staff(rng_staff, grid_frame, words.DISTRICT_LETTER).write_csv(out / "staff.csv")
+    grid_fc, street_fc = grids.outlines(reg, shp["cell_lon"], shp["cell_lat"],
+                                        {name: geom for name, (_, geom, _) in realdata.district_shapes().items()})
+    for name, fc in (("grids.geojson", grid_fc), ("streets.geojson", street_fc)):
+        (out / name).write_text(json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     _write_geojson(reg, shp, out / "compounds.geojson")
 
     say("truth: records, expected statuses, planted outcomes")

@@ -7,8 +7,11 @@ the needs of their categories. Names are fake (drawn like the records' people).
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
+import shapely
 
 from generator.text import person_names
 
@@ -68,3 +71,35 @@ def build_staff(rng: np.random.Generator, grids: pl.DataFrame, district_letters:
     staff = pl.concat([workers, street_sup, *departments, district_sup, fire, city], how="vertical_relaxed")
     return staff.with_columns(name=person_names(rng, staff.height)).select(
         "staff_id", "name", "role", "unit", "grids", "streets", "districts", "categories")
+
+
+def outlines(reg: pl.DataFrame, cell_lon: np.ndarray, cell_lat: np.ndarray,
+             districts: dict[str, shapely.Geometry]) -> tuple[dict, dict]:
+    """Grid and street outlines (GeoJSON FeatureCollections, WGS-84) that tile each district:
+    the Voronoi cells of the compounds' sites inside the district's outline, merged per grid
+    and per street, as real grids cover the whole territory (parks and hills included)."""
+    cells = np.empty(reg.height, dtype=object)
+    for district, geom in districts.items():
+        idx = np.flatnonzero((reg["district"] == district).to_numpy())
+        if idx.size == 0:
+            continue
+        pts = shapely.points(cell_lon[idx], cell_lat[idx])
+        if idx.size == 1:
+            cells[idx] = [geom]
+            continue
+        regions = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=geom, ordered=True)
+        cells[idx] = shapely.intersection(np.asarray(shapely.get_parts(regions)), geom)
+    frame = reg.select("grid_code", "district", "street", "community").with_row_index("i")
+    grid_fc = _dissolve(frame, cells, ["grid_code"], ["district", "street", "community", "grid_code"])
+    street_fc = _dissolve(frame, cells, ["district", "street"], ["district", "street"])
+    return grid_fc, street_fc
+
+
+def _dissolve(frame: pl.DataFrame, cells: np.ndarray, by: list[str], keep: list[str]) -> dict:
+    groups = frame.group_by(by, maintain_order=True).agg(pl.col("i"), *[pl.col(k).first() for k in keep if k not in by])
+    features = []
+    for row in groups.sort(by).iter_rows(named=True):
+        merged = shapely.set_precision(shapely.union_all(cells[row["i"]]), 1e-6)
+        features.append({"type": "Feature", "properties": {k: row[k] for k in keep},
+                         "geometry": json.loads(shapely.to_geojson(shapely.orient_polygons(merged)))})
+    return {"type": "FeatureCollection", "features": features}

@@ -101,3 +101,37 @@ def test_duplicate_grid_rows_are_refused(demo_size_city, tmp_path):
     pl.concat([grids, grids.head(1)]).write_csv(data / "grids.csv")
     with pytest.raises(InputError, match=rf"grids.csv line {grids.height + 2}: grid code .* is listed twice"):
         read_grids(data)
+
+
+def test_grid_and_street_outlines_tile_the_districts(demo_size_city):
+    import json
+
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
+    from generator.realdata import district_shapes
+
+    reg = read_registry(demo_size_city)
+    fc = json.loads((demo_size_city / "grids.geojson").read_text(encoding="utf-8"))
+    codes = [f["properties"]["grid_code"] for f in fc["features"]]
+    assert sorted(codes) == sorted(read_grids(demo_size_city)["grid_code"].to_list())
+    polys = np.array([shape(f["geometry"]) for f in fc["features"]])
+    assert shapely.is_valid(polys).all()
+    # grids do not overlap (shared edges only) ...
+    tree = shapely.STRtree(polys)
+    left, right = tree.query(polys, predicate="overlaps")
+    overlap = shapely.area(shapely.intersection(polys[left], polys[right]))
+    smaller = np.minimum(shapely.area(polys[left]), shapely.area(polys[right]))
+    assert (overlap < 1e-3 * smaller).all()  # slivers of the 1e-6 degree snapping at most
+    # ... every compound's centroid lies in (or on the edge of) its own grid, and each grid in its district
+    by_code = dict(zip(codes, polys))
+    inside = [shapely.distance(by_code[g], shapely.Point(x, y)) < 2e-4
+              for g, x, y in reg.select("grid_code", "lon", "lat").iter_rows()]
+    assert np.mean(inside) > 0.97
+    districts = {name: geom for name, (_, geom, _) in district_shapes().items()}
+    for f, p in zip(fc["features"], polys):
+        assert shapely.area(shapely.difference(p, districts[f["properties"]["district"]])) < 1e-3 * p.area
+    streets = json.loads((demo_size_city / "streets.geojson").read_text(encoding="utf-8"))
+    assert {(f["properties"]["district"], f["properties"]["street"]) for f in streets["features"]} == set(
+        reg.select("district", "street").unique().iter_rows())
