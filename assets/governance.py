@@ -20,7 +20,6 @@ from pipelines.resources import RunFolders, Warehouse
 from reports.governance_month import write_month
 from reports.site_data import SUPPRESS_BELOW
 
-GROUP = "governance"
 # Months of the ranking, on the city's calendar; the current month is ranked on what it
 # holds so far (its files say up to which day).
 ranking_months = dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone="Asia/Shanghai")
@@ -42,7 +41,7 @@ def _typed_events(events: pl.DataFrame) -> pl.DataFrame:
             "One row per resident's need as of the rating date: its state, when it was registered, resolved "
             "and first closed, whether it met its deadline, how often it went up a level, its latest rating.")),
     ],
-    group_name=GROUP,
+    group_name="sources",
     partitions_def=rating_dates,
     pool="warehouse",
 )
@@ -84,7 +83,7 @@ def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
             "The public compound page's figures of this month: needs received and closed, share closed on "
             "time, share of satisfied ratings, check-ins; counts under the suppression threshold withheld.")),
     ],
-    group_name=GROUP,
+    group_name="ratings",
     partitions_def=rating_dates,
     pool="warehouse",
 )
@@ -118,7 +117,7 @@ def _last_ratings(warehouse: Warehouse, last_day: date) -> pl.DataFrame | None:
 
 @dg.asset(
     key=["marts", "governance_ranking"],
-    group_name=GROUP,
+    group_name="outputs",
     kinds={"duckdb", "excel", "csv", "html"},
     owners=OWNERS,
     partitions_def=ranking_months,

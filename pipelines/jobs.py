@@ -4,9 +4,12 @@ from __future__ import annotations
 import dagster as dg
 
 
-# DuckDB allows one writing process: every job runs its assets in one process, in order.
 MONTHLY = dg.AssetSelection.assets(["marts", "governance_ranking"])
+# What the intake service feeds (partitioned by rating date): not part of ingesting files.
+INTAKE = dg.AssetSelection.assets(["core", "intake_counts"], ["raw", "intake_needs"], ["raw", "intake_need_events"],
+                                  ["raw", "intake_checkins"], ["core", "needs"])
 
+# DuckDB allows one writing process: every job runs its assets in one process, in order.
 nightly_rating = dg.define_asset_job(
     "nightly_rating",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]) - MONTHLY,
@@ -16,15 +19,14 @@ nightly_rating = dg.define_asset_job(
 
 ingestion = dg.define_asset_job(
     "ingestion",
-    selection=dg.AssetSelection.groups("sources", "canonical_events") - dg.AssetSelection.assets(["core", "intake_counts"]),
+    selection=dg.AssetSelection.groups("sources", "canonical_events") - INTAKE,
     executor_def=dg.in_process_executor,
     description="Load new landing-zone files into the warehouse.",
 )
 
 veto_monitor = dg.define_asset_job(
     "veto_monitor",
-    selection=dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream()
-    - dg.AssetSelection.assets(["core", "intake_counts"]),
+    selection=dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream() - INTAKE,
     executor_def=dg.in_process_executor,
     description="Ingest new records and re-rate the compounds a veto or downgrade record affects.",
 )
