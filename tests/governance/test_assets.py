@@ -149,3 +149,29 @@ def test_no_governance_figure_is_upstream_of_the_stars():
     intake_fed = {k for k in graph.get_all_asset_keys()
                   if k.path[-1].startswith(("intake", "need", "governance")) or k.path == ["core", "needs"]}
     assert intake_fed and not seen & intake_fed
+
+
+def test_the_monthly_schedule_ranks_the_month_just_ended():
+    from datetime import datetime
+
+    from intake.vocab import LOCAL_TZ
+    from pipelines.definitions import defs
+
+    definitions = defs()
+    schedule = definitions.resolve_schedule_def("monthly_ranking_schedule")
+    tick = datetime(2026, 12, 1, 5, 0, tzinfo=LOCAL_TZ)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                            repository_def=definitions.get_repository_def())
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [r.partition_key for r in requests] == ["2026-11-01"]
+
+
+def test_monthly_without_a_warehouse_is_one_line(tmp_path, capsys):
+    from pipelines.cli import main
+
+    assert main(["monthly", "--month", "2026-11", "--data", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `safestar run`" in err
+    assert main(["monthly", "--month", "November", "--data", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "use YYYY-MM" in capsys.readouterr().err
