@@ -13,7 +13,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
 from assets.registry import compounds
 from governance.config import load_governance_config
-from governance.figures import compound_month_figures, local_datetime, need_facts, unit_figures
+from governance.figures import compound_month_figures, intake_counts as count_intake, local_datetime, need_facts, unit_figures
 from governance.month import month_end, monthly_ranking
 from intake.export import TABLE_SCHEMAS, read_intake_tables
 from pipelines.resources import RunFolders, Warehouse
@@ -59,6 +59,29 @@ def intake_tables(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     for key, frame in (("raw/intake_needs", tables["needs"]), ("raw/intake_need_events", tables["need_events"]),
                        ("raw/intake_checkins", tables["checkins"]), ("core/needs", facts)):
         yield dg.MaterializeResult(asset_key=dg.AssetKey(key.split("/")), metadata=frame_metadata(frame))
+
+
+@dg.asset(
+    key=["core", "intake_counts"],
+    group_name="sources",
+    kinds={"duckdb", "polars"},
+    owners=OWNERS,
+    partitions_def=rating_dates,
+    deps=[dg.AssetKey(["raw", "intake_needs"]), dg.AssetKey(["raw", "intake_checkins"])],
+    pool="warehouse",
+)
+def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """Residents' safety needs and officers' check-ins per compound (the intake service's
+    sixth input; marts.intake_counts): this month's and all needs up to the rating date, this
+    month's check-ins. Counted on the public page and in the report, never in the index."""
+    as_of = as_of_of(context)
+    needs = warehouse.read("raw.intake_needs")
+    checkins = warehouse.read("raw.intake_checkins")
+    counts = count_intake(needs if needs is not None else pl.DataFrame(schema=TABLE_SCHEMAS["needs"]),
+                          checkins if checkins is not None else pl.DataFrame(schema=TABLE_SCHEMAS["checkins"]), as_of)
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.intake_counts", counts.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
+    return dg.MaterializeResult(metadata=frame_metadata(counts))
 
 
 def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -168,3 +168,23 @@ def compound_month_figures(facts: pl.DataFrame, events: pl.DataFrame, checkins: 
         satisfaction_suppressed=~shown["rated"],
         checkins_suppressed=~shown["checkins"],
     ).sort("compound_id")
+
+
+COUNT_SCHEMA = {"compound_id": pl.String, "n_needs_month": pl.Int64, "n_needs_total": pl.Int64,
+                "n_checkins_month": pl.Int64}
+
+
+def intake_counts(needs: pl.DataFrame, checkins: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Needs and check-ins per compound from the intake snapshot's text timestamps (local
+    time): needs of the month of ``as_of`` up to that day and of all time up to it,
+    check-ins of the month; compounds with any of them, sorted."""
+    month, day = as_of.replace(day=1).isoformat(), as_of.isoformat()
+    local = pl.col("at").str.slice(0, 10)
+    per_need = needs.select("compound_id", local_day=pl.col("created_at").str.slice(0, 10)).filter(
+        pl.col("local_day") <= day).group_by("compound_id").agg(
+        n_needs_month=(pl.col("local_day") >= month).sum().cast(pl.Int64), n_needs_total=pl.len().cast(pl.Int64))
+    per_checkin = checkins.filter(local.is_between(pl.lit(month), pl.lit(day))).group_by("compound_id").agg(
+        n_checkins_month=pl.len().cast(pl.Int64))
+    return (per_need.join(per_checkin, on="compound_id", how="full", coalesce=True)
+            .with_columns(pl.col("n_needs_month", "n_needs_total", "n_checkins_month").fill_null(0))
+            .select(list(COUNT_SCHEMA)).cast(COUNT_SCHEMA).sort("compound_id"))
