@@ -31,13 +31,13 @@ def _typed_events(events: pl.DataFrame) -> pl.DataFrame:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", "intake_needs"], description="Residents' needs as the intake service holds them "
+        dg.AssetSpec(["raw", "intake_needs"], kinds={"sqlite", "duckdb"}, owners=OWNERS, description="Residents' needs as the intake service holds them "
                      "(reference number, compound, category, time): no text, contact or receipt key."),
-        dg.AssetSpec(["raw", "intake_need_events"], description="Every step of every need (appended workflow "
+        dg.AssetSpec(["raw", "intake_need_events"], kinds={"sqlite", "duckdb"}, owners=OWNERS, description="Every step of every need (appended workflow "
                      "events: capacity, action, from and to state, level, unit, deadline, rating), no notes."),
-        dg.AssetSpec(["raw", "intake_checkins"], description="Officers' check-ins (报到): compound, kind, time; "
+        dg.AssetSpec(["raw", "intake_checkins"], kinds={"sqlite", "duckdb"}, owners=OWNERS, description="Officers' check-ins (报到): compound, kind, time; "
                      "no officer id or note."),
-        dg.AssetSpec(["core", "needs"], deps=[compounds], description=(
+        dg.AssetSpec(["core", "needs"], deps=[compounds], kinds={"duckdb", "polars"}, owners=OWNERS, description=(
             "One row per resident's need as of the rating date: its state, when it was registered, resolved "
             "and first closed, whether it met its deadline, how often it went up a level, its latest rating.")),
     ],
@@ -98,11 +98,13 @@ def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["marts", "need_figures"], deps=[dg.AssetKey(["core", "needs"])], description=(
+        dg.AssetSpec(["marts", "need_figures"], deps=[dg.AssetKey(["core", "needs"])], kinds={"duckdb", "polars"},
+                     owners=OWNERS, description=(
             "Needs and check-ins of the rating date's month so far, per grid, community, street, district and "
             "the city: received, closed, closed on time, median hours to close, escalations, ratings and "
             "satisfied ratings, open and overdue at the end, check-ins. Never part of the safety index.")),
-        dg.AssetSpec(["marts", "compound_need_figures"], deps=[dg.AssetKey(["core", "needs"])], description=(
+        dg.AssetSpec(["marts", "compound_need_figures"], deps=[dg.AssetKey(["core", "needs"])],
+                     kinds={"duckdb", "polars"}, owners=OWNERS, description=(
             "The public compound page's figures of this month: needs received and closed, share closed on "
             "time, share of satisfied ratings, check-ins; counts under the suppression threshold withheld.")),
     ],

@@ -43,10 +43,8 @@ def monthly_ranking(first: date, needs: pl.DataFrame, events: pl.DataFrame, chec
     month's figures for every level including district and city)."""
     current = month_scores(first, needs, events, checkins, compounds, ratings, cfg)
     prev = previous_month(first)
-    # A month before any rating and any need has no ranking to compare with.
-    had_any = previous_ratings is not None or events.filter(
-        pl.col("at") < datetime.combine(first, time.min)).height > 0
+    # Scores compare only when last month was rated too (its safety parts are half the score).
     before = (rank_units(month_scores(prev, needs, events, checkins, compounds, previous_ratings, cfg), cfg)
-              if had_any else None)
+              if previous_ratings is not None else None)
     ranked = with_change(rank_units(current, cfg), before, cfg.score.decimals)
     return ranked.with_columns(pl.lit(first).alias("month")), current.with_columns(pl.lit(first).alias("month"))

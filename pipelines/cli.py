@@ -170,8 +170,9 @@ def cmd_demo(args) -> int:
         # the residents' needs and their handling over the last months (two before this one)
         start = _month_start(end, back=2)
         simulate_needs(data, intake_db, start=start, end=end, seed=args.seed, progress=print)
-    for key in ("first_as_of", "second_as_of"):
-        as_of = date.fromisoformat(city[key])
+    # the last day of last month too: the month's ranking compares with a rated month
+    for as_of in (_month_start(end, back=0) - timedelta(days=1), *(date.fromisoformat(city[k])
+                                                                   for k in ("first_as_of", "second_as_of"))):
         print(f"== rating {as_of}")
         run_rating(data, out, as_of, demo=True)
     for month in (_month_start(end, back=1), _month_start(end, back=0)):

@@ -93,9 +93,12 @@ def test_change_since_last_month():
     assert (streets["中华街道"]["prev_rank"], streets["中华街道"]["rank"], streets["中华街道"]["rank_change"]) == (2, 1, 1)
     assert (streets["厦港街道"]["prev_rank"], streets["厦港街道"]["rank"], streets["厦港街道"]["rank_change"]) == (1, 2, -1)
     assert streets["厦港街道"]["score_change"] < 0
-    # without any earlier rating or need there is nothing to compare with
-    fresh = _rank(Loop(), stars_now)
-    assert fresh["prev_rank"].null_count() == fresh.height
+    # without a rating last month there is nothing to compare with, needs or not
+    loop = Loop()
+    n = loop.need("a", datetime(2026, 10, 20, 9))
+    loop.step(n, "accept", datetime(2026, 10, 20, 10))
+    fresh = _rank(loop, stars_now)
+    assert fresh["prev_rank"].null_count() == fresh.height and fresh["rank_change"].null_count() == fresh.height
 
 
 def test_weights_come_from_the_config():
