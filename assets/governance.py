@@ -13,7 +13,8 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
 from assets.registry import compounds
 from governance.config import load_governance_config
-from governance.figures import compound_month_figures, intake_counts as count_intake, local_datetime, need_facts, unit_figures
+from governance.figures import (compound_month_figures, intake_counts as count_intake, local_datetime, need_facts,
+                                small_public_counts, unit_figures)
 from governance.month import month_end, monthly_ranking
 from intake.export import TABLE_SCHEMAS, read_intake_tables
 from pipelines.resources import RunFolders, Warehouse
@@ -108,6 +109,9 @@ def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
             "The public compound page's figures of this month: needs received and closed, share closed on "
             "time, share of satisfied ratings, check-ins; counts under the suppression threshold withheld.")),
     ],
+    check_specs=[dg.AssetCheckSpec("public_counts_suppressed", asset=["marts", "compound_need_figures"], blocking=True,
+                                   description="No public compound figure shows a count under the suppression "
+                                               "threshold, nor a share whose base is withheld.")],
     group_name="ratings",
     partitions_def=rating_dates,
     pool="warehouse",
@@ -128,6 +132,9 @@ def need_figures(context: dg.AssetExecutionContext, warehouse: Warehouse):
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "need_figures"]), metadata=frame_metadata(figures))
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "compound_need_figures"]),
                                metadata=frame_metadata(public))
+    leaks = small_public_counts(public, SUPPRESS_BELOW)
+    yield dg.AssetCheckResult(check_name="public_counts_suppressed", asset_key=dg.AssetKey(["marts", "compound_need_figures"]),
+                              passed=leaks.is_empty(), metadata={"rows": leaks.height, **frame_metadata(leaks)})
 
 
 def _last_ratings(warehouse: Warehouse, last_day: date) -> pl.DataFrame | None:

@@ -24,6 +24,7 @@ class _Strict(BaseModel):
 class Score(_Strict):
     weights: dict[str, float]
     checkins_per_compound_target: float = Field(gt=0)
+    prior_cases: float = Field(4.0, ge=0, le=1000)
     decimals: int = Field(1, ge=0, le=4)
 
     @model_validator(mode="after")

@@ -188,3 +188,15 @@ def intake_counts(needs: pl.DataFrame, checkins: pl.DataFrame, as_of: date) -> p
     return (per_need.join(per_checkin, on="compound_id", how="full", coalesce=True)
             .with_columns(pl.col("n_needs_month", "n_needs_total", "n_checkins_month").fill_null(0))
             .select(list(COUNT_SCHEMA)).cast(COUNT_SCHEMA).sort("compound_id"))
+
+
+PUBLIC_COUNTS = ("needs_received", "needs_closed", "checkins")
+
+
+def small_public_counts(public: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
+    """Rows of the public compound figures that show a count between 1 and the threshold,
+    or a share whose base could be that small (a share beside a withheld count)."""
+    small = pl.any_horizontal(*[pl.col(c).is_between(1, suppress_below - 1) for c in PUBLIC_COUNTS])
+    derived = ((pl.col("on_time_share").is_not_null() & pl.col("needs_closed").is_null())
+               | (pl.col("satisfaction_share").is_not_null() & pl.col("satisfaction_suppressed")))
+    return public.filter(small | derived)

@@ -7,8 +7,9 @@ score = 100 x sum(weight x part), parts in [0, 1] (config/governance.yaml):
   on_time_share       needs closed on time / needs closed in the month
   satisfaction        ratings 满意 or 基本满意 / ratings given in the month
   checkins            min(1, check-ins per compound in the month / target)
-A part whose base is zero (no rated compound, no need closed, no rating) takes the city's
-share, so a unit neither gains nor loses by having none. Streets and communities are ranked
+Every share is drawn toward the city's: (count + k x city share) / (base + k), k =
+score.prior_cases, so a handful of cases cannot swing a unit, and a part whose base is zero
+takes the city's share: a unit neither gains nor loses by having none. Streets and communities are ranked
 across the city, grids inside their street; equal (rounded) scores share a rank.
 """
 from __future__ import annotations
@@ -35,8 +36,11 @@ def safety_by_unit(ratings: pl.DataFrame, compounds: pl.DataFrame, areas: pl.Dat
         vetoed=pl.col("vetoed").sum().cast(pl.Int64), downgraded=pl.col("downgraded").sum().cast(pl.Int64))
 
 
-def _share(num: str, den: str, city: dict) -> pl.Expr:
-    return pl.when(pl.col(den) > 0).then(pl.col(num) / pl.col(den)).otherwise(pl.lit(city[(num, den)]))
+def _share(num: str, den: str, city: dict, k: float) -> pl.Expr:
+    """(count + k x city share) / (base + k): the city's share with no base, the unit's own
+    share as the base grows."""
+    c = city[(num, den)]
+    return (pl.when(pl.col(den) + k > 0).then((pl.col(num) + k * c) / (pl.col(den) + k)).otherwise(pl.lit(c)))
 
 
 def governance_scores(units: pl.DataFrame, cfg: GovernanceConfig) -> pl.DataFrame:
@@ -50,13 +54,13 @@ def governance_scores(units: pl.DataFrame, cfg: GovernanceConfig) -> pl.DataFram
         n, d = (city_row[num].sum(), city_row[den].sum()) if city_row.height else (0, 0)
         # with no base anywhere the part is neutral for everyone: 1 for good shares, 0 for bad
         city[(num, den)] = n / d if d else (0.0 if num in ("vetoed", "downgraded") else 1.0)
-    w = cfg.score.weights
+    w, k = cfg.score.weights, cfg.score.prior_cases
     scored = units.with_columns(
-        five_star_share=_share("five_star", "rated_compounds", city),
-        no_veto_share=1 - _share("vetoed", "rated_compounds", city),
-        no_downgrade_share=1 - _share("downgraded", "rated_compounds", city),
-        on_time_share=_share("closed_on_time", "closed", city),
-        satisfaction=_share("satisfied", "rated", city),
+        five_star_share=_share("five_star", "rated_compounds", city, k),
+        no_veto_share=1 - _share("vetoed", "rated_compounds", city, k),
+        no_downgrade_share=1 - _share("downgraded", "rated_compounds", city, k),
+        on_time_share=_share("closed_on_time", "closed", city, k),
+        satisfaction=_share("satisfied", "rated", city, k),
         checkins_part=pl.min_horizontal(
             pl.lit(1.0), pl.col("checkins") / pl.col("compounds") / cfg.score.checkins_per_compound_target),
     ).rename({"checkins_part": "checkins_share"})

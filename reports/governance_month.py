@@ -148,12 +148,16 @@ def _summary(first: date, ranked: pl.DataFrame, figures: pl.DataFrame) -> dict:
 
     top = streets.head(5)
     bottom = streets.slice(5).tail(3)
+    # One page: the three most overdue streets, the vetoes in one line, the three biggest falls.
     attention = []
     for r in streets.filter(pl.col("overdue_open_at_end") > 0).sort(
-            "overdue_open_at_end", "district", "street", descending=[True, False, False]).head(5).iter_rows(named=True):
+            "overdue_open_at_end", "district", "street", descending=[True, False, False]).head(3).iter_rows(named=True):
         attention.append(f"{r['district']}{r['street']}：月末有 {r['overdue_open_at_end']} 件需求超期未办结")
-    for r in streets.filter(pl.col("vetoed") > 0).sort("district", "street").iter_rows(named=True):
-        attention.append(f"{r['district']}{r['street']}：{r['vetoed']} 个小区被一票否决")
+    vetoed = streets.filter(pl.col("vetoed") > 0).sort("vetoed", "district", "street", descending=[True, False, False])
+    if vetoed.height:
+        where = "、".join(f"{r['street']}{r['vetoed']}个" for r in vetoed.head(5).iter_rows(named=True))
+        more = f"等 {vetoed.height} 个街道" if vetoed.height > 5 else ""
+        attention.append(f"一票否决小区共 {int(vetoed['vetoed'].sum())} 个：{where}{more}")
     for r in streets.filter(pl.col("rank_change") <= -3).sort("rank_change", "district", "street").head(3).iter_rows(named=True):
         attention.append(f"{r['district']}{r['street']}：排名下降 {-r['rank_change']} 位（第 {r['prev_rank']} → 第 {r['rank']} 名）")
     return {"cards": cards, "top": rows(top), "bottom": rows(bottom), "attention": attention}
@@ -188,7 +192,8 @@ def write_month(folder: Path, first: date, ranked: pl.DataFrame, figures: pl.Dat
     parts = [{"name": PART_ZH[p][0], "meaning": PART_ZH[p][1], "weight": cfg.score.weights[p]} for p in PARTS]
     page = folder / "index.html"
     page.write_text(render_template("governance_month.html", tables=html_tables, parts=parts,
-                                    decimals=cfg.score.decimals, **context), encoding="utf-8")
+                                    decimals=cfg.score.decimals, prior=f"{cfg.score.prior_cases:g}", **context),
+                    encoding="utf-8")
     summary = folder / "summary.html"
     summary.write_text(render_template("governance_summary.html", **_summary(first, ranked, figures), **context),
                        encoding="utf-8")

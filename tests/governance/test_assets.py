@@ -36,6 +36,8 @@ def loop_city(tmp_path_factory) -> dict:
     result = dg.materialize([registry.compounds, governance.intake_tables, governance.need_figures],
                             resources=resources, partition_key=AS_OF.isoformat())
     assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert [(c.check_name, c.passed) for c in checks] == [("public_counts_suppressed", True)]
     return {"data": data, "out": out, "states": states, "resources": resources}
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from governance.figures import compound_month_figures, need_facts, unit_figures
+from governance.figures import compound_month_figures, need_facts, small_public_counts, unit_figures
 from tests.governance.factories import COMPOUNDS, Loop, checkins
 
 SAT = ("满意", "基本满意")
@@ -100,3 +100,12 @@ def test_public_compound_figures_withhold_small_counts():
     # no column of the public frame holds a count between 1 and the threshold
     for col in ("needs_received", "needs_closed", "checkins"):
         assert not pub[col].is_between(1, 2).any()
+
+    assert small_public_counts(pub, 3).is_empty()
+    # the check the nightly run makes on this table catches a count or a share that slips through
+    leaky = pub.with_columns(pl.when(pl.col("compound_id") == "b").then(1).otherwise(pl.col("needs_received"))
+                             .alias("needs_received"))
+    assert small_public_counts(leaky, 3)["compound_id"].to_list() == ["b"]
+    leaky = pub.with_columns(pl.when(pl.col("compound_id") == "a").then(None).otherwise(pl.col("needs_closed"))
+                             .alias("needs_closed"))
+    assert small_public_counts(leaky, 3)["compound_id"].to_list() == ["a"]

@@ -46,15 +46,23 @@ def test_score_is_the_documented_weighted_sum():
     stars = {"a": (5, "rated"), "b": (4, "rated"), "c": (0, "vetoed"), "d": (3, "downgraded")}
     chk = checkins(("a", datetime(2026, 11, 5, 9)), ("b", datetime(2026, 11, 5, 9)), ("b", datetime(2026, 11, 6, 9)))
     ranked = _rank(loop, stars, chk)
-    w = CFG.score.weights
+    w, k = CFG.score.weights, CFG.score.prior_cases
+
+    def share(n, base, city):  # drawn toward the city's share as config/governance.yaml says
+        return (n + k * city) / (base + k)
+
+    # the city: 4 rated compounds, 1 five-star, 1 vetoed, 1 downgraded; 3 closed, 2 on time; 3 ratings, 2 satisfied
     xiagang = ranked.filter((pl.col("level") == "street") & (pl.col("street") == "厦港街道")).row(0, named=True)
     # 厦港: compounds a, b, c; 1 of 3 five-star, 1 vetoed, 0 downgraded; 2 closed, 1 on time;
     # 2 ratings, 1 satisfied; 3 check-ins over 3 compounds (target 1 each)
-    expected = 100 * (w["five_star_share"] / 3 + w["no_veto_share"] * 2 / 3 + w["no_downgrade_share"]
-                      + w["on_time_share"] / 2 + w["satisfaction"] / 2 + w["checkins"] * 1.0)
+    expected = 100 * (w["five_star_share"] * share(1, 3, 1 / 4) + w["no_veto_share"] * (1 - share(1, 3, 1 / 4))
+                      + w["no_downgrade_share"] * (1 - share(0, 3, 1 / 4)) + w["on_time_share"] * share(1, 2, 2 / 3)
+                      + w["satisfaction"] * share(1, 2, 2 / 3) + w["checkins"] * 1.0)
     assert xiagang["score"] == round(expected, CFG.score.decimals)
     zhonghua = ranked.filter((pl.col("level") == "street") & (pl.col("street") == "中华街道")).row(0, named=True)
-    expected = 100 * (0 + w["no_veto_share"] + 0 + w["on_time_share"] + w["satisfaction"] + 0)
+    expected = 100 * (w["five_star_share"] * share(0, 1, 1 / 4) + w["no_veto_share"] * (1 - share(0, 1, 1 / 4))
+                      + w["no_downgrade_share"] * (1 - share(1, 1, 1 / 4)) + w["on_time_share"] * share(1, 1, 2 / 3)
+                      + w["satisfaction"] * share(1, 1, 2 / 3) + 0)
     assert zhonghua["score"] == round(expected, CFG.score.decimals)
     assert {xiagang["rank"], zhonghua["rank"]} == {1, 2}
     assert xiagang["of"] == zhonghua["of"] == 2
