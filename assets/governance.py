@@ -19,11 +19,22 @@ from governance.month import month_end, monthly_ranking
 from intake.export import TABLE_SCHEMAS, read_intake_tables
 from pipelines.resources import RunFolders, Warehouse
 from reports.governance_month import write_month
-from reports.site_data import SUPPRESS_BELOW
+from scoring.rules import load_rules
 
 # Months of the ranking, on the city's calendar; the current month is ranked on what it
 # holds so far (its files say up to which day).
 ranking_months = dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone="Asia/Shanghai")
+
+
+def _suppress_below(folders: RunFolders) -> int:
+    """The public suppression threshold of the rules file the run uses (the one the public
+    pages use); until the rules file carries it, the public site's own constant."""
+    public = getattr(load_rules(Path(folders.rules_path) if folders.rules_path else None), "public", None)
+    if public is not None:
+        return public.suppress_below
+    from reports.site_data import SUPPRESS_BELOW
+
+    return SUPPRESS_BELOW
 
 
 def _typed_events(events: pl.DataFrame) -> pl.DataFrame:
@@ -116,7 +127,7 @@ def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     partitions_def=rating_dates,
     pool="warehouse",
 )
-def need_figures(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def need_figures(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """Figures of the closed loop for the month of the rating date, up to that date."""
     as_of = as_of_of(context)
     cfg = load_governance_config()
@@ -124,15 +135,15 @@ def need_figures(context: dg.AssetExecutionContext, warehouse: Warehouse):
     registry = warehouse.read("core.compounds")
     facts = need_facts(needs, events, datetime.combine(as_of, time.max))
     figures = unit_figures(facts, events, checkins, registry, as_of.replace(day=1), as_of, cfg.satisfied)
-    public = compound_month_figures(facts, events, checkins, registry["compound_id"], as_of, cfg.satisfied,
-                                    SUPPRESS_BELOW)
+    below = _suppress_below(folders)
+    public = compound_month_figures(facts, events, checkins, registry["compound_id"], as_of, cfg.satisfied, below)
     with warehouse.transaction() as w:
         w.replace_partition("marts.need_figures", figures.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
         w.replace_partition("marts.compound_need_figures", public, "as_of", as_of)
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "need_figures"]), metadata=frame_metadata(figures))
     yield dg.MaterializeResult(asset_key=dg.AssetKey(["marts", "compound_need_figures"]),
                                metadata=frame_metadata(public))
-    leaks = small_public_counts(public, SUPPRESS_BELOW)
+    leaks = small_public_counts(public, below)
     yield dg.AssetCheckResult(check_name="public_counts_suppressed", asset_key=dg.AssetKey(["marts", "compound_need_figures"]),
                               passed=leaks.is_empty(), metadata={"rows": leaks.height, **frame_metadata(leaks)})
 
