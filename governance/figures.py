@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import polars as pl
+from pandera.typing.polars import DataFrame
+
+from schemas.governance import CompoundNeedFigures, NeedFact, UnitFigures
 
 # Workflow vocabulary as the intake service writes it (intake.workflow_rules).
 CLOSE, RESOLVE, RATE, ESCALATE, OVERDUE = "close", "resolve", "rate", "escalate", "overdue"
@@ -35,7 +38,7 @@ def local_datetime(column: str) -> pl.Expr:
             .dt.replace_time_zone(None).alias(column))
 
 
-def need_facts(needs: pl.DataFrame, events: pl.DataFrame, until: datetime) -> pl.DataFrame:
+def need_facts(needs: pl.DataFrame, events: pl.DataFrame, until: datetime) -> DataFrame[NeedFact]:
     """One row per need registered by ``until`` (local time): its state then, when it was
     registered, resolved and first closed, whether it met its deadline, how often it went up a
     level (asked for help or overdue), whether it was reopened and its latest rating.
@@ -92,8 +95,8 @@ def _areas(compounds: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).filter(pl.col("unit_id").is_not_null())
 
 
-def unit_figures(facts: pl.DataFrame, events: pl.DataFrame, checkins: pl.DataFrame, compounds: pl.DataFrame,
-                 start: date, end: date, satisfied: tuple[str, ...]) -> pl.DataFrame:
+def unit_figures(facts: DataFrame[NeedFact], events: pl.DataFrame, checkins: pl.DataFrame, compounds: pl.DataFrame,
+                 start: date, end: date, satisfied: tuple[str, ...]) -> DataFrame[UnitFigures]:
     """Figures of the period ``start``..``end`` (local days, inclusive) per unit at every level.
 
     received: needs registered in the period; closed / closed_on_time / median_hours_to_close:
@@ -141,9 +144,9 @@ def unit_figures(facts: pl.DataFrame, events: pl.DataFrame, checkins: pl.DataFra
                     "compounds", *FIGURE_COLUMNS))
 
 
-def compound_month_figures(facts: pl.DataFrame, events: pl.DataFrame, checkins: pl.DataFrame,
+def compound_month_figures(facts: DataFrame[NeedFact], events: pl.DataFrame, checkins: pl.DataFrame,
                            compound_ids: pl.Series, as_of: date, satisfied: tuple[str, ...],
-                           suppress_below: int) -> pl.DataFrame:
+                           suppress_below: int) -> DataFrame[CompoundNeedFigures]:
     """The public page's figures of each compound for the month of ``as_of`` up to that day:
     needs received and closed, the share closed on time, the share of ratings satisfied, and
     check-ins. A count under ``suppress_below`` is withheld (null, with ``*_suppressed``), and

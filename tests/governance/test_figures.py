@@ -6,6 +6,7 @@ from datetime import date, datetime
 import polars as pl
 
 from governance.figures import compound_month_figures, need_facts, small_public_counts, unit_figures
+from schemas.governance import CompoundNeedFigures, NeedFact, UnitFigures
 from tests.governance.factories import COMPOUNDS, Loop, checkins
 
 SAT = ("满意", "基本满意")
@@ -42,7 +43,7 @@ def _scenario() -> Loop:
 
 def test_need_facts_follow_the_events():
     needs, events = _scenario().frames()
-    facts = need_facts(needs, events, END).sort("need_id")
+    facts = NeedFact.validate(need_facts(needs, events, END)).sort("need_id")
     assert facts["state"].to_list() == ["rated", "closed", "assigned", "closed"]
     assert facts["on_time"].to_list() == [True, False, False, True]
     assert facts["escalations"].to_list() == [0, 1, 1, 0]
@@ -59,7 +60,7 @@ def test_unit_figures_count_the_period_per_area():
     facts = need_facts(needs, events, END)
     chk = checkins(("a", datetime(2026, 11, 4, 9)), ("c", datetime(2026, 11, 9, 9)),
                    ("c", datetime(2026, 10, 9, 9)))
-    fig = unit_figures(facts, events, chk, COMPOUNDS, date(2026, 11, 1), date(2026, 11, 30), SAT)
+    fig = UnitFigures.validate(unit_figures(facts, events, chk, COMPOUNDS, date(2026, 11, 1), date(2026, 11, 30), SAT))
     row = {(r["level"], r["unit_id"]): r for r in fig.iter_rows(named=True)}
     city = row[("city", "全市")]
     assert (city["received"], city["closed"], city["closed_on_time"]) == (3, 3, 2)
@@ -90,7 +91,8 @@ def test_public_compound_figures_withhold_small_counts():
     needs, events = loop.frames()
     facts = need_facts(needs, events, END)
     chk = checkins(("b", datetime(2026, 11, 4, 9)), ("b", datetime(2026, 11, 5, 9)))
-    pub = compound_month_figures(facts, events, chk, COMPOUNDS["compound_id"], date(2026, 11, 20), SAT, 3)
+    pub = CompoundNeedFigures.validate(
+        compound_month_figures(facts, events, chk, COMPOUNDS["compound_id"], date(2026, 11, 20), SAT, 3))
     a, b, c = (pub.filter(pl.col("compound_id") == x).row(0, named=True) for x in "abc")
     assert (a["needs_received"], a["needs_closed"], a["on_time_share"]) == (4, 4, 1.0)
     assert a["satisfaction_share"] == 0.67 and not a["satisfaction_suppressed"]
