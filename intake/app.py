@@ -80,7 +80,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         routes.append(Mount("/", SiteFiles(root), name="site"))
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,
-                                        StaffRefusal: lambda request, exc: staff.refused(exc)})
+                                        StaffRefusal: staff.on_refusal})
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                            allow_headers=["Content-Type", "Authorization"], max_age=3600)

@@ -33,6 +33,10 @@ def _staff(args: argparse.Namespace) -> int:
     try:
         if args.action == "load":
             print(_load(conn, args.data))
+            from intake.vocab import local_now
+            n = workflow.register_unregistered(conn, local_now(), cfg)
+            if n:
+                print(f"registered {n} needs stored before the workflow existed")
         elif args.action == "add":
             if args.data:
                 print(_load(conn, args.data))

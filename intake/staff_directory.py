@@ -18,32 +18,6 @@ from intake.vocab import NEED_CATEGORIES, local_now
 from intake.workflow_rules import Location, StaffView
 from schemas.staff import SEPARATOR, STAFF_COLUMNS, StaffMember
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS staff (
-    staff_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    unit TEXT,
-    grids TEXT,
-    streets TEXT,
-    districts TEXT,
-    categories TEXT,
-    loaded_at TEXT NOT NULL,
-    removed_at TEXT,
-    -- sign-in credential (intake.staff_auth): key id to find the row, scrypt hash of the secret
-    key_id TEXT UNIQUE,
-    salt BLOB,
-    token_hash BLOB,
-    token_created_at TEXT
-);
-CREATE TABLE IF NOT EXISTS compound_areas (
-    compound_id TEXT PRIMARY KEY,
-    grid_code TEXT,
-    community TEXT,
-    street TEXT,
-    district TEXT
-);
-"""
 
 
 class DirectoryError(ValueError):

@@ -25,13 +25,11 @@ from intake.staff_auth import (SESSION_COOKIE, Session, check_token, close_sessi
 from intake.staff_directory import departments, staff_name, staff_view
 from intake.vocab import local_now
 from intake.workflow_config import NeedsConfig
-from intake.workflow_rules import (ACTION_ZH, LEVEL_ZH, STAFF_ACTIONS, STATE_ZH, Action, Refused, StaffView, allowed_actions,
+from intake.workflow_rules import (STAFF_ACTIONS, Action, Refused, StaffView, allowed_actions,
                                    can_see, is_handler, roles_of)
 from reports.templating import render_template
 
 LOGIN_COOKIE = "safestar_staff_login"
-ROLE_ZH = {"grid_worker": "网格员", "street_supervisor": "街道督办", "district_supervisor": "区督办",
-           "city_supervisor": "市督办", "department": "部门", "resident": "居民", "system": "系统"}
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -62,11 +60,11 @@ class StaffPages:
         ]
 
     @contextlib.asynccontextmanager
-    async def sweeping(self, every_seconds: float = 60.0):
+    async def sweeping(self):
         """Escalate overdue needs in the background while the service runs."""
         async def loop():
             while True:
-                await asyncio.sleep(every_seconds)
+                await asyncio.sleep(self.cfg.staff.sweep_seconds)
                 with contextlib.suppress(sqlite3.OperationalError):
                     workflow.sweep_overdue(self.conn, self.clock(), self.cfg)
 
@@ -80,10 +78,13 @@ class StaffPages:
 
     # -- shared -----------------------------------------------------------------------
     def _page(self, template: str, status: int = 200, **context) -> HTMLResponse:
-        return HTMLResponse(render_template(template, role_zh=ROLE_ZH, state_zh=STATE_ZH, action_zh=ACTION_ZH,
-                                            level_zh=LEVEL_ZH, **context), status, headers=_NO_STORE)
+        labels = self.cfg.labels
+        return HTMLResponse(render_template(template, role_zh=labels.roles, state_zh=labels.states,
+                                            action_zh=labels.actions, level_zh=labels.levels, **context),
+                            status, headers=_NO_STORE)
 
-    def refused(self, exc: StaffRefusal) -> HTMLResponse:
+    async def on_refusal(self, request: Request, exc: StaffRefusal) -> HTMLResponse:
+        request.state.refusal = getattr(request.state, "refusal", None) or exc.code
         return self._page("staff_refusal.html", exc.status, code=exc.code, zh=exc.zh, en=exc.en,
                           signin=exc.status == 401)
 
@@ -195,7 +196,8 @@ class StaffPages:
         events = workflow.history(self.conn, need.need_id)
         for e in events:
             if e.actor_id not in names:
-                names[e.actor_id] = staff_name(self.conn, e.actor_id) or ROLE_ZH.get(e.actor_role, e.actor_id)
+                names[e.actor_id] = staff_name(self.conn, e.actor_id) or self.cfg.labels.roles.get(
+                    e.actor_role, e.actor_id)
         return self._page("staff_need.html", status, staff=staff, csrf=session.csrf, need=need,
                           summary=workflow.summary(self.conn, need.need_id, now), text=text,
                           contact=contact if handler else None, handler=handler, compound_id=compound_id,

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from intake.vocab import local_now, need_reference
-from intake.workflow import SCHEMA as WORKFLOW_SCHEMA
+from intake.workflow_schema import WORKFLOW_SCHEMA
 
 DB_ENV = "SAFESTAR_INTAKE_DB"
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")

@@ -15,78 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from intake.staff_directory import SCHEMA as DIRECTORY_SCHEMA, departments, location_of
+from intake.staff_directory import departments, location_of
 from intake.vocab import LOCAL_TZ, local_now, need_reference
 from intake.workflow_config import NeedsConfig
-from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome, Refused, Role, StaffView,
-                                   State, decide, department_for, register, roles_of)
+from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome,
+                                   Refused, Role, StaffView, State, decide, department_for, register, roles_of)
 
-SCHEMA = DIRECTORY_SCHEMA + """
-CREATE TABLE IF NOT EXISTS need_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    need_id INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    actor_id TEXT NOT NULL,        -- staff id, or 'resident' / 'system'
-    actor_role TEXT NOT NULL,      -- staff.csv role, or 'resident' / 'system'
-    capacity TEXT NOT NULL,        -- handler / supervisor / resident / system
-    action TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    level TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    deadline TEXT,
-    reopen_count INTEGER NOT NULL,
-    resolved_by TEXT,
-    note TEXT,                     -- staff's note; for 'resolve' the result the resident reads
-    rating TEXT
-);
-CREATE INDEX IF NOT EXISTS need_events_by_need ON need_events (need_id, id);
-CREATE TRIGGER IF NOT EXISTS need_events_append_only_u BEFORE UPDATE ON need_events
-BEGIN SELECT RAISE(ABORT, 'need_events is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS need_events_append_only_d BEFORE DELETE ON need_events
-BEGIN SELECT RAISE(ABORT, 'need_events is append-only'); END;
-CREATE TABLE IF NOT EXISTS need_state (
-    need_id INTEGER PRIMARY KEY,
-    state TEXT NOT NULL,
-    level TEXT NOT NULL,
-    unit TEXT NOT NULL,
-    deadline TEXT,
-    reopen_count INTEGER NOT NULL,
-    resolved_by TEXT,
-    category TEXT NOT NULL,
-    grid_code TEXT,
-    street TEXT,
-    district TEXT,
-    escalations INTEGER NOT NULL,
-    last_event_id INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS need_state_open ON need_state (level, unit, deadline)
-    WHERE state IN ('assigned', 'in_progress');
-CREATE INDEX IF NOT EXISTS need_state_due ON need_state (deadline)
-    WHERE state IN ('assigned', 'in_progress') AND level <> 'city';
-CREATE INDEX IF NOT EXISTS need_state_check_street ON need_state (street)
-    WHERE state IN ('resolved', 'reopened');
-CREATE INDEX IF NOT EXISTS need_state_check_district ON need_state (district)
-    WHERE state IN ('resolved', 'reopened');
-CREATE INDEX IF NOT EXISTS need_state_grid ON need_state (grid_code, need_id);
-CREATE INDEX IF NOT EXISTS need_state_street ON need_state (street, state);
-CREATE INDEX IF NOT EXISTS need_state_district ON need_state (district, state);
-CREATE TABLE IF NOT EXISTS staff_sessions (
-    session_hash BLOB PRIMARY KEY,
-    staff_id TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS staff_sessions_by_staff ON staff_sessions (staff_id);
-"""
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
 _STATE_COLS = ("need_id, state, level, unit, deadline, reopen_count, resolved_by, category, grid_code, street,"
                " district, escalations, last_event_id")
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
 
 
 def stamp(t: datetime) -> str:
@@ -163,10 +100,13 @@ def _append(conn: sqlite3.Connection, need_id: int, out: Outcome, actor: Actor, 
     ).fetchall()[0][0]
 
 
-def register_need(conn: sqlite3.Connection, need_id: int, compound_id: str, category: str, now: datetime,
-                  cfg: NeedsConfig) -> Outcome:
-    """Register a stored need and assign it (two events and its state row). Call inside the
-    transaction that inserted the need, so a need never exists without its workflow."""
+def register_need(conn: sqlite3.Connection, need_id: int, compound_id: str, category: str,
+                  now: datetime | None, cfg: NeedsConfig) -> Outcome:
+    """Register a stored need and assign it (two events and its state row), as of ``now``
+    (None: the need's own submission time). Call inside the transaction that inserted the
+    need, so a need never exists without its workflow."""
+    if now is None:
+        now = parse_stamp(conn.execute("SELECT created_at FROM needs WHERE id = ?", (need_id,)).fetchall()[0][0])
     loc = location_of(conn, compound_id)
     dept = department_for(category, loc, departments(conn)) if cfg.categories[category].route == "department" else None
     reg, assign = register(category, loc, dept, now, cfg)
@@ -190,6 +130,17 @@ def submit_need(conn: sqlite3.Connection, compound_id: str, category: str, text:
         need = store.insert_need(conn, compound_id, category, text, contact, now=now)
         register_need(conn, need_id_of(need.reference), compound_id, category, now, cfg)
     return need
+
+
+def register_unregistered(conn: sqlite3.Connection, now: datetime, cfg: NeedsConfig) -> int:
+    """Register, as of ``now``, needs stored before the workflow existed (an older intake
+    database), so none is left unworked; returns how many."""
+    with transaction(conn):
+        rows = conn.execute("SELECT n.id, n.compound_id, n.category FROM needs n LEFT JOIN need_state s"
+                            " ON s.need_id = n.id WHERE s.need_id IS NULL ORDER BY n.id").fetchall()
+        for need_id, compound_id, category in rows:
+            register_need(conn, need_id, compound_id, category if category in cfg.categories else "其他", now, cfg)
+    return len(rows)
 
 
 def _apply(conn: sqlite3.Connection, need: NeedRow, out: Outcome, actor: Actor, capacity: Role, now: datetime,
@@ -223,6 +174,8 @@ def act(conn: sqlite3.Connection, need_id: int, action: Action, actor: Actor, no
                               "此需求不在您的办理或监督范围内")
         else:
             capacity = Role.RESIDENT if actor.role == "resident" else Role.SYSTEM
+        if target is not None and target[0] == "department" and target[1] not in {d.unit for d in departments(conn)}:
+            raise Refused("bad_target", f"no department {target[1][:40]!r} in staff.csv", "没有这个职能部门")
         out = decide(need.view, action, capacity, now, cfg, note=note, rating=rating,
                      actor_id=actor.actor_id, target=target)
         _apply(conn, need, out, actor, capacity, now, note, rating)
@@ -237,19 +190,18 @@ def _rule_roles(state: State, action: Action) -> frozenset[Role]:
 def sweep_overdue(conn: sqlite3.Connection, now: datetime, cfg: NeedsConfig, batch: int = 500) -> int:
     """Escalate, one level each, the needs whose deadline passed while being handled;
     returns how many moved. Each batch is one transaction; cheap when none are due."""
+    due = ("FROM need_state WHERE state IN ('assigned', 'in_progress') AND level <> 'city' AND deadline < ?")
     moved = 0
-    while True:
+    # Most calls find nothing due: look before taking the write lock.
+    while conn.execute(f"SELECT 1 {due} LIMIT 1", (stamp(now),)).fetchall():
         with transaction(conn):
-            rows = conn.execute(
-                f"SELECT {_STATE_COLS} FROM need_state WHERE state IN ('assigned', 'in_progress')"
-                " AND level <> 'city' AND deadline < ? ORDER BY deadline LIMIT ?", (stamp(now), batch)).fetchall()
+            rows = conn.execute(f"SELECT {_STATE_COLS} {due} ORDER BY deadline LIMIT ?", (stamp(now), batch)).fetchall()
             for row in rows:
                 need = _row_view(row)
                 out = decide(need.view, Action.OVERDUE, Role.SYSTEM, now, cfg)
                 _apply(conn, need, out, SYSTEM, Role.SYSTEM, now, None, None)
         moved += len(rows)
-        if len(rows) < batch:
-            return moved
+    return moved
 
 
 # ---- reading -------------------------------------------------------------------------
@@ -323,19 +275,20 @@ class NeedSummary:
     overdue: bool
     grid_code: str | None
     street: str | None
+    escalations: int
 
 
 _SUMMARY = ("SELECT s.need_id, n.local_date, n.compound_id, s.category, n.created_at, s.state, s.level, s.unit,"
-            " s.deadline, s.grid_code, s.street FROM need_state s JOIN needs n ON n.id = s.need_id")
+            " s.deadline, s.grid_code, s.street, s.escalations FROM need_state s JOIN needs n ON n.id = s.need_id")
 
 
 def _summaries(rows, now: datetime) -> list[NeedSummary]:
     out = []
-    for (need_id, day, cid, cat, created, state, level, unit, deadline, grid, street) in rows:
+    for (need_id, day, cid, cat, created, state, level, unit, deadline, grid, street, escalations) in rows:
         dl = parse_stamp(deadline)
         st = State(state)
         out.append(NeedSummary(need_id, need_reference(day, need_id), cid, cat, created, st, level, unit, dl,
-                               st in OPEN_STATES and dl is not None and now > dl, grid, street))
+                               st in OPEN_STATES and dl is not None and now > dl, grid, street, escalations))
     return out
 
 
@@ -362,7 +315,7 @@ def queue(conn: sqlite3.Connection, staff: StaffView, now: datetime, limit: int 
                       staff.role, ("grid", "department", "street", "district", "city"))
         check = conn.execute(
             _SUMMARY + f" WHERE s.state IN ('resolved', 'reopened') AND {clause} AND s.level IN ({_in(levels)})"
-            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY n.id LIMIT ?",
+            " AND (coalesce(s.resolved_by, '') <> ? OR s.level = 'city') ORDER BY s.need_id LIMIT ?",
             (*params, *levels, staff.staff_id, limit)).fetchall()
     return {"handle": _summaries(handle, now), "check": _summaries(check, now)}
 
@@ -401,8 +354,12 @@ def area_overview(conn: sqlite3.Connection, staff: StaffView, now: datetime, lim
         raise Refused("not_supervisor", "the area view is for street, district and city supervisors",
                       "区域总览仅对街道、区、市级督办人员开放")
     clause, params = area
+    # Needs still in hand (rated ones are history, and counting them would read every need
+    # of a district on every view).
+    active = tuple(str(st) for st in State if st is not State.RATED)
     counts = conn.execute(f"SELECT s.state, s.level, count(*) FROM need_state s WHERE {clause}"
-                          " GROUP BY s.state, s.level ORDER BY s.state, s.level", params).fetchall()
+                          f" AND s.state IN ({_in(active)}) GROUP BY s.state, s.level ORDER BY s.state, s.level",
+                          (*params, *active)).fetchall()
     overdue = conn.execute(
         _SUMMARY + f" WHERE s.state IN ('assigned', 'in_progress') AND {clause} AND s.deadline < ?"
         " ORDER BY s.deadline LIMIT ?", (*params, stamp(now), limit)).fetchall()

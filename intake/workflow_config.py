@@ -75,6 +75,35 @@ class Rating(_Strict):
 class StaffPolicy(_Strict):
     session_minutes: int = Field(480, ge=5, le=24 * 60)
     scrypt_log2_n: int = Field(14, ge=10, le=20)
+    sweep_seconds: float = Field(60, ge=1, le=3600)
+
+
+_STATES = ("registered", "assigned", "in_progress", "resolved", "closed", "reopened", "rated")
+_ACTIONS = ("register", "assign", "accept", "record", "escalate", "transfer", "overdue", "resolve", "close",
+            "send_back", "rate")
+_ROLES = ("grid_worker", "street_supervisor", "district_supervisor", "city_supervisor", "department",
+          "resident", "system")
+_UNIT_LEVELS = (*LEVELS, "department")
+
+
+class Labels(_Strict):
+    """Chinese labels of states, actions, levels and roles, and the resident's timeline."""
+
+    states: dict[str, str]
+    actions: dict[str, str]
+    levels: dict[str, str]
+    roles: dict[str, str]
+    public_levels: dict[str, str]
+    steps: dict[str, str]
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Labels":
+        for name, keys in (("states", _STATES), ("actions", _ACTIONS), ("levels", _UNIT_LEVELS),
+                           ("roles", _ROLES), ("public_levels", _UNIT_LEVELS), ("steps", _ACTIONS)):
+            missing = [k for k in keys if k not in getattr(self, name)]
+            if missing:
+                raise ValueError(f"labels.{name} misses {missing}")
+        return self
 
 
 class NeedsConfig(_Strict):
@@ -86,6 +115,7 @@ class NeedsConfig(_Strict):
     send_back: Limit
     rating: Rating
     staff: StaffPolicy = StaffPolicy()
+    labels: Labels
     version: str = "unversioned"
 
     @field_validator("categories")

@@ -18,24 +18,9 @@ from intake import store, workflow
 from intake.bodies import Refusal, read_fields
 from intake.vocab import local_now
 from intake.workflow_config import NeedsConfig
-from intake.workflow_rules import LEVEL_ZH, STATE_ZH, Action, Refused, State
+from intake.workflow_rules import Action, Refused, State
 from reports.templating import render_template
 
-# What the resident reads for each step (who acted is not shown).
-_STEP_ZH = {
-    Action.REGISTER: "受理登记",
-    Action.ASSIGN: "分派至{level}办理",
-    Action.ACCEPT: "已接单，正在处置",
-    Action.RECORD: "记录处置进展",
-    Action.ESCALATE: "上报至{level}协调办理",
-    Action.OVERDUE: "超过办理期限，自动上报至{level}",
-    Action.TRANSFER: "转至{level}办理",
-    Action.RESOLVE: "反馈办理结果",
-    Action.CLOSE: "核查结案",
-    Action.SEND_BACK: "核查后退回重办",
-    Action.RATE: "居民评价：{rating}",
-}
-_PUBLIC_LEVEL = {**LEVEL_ZH, "grid": "网格员", "department": "职能部门", "street": "街道", "district": "区", "city": "市"}
 
 
 class ReceiptPages:
@@ -61,12 +46,13 @@ class ReceiptPages:
         need_id = workflow.need_id_of(need.reference)
         row = workflow.load_need(self.conn, need_id)
         events = workflow.history(self.conn, need_id)
+        labels = self.cfg.labels
         timeline = [(e.at.strftime("%Y-%m-%d %H:%M"),
-                     _STEP_ZH[e.action].format(level=_PUBLIC_LEVEL.get(e.level, ""), rating=e.rating or ""))
+                     labels.steps[e.action].format(level=labels.public_levels.get(e.level, ""), rating=e.rating or ""))
                     for e in events if e.action is not Action.REGISTER or e is events[0]]
         results = [e for e in events if e.action is Action.RESOLVE]
         state = row.view.state if row else State.REGISTERED
-        return {"need": need, "timeline": timeline, "state_text": STATE_ZH[state],
+        return {"need": need, "timeline": timeline, "state_text": labels.states[state],
                 "result": results[-1].note if results else None,
                 "result_at": results[-1].at.strftime("%Y-%m-%d %H:%M") if results else None,
                 "deadline": row.view.deadline.strftime("%Y-%m-%d %H:%M") if row and row.view.deadline else None,

@@ -47,14 +47,6 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"    # a supervisor above the need's level who may check it
 
 
-STATE_ZH = {State.REGISTERED: "已受理", State.ASSIGNED: "待接单", State.IN_PROGRESS: "处置中",
-            State.RESOLVED: "待核查", State.CLOSED: "已办结", State.REOPENED: "重新办理",
-            State.RATED: "已评价"}
-ACTION_ZH = {Action.REGISTER: "受理登记", Action.ASSIGN: "分派", Action.ACCEPT: "接单",
-             Action.RECORD: "记录处置", Action.ESCALATE: "请求支援（上报）", Action.TRANSFER: "转办",
-             Action.OVERDUE: "超时自动上报", Action.RESOLVE: "反馈办理结果", Action.CLOSE: "核查结案",
-             Action.SEND_BACK: "退回重办", Action.RATE: "评价"}
-LEVEL_ZH = {"grid": "网格", "street": "街道", "district": "区", "city": "市", "department": "部门"}
 # Handling states: the deadline runs and an overdue need escalates.
 OPEN_STATES = frozenset({State.ASSIGNED, State.IN_PROGRESS})
 CITY_UNIT = "全市"
@@ -307,16 +299,16 @@ def decide(need: NeedView | None, action: Action, role: Role, now: datetime, cfg
     state = need.state if need is not None else None
     rule = TRANSITIONS.get((state, action))
     if rule is None:
-        zh_state = STATE_ZH.get(state, "未登记") if state else "未登记"
+        zh_state = cfg.labels.states[state] if state else "未登记"
         raise Refused("illegal_transition",
                       f"'{action}' is not allowed while the need is {state or 'unregistered'}",
-                      f"当前状态（{zh_state}）不能执行“{ACTION_ZH[action]}”")
+                      f"当前状态（{zh_state}）不能执行“{cfg.labels.actions[action]}”")
     if role not in rule.roles:
         raise Refused("not_allowed", f"'{action}' is for the {'/'.join(sorted(rule.roles))}, not the {role}",
-                      f"您无权对此需求执行“{ACTION_ZH[action]}”")
+                      f"您无权对此需求执行“{cfg.labels.actions[action]}”")
     if rule.needs_note and not (note or "").strip():
         raise Refused("missing_note", f"'{action}' needs a note saying what and why",
-                      f"“{ACTION_ZH[action]}”须填写说明")
+                      f"“{cfg.labels.actions[action]}”须填写说明")
     assert need is not None  # REGISTER is the only rule from None, made by register()
     out = Outcome(action, state, rule.to, need.level, need.unit, need.deadline, need.reopen_count,
                   need.resolved_by)

@@ -133,6 +133,8 @@ def test_deadlines_follow_the_config(category, hours, days, use_days, start):
     ({"categories": {**RAW["categories"], "其他": {"hours": 3, "working_days": 2}}}, "categories.其他"),
     ({"escalation": {**RAW["escalation"], "levels": ["grid", "city"]}}, "escalation"),
     ({"rating": {**RAW["rating"], "reopens": "差评"}}, "rating"),
+    ({"labels": {**RAW["labels"], "states": {k: v for k, v in RAW["labels"]["states"].items() if k != "rated"}}},
+     "labels"),
 ])
 def test_a_broken_needs_config_is_one_line_naming_the_key(change, key):
     with pytest.raises(NeedsConfigError) as exc:

@@ -26,7 +26,7 @@ REGISTRY = pl.DataFrame({
     "compound_id": ["XM-001", "XM-002", "XM-003", "XM-004"],
     "grid_code": ["Hd001", "Hd002", "He001", None],
     "community": ["海岸社区", "海岸社区", "湖滨社区", None],
-    "street": ["鹭江街道", "鹭江街道", "滨海街道", None],
+    "street": ["鹭江街道", "鹭江街道", "滨海街道", "集美街道"],
     "district": ["思明区", "思明区", "思明区", "集美区"],
 })
 # A Friday morning, so working-day limits cross a weekend.
