@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from intake import store
+from intake.settings import intake_settings
 from intake.staff_directory import load_directory, read_staff, staff_view
 from intake.vocab import CHECKIN_KINDS, LOCAL_TZ, NEED_CATEGORIES
 from intake.workflow import RESIDENT, Actor, act, load_need, need_id_of, submit_need, sweep_overdue
@@ -229,7 +230,9 @@ def _run(conn, step: _Step, ids: dict[int, int], actors: _Actors, cfg: NeedsConf
 
 def _checkins(conn: sqlite3.Connection, registry: pl.DataFrame, rng: np.random.Generator, start: date,
               end: date) -> None:
-    """Officers' check-ins (报到): a few per day across the city, each at one compound."""
+    """Officers' check-ins (报到): a few per day across the city, each at one compound (a
+    repeat within the service's counting interval is stored once, as the service does)."""
+    interval = timedelta(hours=intake_settings().checkins.count_interval_hours)
     days = (end - start).days + 1
     for d in range(days):
         day = start + timedelta(days=d)
@@ -237,4 +240,4 @@ def _checkins(conn: sqlite3.Connection, registry: pl.DataFrame, rng: np.random.G
             compound = registry["compound_id"][int(rng.integers(registry.height))]
             officer = f"officer-{int(rng.integers(1, 60)):03d}"
             kind = CHECKIN_KINDS[int(rng.integers(len(CHECKIN_KINDS)))]
-            store.insert_checkin(conn, officer, compound, kind, None, now=_local(day, rng.uniform(9, 18)))
+            store.insert_checkin(conn, officer, compound, kind, None, interval, now=_local(day, rng.uniform(9, 18)))
