@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from intake.staff_directory import departments, location_of
+from intake.store import transaction  # one write transaction, a savepoint inside another
 from intake.vocab import LOCAL_TZ, local_now, need_reference
 from intake.workflow_config import NeedsConfig
 from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome,
@@ -38,18 +38,6 @@ def parse_stamp(s: str | None) -> datetime | None:
 def need_id_of(reference: str) -> int | None:
     m = _REFERENCE.match(reference or "")
     return int(m.group(1)) if m else None
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection):
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)
