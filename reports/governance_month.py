@@ -3,13 +3,13 @@ one-page summary for the committee. Same frames give the same bytes (no clock, f
 workbook metadata), so a month re-run writes identical files."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
 
 from governance.config import PARTS, load_governance_config
+from reports.excel import Sheet, for_people, write_people_csv, write_workbook
 from reports.templating import render_template
 
 LEVEL_ZH = {"street": "街道", "community": "社区", "grid": "网格"}
@@ -35,7 +35,6 @@ COLUMNS = {
 KEYS = {"street": ["district", "street"], "community": ["district", "street", "community"],
         "grid": ["district", "street", "community", "grid_code"]}
 RATES = ("five_star_rate", "on_time_rate", "satisfaction_rate")
-_CREATED = datetime(2000, 1, 1)  # fixed workbook metadata: the same month gives the same bytes
 
 
 def _rate(num: str, den: str) -> pl.Expr:
@@ -62,53 +61,14 @@ def _period_note(first: date, rated_on: date | None, data_until: date | None) ->
 
 
 def _write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    """UTF-8 with BOM and Chinese headers (Excel on Chinese Windows); text that a spreadsheet
-    would run as a formula is prefixed with an apostrophe."""
-    text = [c for c, t in frame.schema.items() if t == pl.String]
-    safe = frame.with_columns(pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + pl.col(c))
-                              .otherwise(pl.col(c)).alias(c) for c in text)
-    safe.rename({c: COLUMNS[c] for c in safe.columns if c in COLUMNS}).write_csv(path, include_bom=True)
-    return path
-
-
-def _width(text: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return write_people_csv(frame, path, COLUMNS)
 
 
 def _write_workbook(path: Path, sheets: list[tuple[str, pl.DataFrame]], title: str) -> Path:
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False})
-    wb.set_properties({"title": title, "created": _CREATED})
-    head = wb.add_format({"bold": True, "bg_color": "#EEF2F6", "border": 1})
-    pct = wb.add_format({"num_format": "0.0%"})
-    dec = wb.add_format({"num_format": "0.0"})
-    for name, frame in sheets:
-        ws = wb.add_worksheet(name)
-        headers = [COLUMNS.get(c, c) for c in frame.columns]
-        for k, (col, header) in enumerate(zip(frame.columns, headers)):
-            values = [str(v) for v in frame[col].drop_nulls().to_list()[:2000]]
-            width = min(40, max([_width(header)] + [_width(v) for v in values]) + 2)
-            fmt = pct if col in RATES else dec if frame.schema[col].is_float() else None
-            ws.set_column(k, k, width, fmt)
-            ws.write_string(0, k, header, head)
-        for r, row in enumerate(frame.iter_rows(), start=1):
-            for k, v in enumerate(row):
-                if v is None:
-                    continue
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    ws.write_number(r, k, v)
-                else:
-                    ws.write_string(r, k, str(v))
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(frame.height, 1), max(frame.width - 1, 0))
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(0)
-    wb.close()
-    return path
+    """The month's workbook: a sheet per level, the districts and the method; rates as %."""
+    return write_workbook(path, [
+        Sheet(name, for_people(frame, COLUMNS), formats={COLUMNS[c]: "0.0%" for c in RATES if c in frame.columns})
+        for name, frame in sheets], title=title)
 
 
 def _display(frame: pl.DataFrame) -> list[list]:
