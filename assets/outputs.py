@@ -9,9 +9,9 @@ import dagster as dg
 import polars as pl
 
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
+from assets.governance import intake_counts
 from assets.ratings import ratings
 from ingest.filehash import cached_file_sha256
-from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import previous_release, publish
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
@@ -42,29 +42,6 @@ def _history(warehouse: Warehouse, as_of: date, since: date | None = None) -> pl
     at 100,000 compounds is 36M rows, and the site needs only its trend's months)."""
     where, params = ("as_of <= ?", [as_of]) if since is None else ("as_of BETWEEN ? AND ?", [since, as_of])
     return warehouse.read("marts.ratings", where=where, params=params).sort("as_of", "compound_id")
-
-
-@dg.asset(
-    key=["core", "intake_counts"],
-    group_name="sources",
-    kinds={"sqlite", "polars"},
-    owners=OWNERS,
-    partitions_def=rating_dates,
-    pool=WAREHOUSE_POOL,
-)
-def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
-    """Residents' safety needs and officers' check-ins per compound (the intake service's
-    sixth input): counted on the public page and in the report, never in the safety index."""
-    as_of = as_of_of(context)
-    needs, checkins = read_intake(folders.intake_path(), as_of)
-    counts = (
-        needs.join(checkins.rename({"n_month": "n_checkins_month"}), on="compound_id", how="full", coalesce=True)
-        .with_columns(pl.lit(as_of).alias("as_of"))
-        .fill_null(0)
-    )
-    with warehouse.transaction() as w:
-        w.replace_partition("marts.intake_counts", counts, "as_of", as_of)
-    return dg.MaterializeResult(metadata=frame_metadata(counts))
 
 
 @dg.asset(

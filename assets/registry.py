@@ -20,6 +20,10 @@ def _source_key(folders: RunFolders) -> str | None:
     if path is None:
         return None
     digest = cached_file_sha256(path, folders.out / ".cache" / "registry.sha256.json")
+    # The compounds' grid codes are checked against grids.csv: a changed grids file re-checks them.
+    grids = folders.data / "grids.csv"
+    if grids.exists():
+        digest += ":" + cached_file_sha256(grids, folders.out / ".cache" / "grids.sha256.json")
     return f"{LOAD_VERSION}:{path.name}:{digest}:{sorted((k, str(v)) for k, v in REGISTRY_DTYPES.items())}"
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from generator import badrows, events, layout, planting, registry, sources, text, truth, writers
+from generator import badrows, events, grids, layout, planting, realdata, registry, sources, text, truth, words, writers
 
 REGISTRY_COLUMNS = ["compound_id", "name", "aliases", "district", "district_code", "street", "community",
                     "grid_code", "address", "households", "population", "lon", "lat", "coord_sys"]
@@ -47,8 +47,9 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
     for owned in [out / "sources" / s for s in sources.BUILDERS] + [out / "truth"]:
         if owned.is_dir():
             shutil.rmtree(owned)
-    rng_reg, rng_plant, rng_bg, rng_geo, rng_text, rng_src, rng_bad = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7))
+    # spawn(8)'s first seven children are spawn(7)'s: adding the staff's stream kept every city.
+    rng_reg, rng_plant, rng_bg, rng_geo, rng_text, rng_src, rng_bad, rng_staff = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8))
     win = events.make_window(end, months)
 
     say(f"registry: placing {n_compounds} compounds")
@@ -87,8 +88,15 @@ def generate_city(out_dir: Path, *, seed: int = 7, n_compounds: int = 2300, n_ev
         truth_parts.append(rf.select(*truth.SOURCE_COLUMNS).with_columns(source=pl.lit(name)))
         del rf
 
-    say("registry: writing compounds.csv and compounds.geojson")
+    say("registry: writing compounds.csv, compounds.geojson, grids.csv and staff.csv")
     reg.select(REGISTRY_COLUMNS).write_csv(out / "compounds.csv")
+    grid_frame = grids.build_grids(reg)
+    grid_frame.write_csv(out / "grids.csv")
+    grids.build_staff(rng_staff, grid_frame, words.DISTRICT_LETTER).write_csv(out / "staff.csv")
+    grid_fc, street_fc = grids.outlines(reg, shp["cell_lon"], shp["cell_lat"],
+                                        {name: geom for name, (_, geom, _) in realdata.district_shapes().items()})
+    for name, fc in (("grids.geojson", grid_fc), ("streets.geojson", street_fc)):
+        (out / name).write_text(json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     _write_geojson(reg, shp, out / "compounds.geojson")
 
     say("truth: records, expected statuses, planted outcomes")

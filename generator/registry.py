@@ -46,6 +46,27 @@ def _names(rng: np.random.Generator, comm_stem: pl.Series) -> pl.DataFrame:
     )
 
 
+MAX_GRIDS_PER_STREET = 999  # three digits per street (grid code Hd012)
+
+
+def _grid_codes(district_letter: str, district_streets: pl.Series, street_codes: pl.Series,
+                grid_key: np.ndarray) -> pl.Series:
+    """Grid codes of the rule grid systems use: the district's upper-case letter, the
+    street's lower-case letter (its place among the district's streets by official code)
+    and the grid's three-digit number inside the street, in Hilbert order (e.g. Hd012)."""
+    streets = sorted(set(district_streets.to_list()))
+    if len(streets) > 26:
+        raise ValueError(f"district {district_letter} has {len(streets)} streets; grid codes allow 26")
+    frame = pl.DataFrame({"street": street_codes, "key": grid_key})
+    frame = frame.with_columns(
+        letter=pl.col("street").replace_strict({s: chr(ord("a") + i) for i, s in enumerate(streets)}),
+        no=pl.col("key").rank("dense").over("street"))
+    if frame["no"].max() > MAX_GRIDS_PER_STREET:
+        raise ValueError("too many grids in one street for three-digit grid numbers")
+    return frame.select(pl.format("{}{}{}", pl.lit(district_letter), "letter",
+                                  pl.col("no").cast(pl.String).str.zfill(3)).alias("grid_code"))["grid_code"]
+
+
 def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """The registry frame (schemas.registry.Compound columns plus helper columns) and shapes.
 
@@ -53,6 +74,7 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
     `road_no`, `name_core`, `name_suffix`, `name_brand`, `district_code`.
     The shapes dict holds per-compound polygon parameters (see `layout.compound_shapes`).
     """
+    all_streets = divisions().select("district", "street_code").unique()
     div = divisions().filter(pl.col("weight") > 0)
     shapes = district_shapes()
     dnames = list(words.DISTRICT_WEIGHT)
@@ -72,21 +94,24 @@ def build_registry(rng: np.random.Generator, n_compounds: int) -> tuple[pl.DataF
         cell_m.append(np.full(n_d, cells["cell_m"]))
         comm_idx = np.repeat(np.arange(comms.height), counts)
         # Grids: consecutive runs of 3–8 compounds inside one community (Hilbert order keeps
-        # them compact); wide enough runs for large knobs so codes stay within 4 digits.
-        g_min = max(3, int(np.ceil(n_d / 9000)))
+        # them compact); runs wide enough for large knobs that a street keeps under
+        # MAX_GRIDS_PER_STREET grids (a street has at most n/run + one per community).
+        per_street = pl.DataFrame({"s": comms["street_code"], "n": counts}).group_by("s").agg(pl.col("n").sum())
+        g_min = max(3, int(np.ceil(int(per_street["n"].max()) / (MAX_GRIDS_PER_STREET - 100))))
         run = rng.integers(g_min, g_min + 6, comms.height)[comm_idx]
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[comm_idx]
         within = np.arange(n_d) - starts
-        grid_key = comm_idx.astype(np.int64) * 1_000_000 + within // run
-        grid_no = np.unique(grid_key, return_inverse=True)[1] + 1
+        sel = comms[comm_idx]
+        grid_codes = _grid_codes(words.DISTRICT_LETTER[dname], all_streets.filter(pl.col("district") == dname)["street_code"],
+                                 sel["street_code"],
+                                 comm_idx.astype(np.int64) * 1_000_000 + within // run)
         roads = words.ROADS[dname]
         base_road = rng.integers(0, len(roads), comms.height)[comm_idx]
         road = (base_road + rng.integers(0, 3, n_d)) % len(roads)
-        sel = comms[comm_idx]
         frames.append(pl.DataFrame({
             "district": sel["district"], "district_code": sel["district_code"], "street": sel["street"],
             "community": sel["community_short"],
-            "grid_code": [f"{words.DISTRICT_LETTER[dname]}{g:04d}" for g in grid_no],
+            "grid_code": grid_codes,
             "road": gather_str(roads, road), "road_no": rng.integers(1, 700, n_d),
         }))
     reg = pl.concat(frames)

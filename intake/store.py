@@ -203,8 +203,7 @@ class StoredNeed:
 def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
                 contact: str | None, now: datetime | None = None) -> StoredNeed:
     """Store one need and give it a reference number (a single INSERT; a caller that does
-    more in the same transaction wraps both in ``transaction``, as ``intake.workflow.submit_need``
-    does to register it in its workflow)."""
+    more in the same transaction wraps both in ``transaction``)."""
     now = now or local_now()
     day = now.date().isoformat()
     key = secrets.token_urlsafe(12)
@@ -255,10 +254,12 @@ class StoredCheckin:
 
 def insert_checkin(conn: sqlite3.Connection, officer_id: str, compound_id: str, kind: str,
                    note: str | None, interval: timedelta, key: str | None = None,
-                   fields_hash: bytes = b"", keep_seconds: float = 86400.0) -> StoredCheckin:
+                   fields_hash: bytes = b"", keep_seconds: float = 86400.0,
+                   now: datetime | None = None) -> StoredCheckin:
     """Store one check-in unless this officer already checked in at this compound for this
-    kind within ``interval`` (one counted check-in); with the compound's check-ins this month."""
-    now = local_now()
+    kind within ``interval`` (one counted check-in); with the compound's check-ins this month
+    (``now``: the check-in's time, for simulations; default the clock)."""
+    now = now or local_now()
     day = now.date().isoformat()
     with transaction(conn):
         checkin_id = idempotent(conn, f"checkin:{officer_id}", key, fields_hash, keep_seconds)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from intake import store
 from intake.staff_directory import departments, location_of
-from intake.store import transaction
+from intake.store import transaction  # one write transaction, a savepoint inside another
 from intake.vocab import LOCAL_TZ, local_now, need_reference
 from intake.workflow_config import NeedsConfig
 from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, Location, NeedView, Outcome,

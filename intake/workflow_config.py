@@ -6,6 +6,7 @@ level and label the workflow uses is read from here.
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -139,10 +140,17 @@ def parse_needs_config(raw: dict, version: str = "unversioned", source: str = "n
         raise NeedsConfigError(f"{source}: {where}: {msg}; fix it (see config/needs.yaml)") from None
 
 
-@lru_cache(maxsize=4)
+NEEDS_CONFIG_ENV = "SAFESTAR_NEEDS_CONFIG"
+
+
 def load_needs_config(path: Path | None = None) -> NeedsConfig:
-    """Load and validate the needs policy (default ``config/needs.yaml``)."""
-    path = Path(path or DEFAULT_NEEDS)
+    """Load and validate the needs policy: ``path``, else the file named by
+    ``SAFESTAR_NEEDS_CONFIG`` (a city's own policy), else ``config/needs.yaml``."""
+    return _load_needs_config(Path(path or os.environ.get(NEEDS_CONFIG_ENV) or DEFAULT_NEEDS))
+
+
+@lru_cache(maxsize=4)
+def _load_needs_config(path: Path) -> NeedsConfig:
     try:
         data = path.read_bytes()
         raw = yaml.safe_load(data.decode("utf-8"))

@@ -1,4 +1,4 @@
-"""The `safestar` command line: generate, run, demo, explain, plaques, serve."""
+"""The `safestar` command line: generate, run, demo, monthly, explain, plaques, serve."""
 from __future__ import annotations
 
 import argparse
@@ -136,6 +136,50 @@ def failed_checks_line(instance, run_id: str, as_of: date) -> str:
             f"(`safestar ui --out OUT_DIR`), fix the input and run again")
 
 
+def run_monthly_ranking(data_dir: Path, out_dir: Path, month: date, *, demo: bool = False, quiet: bool = False):
+    """Materialise the monthly ranking (每月通报) of ``month`` in-process from the warehouse
+    the nightly runs filled; returns the Dagster result."""
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from pipelines.instance import cli_run_tags, persistent_instance, release_dead_runs
+    from pipelines.resources import default_resources
+
+    if not (out_dir / "warehouse.duckdb").exists():
+        raise UserError(f"no warehouse in {out_dir}: run `safestar run` for a date of the month first")
+    job = build_definitions(default_resources(data_dir, out_dir, demo=demo)).resolve_job_def("monthly_ranking")
+    loggers = {} if quiet else {"progress": {}}
+    # Recorded in the same instance as the nightly runs, so the UI shows the month's run too.
+    with persistent_instance(out_dir) as instance:
+        release_dead_runs(instance)
+        try:
+            return job.execute_in_process(
+                partition_key=month.replace(day=1).isoformat(), instance=instance, tags=cli_run_tags(),
+                run_config={"loggers": loggers or {"console": {"config": {"log_level": "CRITICAL"}}}},
+                raise_on_error=True)
+        except dg.DagsterExecutionStepExecutionError as exc:
+            cause = exc.user_exception or exc
+            if isinstance(cause, (ValueError, FileNotFoundError, PermissionError)):
+                raise UserError(str(cause)) from cause
+            raise
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise UserError(f"--month {text!r} is not a month: use YYYY-MM, e.g. 2026-11") from None
+
+
+def cmd_monthly(args) -> int:
+    month = _month(args.month)
+    out = Path(args.out)
+    run_monthly_ranking(Path(args.data), out, month)
+    print(f"ranked {month:%Y-%m} → {out / 'monthly' / f'{month:%Y-%m}'} (每月通报_{month:%Y-%m}.xlsx, CSV, "
+          f"index.html, summary.html)")
+    return 0
+
+
 def cmd_run(args) -> int:
     as_of = _as_of(args.as_of)
     data, out = Path(args.data), Path(args.out)
@@ -179,12 +223,26 @@ def cmd_demo(args) -> int:
     if not (data / "city.json").exists():
         generate_city(data, seed=args.seed, progress=print)
     city = json.loads((data / "city.json").read_text(encoding="utf-8"))
-    for key in ("first_as_of", "second_as_of"):
-        as_of = date.fromisoformat(city[key])
+    end = date.fromisoformat(city["second_as_of"])
+    intake_db = out / "intake.sqlite"
+    if not intake_db.exists():
+        from generator.needs import simulate_needs
+
+        out.mkdir(parents=True, exist_ok=True)
+        # the residents' needs and their handling over the last months (two before this one)
+        start = _month_start(end, back=2)
+        simulate_needs(data, intake_db, start=start, end=end, seed=args.seed, progress=print)
+    # the last day of last month too: the month's ranking compares with a rated month
+    for as_of in (_month_start(end, back=0) - timedelta(days=1), *(date.fromisoformat(city[k])
+                                                                   for k in ("first_as_of", "second_as_of"))):
         print(f"== rating {as_of}")
         run_rating(data, out, as_of, demo=True)
+    for month in (_month_start(end, back=1), _month_start(end, back=0)):
+        print(f"== monthly ranking {month:%Y-%m}")
+        run_monthly_ranking(data, out, month, demo=True)
     print(f"demo done in {time.perf_counter() - t0:.1f}s: results in {out}/{city['second_as_of']}/ "
-          f"(ratings.csv, report/index.html, map/index.html, site/index.html, plaques/)")
+          f"(ratings.csv, report/index.html, map/index.html, site/index.html, plaques/), "
+          f"monthly ranking in {out}/monthly/{end:%Y-%m}/")
     return 0
 
 
@@ -211,6 +269,12 @@ def cmd_ui(args) -> int:
     print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {env['DAGSTER_HOME']}); Ctrl-C stops it", flush=True)
     os.execvpe(argv[0], argv, env)  # the process becomes `dagster dev`: signals reach it directly
     return 0
+
+
+def _month_start(day: date, back: int) -> date:
+    """The first day of the month ``back`` months before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - back
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def cmd_explain(args) -> int:
@@ -258,10 +322,16 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--demo", action="store_true")
     backfill.set_defaults(func=cmd_backfill)
 
-    demo = sub.add_parser("demo", help="generate the demo city and rate it on two dates")
+    demo = sub.add_parser("demo", help="generate the demo city, simulate its needs, rate it on two dates, rank its months")
     demo.add_argument("--out", default="demo", help="folder for data/ and out/ (default ./demo)")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
+
+    monthly = sub.add_parser("monthly", help="the monthly ranking (每月通报) of streets, communities and grids")
+    monthly.add_argument("--month", required=True, help="month YYYY-MM")
+    monthly.add_argument("--data", required=True, help="DATA_DIR of the nightly runs")
+    monthly.add_argument("--out", required=True, help="OUT_DIR holding warehouse.duckdb; files go to OUT_DIR/monthly/<month>/")
+    monthly.set_defaults(func=cmd_monthly)
 
     gen = sub.add_parser("generate", help="generate a synthetic Xiamen-like city (deterministic from --seed)")
     gen.add_argument("--out", required=True)

@@ -6,15 +6,15 @@ import gc
 
 import dagster as dg
 
-from assets import attribution, checks, ingestion, monitor, outputs, ratings, registry
+from assets import attribution, checks, governance, ingestion, monitor, outputs, ratings, registry
 from pipelines.jobs import ingestion as ingestion_job
-from pipelines.jobs import nightly_rating, veto_monitor
+from pipelines.jobs import monthly_ranking, nightly_rating, veto_monitor
 from pipelines.progress import progress_logger
 from pipelines.resources import env_resources
-from pipelines.schedules import nightly_schedule
+from pipelines.schedules import monthly_ranking_schedule, nightly_schedule
 from pipelines.sensors import veto_monitor_sensor
 
-ASSET_MODULES = [registry, ingestion, attribution, ratings, monitor, outputs, checks]
+ASSET_MODULES = [registry, ingestion, attribution, ratings, monitor, outputs, governance, checks]
 
 # Python's cyclic garbage collector runs every 700 new objects by default and, as the heap
 # grows, scans every live object again. A run process holds over a million objects from its
@@ -43,8 +43,8 @@ def build_definitions(resources: dict) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
-        jobs=[nightly_rating, ingestion_job, veto_monitor],
-        schedules=[nightly_schedule],
+        jobs=[nightly_rating, ingestion_job, veto_monitor, monthly_ranking],
+        schedules=[nightly_schedule, monthly_ranking_schedule],
         sensors=[veto_monitor_sensor],
         resources=resources,
         loggers={"console": dg.default_loggers()["console"], "progress": progress_logger},

@@ -5,10 +5,15 @@ from __future__ import annotations
 import dagster as dg
 
 
+MONTHLY = dg.AssetSelection.assets(["marts", "governance_ranking"])
+# What the intake service feeds (partitioned by rating date): not part of ingesting files.
+INTAKE = dg.AssetSelection.assets(["core", "intake_counts"], ["raw", "intake_needs"], ["raw", "intake_need_events"],
+                                  ["raw", "intake_checkins"], ["core", "needs"])
+
 # DuckDB allows one writing process: every job runs its assets in one process, in order.
 nightly_rating = dg.define_asset_job(
     "nightly_rating",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(["marts", "urgent_alerts"]) - MONTHLY,
     executor_def=dg.in_process_executor,
     description="Ingest, attribute, score and publish one rating date.",
 )
@@ -16,17 +21,22 @@ nightly_rating = dg.define_asset_job(
 ingestion = dg.define_asset_job(
     "ingestion",
     # Unpartitioned: the per-date assets of those groups run with the nightly rating.
-    selection=(dg.AssetSelection.groups("sources", "canonical_events")
-               - dg.AssetSelection.assets(["core", "intake_counts"], ["marts", "source_completeness"])
-               ).required_multi_asset_neighbors(),
+    selection=(dg.AssetSelection.groups("sources", "canonical_events") - INTAKE
+               - dg.AssetSelection.assets(["marts", "source_completeness"])).required_multi_asset_neighbors(),
     executor_def=dg.in_process_executor,
     description="Load new landing-zone files into the warehouse.",
 )
 
 veto_monitor = dg.define_asset_job(
     "veto_monitor",
-    selection=(dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream()
-               - dg.AssetSelection.assets(["core", "intake_counts"])).required_multi_asset_neighbors(),
+    selection=(dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream() - INTAKE).required_multi_asset_neighbors(),
     executor_def=dg.in_process_executor,
     description="Ingest new records and re-rate the compounds a veto or downgrade record affects.",
+)
+
+monthly_ranking = dg.define_asset_job(
+    "monthly_ranking",
+    selection=MONTHLY,
+    executor_def=dg.in_process_executor,
+    description="Rank streets, communities and grids on the month's governance score (每月通报).",
 )

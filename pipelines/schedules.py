@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from assets.common import CITY_TZ
-from pipelines.jobs import nightly_rating
+from pipelines.jobs import monthly_ranking, nightly_rating
 
 
 @dg.schedule(job=nightly_rating, cron_schedule="0 2 * * *", execution_timezone=CITY_TZ,
@@ -18,3 +18,13 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     rating_dates ends a day ahead so that the CLI can rate the current day.)"""
     day = context.scheduled_execution_time.astimezone(ZoneInfo(CITY_TZ)).date() - timedelta(days=1)
     return dg.RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())
+
+
+@dg.schedule(job=monthly_ranking, cron_schedule="0 5 1 * *", execution_timezone=CITY_TZ,
+             name="monthly_ranking_schedule")
+def monthly_ranking_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The month just ended, on the 1st at 05:00 after that night's rating (02:00) is done.
+    (The month partitions reach the running month, which can be ranked on demand.)"""
+    tick = context.scheduled_execution_time
+    last_month = (tick.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return dg.RunRequest(partition_key=last_month.strftime("%Y-%m-%d"))

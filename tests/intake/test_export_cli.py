@@ -1,4 +1,4 @@
-"""The nightly read of the intake database, officer tokens and the CLI handlers."""
+"""Officer tokens, the intake store and the CLI handlers (the nightly read: tests/governance)."""
 from __future__ import annotations
 
 import argparse
@@ -9,38 +9,6 @@ import pytest
 
 from intake import store, tokens
 from intake.cli import latest_site, register
-from intake.export import read_intake
-
-
-def _seed(db):
-    conn = store.connect(db)
-    rows = [("A", "2026-11-01"), ("A", "2026-11-23"), ("A", "2026-11-24"), ("A", "2026-10-31"), ("B", "2026-09-02")]
-    for cid, day in rows:
-        conn.execute("INSERT INTO needs (compound_id, category, text, receipt_key, created_at, local_date)"
-                     " VALUES (?, '其他', 't', 'k', ?, ?)", (cid, day + "T10:00:00+08:00", day))
-    for cid, day in [("A", "2026-11-05"), ("A", "2026-10-05"), ("C", "2026-11-23"), ("C", "2026-11-30")]:
-        conn.execute("INSERT INTO checkins (officer_id, compound_id, kind, created_at, local_date)"
-                     " VALUES ('o', ?, '法治宣传', ?, ?)", (cid, day + "T10:00:00+08:00", day))
-    conn.close()
-
-
-def test_read_intake_counts_month_and_total_up_to_as_of(tmp_path):
-    db = tmp_path / "i.sqlite"
-    _seed(db)
-    needs, checkins = read_intake(db, date(2026, 11, 23))
-    assert needs.rows() == [("A", 2, 3), ("B", 0, 1)]
-    assert checkins.rows() == [("A", 1), ("C", 1)]
-    assert needs.columns == ["compound_id", "n_needs_month", "n_needs_total"]
-
-
-def test_read_intake_is_read_only_and_tolerates_missing_db(tmp_path):
-    needs, checkins = read_intake(tmp_path / "none.sqlite", date(2026, 11, 23))
-    assert needs.height == 0 and checkins.height == 0 and checkins.columns == ["compound_id", "n_month"]
-    assert not (tmp_path / "none.sqlite").exists()
-    junk = tmp_path / "junk.sqlite"
-    sqlite3.connect(junk).execute("CREATE TABLE t (x)").connection.close()
-    with pytest.raises(ValueError, match="not a SafeStar intake database"):
-        read_intake(junk, date(2026, 11, 23))
 
 
 def test_tokens_add_revoke_list(tmp_path):

@@ -51,7 +51,7 @@ def compounds(n: int, seed: int = 7) -> pl.DataFrame:
         "district_code": pick["district_code"],
         "street": pick["street"],
         "community": pick["community"],
-        "grid_code": [f"G{i % 10000:04d}" for i in range(n)],
+        "grid_code": [f"S{chr(97 + i // 1000 % 26)}{i % 1000:03d}" for i in range(n)],
         "address": [None] * n,
         "households": households,
         "population": households * 3,

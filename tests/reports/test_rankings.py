@@ -29,7 +29,7 @@ def small():
         ("B2", "湖里区", "江头街道", 70.0, 3, "downgraded"),
         ("B3", "湖里区", "禾山街道", 50.0, 0, "vetoed"),
     ])
-    comp = rat.select("compound_id", pl.lit("某社区").alias("community"), pl.lit("G0001").alias("grid_code"))
+    comp = rat.select("compound_id", pl.lit("某社区").alias("community"), pl.lit("Sa001").alias("grid_code"))
     return rat, comp
 
 

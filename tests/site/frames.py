@@ -34,7 +34,7 @@ def compounds() -> pl.DataFrame:
     df = pl.DataFrame(_REG, schema=["compound_id", "name", "aliases", "district", "street", "community",
                                     "households", "population"], orient="row")
     df = df.with_columns(
-        pl.lit(None, pl.String).alias("district_code"), pl.lit("00001").alias("grid_code"),
+        pl.lit(None, pl.String).alias("district_code"), pl.lit("Sa001").alias("grid_code"),
         pl.lit("某路1号").alias("address"), pl.lit(118.1).alias("lon"), pl.lit(24.5).alias("lat"),
         pl.lit("WGS84").alias("coord_sys"),
     )
