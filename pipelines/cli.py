@@ -51,7 +51,12 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     from pipelines.definitions import build_definitions
     from pipelines.resources import default_resources
 
+    from plaques.keys import preflight
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    # The signing key, demo mode and base URL are checked before anything runs: a secret
+    # that is not the recorded key refuses to start (rotate with `safestar plaques rotate`).
+    preflight(out_dir, os.environ, demo=demo)
     resources = default_resources(data_dir, out_dir, rules_path=str(rules or ""), demo=demo)
     job = build_definitions(resources).resolve_job_def("nightly_rating")
     loggers = {} if quiet else {"progress": {}}
@@ -161,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", required=True, help="rating date YYYY-MM-DD")
     run.add_argument("--out", required=True, help="OUT_DIR: outputs go to OUT_DIR/<as_of>/, the warehouse to OUT_DIR/warehouse.duckdb")
     run.add_argument("--rules", help="a rules file instead of config/rules.yaml")
-    run.add_argument("--demo", action="store_true", help="demo mode: a labelled demo plaque secret when none is set")
+    run.add_argument("--demo", action="store_true",
+                     help="demo mode: plaques signed with the public demo key and marked 样例 (never for real plaques)")
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="rate a range of past dates in order (history), oldest first")

@@ -10,6 +10,8 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from plaques.keys import is_demo
+
 WAREHOUSE_SCHEMAS = ("raw", "core", "marts", "ops")
 
 
@@ -126,7 +128,7 @@ class RunFolders(dg.ConfigurableResource):
     data_dir: str
     out_dir: str
     rules_path: str = ""
-    public_base_url: str = "https://safestar.example.cn"
+    public_base_url: str = ""  # empty: SAFESTAR_PUBLIC_BASE_URL (checked by plaques.keys.base_url_of)
     intake_db: str = ""
     demo: bool = False
     match_rate_floor: float = 0.80
@@ -171,9 +173,9 @@ def env_resources() -> dict:
             data_dir=data_dir,
             out_dir=out_dir,
             rules_path=os.environ.get("SAFESTAR_RULES", ""),
-            public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", "https://safestar.example.cn"),
+            public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", ""),
             intake_db=os.environ.get("SAFESTAR_INTAKE_DB", ""),
-            demo=os.environ.get("SAFESTAR_DEMO", "1") == "1",
+            demo=is_demo(os.environ),  # demo only when asked for: unset is not demo
             match_rate_floor=float(os.environ.get("SAFESTAR_MATCH_RATE_FLOOR", "0.80")),
         ),
     }

@@ -17,7 +17,7 @@ from intake.tokens import add_officer
 from plaques.pages import render_verification_pages
 from plaques.sign import sign_serial
 from tests.intake.live import live_server
-from tests.plaques.conftest import BASE_URL, SECRET
+from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
 from tests.plaques.qr_decode import decode
 from tests.plaques.scenario import D1, D2, build
 
@@ -29,7 +29,7 @@ def releases(tmp_path_factory):
     sc = build(root / "out")
     first, second = root / "out" / D1.isoformat() / "site", root / "out" / D2.isoformat() / "site"
     render_verification_pages(first, sc.first.registry, sc.history.filter(pl.col("as_of") == D1),
-                              base_url=BASE_URL, secret=SECRET)
+                              keyring=KEYRING)
     made = []
     real_mkdir = os.mkdir
 
@@ -39,7 +39,7 @@ def releases(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(os, "mkdir", counting_mkdir)
-        render_verification_pages(second, sc.second.registry, sc.history, base_url=BASE_URL, secret=SECRET,
+        render_verification_pages(second, sc.second.registry, sc.history, keyring=KEYRING,
                                   previous=first)
     # The intake server needs the site's compound list.
     (second / "search.json").write_text(json.dumps({"as_of": D2.isoformat(), "rows": [["C5"]]}), encoding="utf-8")

@@ -123,11 +123,10 @@ def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_pa
 
 def test_verification_page_renders_chinese_on_a_phone(browser, tmp_path):
     from plaques.pages import render_verification_pages
-    from tests.plaques.conftest import BASE_URL, SECRET
+    from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
 
     sc = build(tmp_path / "out")
-    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, base_url=BASE_URL,
-                                        secret=SECRET)
+    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, keyring=KEYRING)
     page = browser.new_page(viewport={"width": 390, "height": 800}, device_scale_factor=2)
     for path in written[:2] + [tmp_path / "site" / "404.html"]:
         page.goto(path.as_uri())
