@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.common import OWNERS, frame_metadata, markdown_table
 from assets.ingestion import case_events
-from attribution.incremental import attribution_fingerprint
+from attribution.warehouse import attribution_fingerprint
 from attribution.review import read_decisions, write_review_queue
 from attribution.warehouse import (
     ATTRIBUTED,
