@@ -52,16 +52,15 @@ def qr_code(url: str) -> qrcode.QRCode:
     return code
 
 
-def qr_svg(code: qrcode.QRCode) -> bytes:
-    """The QR code alone as vector SVG (``qrcode``'s SVG path factory: one module = 1 mm)."""
+def qr_vector(code: qrcode.QRCode) -> SvgPathImage:
+    """The QR code as ``qrcode``'s SVG path image (one module = 1 mm)."""
     code.box_size = SVG_BOX_SIZE
-    return code.make_image(image_factory=SvgPathImage).to_string(encoding="utf-8") + b"\n"
+    return code.make_image(image_factory=SvgPathImage)
 
 
-def qr_path_d(code: qrcode.QRCode) -> str:
-    """The ``d`` of the path ``qrcode``'s SVG path factory draws, in module units."""
-    code.box_size = SVG_BOX_SIZE
-    return code.make_image(image_factory=SvgPathImage).path.get("d")
+def qr_svg(code: qrcode.QRCode, image: SvgPathImage | None = None) -> bytes:
+    """The QR code alone as a vector SVG file."""
+    return (image or qr_vector(code)).to_string(encoding="utf-8") + b"\n"
 
 
 def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
@@ -128,11 +127,13 @@ def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
             f"{date_zh(item.rated_on)} {item.serial}"}
 
 
-def artwork_svg(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
-    """The plaque's artwork: an SVG of the trim size plus bleed, in millimetres."""
+def artwork_svg(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig,
+                image: SvgPathImage | None = None) -> bytes:
+    """The plaque's artwork: an SVG of the trim size plus bleed, in millimetres, the QR code
+    drawn with the path of ``qrcode``'s SVG path image (``image``, made when not given)."""
     lay = layout(item, config, len(code.get_matrix()))
     stars = [{"points": " ".join(f"{x:.2f},{y:.2f}" for x, y in s["points"]), "earned": s["earned"]}
              for s in lay["stars"]]
     return template("plaque_artwork.svg.j2").render(
-        lay=lay, stars=stars, qr_d=qr_path_d(code), font_stack=FONT_STACK, red=RED, gold=GOLD,
+        lay=lay, stars=stars, qr_d=(image or qr_vector(code)).path.get("d"), font_stack=FONT_STACK, red=RED, gold=GOLD,
     ).encode("utf-8")

@@ -40,7 +40,7 @@ from schemas.ratings import Rating
 MAX_PAGE_BYTES = 100 * 1024
 FINGERPRINTS = "_fingerprints.json"  # in p/: serial → hash of what its page shows
 PAGE_VERSION = 1  # bump when what a page shows changes without its template changing
-THREADS = 1  # writers: links into one folder serialise on its lock (see bench/plaque_pages_bench.py)
+THREADS = 1  # writers: links into one folder serialise on its lock
 ROOT = "../"  # from p/<serial>.<signature>.html back to the site root
 # The public site's compound pages live at /c/<slug>.html; the slug is the id when URL-safe.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from plaques.artwork import PlaqueItem, artwork_svg, qr_code, qr_png, qr_svg
+from plaques.artwork import PlaqueItem, artwork_svg, qr_code, qr_png, qr_svg, qr_vector
 from plaques.config import PlaqueConfig, load_plaque_config
 
 FOLDERS = ("qr", "art", "pdf")
@@ -32,9 +32,10 @@ def make_files(item: PlaqueItem, dest: Path, config: PlaqueConfig, pdf: bool = T
     if not wanted:
         return 0
     code = qr_code(item.url)
+    vector = qr_vector(code)  # one vector image for the artwork and the QR file
     makers = {
-        f"art/{item.serial}.svg": lambda: artwork_svg(item, code, config),
-        f"qr/{item.serial}.svg": lambda: qr_svg(code),
+        f"art/{item.serial}.svg": lambda: artwork_svg(item, code, config, vector),
+        f"qr/{item.serial}.svg": lambda: qr_svg(code, vector),
         f"qr/{item.serial}.png": lambda: qr_png(code, config),
     }
     if pdf:
