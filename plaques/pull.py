@@ -91,11 +91,17 @@ def read_orders(out_dir: Path) -> pl.DataFrame:
     path = Path(out_dir) / "warehouse.duckdb"
     if not path.exists():
         raise FileNotFoundError(f"no warehouse in {out_dir}: pass the pipeline's --out folder, or run `safestar run` first")
+    import duckdb
+
     warehouse = Warehouse(path=str(path))
-    tables = [t for t in ORDER_TABLES if warehouse.has_table(t)]
-    if not tables or not warehouse.has_table("marts.plaques"):
-        return pl.DataFrame()
-    return warehouse.query(orders_sql(tables))
+    try:
+        tables = [t for t in ORDER_TABLES if warehouse.has_table(t)]
+        if not tables or not warehouse.has_table("marts.plaques"):
+            return pl.DataFrame()
+        return warehouse.query(orders_sql(tables))
+    except duckdb.IOException as e:  # a run holds the warehouse (one writer, no readers meanwhile)
+        raise ValueError(f"cannot read {path} now ({str(e).splitlines()[0]}): a run is writing it; "
+                         "pull again when it has finished") from None
 
 
 def _batch_sort_key(batch_id: str) -> tuple[str, str]:
@@ -153,7 +159,8 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf:
                       config_path: Path | None = None) -> int:
     """Make every plaque's missing files, in ``workers`` processes; returns the files made."""
     for sub in FOLDERS:
-        (dest / sub).mkdir(parents=True, exist_ok=True)
+        if pdf or sub != "pdf":
+            (dest / sub).mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not all((dest / f).exists() for f in files_of(it.serial, pdf))]
     bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="块", desc=f"牌匾 {dest.name}",
                disable=not progress, file=sys.stderr)

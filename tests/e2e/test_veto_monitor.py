@@ -39,10 +39,12 @@ def _run_monitor(data, out, day: date) -> pl.DataFrame:
         return conn.sql("SELECT * FROM marts.urgent_alerts WHERE detected_on = ?", params=[day]).pl()
 
 
-def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once, tmp_path):
+def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once, tmp_path, monkeypatch):
     from plaques.pull import pull_batch
 
     data, out, second, planted = rated_once
+    # The monitor honours the public base URL like the nightly run does.
+    monkeypatch.setenv("SAFESTAR_PUBLIC_BASE_URL", "https://pingan.xm.gov.cn")
     alerts = _run_monitor(data, out, second)
     by_id = {r["compound_id"]: r for r in alerts.iter_rows(named=True)}
     assert by_id[planted["late_veto"]]["status_after"] == "vetoed"
@@ -53,6 +55,7 @@ def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_onc
         orders = conn.sql("SELECT * FROM marts.urgent_plaque_actions WHERE as_of = ?", params=[second]).pl()
     batch = f"B{second:%Y%m%d}U"
     assert set(orders["batch_id"]) == {batch}
+    assert orders.filter(pl.col("action") != "withdraw")["url"].str.starts_with("https://pingan.xm.gov.cn/p/").all()
     actions = dict(zip(orders["compound_id"], orders["action"]))
     assert actions[planted["late_veto"]] == "withdraw"
     assert actions[planted["late_downgrade"]] == "replace"

@@ -130,11 +130,11 @@ def test_dagster_resources_are_not_demo_without_the_variable(monkeypatch):
 def test_sensors_do_not_fall_back_to_demo_data(monkeypatch):
     import dagster as dg
 
-    from pipelines.sensors import landing_zone_sensor
+    from pipelines.sensors import veto_monitor_sensor
 
     monkeypatch.delenv("SAFESTAR_DATA_DIR", raising=False)
     monkeypatch.delenv("SAFESTAR_DEMO", raising=False)
-    result = landing_zone_sensor(dg.build_sensor_context())
+    result = veto_monitor_sensor(dg.build_sensor_context())
     assert not result.run_requests and "SAFESTAR_DATA_DIR is not set" in result.skip_reason.skip_message
 
 

@@ -160,6 +160,13 @@ def test_a_killed_pull_resumes(scenario, tmp_path):
     assert json.loads((folder / ".pull.json").read_text())["batch_id"] == "B20260302"
 
 
+def test_without_a_pdf_the_rest_is_made(scenario, tmp_path):
+    got = pulled(scenario, tmp_path / "p", "B20260303", pdf=False)
+    assert not (got / "pdf").exists()
+    assert (got / "art" / "350205-C2-02.svg").is_file() and (got / "B20260303.zip").is_file()
+    assert "pdf/" not in _csv(got / "manifest.csv")["文件"][0]
+
+
 def test_pull_mistakes_raise_one_line_errors(scenario, tmp_path):
     with pytest.raises(ValueError, match="no plaque batch 'B1999'.*B20260303"):
         pull_batch(scenario.out_dir, batch="B1999", to=tmp_path / "x", progress=False)
