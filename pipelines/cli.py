@@ -51,8 +51,11 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     from pipelines.definitions import build_definitions
     from pipelines.resources import default_resources
 
+    from assets.common import rating_dates
     from plaques.keys import preflight
 
+    if as_of.isoformat() not in rating_dates.get_partition_keys():
+        raise UserError(_not_a_rating_date(as_of))
     out_dir.mkdir(parents=True, exist_ok=True)
     # The signing key, demo mode and base URL are checked before anything runs: a secret
     # that is not the recorded key refuses to start (rotate with `safestar plaques rotate`).
@@ -73,13 +76,17 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
                 raise UserError(str(cause)) from cause
             raise
         except DagsterUnknownPartitionError:
-            raise UserError(f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
-                            f"Xiamen time): pick an earlier date") from None
+            raise UserError(_not_a_rating_date(as_of)) from None
         except DagsterAssetCheckFailedError as exc:
             raise UserError(f"a blocking check failed, nothing was published for {as_of} ({exc}); "
                             f"see the check's metadata in the Dagster UI or the warehouse, fix the input "
                             f"and run again") from None
     return result
+
+
+def _not_a_rating_date(as_of: date) -> str:
+    return (f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
+            f"Xiamen time): pick an earlier date")
 
 
 def cmd_run(args) -> int:
