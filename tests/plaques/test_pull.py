@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from plaques import printfiles
+from plaques import pull as pull_module
 from plaques.cli import register
 from plaques.pull import LEDGER_NAME, pull_batch
 from tests.plaques.scenario import build, pulled
@@ -66,7 +67,7 @@ def test_pull_latest_makes_the_files_then_nothing_new(scenario, tmp_path):
     assert second.n_total == 0 and second.folders == [] and "nothing pending" in second.summary()
 
 
-def test_archive_holds_every_file_and_is_reproducible(scenario, tmp_path):
+def test_archive_holds_every_file_and_is_reproducible(scenario, tmp_path, monkeypatch):
     a = pulled(scenario, tmp_path / "a", "B20260302")
     with zipfile.ZipFile(a / "B20260302.zip") as z:
         assert z.testzip() is None
@@ -75,9 +76,21 @@ def test_archive_holds_every_file_and_is_reproducible(scenario, tmp_path):
         assert names == sorted(f"B20260302/{rel}" for rel in digests(a) if rel != "B20260302.zip")
         assert z.read("B20260302/manifest.csv") == (a / "manifest.csv").read_bytes()
         assert {i.compress_type for i in z.infolist() if i.filename.endswith(".pdf")} == {zipfile.ZIP_STORED}
-    # A second pull of the same orders elsewhere (another ledger) gives the same bytes.
+    # A second pull of the same orders elsewhere (another ledger), in two worker processes,
+    # gives the same bytes.
+    monkeypatch.setattr("plaques.pull.PARALLEL_FROM", 0)
+    monkeypatch.setattr("plaques.pull.CHUNK", 2)
+    spawned = []
+    real_pool = pull_module.ProcessPoolExecutor
+
+    def counting_pool(*args, **kwargs):
+        spawned.append(kwargs.get("max_workers"))
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr("plaques.pull.ProcessPoolExecutor", counting_pool)
     other = build(tmp_path / "out2")
     b = pulled(other, tmp_path / "b", "B20260302", workers=2)
+    assert spawned == [2]
     assert digests(a) == digests(b)
 
 
