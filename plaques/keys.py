@@ -128,7 +128,7 @@ class Keyring:
         return keyed_signature(serial, self.current.id, self.current.secret)
 
     def url(self, base_url: str, serial: str) -> str:
-        return plaque_url(base_url, serial, self.sign(serial))
+        return plaque_url(base_url, serial, signature=self.sign(serial))
 
     def check(self, serial: str, signature: str, today: date | None = None) -> str:
         """``genuine`` (current key), ``old_key`` (a retired key in its grace period),

@@ -65,8 +65,9 @@ def mac_matches(serial: str, mac: str, secret: str) -> bool:
     return hmac.compare_digest(expected.encode("ascii"), mac.encode("utf-8", "replace"))
 
 
-def plaque_url(base_url: str, serial: str, signature: str) -> str:
-    """The URL a plaque's QR code encodes, for a signature of either form."""
+def plaque_url(base_url: str, serial: str, *, signature: str) -> str:
+    """The URL a plaque's QR code encodes, for a signature of either form (keyword-only: a
+    secret passed by mistake must fail, never land in a URL)."""
     return base_url.rstrip("/") + "/p/" + page_name(serial, signature)
 
 

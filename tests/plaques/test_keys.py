@@ -65,7 +65,9 @@ def test_both_printed_url_forms_keep_verifying():
     """Plaques printed before key ids carry the bare MAC (flat `<serial>.<MAC>.html`, or the
     folder form `/p/<serial>/<MAC>/`); they verify against the same key."""
     ring = Keyring(SigningKey.of(SECRET))
-    old_flat = plaque_url("https://safestar.example.cn", SERIAL, sign_serial(SERIAL, SECRET))
+    old_flat = plaque_url("https://safestar.example.cn", SERIAL, signature=sign_serial(SERIAL, SECRET))
+    with pytest.raises(TypeError):
+        plaque_url("", SERIAL, SECRET)  # the old call with a secret cannot put the secret in a URL
     assert old_flat == f"https://safestar.example.cn/p/{SERIAL}.{sign_serial(SERIAL, SECRET)}.html"
     serial, sig = parse_page_name(old_flat.rsplit("/", 1)[1])
     assert (serial, ring.check(serial, sig)) == (SERIAL, GENUINE)
