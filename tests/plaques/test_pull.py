@@ -173,6 +173,23 @@ def test_a_killed_pull_resumes(scenario, tmp_path):
     assert json.loads((folder / ".pull.json").read_text())["batch_id"] == "B20260302"
 
 
+def test_an_urgent_order_pulled_first_is_not_handed_out_again_at_night(scenario, tmp_path):
+    """The veto monitor orders the withdrawal between nightly runs (batch …U); the nightly
+    batch orders it again; the printer collects that plaque once."""
+    from plaques.orders import print_orders
+    from tests.plaques.scenario import SETTINGS
+
+    urgent = print_orders(scenario.second.actions.filter(pl.col("action") == "withdraw"), batch_id="B20260303U",
+                          settings=SETTINGS, as_of=scenario.second.as_of)
+    with scenario.warehouse.transaction() as w:
+        w.replace_partition("marts.urgent_plaque_actions", urgent, "as_of", scenario.second.as_of)
+    first = pull_batch(scenario.out_dir, batch="B20260303U", to=tmp_path / "p", workers=1, progress=False)
+    assert (first.n_print, first.n_withdraw) == (0, 1)
+    night = pull_batch(scenario.out_dir, batch="B20260303", to=tmp_path / "p", workers=1, progress=False)
+    collect = _csv(night.folders[0] / "withdrawals.csv")
+    assert collect["回收"].to_list() == ["安装新牌后收回旧牌"]  # only the replaced plaque's old one
+
+
 def test_without_a_pdf_the_rest_is_made(scenario, tmp_path):
     got = pulled(scenario, tmp_path / "p", "B20260303", pdf=False)
     assert not (got / "pdf").exists()
