@@ -158,7 +158,7 @@ def _items(part: pl.DataFrame) -> list[PlaqueItem]:
 def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf: bool, progress: bool,
                       config_path: Path | None = None) -> int:
     """Make every plaque's missing files, in ``workers`` processes; returns the files made."""
-    for sub in FOLDERS:
+    for sub in FOLDERS if items else ():
         if pdf or sub != "pdf":
             (dest / sub).mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not all((dest / f).exists() for f in files_of(it.serial, pdf))]
@@ -317,6 +317,7 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         _append_ledger(out_dir, pending.select(
             "batch_id", "serial", "action", "key_id", "district",
             pl.lit(str(to)).alias("pulled_to"), pl.lit(datetime.now(UTC).isoformat(timespec="seconds")).alias("pulled_at")))
+        ledger = read_ledger(out_dir)  # a later batch of this pull does not hand out the same plaque again
         n_print = pending.filter(pl.col("action").is_in(PRINTING)).height
         result = PullResult(to=to, batches=[*result.batches, b], n_print=result.n_print + n_print,
                             n_withdraw=result.n_withdraw + withdrawals.height,

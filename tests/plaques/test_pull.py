@@ -185,9 +185,17 @@ def test_an_urgent_order_pulled_first_is_not_handed_out_again_at_night(scenario,
         w.replace_partition("marts.urgent_plaque_actions", urgent, "as_of", scenario.second.as_of)
     first = pull_batch(scenario.out_dir, batch="B20260303U", to=tmp_path / "p", workers=1, progress=False)
     assert (first.n_print, first.n_withdraw) == (0, 1)
+    assert not (first.folders[0] / "pdf").exists()  # nothing to print, no empty folders
     night = pull_batch(scenario.out_dir, batch="B20260303", to=tmp_path / "p", workers=1, progress=False)
     collect = _csv(night.folders[0] / "withdrawals.csv")
     assert collect["回收"].to_list() == ["安装新牌后收回旧牌"]  # only the replaced plaque's old one
+    # Both batches pending in one pull: the plaque is still collected once.
+    again = build(tmp_path / "out2")
+    with again.warehouse.transaction() as w:
+        w.replace_partition("marts.urgent_plaque_actions", urgent, "as_of", again.second.as_of)
+    both = pull_batch(again.out_dir, batch="all", to=tmp_path / "q", workers=1, progress=False)
+    withdrawn = [f for f in both.folders if _csv(f / "withdrawals.csv")["回收"].to_list().count("收回牌匾")]
+    assert len(withdrawn) == 1
 
 
 def test_without_a_pdf_the_rest_is_made(scenario, tmp_path):
