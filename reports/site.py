@@ -19,7 +19,7 @@ import yaml
 from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
-from intake.vocab import CHECKIN_KINDS, NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
+from intake.vocab import NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from reports.site_data import (
     SUPPRESSED,
     area_comparison,
@@ -216,8 +216,10 @@ AS_OF_PAGE_DATE = ["compare_areas"]
 def _page_pattern(intake_url: str) -> Pattern:
     return page_pattern(
         "site_compound.html", PAGE_SLOTS + DATE_SLOTS, root="../", suppressed_word=SUPPRESSED,
-        need_categories=NEED_CATEGORIES, checkin_kinds=CHECKIN_KINDS, refusal_zh=REFUSAL_ZH,
+        need_categories=NEED_CATEGORIES, refusal_zh=REFUSAL_ZH,
         text_max=NEED_TEXT_MAX, intake_url=intake_url.rstrip("/"),
+        # The officers' check-in page is the intake service's, beside its API.
+        officer_url=intake_url.rstrip("/").removesuffix("/api") + "/officer/",
     )
 
 
