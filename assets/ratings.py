@@ -1,6 +1,7 @@
 """Ratings per rating date: the safety index, stars, veto/downgrade rules and explanations."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
 from pipelines.resources import RunFolders, Warehouse
+from reports.excel import PEOPLE_CSV, write_people_csv
 from schemas.events import AttributedEvent as AE
 from schemas.ratings import STATUSES
 from scoring.engine import score
@@ -67,7 +69,14 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
     events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
-    result = score(compounds, events, rules, as_of, overrides=overrides)
+    # Stable stars need each compound's previous rating and the nights of the last
+    # stable_stars.days days: only those dates leave DuckDB.
+    earlier = warehouse.read(
+        "marts.ratings", columns=["compound_id", "as_of", "stars", "status", "rules", "safety_index"],
+        where="as_of < ? AND (as_of >= ? OR as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?))",
+        params=[as_of, as_of - timedelta(days=max(rules.stable_stars.days - 1, 0)), as_of],
+    )
+    result = score(compounds, events, rules, as_of, overrides=overrides, previous=earlier)
     previous = warehouse.read(
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
     )
@@ -82,6 +91,7 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
             w.replace_partition(table, frame, "as_of", as_of)
     staging = fresh_staging(folders.out, context.partition_key)
     result.ratings.write_csv(staging / "ratings.csv")
+    write_people_csv(result.ratings, staging / PEOPLE_CSV["ratings"])
     result.ratings.write_parquet(staging / "ratings.parquet")
     manifest = run_manifest(as_of, rules.version, warehouse.read("raw.file_ledger"))
     (staging / "run.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
