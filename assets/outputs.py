@@ -14,7 +14,7 @@ from ingest.filehash import cached_file_sha256
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import previous_release, publish
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from plaques.keys import ensure_recorded, plaque_settings
 from plaques.orders import print_orders
 from plaques.pages import render_verification_pages
@@ -29,7 +29,6 @@ from reports.rankings import build_rankings, write_rankings
 from reports.site import render_site
 from reports.site_data import trend_months
 from scoring.overrides import split_appeals
-from scoring.rules import load_rules
 
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
@@ -51,6 +50,7 @@ def _history(warehouse: Warehouse, as_of: date, since: date | None = None) -> pl
     kinds={"sqlite", "polars"},
     owners=OWNERS,
     partitions_def=rating_dates,
+    pool=WAREHOUSE_POOL,
 )
 def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """Residents' safety needs and officers' check-ins per compound (the intake service's
@@ -74,14 +74,15 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
-def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, policy: Policy):
     """Common problems (共性问题) for 通报整治: category groups rising across many compounds
     of a street or district over the last three months against the three before, and
     streets where one group concentrates — only those that pass the configured
     false-discovery level, with their effect sizes, intervals and q-values."""
     as_of = as_of_of(context)
-    cfg = load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems
+    cfg = policy.rules.common_problems
     # Only the two periods compared, and only the columns counted: the rest of the event
     # history stays in DuckDB.
     previous_end = _months_before(as_of, cfg.period_months)
@@ -121,8 +122,9 @@ def _months_before(day: date, months: int) -> date:
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
-def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The plaque registry as of the rating date (serial, stars, status, why it changed) and
     the print orders of the date's batch — new plaques, replacements, plaques to collect —
     each plaque's QR URL signed with the current key. No print file is made here: a printer
@@ -130,7 +132,7 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     as_of = as_of_of(context)
     settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url, out_dir=folders.out)
     ensure_recorded(folders.out, settings.keyring, as_of)  # a different secret refuses to sign
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     before = warehouse.read(
         "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
     )
@@ -164,6 +166,7 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings, plaques, intake_counts],
+    pool=WAREHOUSE_POOL,
 )
 def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The residents' static site: one page per compound and per plaque, an index with
@@ -217,6 +220,7 @@ def _replies(context, folders: RunFolders) -> pl.DataFrame | None:
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings, common_problems_table],
+    pool=WAREHOUSE_POOL,
 )
 def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
@@ -259,6 +263,7 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
 def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """City, district and street rankings by safety index, and the five-star share per
@@ -275,9 +280,11 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
     kinds={"html"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"])],
+    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"]),
+          dg.AssetKey(["marts", "source_completeness"])],
+    pool=WAREHOUSE_POOL,
 )
-def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The nightly 研判 report for analysts: headline figures, stars per district, changes,
     veto and downgrade alerts, common problems, data quality, review queue, trends."""
     as_of = as_of_of(context)
@@ -289,7 +296,8 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
-        problem_settings=load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems,
+        sources=_on(warehouse, "marts.source_completeness", as_of),
+        problem_settings=policy.rules.common_problems,
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     write_people_csv(quality, folders.staging(context.partition_key) / PEOPLE_CSV["data_quality"])

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Iterable
+from datetime import datetime
+from typing import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,6 +29,10 @@ from intake.ratelimit import RateLimit, TokenBuckets
 from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
 from intake.settings import IntakeSettings, intake_settings
 from intake.siteroot import SiteFiles, SiteRoot
+from intake.staff_pages import StaffPages, StaffRefusal
+from intake.vocab import local_now
+from intake.workflow_config import load_needs_config
+from intake.workflow_receipt import ReceiptPages
 from reports.site_env import site_env
 
 # The pages' own scripts (no inline script: the CSP forbids it).
@@ -38,7 +43,8 @@ _DEFAULT = object()
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
-               cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None) -> Starlette:
+               cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
+               clock: Callable[[], datetime] = local_now) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is the rendered site (its ``search.json`` lists the compounds a need may
@@ -50,7 +56,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     X-Forwarded-For/-Proto are believed. ``cors_origins`` lets pages hosted elsewhere (a
     CDN) post with JavaScript; they also pass the origin check. ``plaque_secret`` is
     accepted for configuration symmetry with the plaque signer: a plaque is genuine exactly
-    when its verification page exists."""
+    when its verification page exists. ``clock`` is the service's notion of now for the
+    needs workflow (tests move it)."""
     del plaque_secret
     settings = settings or intake_settings()
     if rate_limit is _DEFAULT:
@@ -61,19 +68,23 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     compounds = CompoundList(lambda: (root.current() / "search.json") if has_site else None, compound_ids)
     conn = store.connect(Path(db_path))
     h = Handlers(conn, compounds, root, TokenBuckets(rate_limit) if rate_limit else None, settings)
+    needs_cfg = load_needs_config()
+    staff = StaffPages(conn, needs_cfg, clock)
+    receipts = ReceiptPages(conn, needs_cfg, clock)
     # Compile the service's templates now, not on a resident's first request.
     for name in ("site_receipt.html", "site_404.html", "site_refusal.html", "officer_checkin.html"):
         site_env().get_template(name)
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
+        async with staff.sweeping():
+            yield
         conn.close()
 
     routes = [
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/api/needs", h.post_need, methods=["POST"]),
-        Route("/api/needs/{reference}", h.get_need, methods=["GET"]),
+        *receipts.routes(),
         Route("/api/checkins", h.post_checkin, methods=["POST"]),
         *OfficerPage(h).routes(),
         # Any other /api/… path, any method: 405 with the right Allow, or a JSON 404.
@@ -82,6 +93,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Route("/p/{serial}/{sig}", h.plaque_folder, methods=["GET", "HEAD"]),
         Route("/p/{serial}/{sig}/", h.plaque_folder, methods=["GET", "HEAD"]),
         Mount("/static", MethodGuard(StaticFiles(directory=SCRIPTS_DIR), []), name="static"),
+        *staff.routes(),
     ]
     if has_site:
         routes.append(Mount("/", MethodGuard(SiteFiles(root), routes), name="site"))
@@ -101,4 +113,5 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     # Phones on weak connections: the search index shrinks about six-fold.
     middleware.append(Middleware(GZipMiddleware, minimum_size=1024))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
-                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http})
+                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,
+                                         StaffRefusal: staff.on_refusal})

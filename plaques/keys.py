@@ -53,7 +53,7 @@ class BaseUrlError(ValueError):
 def is_demo(env: Mapping[str, str] | None = None) -> bool:
     """Demo mode from the environment: only ``SAFESTAR_DEMO`` set to 1/true/yes."""
     env = os.environ if env is None else env
-    return (env.get(DEMO_ENV) or "").strip().lower() in ("1", "true", "yes")
+    return (env.get(DEMO_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def fingerprint(secret: str) -> str:
