@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.common import OWNERS, frame_metadata, markdown_table, table_results, table_specs
-from attribution.incremental import attribution_fingerprint
+from attribution.warehouse import attribution_fingerprint
 from attribution.review import read_decisions, write_review_queue
 from attribution.warehouse import (
     ATTRIBUTED,

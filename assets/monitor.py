@@ -1,5 +1,4 @@
 """The veto monitor: new veto and downgrade records act within minutes, not at month's end."""
-import dataclasses
 import os
 from datetime import date
 from pathlib import Path
@@ -12,9 +11,9 @@ from assets.common import OWNERS, frame_metadata
 from assets.ratings import scoring_inputs
 from intake.vocab import local_now
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
-from plaques.batch import write_batch
+from plaques.keys import ensure_recorded, plaque_settings
+from plaques.orders import print_orders
 from plaques.registry import plan_plaques
-from plaques.sign import resolve_secret
 from scoring.engine import rate
 from scoring.monitor import interim_ratings, urgent_alerts, urgent_compounds
 
@@ -37,7 +36,8 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
                         folders: RunFolders, policy: Policy) -> dg.MaterializeResult:
     """Veto and downgrade alerts raised between nightly runs: the compounds a new veto- or
     downgrade-category record affects, re-rated at once, with the plaque withdrawal or
-    replacement order for the printers (OUT_DIR/urgent/plaques/)."""
+    replacement orders for the printers (marts.urgent_plaque_actions, batch B<date>U,
+    made by `safestar plaques pull`)."""
     today = date.fromisoformat(config.as_of) if config.as_of else local_now().date()
     latest = warehouse.read("marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)",
                             params=[today])
@@ -58,26 +58,27 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
     rescored = rate(compounds, events, rules, today, overrides=overrides, previous=latest)
     interim = interim_ratings(latest, rescored, affected, today)
     alerts = urgent_alerts(latest, interim, affected, today)
+    orders = None
+    if alerts.height:
+        settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url,
+                                   out_dir=folders.out)
+        ensure_recorded(folders.out, settings.keyring, today)
+        registry = warehouse.read("marts.plaques", where="as_of = ?", params=[since])
+        history = warehouse.read("marts.ratings", where="as_of <= ?", params=[since])
+        plan = plan_plaques(registry.drop("as_of", "demo", strict=False) if registry is not None else None,
+                            pl.concat([history, interim.select(history.columns)]), compounds,
+                            as_of=today, stability_days=rules.plaque_stability_days)
+        ids = alerts["compound_id"].implode()
+        orders = print_orders(plan.actions.filter(pl.col("compound_id").is_in(ids)),
+                              batch_id=f"{plan.batch_id}U", settings=settings, as_of=today)
     with warehouse.transaction() as w:
         w.replace_partition("marts.urgent_alerts", alerts, "detected_on", today)
+        if orders is not None:
+            w.replace_partition("marts.urgent_plaque_actions", orders, "as_of", today)
     for row in alerts.iter_rows(named=True):
         context.log.warning(
             f"ALERT {row['compound_id']} {row['name']}: {row['status_before']} {row['stars_before']}★ → "
             f"{row['status_after']} {row['stars_after']}★ ({row['rules_after']})"
         )
-    batch = None
-    if alerts.height:
-        registry = warehouse.read("marts.plaques", where="as_of = ?", params=[since])
-        history = warehouse.read("marts.ratings", where="as_of <= ?", params=[since])
-        plan = plan_plaques(registry.drop("as_of") if registry is not None else None,
-                            pl.concat([history, interim.select(history.columns)]), compounds,
-                            as_of=today, stability_days=rules.plaque_stability_days)
-        ids = alerts["compound_id"].implode()
-        urgent_plan = dataclasses.replace(
-            plan, actions=plan.actions.filter(pl.col("compound_id").is_in(ids)),
-            batch_id=f"{plan.batch_id}U",
-        )
-        batch = write_batch(urgent_plan, compounds, folders.out / "urgent" / "plaques", as_of=today,
-                            base_url=folders.public_base_url, secret=resolve_secret(os.environ, demo=folders.demo))
     return dg.MaterializeResult(metadata={**frame_metadata(alerts), "since": since.isoformat(),
-                                          "batch": str(batch) if batch else "none"})
+                                          "plaque_orders": orders.height if orders is not None else 0})

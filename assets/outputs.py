@@ -15,10 +15,10 @@ from ingest.filehash import cached_file_sha256
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import previous_release, publish
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
-from plaques.batch import write_batch
+from plaques.keys import ensure_recorded, plaque_settings
+from plaques.orders import print_orders
 from plaques.pages import render_verification_pages
 from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
-from plaques.sign import resolve_secret
 from plaques.verify import active_plaque_urls
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
@@ -95,7 +95,7 @@ def _months_before(day: date, months: int) -> date:
 @dg.asset(
     key=["marts", "plaques"],
     group_name="outputs",
-    kinds={"duckdb", "svg"},
+    kinds={"duckdb", "polars"},
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
@@ -103,34 +103,35 @@ def _months_before(day: date, months: int) -> date:
 )
 def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The plaque registry as of the rating date (serial, stars, status, why it changed) and
-    the print batch for the printers: new plaques, replacements and plaques to collect."""
+    the print orders of the date's batch — new plaques, replacements, plaques to collect —
+    each plaque's QR URL signed with the current key. No print file is made here: a printer
+    makes them with `safestar plaques pull`."""
     as_of = as_of_of(context)
+    settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url, out_dir=folders.out)
+    ensure_recorded(folders.out, settings.keyring, as_of)  # a different secret refuses to sign
     rules = policy.rules
     before = warehouse.read(
         "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
     )
     plan = plan_plaques(
-        before.drop("as_of") if before is not None and before.height else None,
+        before.drop("as_of", "demo", strict=False) if before is not None and before.height else None,
         # Only the ratings the plan needs, not every past date (see plan_history_sql).
         warehouse.query(plan_history_sql(plaques="marts.plaques" if warehouse.has_table("marts.plaques") else None),
                         plan_history_params(as_of)),
         warehouse.read("core.compounds"),
         as_of=as_of, stability_days=rules.plaque_stability_days,
     )
-    secret = resolve_secret(os.environ, demo=folders.demo)
-    batch = write_batch(
-        plan, warehouse.read("core.compounds"), folders.staging(context.partition_key) / "plaques",
-        as_of=as_of, base_url=folders.public_base_url, secret=secret,
-        # A first run prints every plaque of the city: render them on every core.
-        workers=os.cpu_count() or 1,
-    )
+    orders = print_orders(plan.actions, batch_id=plan.batch_id, settings=settings, as_of=as_of)
     with warehouse.transaction() as w:
-        w.replace_partition("marts.plaques", plan.registry.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
-        w.replace_partition("marts.plaque_actions", plan.actions.with_columns(pl.lit(as_of).alias("as_of")), "as_of", as_of)
+        # `demo`: the publication's plaques were signed with the demo key (pages say 样例).
+        w.replace_partition("marts.plaques", plan.registry.with_columns(
+            pl.lit(as_of).alias("as_of"), pl.lit(settings.demo).alias("demo")), "as_of", as_of)
+        w.replace_partition("marts.plaque_actions", orders, "as_of", as_of)
     counts = dict(plan.actions.group_by("action").len().iter_rows()) if plan.actions.height else {}
     return dg.MaterializeResult(metadata={
         **frame_metadata(plan.actions),
-        "batch": str(batch) if batch else "none",
+        "batch": plan.batch_id if plan.actions.height else "none",
+        "key_id": settings.keyring.current.id, "demo": settings.demo,
         **{f"action/{k}": int(v) for k, v in counts.items()},
     })
 
@@ -148,10 +149,10 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     """The residents' static site: one page per compound and per plaque, an index with
     search, built from aggregated tables only."""
     as_of = as_of_of(context)
-    secret = resolve_secret(os.environ, demo=folders.demo)
+    settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url, out_dir=folders.out)
     current = _on(warehouse, "marts.ratings", as_of)
-    registry = _on(warehouse, "marts.plaques", as_of)
-    active = active_plaque_urls(registry.drop("as_of"), base_url=folders.public_base_url, secret=secret)
+    registry = _on(warehouse, "marts.plaques", as_of).drop("as_of", "demo", strict=False)
+    active = active_plaque_urls(registry, base_url=settings.base_url, keyring=settings.keyring)
     intake = _on(warehouse, "marts.intake_counts", as_of)
     site_dir = folders.staging(context.partition_key) / "site"
     pages = render_site(
@@ -164,8 +165,7 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         previous=_previous_site(folders, context.partition_key),
     )
     rendered = sum(1 for p in pages if p.parent.name == "c")
-    pages += render_verification_pages(site_dir, registry.drop("as_of"), current,
-                                       base_url=folders.public_base_url, secret=secret,
+    pages += render_verification_pages(site_dir, registry, current, keyring=settings.keyring,
                                        previous=_previous_site(folders, context.partition_key))
     return dg.MaterializeResult(metadata={
         "files_written": len(pages), "compound_pages_rendered": rendered,

@@ -28,15 +28,16 @@ order sort by `event_id`.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from attribution.attribute import attribute_events
-from attribution.incremental import CHUNK_ROWS, _decided_keys
+from attribution.attribute import _decisions_frame, attribute_events
 from geo.address import AddressMatcher
 from geo.polygons import CompoundPolygons
 from ingest.event_updates import LogPosition, changes_since, log_position
@@ -53,6 +54,33 @@ STATE = "ops.attribution_state"
 RATES = "marts.match_rates"
 OUTLINES = "ops.attribution_outlines"
 DECISION_SCHEMA = {"source": pl.String, "record_id": pl.String, "compound_id": pl.String}
+CHUNK_ROWS = 1_000_000  # events attributed at a time: bounds the working memory of a large city
+_CODE = [Path(__file__).resolve().parents[1] / d for d in ("attribution", "geo")]
+
+
+def attribution_fingerprint(compounds: pl.DataFrame, polygons_file: Path | None, **params) -> str:
+    """What every placement depends on besides the event and the decisions: the registry,
+    the outlines file, the parameters and the placing code itself."""
+    digest = hashlib.sha256()
+    digest.update(compounds.sort(Compound.compound_id).write_csv().encode("utf-8"))
+    if polygons_file is not None and Path(polygons_file).exists():
+        digest.update(Path(polygons_file).read_bytes())
+    # The evidence hashes are Polars (or DuckDB) row hashes: stable for one version only.
+    digest.update(repr((sorted(params.items()), pl.__version__, duckdb.__version__)).encode("utf-8"))
+    for folder in _CODE:
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _decided_keys(*decision_frames: pl.DataFrame | None) -> pl.Series:
+    """`source:record_id` of every record any of the decision files names."""
+    keys = [
+        _decisions_frame(d).select(pl.format("{}:{}", "source", "record_id").alias("key"))
+        for d in decision_frames
+    ]
+    return pl.concat(keys).get_column("key").unique()
 
 
 def row_hash_sql(alias: str = "e") -> str:

@@ -69,7 +69,7 @@ def _child(kind: str, target: str) -> None:
 
     import duckdb
 
-    from ingest.landing import ingest_sources
+    from tests.ingest.reference import ingest_sources
     from ingest.taxonomy import load_taxonomy
     from schemas.events import CaseRecord
 

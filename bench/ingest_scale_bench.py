@@ -62,7 +62,7 @@ def _seen(wh) -> tuple[set[str], object]:
 
 
 def step_ingest_before(landing: str, db: str, bbox_from: str) -> dict:
-    from ingest.landing import ingest_sources
+    from tests.ingest.reference import ingest_sources
     from ingest.merge import KEY, merge_records
     from ingest.taxonomy import load_taxonomy
     from ingest.upsert import new_ledger_rows
@@ -99,7 +99,7 @@ def step_ingest_after(landing: str, db: str, bbox_from: str) -> dict:
 
 def step_events_before(db: str) -> dict:
     from ingest.event_updates import INCIDENT_COLUMNS
-    from ingest.incidents import build_case_events
+    from tests.ingest.reference import build_case_events
     from ingest.taxonomy import load_taxonomy
 
     wh = _warehouse(db)

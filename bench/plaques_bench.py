@@ -1,25 +1,17 @@
-"""Plaque pipeline at city scale: plan, first print batch (QR SVG+PNG, artwork, proof, zip),
-a second date's batch, verification pages (full, then nightly against the first site), a pull.
+"""Plaques at city scale: the nightly plan (registry and print orders, no files), then a
+printer's pull of the first batch — every plaque's PDF, artwork and QR codes, the lists, the
+proofs and the archive — and the pull of the second date's small batch.
 
-Run: ``python -m bench.plaques_bench [n_compounds] [--workers N] [--compounds CSV] [--decode]
-[--no-pull] [--compare REV]``. Prints wall and CPU seconds per stage; CPU counts this process
-and its worker processes (``--workers``: render processes for the first batch, as the
-pipeline's ``os.cpu_count()``). ``--compounds`` takes the first n compounds of a registry CSV
-(e.g. ``/tmp/ss100/data/compounds.csv``) instead of generated ones; ratings are generated.
-``--compare REV`` runs the same stages on the plaque code of git revision ``REV`` (exported to
-a temporary folder) and prints both side by side: ``python -m bench.plaques_bench 100000
---workers 2 --compounds /tmp/ss100/data/compounds.csv --compare main``.
+Run: ``python -m bench.plaques_bench [n_compounds] [--workers N] [--work DIR] [--keep]``.
+Prints wall and CPU seconds per stage (CPU counts this process and its worker processes).
+The issue's target: a 1,000-plaque pull under 60 s (``python -m bench.plaques_bench 1000
+--workers 2``).
 """
 from __future__ import annotations
 
 import argparse
-import inspect
-import json
-import os
 import resource
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import date
@@ -45,18 +37,13 @@ def generated_compounds(n: int, rng):
     }, schema_overrides={"aliases": pl.String, "community": pl.String, "grid_code": pl.String})
 
 
-def city(n: int, seed: int = 7, compounds_csv: str | None = None):
+def city(n: int, seed: int = 7):
     """(compounds, ratings of D1 and D2): everyone rated on D1; on D2 a veto, a downgrade and
     index-only changes for ~0.5 % of compounds (the night's changes)."""
     import numpy as np
     import polars as pl
     rng = np.random.default_rng(seed)
-    if compounds_csv:
-        compounds = pl.read_csv(compounds_csv, infer_schema=False, n_rows=n).with_columns(
-            pl.col("households", "population").cast(pl.Int64), pl.col("lon", "lat").cast(pl.Float64))
-        n = compounds.height
-    else:
-        compounds = generated_compounds(n, rng)
+    compounds = generated_compounds(n, rng)
     stars1 = rng.integers(1, 6, n)
     stars1[1] = 5
     stars2 = stars1.copy()
@@ -92,101 +79,57 @@ def timed(label: str, fn, results: dict):
     return out
 
 
-def run(n: int, *, workers: int, compounds_csv: str | None, decode: bool, pull: bool) -> dict:
-    from plaques.batch import write_batch
-    from plaques.pages import render_verification_pages
+def run(n: int, *, workers: int, work: Path) -> dict:
+    from pipelines.resources import Warehouse
+    from plaques.keys import DEMO_SECRET, Keyring, PlaqueSettings, SigningKey, ensure_recorded
+    from plaques.orders import print_orders
     from plaques.pull import pull_batch
     from plaques.registry import plan_plaques
-    from plaques.sign import DEMO_SECRET
 
-    compounds, hist = city(n, compounds_csv=compounds_csv)
-    n = compounds.height
-    incremental = "previous" in inspect.signature(render_verification_pages).parameters
-    results: dict[str, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
-        out = Path(tmp) / "out"
-        p1 = timed(f"plan_plaques, first date ({n})", lambda: plan_plaques(None, hist, compounds, as_of=D1), results)
-        b1 = timed(f"write_batch, {p1.actions.height} plaques, {workers} proc", lambda: write_batch(
-            p1, compounds, out / D1.isoformat() / "plaques", as_of=D1, base_url=BASE_URL, secret=DEMO_SECRET,
-            workers=workers), results)
-        p2 = timed("plan_plaques, second date", lambda: plan_plaques(p1.registry, hist, compounds, as_of=D2), results)
-        print(f"  second date actions: {p2.actions['action'].value_counts().sort('action').rows()}")
-        timed("write_batch, second date", lambda: write_batch(
-            p2, compounds, out / D2.isoformat() / "plaques", as_of=D2, base_url=BASE_URL, secret=DEMO_SECRET), results)
-        site1, site2 = Path(tmp) / "site1", Path(tmp) / "site2"
-        pages = timed("verification pages, full (first date)", lambda: render_verification_pages(
-            site1, p1.registry, hist.filter(hist["as_of"] == D1), base_url=BASE_URL, secret=DEMO_SECRET), results)
-        extra = {"previous": site1} if incremental else {}
-        again = timed("verification pages, nightly (second)", lambda: render_verification_pages(
-            site2, p2.registry, hist, base_url=BASE_URL, secret=DEMO_SECRET, **extra), results)
-        print(f"  pages: {len(pages)} written in full, {len(again)} written nightly")
-        if pull:
-            timed("pull_batch (all)", lambda: pull_batch(out, batch="all", to=Path(tmp) / "printer"), results)
-        if decode:
-            sys.path.insert(0, str(ROOT))
-            from tests.plaques.qr_decode import decode_batch
-            failures = timed("decode every QR PNG (zxing-cpp)", lambda: decode_batch(b1), results)
-            print(f"  QR codes not decoding to their URL: {len(failures)} of {p1.actions.height}")
-        size = sum(f.stat().st_size for f in b1.rglob("*") if f.is_file())
-        print(f"  first batch: {size / 1e6:.1f} MB, zip {(b1 / (b1.name + '.zip')).stat().st_size / 1e6:.1f} MB",
-              flush=True)
+    compounds, history = city(n)
+    out = work / "out"
+    out.mkdir(parents=True)
+    settings = PlaqueSettings(demo=True, base_url=BASE_URL, keyring=Keyring(SigningKey.of(DEMO_SECRET)))
+    wh = Warehouse(path=str(out / "warehouse.duckdb"))
+    with wh.transaction() as w:
+        w.replace_table("core.compounds", compounds)
+    results: dict = {}
+
+    def night(registry, as_of):
+        import polars as pl
+
+        plan = plan_plaques(registry, history, compounds, as_of=as_of)
+        ensure_recorded(out, settings.keyring, as_of)
+        orders = print_orders(plan.actions, batch_id=plan.batch_id, settings=settings, as_of=as_of)
+        with wh.transaction() as w:
+            w.replace_partition("marts.plaques", plan.registry.with_columns(
+                pl.lit(as_of).alias("as_of"), pl.lit(True).alias("demo")), "as_of", as_of)
+            w.replace_partition("marts.plaque_actions", orders, "as_of", as_of)
+        return plan
+
+    first = timed(f"night 1: plan + orders ({n})", lambda: night(None, D1), results)
+    timed("night 2: plan + orders", lambda: night(first.registry, D2), results)
+    pulled = timed(f"pull first batch ({first.actions.height} plaques)",
+                   lambda: pull_batch(out, batch=first.batch_id, to=work / "print", workers=workers), results)
+    timed("pull second batch", lambda: pull_batch(out, batch="latest", to=work / "print", workers=workers), results)
+    size = sum(p.stat().st_size for p in pulled.folders[0].rglob("*") if p.is_file())
+    print(f"first batch: {pulled.files_made} files, {size / 1e6:.1f} MB with the archive", flush=True)
     return results
 
 
-def export_tree(rev: str, into: Path, bench: Path | None = None) -> Path:
-    """The project at git revision ``rev`` in ``into``, with this tree's copy of ``bench``
-    (default: this bench) for a before/after comparison: the same stages, the other
-    revision's code."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    for module in {Path(__file__), Path(bench or __file__)}:  # the bench and these helpers it imports
-        shutil.copy2(module, into / "bench" / module.name)
-    return into
-
-
-def run_both(rev: str, bench: Path, argv: list[str] | None) -> dict[str, dict]:
-    """Run ``bench`` (a module of bench/) with the same arguments, ``--compare REV`` aside, on
-    revision ``rev``'s code and on this tree, each in a child process; returns each run's
-    results (the child writes them with ``--json``), by label, the revision first."""
-    child = list(argv if argv is not None else sys.argv[1:])
-    at = child.index("--compare")
-    child = child[:at] + child[at + 2:]
-    runs = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "tree").mkdir()
-        old = export_tree(rev, Path(tmp) / "tree", bench)
-        for label, tree in ((rev, old), ("this tree", ROOT)):
-            print(f"--- {label}", flush=True)
-            res = Path(tmp) / f"{len(runs)}.json"
-            subprocess.run([sys.executable, "-m", f"bench.{Path(bench).stem}", *child, "--json", str(res)],
-                           check=True, cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
-            runs[label] = json.loads(res.read_text())
-    return runs
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("n", nargs="?", type=int, default=2300)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--parallel", action="store_true", help="same as --workers 2")
-    ap.add_argument("--compounds", help="a compounds.csv to take the first n compounds from")
-    ap.add_argument("--decode", action="store_true", help="also decode every QR PNG with zxing-cpp")
-    ap.add_argument("--no-pull", action="store_true", help="skip the pull stage")
-    ap.add_argument("--compare", metavar="REV", help="also run the plaque code of git revision REV")
-    ap.add_argument("--json", help=argparse.SUPPRESS)  # a child run's results file
-    args = ap.parse_args(argv)
-    workers = 2 if args.parallel else args.workers
-    if not args.compare:
-        results = run(args.n, workers=workers, compounds_csv=args.compounds, decode=args.decode,
-                      pull=not args.no_pull)
-        if args.json:
-            Path(args.json).write_text(json.dumps(results))
-        return
-    runs = run_both(args.compare, Path(__file__), argv)
-    (before, a), (after, b) = runs.items()
-    print(f"\n{'stage':<40} {before[:18]:>20} {after:>20}   (wall / cpu seconds)")
-    for (stage, x), y in zip(a.items(), b.values()):
-        print(f"{stage:<40} {x[0]:8.2f} / {x[1]:8.2f}  {y[0]:8.2f} / {y[1]:8.2f}")
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", type=int, nargs="?", default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the warehouse and the pulls")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="plaques_bench_"))
+    try:
+        run(args.n, workers=args.workers, work=work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -54,14 +54,10 @@ def chain_key() -> pl.Expr:
     )
 
 
-def build_case_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> DataFrame[CaseEvent]:
-    """Collapse accepted case records into incidents (see the module docstring for the rules)."""
-    return CaseEvent.validate(build_keyed_events(records, taxonomy).drop(CHAIN_KEY))
-
-
 def build_keyed_events(records: DataFrame[CaseRecord], taxonomy: Taxonomy) -> pl.DataFrame:
-    """`build_case_events` plus the `chain_key` each incident was built from (unvalidated),
-    sorted by event_id: what incremental rebuilding needs to replace an incident later."""
+    """Collapse accepted case records into incidents (see the module docstring for the rules),
+    each with the `chain_key` it was built from (unvalidated), sorted by event_id: what
+    incremental rebuilding needs to replace an incident later."""
     stage = _stage()
     chain_key_ = chain_key()
     ref = pl.col(R.source) + pl.lit(":") + pl.col(R.record_id)

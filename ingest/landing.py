@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import polars as pl
-from pandera.typing.polars import DataFrame
 
 from ingest.filehash import KnownHash, stamped_sha256
 from ingest.filehash import file_sha256  # noqa: F401 - kept importable from here (assets.outputs)
 from ingest.mapping import MAPPING_FILE, MappingError, SourceMapping, load_mapping
-from ingest.merge import merge_records, validate_records
+from ingest.merge import validate_records
 from ingest.prefetch import prefetch
 from ingest.readers import open_reader
 from ingest.sniff import FileRejected, NotUtf8
@@ -30,7 +29,7 @@ from ingest.normalise import LOCAL_TZ
 from ingest.validate import check_rows, split_file
 from schemas.events import SOURCES, CaseRecord
 from schemas.raw import RawCaseText, ReaderProblem
-from schemas.quality import FileLedger, QuarantineRow
+from schemas.quality import QuarantineRow
 
 RECORD_COLUMNS = list(CaseRecord.to_schema().columns)
 QUARANTINE_COLUMNS = list(QuarantineRow.to_schema().columns)
@@ -44,16 +43,6 @@ QUARANTINE_SCHEMA = {
     "record_id": pl.String, "field": pl.String, "reason": pl.String, "value": pl.String,
 }
 NOTE_SCHEMA = {"source": pl.String, "file": pl.String, "note": pl.String}
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """What one pass over the landing zone produced."""
-
-    records: DataFrame[CaseRecord]  # accepted records of new files (later file wins on repeats)
-    quarantine: DataFrame[QuarantineRow]
-    ledger: DataFrame[FileLedger]  # one row per file seen this time
-    notes: pl.DataFrame  # source, file, note: ignored columns, sheet read, detected encoding
 
 
 def _landing_files(source_dir: Path) -> list[Path]:
@@ -195,10 +184,15 @@ def iter_landing(
 ) -> Iterator[FileOutcome]:
     """Every landing-zone file in ingestion order (sources, then files, sorted), one at a time.
 
-    The same rules as `ingest_sources`, but a file's records are handed over as soon as the
-    file is checked, so a caller writing them away holds one file in memory, not the night.
-    Accepted records of one file have unique (source, record_id); across files the later
-    one wins, which the caller applies (see `ingest_sources`, `ingest.upsert.NightWriter`).
+    `bbox` is (min_lon, min_lat, max_lon, max_lat) of the city, applied to the coordinates
+    as exported (leave a margin for GCJ-02/BD-09 offsets); (0, 0) is always out of bounds.
+    `now` is the run time (naive local time, or aware and converted to Asia/Shanghai):
+    later dates are quarantined as future_date. A mapping.yaml error rejects that source's
+    files with the error as the message; the other sources still load.
+    A file's records are handed over as soon as the file is checked, so a caller writing
+    them away holds one file in memory, not the night. Accepted records of one file have
+    unique (source, record_id); across files the later one wins, which the caller applies
+    (`ingest.upsert.NightWriter`).
     `known_hashes` (ledger file name -> digest and stamp recorded, `NightWriter.known_hashes`)
     spares reading files whose stamp is unchanged; each outcome's `new_hash` is what to record.
     """
@@ -224,48 +218,6 @@ def iter_landing(
                 progress(f"{folder.name}: {rel}")
             known = known_hashes.get(rel) if known_hashes else None
             yield _ingest_file(path, rel, folder, mapping, seen, taxonomy, bbox, now, known)
-
-
-def ingest_sources(
-    data_dir: Path,
-    *,
-    seen_hashes: set[str],
-    taxonomy: Taxonomy,
-    bbox: tuple[float, float, float, float] | None,
-    now: datetime,
-    progress: Callable[[str], None] | None = None,
-) -> IngestResult:
-    """Ingest every new file of every source folder; nothing read is ever dropped silently.
-
-    `bbox` is (min_lon, min_lat, max_lon, max_lat) of the city, applied to the coordinates
-    as exported (leave a margin for GCJ-02/BD-09 offsets); (0, 0) is always out of bounds.
-    `now` is the run time (naive local time, or aware and converted to Asia/Shanghai):
-    later dates are quarantined as future_date. A mapping.yaml error rejects that source's
-    files with the error as the message; the other sources still load. Holds every new
-    record in memory: the nightly asset streams with `iter_landing` instead.
-    """
-    ledger, quarantine, records, notes = [], [], [], []
-    for outcome in iter_landing(data_dir, seen_hashes=seen_hashes, taxonomy=taxonomy, bbox=bbox, now=now,
-                                progress=progress):
-        ledger.append(outcome.ledger)
-        records.extend(outcome.records)
-        quarantine.extend(outcome.quarantine)
-        notes.extend(outcome.notes)
-    recs = pl.concat(records, how="vertical_relaxed") if records else _empty_records()
-    # Ids are unique within a file (repeats are quarantined); only a source with several new
-    # files can repeat one, and then the later file's version stands.
-    loaded_per_source = pl.Series([e["source"] for e in ledger if e["status"] == "loaded"], dtype=pl.String)
-    if loaded_per_source.is_duplicated().any():
-        result_records = merge_records(None, recs)
-    else:
-        result_records = validate_records(recs, keys_unique=True)
-    quar = pl.concat(quarantine, how="vertical_relaxed") if quarantine else pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    return IngestResult(
-        records=result_records,
-        quarantine=QuarantineRow.validate(quar.cast(QUARANTINE_SCHEMA)),
-        ledger=FileLedger.validate(pl.DataFrame(ledger, schema=LEDGER_SCHEMA)),
-        notes=pl.DataFrame(notes, schema=NOTE_SCHEMA),
-    )
 
 
 def _empty_records() -> pl.DataFrame:

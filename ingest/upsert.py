@@ -164,7 +164,7 @@ class NightWriter:
             del batch
 
     def finish(self) -> pl.DataFrame:
-        """The night's ledger: one row per file seen (as `ingest_sources` returns it).
+        """The night's ledger: one row per file seen.
         Recorded digests of files no longer in the landing zone are dropped."""
         seen = [entry["file"] for entry in self.ledger]
         self.conn.execute(f"DELETE FROM {HASHES} WHERE file NOT IN (SELECT unnest(?::VARCHAR[]))", [seen]).fetchall()

@@ -80,6 +80,14 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
     from pipelines.instance import cli_run_tags, persistent_instance, release_dead_runs
     from pipelines.resources import default_resources
 
+    from assets.common import rating_dates
+    from plaques.keys import preflight
+
+    if as_of.isoformat() not in rating_dates.get_partition_keys():
+        raise UserError(_not_a_rating_date(as_of))
+    # The signing key, demo mode and base URL are checked before anything runs: a secret
+    # that is not the recorded key refuses to start (rotate with `safestar plaques rotate`).
+    preflight(out_dir, os.environ, demo=demo)
     resources = default_resources(data_dir, out_dir, rules_path=rules, demo=demo)
     job = build_definitions(resources).resolve_job_def("nightly_rating")
     loggers = {} if quiet else {"progress": {}}
@@ -112,11 +120,15 @@ def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None
                 raise
             raise UserError(_unwritable(exc, out_dir)) from None
         except DagsterUnknownPartitionError:
-            raise UserError(f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
-                            f"Xiamen time): pick an earlier date") from None
+            raise UserError(_not_a_rating_date(as_of)) from None
         except DagsterAssetCheckFailedError:
             raise UserError(failed_checks_line(instance, run_id, as_of)) from None
     return result
+
+
+def _not_a_rating_date(as_of: date) -> str:
+    return (f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
+            f"Xiamen time): pick an earlier date")
 
 
 def failed_checks_line(instance, run_id: str, as_of: date) -> str:
@@ -309,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--as-of", required=True, help="rating date YYYY-MM-DD")
     run.add_argument("--out", required=True, help="OUT_DIR: outputs go to OUT_DIR/<as_of>/, the warehouse to OUT_DIR/warehouse.duckdb")
     run.add_argument("--rules", help="a rules file instead of config/rules.yaml")
-    run.add_argument("--demo", action="store_true", help="demo mode: a labelled demo plaque secret when none is set")
+    run.add_argument("--demo", action="store_true",
+                     help="demo mode: plaques signed with the public demo key and marked 样例 (never for real plaques)")
     run.set_defaults(func=cmd_run)
 
     backfill = sub.add_parser("backfill", help="rate a range of past dates in order (history), oldest first")

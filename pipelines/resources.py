@@ -160,7 +160,7 @@ class RunFolders(dg.ConfigurableResource):
 
     data_dir: str
     out_dir: str
-    public_base_url: str = "https://safestar.example.cn"
+    public_base_url: str = ""  # empty: SAFESTAR_PUBLIC_BASE_URL (checked by plaques.keys.base_url_of)
     intake_db: str = ""
     demo: bool = False
 
@@ -211,9 +211,9 @@ def env_resources() -> dict:
         "folders": RunFolders(
             data_dir=data_dir,
             out_dir=out_dir,
-            public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", "https://safestar.example.cn"),
+            public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", ""),
             intake_db=os.environ.get("SAFESTAR_INTAKE_DB", ""),
-            demo=env_flag("SAFESTAR_DEMO"),
+            demo=env_flag("SAFESTAR_DEMO"),  # demo only when asked for: unset is not demo
         ),
         "policy": Policy(rules_path=os.environ.get("SAFESTAR_RULES", "")),
     }

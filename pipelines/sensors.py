@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.jobs import veto_monitor
+from plaques.keys import is_demo
 
 SOURCES_DIR_ENV = "SAFESTAR_DATA_DIR"
 
@@ -29,7 +30,12 @@ def landing_zone_fingerprints(data_dir: Path) -> dict[str, str]:
 
 def _on_new_files(context: dg.SensorEvaluationContext, run_config: dict | None = None) -> dg.SensorResult:
     """One run request when files appeared or changed since the cursor (a JSON fingerprint map)."""
-    data_dir = Path(os.environ.get(SOURCES_DIR_ENV, "demo/data"))
+    configured = os.environ.get(SOURCES_DIR_ENV)
+    if not configured and not is_demo(os.environ):
+        # Demo data only when demo mode is asked for: an unset folder is a setup mistake.
+        return dg.SensorResult(skip_reason=f"{SOURCES_DIR_ENV} is not set: point it at the landing zone "
+                                           "(or set SAFESTAR_DEMO=1 for the demo city)", cursor=context.cursor)
+    data_dir = Path(configured or "demo/data")
     seen = json.loads(context.cursor) if context.cursor else {}
     now = landing_zone_fingerprints(data_dir)
     changed = sorted(k for k, v in now.items() if seen.get(k) != v)

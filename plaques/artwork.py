@@ -1,41 +1,82 @@
-"""Plaque artwork (牌匾设计稿) as print-ready SVG, one per plaque.
+"""A plaque's design: its QR code (the ``qrcode`` package's encoder and image factories), its
+layout in millimetres, and the artwork SVG rendered from ``plaque_artwork.svg.j2``.
 
-A 600 × 400 mm landscape plaque: the programme title, the compound's name, its stars as
-star shapes, the rating year, the serial and the signed QR code as vector paths. Chinese
-text stays text (with a CJK font stack) so the printer's RIP sets it sharply.
+The layout is computed once here and drawn twice, by the SVG template and by the print PDF
+(``plaques.pdf``), so both show the same plaque. Chinese text stays text (a CJK font stack
+in the SVG, an embedded CJK font in the PDF).
 """
 from __future__ import annotations
 
+import io
 import math
-from typing import Self
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
 
-import numpy as np
+import qrcode
+from qrcode.constants import ERROR_CORRECT_Q
+from qrcode.image.pil import PilImage
+from qrcode.image.svg import SvgPathImage
 
-from plaques.qr import qr_matrix, svg_path
-from plaques.stencil import Stencils, esc, slot
+from plaques.config import PlaqueConfig
 from plaques.templates import FONT_STACK, template
 
-WIDTH_MM, HEIGHT_MM = 600, 400
-QR_SIZE_MM = 150.0
-NAME_BOX_MM = 340.0
+QUIET_ZONE = 4  # modules of light margin on every side, as the QR standard asks
+ERROR_CORRECTION = ERROR_CORRECT_Q  # outdoor plaques weather and get dirty
+RED, GOLD, WHITE, PINK = "#b0141e", "#f4d27a", "#ffffff", "#fbe3e4"
+DEMO_MARK = "样例"  # on demo plaques: signed with the public demo key, not for a wall
 STAR_RADIUS_MM = 26.0
+SVG_BOX_SIZE = 10  # qrcode's SVG factories draw box_size / 10 mm per module: 1 mm
+NAME_BOX_MM = 340.0
 
 
-def star_points(cx: float, cy: float, r: float) -> str:
-    """The ``points`` of a five-pointed star centred on (cx, cy), outer radius ``r``."""
+@dataclass(frozen=True)
+class PlaqueItem:
+    """One plaque to print, as the print batch holds it."""
+
+    serial: str
+    url: str
+    name: str
+    stars: int
+    district: str
+    street: str
+    rated_on: date
+    demo: bool
+
+
+def qr_code(url: str) -> qrcode.QRCode:
+    """The QR code of a URL: error correction Q, a 4-module quiet zone, the smallest version."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE)
+    code.add_data(url)
+    code.make(fit=True)
+    return code
+
+
+def qr_vector(code: qrcode.QRCode) -> SvgPathImage:
+    """The QR code as ``qrcode``'s SVG path image (one module = 1 mm)."""
+    code.box_size = SVG_BOX_SIZE
+    return code.make_image(image_factory=SvgPathImage)
+
+
+def qr_svg(code: qrcode.QRCode, image: SvgPathImage | None = None) -> bytes:
+    """The QR code alone as a vector SVG file."""
+    return (image or qr_vector(code)).to_string(encoding="utf-8") + b"\n"
+
+
+def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
+    """The QR code as a 1-bit PNG (``qrcode``'s PIL factory), with its print resolution."""
+    code.box_size = config.plaque.qr_module_px
+    buf = io.BytesIO()
+    dpi = config.plaque.qr_dpi
+    code.make_image(image_factory=PilImage).save(buf, format="PNG", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def star_points(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
+    """The ten corners of a five-pointed star centred on (cx, cy), outer radius ``r``."""
     inner = r * math.sin(math.radians(18)) / math.sin(math.radians(54))
-    pts = []
-    for k in range(10):
-        rad = r if k % 2 == 0 else inner
-        a = math.radians(-90 + 36 * k)
-        pts.append(f"{cx + rad * math.cos(a):.2f},{cy + rad * math.sin(a):.2f}")
-    return " ".join(pts)
-
-
-def _star_row(stars: int, x0: float, y: float) -> list[dict]:
-    step = STAR_RADIUS_MM * 2.3
-    return [{"points": star_points(x0 + STAR_RADIUS_MM + i * step, y, STAR_RADIUS_MM), "earned": i < stars}
-            for i in range(5)]
+    return [(cx + (r if k % 2 == 0 else inner) * math.cos(math.radians(-90 + 36 * k)),
+             cy + (r if k % 2 == 0 else inner) * math.sin(math.radians(-90 + 36 * k))) for k in range(10)]
 
 
 def name_font_size(name: str, box_mm: float = NAME_BOX_MM, largest: float = 64.0) -> float:
@@ -45,65 +86,54 @@ def name_font_size(name: str, box_mm: float = NAME_BOX_MM, largest: float = 64.0
     return round(min(largest, box_mm / ems), 1)
 
 
-def _context(*, name: str, stars: int, year: int | str, serial: str, n: int, d: str, district: str,
-             street: str) -> dict:
-    qr_x, qr_y = WIDTH_MM - 40 - QR_SIZE_MM, 130.0
-    return {
-        "width": WIDTH_MM, "height": HEIGHT_MM, "name": name,
-        "name_size": name.size if isinstance(name, Slot) else name_font_size(name),
-        "stars": stars, "star_row": _star_row(stars, 40.0, 280.0), "year": year, "serial": serial,
-        "district": district, "street": street, "font_stack": FONT_STACK,
-        "qr": {"x": qr_x, "y": qr_y, "size": QR_SIZE_MM, "scale": QR_SIZE_MM / n, "n": n, "d": d},
-    }
+def printable(text: str) -> str:
+    """``text`` without control and format characters (bidi overrides, zero-width marks):
+    a plaque prints no invisible characters, and no font has a glyph for them."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
-def render_plaque_svg(*, name: str, stars: int, year: int, serial: str, url: str,
-                      matrix: np.ndarray | None = None, district: str = "", street: str = "",
-                      qr_path: str | None = None) -> str:
-    """The SVG artwork of one plaque; ``matrix`` (and its ``qr_path``) reuse a QR code
-    already built for ``url``."""
-    m = qr_matrix(url) if matrix is None else matrix
-    d = svg_path(m) if qr_path is None else qr_path
-    return template("plaque_artwork.svg.j2").render(**_context(
-        name=name, stars=stars, year=year, serial=serial, n=m.shape[0], d=d, district=district, street=street))
+def date_zh(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
-class Slot(str):
-    """The name's slot marker, carrying the font size of the names it stands for."""
+def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
+    """Every element of the plaque in millimetres from the trim's top-left corner.
 
-    size: float
+    Texts: (x, y baseline, size, colour, anchor, text, bold)."""
+    p = config.plaque
+    w, h = p.width_mm, p.height_mm
+    qr = {"x": w - 40 - p.qr_size_mm, "y": 130.0, "size": p.qr_size_mm, "n": modules}
+    qr["scale"] = qr["size"] / modules
+    name, place = printable(item.name), printable(f"{item.district}{item.street}")
+    name_size = name_font_size(name)
+    texts = [
+        (w / 2, 72, 46, GOLD, "middle", "平安星级小区", True),
+        (40, 128 + name_size * 0.85, name_size, WHITE, "start", name, True),
+        (40, 346, 24, WHITE, "start", f"评定日期 {date_zh(item.rated_on)} · {item.stars}星", False),
+        (40, 378, 16, PINK, "start", f"编号 {item.serial}", False),
+        (w - 40, 378, 16, PINK, "end", f"颁发单位：{config.issuer}", False),
+        (qr["x"] + qr["size"] / 2, qr["y"] + qr["size"] + 26, 17, WHITE, "middle", "扫码查看平安档案", False),
+        (qr["x"] + qr["size"] / 2, qr["y"] + qr["size"] + 48, 17, WHITE, "middle", "反映安全需求", False),
+    ]
+    if place:
+        texts.append((40, 226, 20, PINK, "start", place, False))
+    step = STAR_RADIUS_MM * 2.3
+    stars = [{"points": star_points(40 + STAR_RADIUS_MM + i * step, 280, STAR_RADIUS_MM), "earned": i < item.stars}
+             for i in range(5)]
+    # Left of the QR code, which it must not cover (the code would stop scanning).
+    demo = {"x": qr["x"] / 2 + 20, "y": h / 2 + 50, "size": 140, "angle": -18, "text": DEMO_MARK} if item.demo else None
+    return {"width": w, "height": h, "bleed": p.bleed_mm, "texts": texts, "stars": stars, "qr": qr, "demo": demo,
+            "title": f"{DEMO_MARK + ' ' if item.demo else ''}平安星级小区 {name} {item.stars}星 "
+            f"{date_zh(item.rated_on)} {item.serial}"}
 
-    def __new__(cls, size: float) -> Self:
-        marker = super().__new__(cls, slot("name"))
-        marker.size = size
-        return marker
 
-
-class ArtworkRenderer:
-    """``render_plaque_svg`` for a whole batch: one template render per variant (stars, name
-    size, QR size, whether there is a district or street line), string fills for the rest."""
-
-    FIELDS = ("name", "year", "serial", "d", "district", "street")
-
-    def __init__(self, year: int) -> None:
-        self.year = year
-        self.stencils = Stencils(lambda: template("plaque_artwork.svg.j2"), self.FIELDS, self._marked,
-                                 lambda item: _context(year=self.year, **item))
-
-    def _marked(self, key: tuple) -> dict:
-        stars, size, n, placed = key
-        return _context(name=Slot(size), stars=stars, year=slot("year"), serial=slot("serial"), n=n, d=slot("d"),
-                        district=slot("district") if placed else "", street=slot("street") if placed else "")
-
-    @staticmethod
-    def key(*, name: str, stars: int, n: int, district: str = "", street: str = "") -> tuple:
-        """The variant of a plaque: what the template computes with."""
-        return stars, name_font_size(name), n, bool(district or street)
-
-    def render(self, *, name: str, stars: int, serial: str, n: int, d: str, district: str = "",
-               street: str = "") -> str:
-        """The artwork of one plaque (the same text ``render_plaque_svg`` gives)."""
-        key = self.key(name=name, stars=stars, n=n, district=district, street=street)
-        values = (esc(name), str(self.year), esc(serial), esc(d), esc(district), esc(street))
-        item = {"name": name, "stars": stars, "serial": serial, "n": n, "d": d, "district": district, "street": street}
-        return self.stencils.fill(key, values, item)
+def artwork_svg(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig,
+                image: SvgPathImage | None = None) -> bytes:
+    """The plaque's artwork: an SVG of the trim size plus bleed, in millimetres, the QR code
+    drawn with the path of ``qrcode``'s SVG path image (``image``, made when not given)."""
+    lay = layout(item, config, len(code.get_matrix()))
+    stars = [{"points": " ".join(f"{x:.2f},{y:.2f}" for x, y in s["points"]), "earned": s["earned"]}
+             for s in lay["stars"]]
+    return template("plaque_artwork.svg.j2").render(
+        lay=lay, stars=stars, qr_d=(image or qr_vector(code)).path.get("d"), font_stack=FONT_STACK, red=RED, gold=GOLD,
+    ).encode("utf-8")

@@ -28,7 +28,8 @@ from types import SimpleNamespace
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.sign import page_name, sign_serial
+from plaques.keys import Keyring
+from plaques.sign import keyed_signature, page_name, sign_serial
 from plaques.stencil import Stencils, esc, slot
 from plaques.templates import FONT_STACK, template
 from plaques.verify import STATUS_TEXT, _public_dict, status_frame
@@ -39,7 +40,7 @@ from schemas.ratings import Rating
 MAX_PAGE_BYTES = 100 * 1024
 FINGERPRINTS = "_fingerprints.json"  # in p/: serial → hash of what its page shows
 PAGE_VERSION = 1  # bump when what a page shows changes without its template changing
-THREADS = 1  # writers: links into one folder serialise on its lock (see bench/plaque_pages_bench.py)
+THREADS = 1  # writers: links into one folder serialise on its lock
 ROOT = "../"  # from p/<serial>.<signature>.html back to the site root
 # The public site's compound pages live at /c/<slug>.html; the slug is the id when URL-safe.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
@@ -197,9 +198,11 @@ def _write_pages(p_dir: Path, jobs: list[tuple[str, bytes | None, tuple | None]]
 
 
 def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: DataFrame[Rating], *,
-                              base_url: str, secret: str, previous: Path | None = None) -> list[Path]:
+                              keyring: Keyring, previous: Path | None = None) -> list[Path]:
     """Write one verification page per plaque in ``registry`` plus the not-genuine pages;
-    returns the pages rendered.
+    returns the pages rendered. A page is named by its unkeyed signature under the current
+    key and linked under every other name a printed QR code may hold (keyed signatures,
+    and the signatures of retired keys still verifying).
 
     ``previous`` (the last published site): pages whose content, rating date aside, is
     unchanged since then are hard-linked from it instead of rendered.
@@ -219,13 +222,20 @@ def render_verification_pages(site_dir: Path, registry: pl.DataFrame, ratings: D
         serial = row[0]
         key, values = _page(row)
         fp = prints[serial] = _fingerprint(digest, key, values)
-        name = page_name(serial, sign_serial(serial, secret))
+        name = page_name(serial, sign_serial(serial, keyring.current.secret))
         if before.get(serial) == fp:
             jobs.append((name, None, row))
             continue
         jobs.append((name, _checked(name, stencils.fill(key, values, row)), None))
         written.append(p_dir / name)
     written += [p_dir / rel for rel in _write_pages(p_dir, jobs, previous)]
+    for name, _, _ in jobs:
+        serial = name.split(".")[0]
+        for key in (keyring.current, *keyring.retired):
+            for alias in (page_name(serial, keyed_signature(serial, key.id, key.secret)),
+                          page_name(serial, sign_serial(serial, key.secret))):
+                if alias != name:
+                    os.link(p_dir / name, p_dir / alias)
     (p_dir / FINGERPRINTS).write_text(json.dumps(prints, sort_keys=True, separators=(",", ":")), encoding="utf-8")
     written.append(_write(p_dir / "index.html", render_not_genuine("../")))
     # The host answers any unknown path with /404.html, so its link must be root-absolute.

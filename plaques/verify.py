@@ -1,10 +1,18 @@
-"""What a scanned plaque is: genuine and current, superseded, withdrawn, or not genuine."""
+"""What a scanned plaque is: genuine and current, superseded, withdrawn, or not genuine.
+
+``check`` is the one verification a served plaque page calls: the signature of a scanned
+URL (either printed form) against the keyring, in constant time.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.sign import plaque_url, verify_signature
+from plaques.keys import BAD_SIGNATURE, GENUINE, OLD_KEY, Keyring
+from plaques.sign import split_signature
 from schemas.plaques import Plaque
 from schemas.ratings import Rating
 
@@ -14,6 +22,32 @@ STATUS_TEXT = {
     "withdrawn": "已收回",
     "not_genuine": "非正品牌匾",
 }
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a scanned signature is: ``status`` one of genuine / old_key / expired_key /
+    bad_signature; ``genuine`` for the first two (an old key's plaque is due for re-issue)."""
+
+    serial: str
+    status: str
+    key_id: str | None
+
+    @property
+    def genuine(self) -> bool:
+        return self.status in (GENUINE, OLD_KEY)
+
+    @property
+    def reissue_due(self) -> bool:
+        return self.status == OLD_KEY
+
+
+def check(serial: str, signature: str, keyring: Keyring, today: date | None = None) -> Verification:
+    """Verify the (serial, signature) of a scanned plaque URL (``plaques.sign.parse_page_name``
+    of its last segment, or the two segments of the folder form)."""
+    parts = split_signature(signature) if isinstance(signature, str) else None
+    status = keyring.check(serial, signature, today) if parts else BAD_SIGNATURE
+    return Verification(serial=serial, status=status, key_id=parts[0] if parts else None)
 
 
 def latest_ratings(ratings: pl.DataFrame) -> pl.DataFrame:
@@ -72,7 +106,7 @@ def _public_dict(row: dict) -> dict:
 
 
 def plaque_status(registry: pl.DataFrame, ratings: DataFrame[Rating], serial: str, signature: str,
-                  secret: str) -> dict:
+                  keyring: Keyring, today: date | None = None) -> dict:
     """The public status of the plaque a scanned path names.
 
     ``status`` is ``current``, ``superseded`` (with ``current_stars``/``current_serial``),
@@ -80,7 +114,7 @@ def plaque_status(registry: pl.DataFrame, ratings: DataFrame[Rating], serial: st
     ``text`` is the Chinese wording the resident sees.
     """
     not_genuine = {"status": "not_genuine", "text": STATUS_TEXT["not_genuine"], "serial": serial}
-    if not verify_signature(serial, signature, secret):
+    if not check(serial, signature, keyring, today).genuine:
         return not_genuine
     rows = status_frame(registry.filter(pl.col(Plaque.serial) == serial), ratings)
     if rows.is_empty():
@@ -91,9 +125,9 @@ def plaque_status(registry: pl.DataFrame, ratings: DataFrame[Rating], serial: st
     return _public_dict(full.filter(pl.col(Plaque.serial) == serial).row(0, named=True))
 
 
-def active_plaque_urls(registry: pl.DataFrame, *, base_url: str, secret: str) -> pl.DataFrame:
+def active_plaque_urls(registry: pl.DataFrame, *, base_url: str, keyring: Keyring) -> pl.DataFrame:
     """compound_id, serial, stars, url of every active plaque (for the public site's links)."""
     active = registry.filter(pl.col(Plaque.status) == "active").sort(Plaque.compound_id)
-    urls = [plaque_url(base_url, s, secret) for s in active[Plaque.serial].to_list()]
+    urls = [keyring.url(base_url, s) for s in active[Plaque.serial].to_list()]
     return active.select(Plaque.compound_id, Plaque.serial, Plaque.stars).with_columns(
         pl.Series("url", urls, dtype=pl.String))

@@ -5,7 +5,7 @@ import pandera.polars as pa
 import polars as pl
 
 PLAQUE_STATUSES = ["active", "superseded", "withdrawn"]
-PLAQUE_ACTIONS = ["new", "replace", "withdraw"]
+PLAQUE_ACTIONS = ["new", "replace", "withdraw", "reissue"]
 # Serials and signatures travel in URL paths; the intake service accepts only these.
 URL_PART = r"^[A-Za-z0-9_\-]{1,128}$"
 

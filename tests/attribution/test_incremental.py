@@ -1,8 +1,8 @@
-"""Incremental attribution: the same result as attributing everything, with less work."""
+"""Two nights of events for the incremental attribution tests (tests/attribution/test_warehouse.py),
+and what makes every placement stale: the attribution fingerprint."""
 import polars as pl
 
-from attribution.attribute import attribute_events
-from attribution.incremental import attribute_in_chunks, attribute_incremental, attribution_fingerprint, evidence_keys
+from attribution.warehouse import attribution_fingerprint
 from tests.attribution.conftest import make_events
 
 IN_C1 = (118.100, 24.470)
@@ -38,45 +38,6 @@ def _decisions(rows):
                         orient="row")
 
 
-def test_equals_a_full_attribution(compounds, polygons):
-    first = _night_one()
-    before_decisions = _decisions([("police", "a", "C2")])
-    prev, prev_review = attribute_events(first, compounds, polygons, decisions=before_decisions)
-    second = _night_two()
-    # The decision on a is withdrawn, one on g is added.
-    decisions = _decisions([("police", "g", "C3")])
-    att, review, fresh = attribute_incremental(
-        second, compounds, polygons, previous=prev, previous_keys=evidence_keys(first),
-        previous_review=prev_review, decisions=decisions, previous_decisions=before_decisions,
-    )
-    full, full_review = attribute_events(second, compounds, polygons, decisions=decisions)
-    assert att.equals(full)
-    assert review.equals(full_review)
-    by_id = dict(zip(att["record_id"], att["method"]))
-    assert by_id["a"] == "polygon" and by_id["g"] == "decision"  # withdrawn and new decisions took effect
-    # a (decision changed), b (address changed), f and g (new) were placed again; c and d were kept.
-    assert fresh == 4
-
-
-def test_unchanged_night_reuses_everything(compounds, polygons):
-    events = _night_one()
-    prev, prev_review = attribute_events(events, compounds, polygons)
-    att, review, fresh = attribute_incremental(
-        events, compounds, polygons, previous=prev, previous_keys=evidence_keys(events), previous_review=prev_review,
-    )
-    assert fresh == 0
-    assert att.equals(prev) and review.equals(prev_review)
-    assert set(review["record_id"]) == {"c", "d"}
-
-
-def test_without_previous_state_attributes_all(compounds, polygons):
-    events = _night_one()
-    att, review, fresh = attribute_incremental(events, compounds, polygons, previous=None, previous_keys=None,
-                                               previous_review=None)
-    full, full_review = attribute_events(events, compounds, polygons)
-    assert fresh == events.height and att.equals(full) and review.equals(full_review)
-
-
 def test_fingerprint_follows_the_registry(compounds, tmp_path):
     outlines = tmp_path / "compounds.geojson"
     outlines.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
@@ -86,11 +47,3 @@ def test_fingerprint_follows_the_registry(compounds, tmp_path):
     assert attribution_fingerprint(moved, outlines) != base
     outlines.write_text('{"type": "FeatureCollection", "features": [] }', encoding="utf-8")
     assert attribution_fingerprint(compounds, outlines) != base
-
-
-def test_chunks_give_the_same_result(compounds, polygons):
-    events = pl.concat([_night_one(), _night_two().filter(pl.col("record_id").is_in(["f", "g"]))])
-    decisions = _decisions([("police", "g", "C3")])
-    whole, whole_review = attribute_events(events, compounds, polygons, decisions=decisions)
-    parts, parts_review = attribute_in_chunks(events, compounds, polygons, decisions=decisions, chunk_rows=2)
-    assert parts.equals(whole) and parts_review.equals(whole_review)

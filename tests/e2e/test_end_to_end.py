@@ -70,22 +70,29 @@ def test_run_records_ruleset_and_input_hashes(small_city):
 
 
 def test_second_date_batch_has_one_withdrawal_and_one_replacement(small_city, tmp_path):
+    import duckdb
+
     from pipelines.cli import main
 
     planted = small_city["planted"]
-    first_batch = small_city["out"] / small_city["first"].isoformat() / "plaques"
-    first_manifest = pl.read_csv(next(first_batch.glob("B*/manifest.csv")))
+    # The nightly run stores the orders only; no print file exists until a printer pulls.
+    assert not list(small_city["out"].glob("*/plaques")) and not list(small_city["out"].rglob("*.pdf"))
+    with duckdb.connect(str(small_city["out"] / "warehouse.duckdb"), read_only=True) as conn:
+        first_orders = conn.sql("SELECT * FROM marts.plaque_actions WHERE as_of = ?",
+                                params=[small_city["first"]]).pl()
     rated = _ratings(small_city, small_city["first"]).filter(pl.col("status").is_in(["rated", "downgraded"]))
-    assert sorted(first_manifest["compound_id"]) == sorted(rated["compound_id"])
-    assert set(first_manifest["action"]) == {"new"}
+    assert sorted(first_orders["compound_id"]) == sorted(rated["compound_id"])
+    assert set(first_orders["action"]) == {"new"} and first_orders["demo"].all()
 
     assert main(["plaques", "pull", "--out", str(small_city["out"]), "--to", str(tmp_path / "print")]) == 0
-    pulled = list((tmp_path / "print").rglob("manifest.csv"))
-    assert len(pulled) == 1
-    manifest = pl.read_csv(pulled[0])
-    assert sorted(manifest["action"]) == ["replace", "withdraw"]
-    actions = dict(zip(manifest["compound_id"], manifest["action"]))
-    assert actions == {planted["late_veto"]: "withdraw", planted["late_downgrade"]: "replace"}
+    [folder] = [p.parent for p in (tmp_path / "print").rglob("manifest.csv")]
+    manifest = pl.read_csv(folder / "manifest.csv", infer_schema=False)
+    withdrawals = pl.read_csv(folder / "withdrawals.csv", infer_schema=False)
+    assert manifest.select("小区编号", "操作").rows() == [(planted["late_downgrade"], "更换")]
+    assert manifest["样例"].to_list() == ["样例，不得上墙"]  # demo-signed: never for a wall
+    assert dict(withdrawals.select("小区编号", "回收").rows()) == {
+        planted["late_veto"]: "收回牌匾", planted["late_downgrade"]: "安装新牌后收回旧牌"}
+    assert (folder / f"{folder.name}.zip").is_file() and list(folder.glob("pdf/*.pdf"))
     assert main(["plaques", "pull", "--out", str(small_city["out"]), "--to", str(tmp_path / "again")]) == 0
     assert not list((tmp_path / "again").rglob("manifest.csv"))
 

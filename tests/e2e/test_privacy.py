@@ -41,7 +41,9 @@ def planted_run(tmp_path_factory):
     return data, out, as_of
 
 
-def test_planted_personal_data_reached_the_warehouse_but_no_output(planted_run):
+def test_planted_personal_data_reached_the_warehouse_but_no_output(planted_run, tmp_path):
+    from plaques.pull import pull_batch
+
     data, out, as_of = planted_run
     import duckdb
 
@@ -50,10 +52,13 @@ def test_planted_personal_data_reached_the_warehouse_but_no_output(planted_run):
                              params=[f"%{DESCRIPTION}%"]).fetchall()[0][0]
     assert described >= 20  # the planted rows were ingested, so the scan below is meaningful
     published = out / as_of.isoformat()
-    files = [p for p in published.rglob("*") if p.is_file()]
+    # The print files are public too (plaques hang on walls): made by the printer's pull.
+    printed = tmp_path / "print"
+    pull_batch(out, to=printed, workers=1, progress=False)
+    files = [p for folder in (published, printed) for p in folder.rglob("*") if p.is_file()]
     assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".geojson" for p in files)
-    assert any(p.name == "manifest.csv" for p in files)
-    assert scan_for([published], NEEDLES) == []
+    assert any(p.name == "manifest.csv" for p in files) and any(p.suffix == ".svg" for p in files)
+    assert scan_for([published, printed], NEEDLES) == []
 
 
 def test_scanner_finds_a_planted_string(tmp_path):

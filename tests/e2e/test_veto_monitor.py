@@ -39,20 +39,31 @@ def _run_monitor(data, out, day: date) -> pl.DataFrame:
         return conn.sql("SELECT * FROM marts.urgent_alerts WHERE detected_on = ?", params=[day]).pl()
 
 
-def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once):
+def test_monitor_alerts_and_orders_plaques_for_late_veto_and_downgrade(rated_once, tmp_path, monkeypatch):
+    from plaques.pull import pull_batch
+
     data, out, second, planted = rated_once
+    # The monitor honours the public base URL like the nightly run does.
+    monkeypatch.setenv("SAFESTAR_PUBLIC_BASE_URL", "https://pingan.xm.gov.cn")
     alerts = _run_monitor(data, out, second)
     by_id = {r["compound_id"]: r for r in alerts.iter_rows(named=True)}
     assert by_id[planted["late_veto"]]["status_after"] == "vetoed"
     assert by_id[planted["late_downgrade"]]["status_after"] == "downgraded"
     assert by_id[planted["late_downgrade"]]["stars_after"] < by_id[planted["late_downgrade"]]["stars_before"]
-    manifests = list((out / "urgent" / "plaques").glob("B*U/manifest.csv"))
-    assert len(manifests) == 1
-    manifest = pl.read_csv(manifests[0])
-    actions = dict(zip(manifest["compound_id"], manifest["action"]))
+    import duckdb
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
+        orders = conn.sql("SELECT * FROM marts.urgent_plaque_actions WHERE as_of = ?", params=[second]).pl()
+    batch = f"B{second:%Y%m%d}U"
+    assert set(orders["batch_id"]) == {batch}
+    assert orders.filter(pl.col("action") != "withdraw")["url"].str.starts_with("https://pingan.xm.gov.cn/p/").all()
+    actions = dict(zip(orders["compound_id"], orders["action"]))
     assert actions[planted["late_veto"]] == "withdraw"
     assert actions[planted["late_downgrade"]] == "replace"
     assert set(actions) <= set(by_id)
+    # The printer pulls the urgent order at once: the withdrawal is on the collection list.
+    result = pull_batch(out, batch=batch, to=tmp_path / "print", workers=1, progress=False)
+    withdrawals = pl.read_csv(result.folders[0] / "withdrawals.csv", infer_schema=False)
+    assert planted["late_veto"] in withdrawals["小区编号"].to_list()
 
 
 def test_monitor_honours_an_override_excluding_the_veto_incident(rated_once):

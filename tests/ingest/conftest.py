@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ingest.landing import IngestResult, ingest_sources
+from tests.ingest.reference import IngestResult, ingest_sources
 from ingest.taxonomy import load_taxonomy
 
 NOW = datetime(2025, 1, 1, 12, 0)

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 
 from ingest.event_updates import CHANGES, LOG, LogPosition, changes_since, log_position, update_case_events
-from ingest.incidents import CHAIN_KEY_SQL, build_case_events, chain_key
-from ingest.landing import ingest_sources, iter_landing
+from ingest.incidents import CHAIN_KEY_SQL, chain_key
+from ingest.landing import iter_landing
+from tests.ingest.reference import build_case_events, ingest_sources
 from ingest.merge import merge_records
 from ingest.quality import (
     CHAIN_MEMBER_COUNTS_SQL,

@@ -6,7 +6,7 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from ingest.incidents import build_case_events
+from tests.ingest.reference import build_case_events
 from ingest.merge import merge_records
 
 COLS = ["source", "record_id", "category", "category_code", "occurred_at", "address", "lon", "lat", "coord_sys",

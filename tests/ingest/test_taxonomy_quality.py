@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ingest.incidents import build_case_events
+from tests.ingest.reference import build_case_events
 from ingest.quality import data_quality
 from tests.ingest.conftest import canonical_csv, row
 

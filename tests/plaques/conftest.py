@@ -6,11 +6,13 @@ from datetime import date
 import polars as pl
 import pytest
 
+from plaques.keys import Keyring, SigningKey
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
 SECRET = "test-secret-0123456789abcdef"
 BASE_URL = "https://safestar.example.cn/"
+KEYRING = Keyring(SigningKey.of(SECRET))
 
 NAMES = {"C1": "鹭江花园", "C2": "海沧湾一号", "C3": "集美学村小区", "C4": "同安<新城>&苑", "C5": "翔安馨园"}
 DISTRICTS = {"C1": ("思明区", "350203", "厦港街道"), "C2": ("海沧区", "350205", "海沧街道"),

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.plaques.qr_decode import decode
-from tests.plaques.scenario import build
+from tests.plaques.scenario import build, pulled
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -28,7 +28,8 @@ pytestmark = [pytest.mark.browser,
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("out")).first_dir
+    """The first date's batch as a printer pulls it."""
+    return pulled(build(tmp_path_factory.mktemp("out")), tmp_path_factory.mktemp("print"), "B20260302")
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +77,14 @@ def same(a: Image.Image, b: Image.Image) -> bool:
 
 def test_proof_names_use_cjk_fonts_and_have_no_tofu(batch, browser):
     page = browser.new_page()
-    page.goto((batch / "proof.html").as_uri())
-    page.wait_for_load_state("load")
-    names = page.locator(".card .name").all_inner_texts()
+    names = []
+    for proof in sorted((batch / "proof").glob("*.html")):  # one proof per district
+        page.goto(proof.as_uri())
+        page.wait_for_load_state("load")
+        names += page.locator(".card .name").all_inner_texts()
+        used = platform_fonts(page, ".card .name")
+        assert used and all(fams and fams <= CJK_FAMILIES for fams in used), used
     assert len(names) == 5
-    used = platform_fonts(page, ".card .name")
-    assert used and all(fams and fams <= CJK_FAMILIES for fams in used), used
 
     chars = sorted({ch for n in names for ch in n if ord(ch) > 0x2E80})
     assert len(chars) >= 15
@@ -107,27 +110,36 @@ def test_artwork_text_uses_cjk_fonts(batch, browser):
 
 
 def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_path):
-    manifest = pl.read_csv(batch / "manifest.csv")
+    from datetime import date
+
+    from plaques.artwork import PlaqueItem, artwork_svg, qr_code
+    from plaques.config import load_plaque_config
+
+    manifest = pl.read_csv(batch / "manifest.csv", infer_schema=False)
+    rows = [(f"qr/{s}.svg", 400, u) for s, u in manifest.head(2).select("编号", "二维码网址").rows()]
+    rows += [(f"art/{s}.svg", 1200, u) for s, u in manifest.head(2).select("编号", "二维码网址").rows()]
+    # A demo plaque's 样例 mark leaves its QR code readable.
+    url = manifest["二维码网址"][0]
+    demo = PlaqueItem("350203-C1-01", url, "鹭江花园", 4, "思明区", "厦港街道", date(2026, 3, 2), demo=True)
+    (tmp_path / "demo.svg").write_bytes(artwork_svg(demo, qr_code(url), load_plaque_config()))
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    for row in manifest.head(2).iter_rows(named=True):
-        for rel, width in ((f"qr/{row['serial']}.svg", 400), (f"art/{row['serial']}.svg", 1200)):
-            wrapper = tmp_path / "view.html"
-            wrapper.write_text(f'<body style="margin:0;background:#fff"><img id="i" src="{(batch / rel).as_uri()}" '
-                               f'style="width:{width}px;display:block"></body>', encoding="utf-8")
-            page.goto(wrapper.as_uri())
-            page.wait_for_function("document.getElementById('i').complete")
-            shot = Image.open(io.BytesIO(page.locator("#i").screenshot()))
-            assert decode(shot) == [row["url"]], rel
+    for path, width, expected in [(batch / rel, w, u) for rel, w, u in rows] + [(tmp_path / "demo.svg", 1200, url)]:
+        wrapper = tmp_path / "view.html"
+        wrapper.write_text(f'<body style="margin:0;background:#fff"><img id="i" src="{path.as_uri()}" '
+                           f'style="width:{width}px;display:block"></body>', encoding="utf-8")
+        page.goto(wrapper.as_uri())
+        page.wait_for_function("document.getElementById('i').complete")
+        shot = Image.open(io.BytesIO(page.locator("#i").screenshot()))
+        assert decode(shot) == [expected], path
     page.close()
 
 
 def test_verification_page_renders_chinese_on_a_phone(browser, tmp_path):
     from plaques.pages import render_verification_pages
-    from tests.plaques.conftest import BASE_URL, SECRET
+    from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
 
     sc = build(tmp_path / "out")
-    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, base_url=BASE_URL,
-                                        secret=SECRET)
+    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, keyring=KEYRING)
     page = browser.new_page(viewport={"width": 390, "height": 800}, device_scale_factor=2)
     for path in written[:2] + [tmp_path / "site" / "404.html"]:
         page.goto(path.as_uri())

@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 from plaques.pages import FINGERPRINTS, _context, render_verification_pages
+from plaques.keys import Keyring, SigningKey
 from plaques.sign import sign_serial
 from plaques.templates import template
-from tests.plaques.conftest import BASE_URL, SECRET
+from tests.plaques.conftest import KEYRING, SECRET
 from tests.plaques.scenario import D1, D2, build
 
 
@@ -21,11 +22,10 @@ def sites(tmp_path_factory):
     sc = build(tmp_path_factory.mktemp("out"))
     root = tmp_path_factory.mktemp("sites")
     first = sc.history.filter(pl.col("as_of") == D1)
-    render_verification_pages(root / "s1", sc.first.registry, first, base_url=BASE_URL, secret=SECRET)
+    render_verification_pages(root / "s1", sc.first.registry, first, keyring=KEYRING)
     before = digests(root / "s1")
-    nightly = render_verification_pages(root / "s2", sc.second.registry, sc.history, base_url=BASE_URL,
-                                        secret=SECRET, previous=root / "s1")
-    render_verification_pages(root / "full", sc.second.registry, sc.history, base_url=BASE_URL, secret=SECRET)
+    nightly = render_verification_pages(root / "s2", sc.second.registry, sc.history, keyring=KEYRING, previous=root / "s1")
+    render_verification_pages(root / "full", sc.second.registry, sc.history, keyring=KEYRING)
     return sc, root, before, nightly
 
 
@@ -76,8 +76,8 @@ def test_fingerprints_name_every_plaque_and_no_signature(sites):
 def test_another_secret_renders_every_page(sites, tmp_path):
     sc, root, _, _ = sites
     other = "another-secret-0123456789"
-    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history, base_url=BASE_URL,
-                                        secret=other, previous=root / "s2")
+    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history,
+                                        keyring=Keyring(SigningKey.of(other)), previous=root / "s2")
     assert len(written) == sc.second.registry.height + 2
     for serial in sc.second.registry["serial"]:
         assert page(tmp_path / "s", serial, other).is_file()
@@ -102,7 +102,6 @@ def test_a_previous_release_in_the_folder_layout_renders_every_page_flat(sites, 
         folder = old / serial / sign_serial(serial, SECRET)
         folder.mkdir(parents=True)
         (folder / "index.html").write_bytes(page(root / "s2", serial).read_bytes())
-    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history, base_url=BASE_URL,
-                                        secret=SECRET, previous=tmp_path / "old")
+    written = render_verification_pages(tmp_path / "s", sc.second.registry, sc.history, keyring=KEYRING, previous=tmp_path / "old")
     assert len(written) == sc.second.registry.height + 2
     assert digests(tmp_path / "s") == digests(root / "full")

@@ -8,7 +8,7 @@ import pytest
 from plaques.pages import MAX_PAGE_BYTES, render_verification_pages
 from plaques.sign import sign_serial
 from plaques.verify import plaque_status
-from tests.plaques.conftest import BASE_URL, SECRET
+from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
 from tests.plaques.scenario import build
 
 
@@ -20,14 +20,13 @@ def scenario(tmp_path_factory):
 @pytest.fixture(scope="module")
 def site(scenario, tmp_path_factory):
     site_dir = tmp_path_factory.mktemp("site")
-    written = render_verification_pages(site_dir, scenario.second.registry, scenario.history, base_url=BASE_URL,
-                                        secret=SECRET)
+    written = render_verification_pages(site_dir, scenario.second.registry, scenario.history, keyring=KEYRING)
     return site_dir, written
 
 
 def status(scenario, serial, signature=None):
     sig = sign_serial(serial, SECRET) if signature is None else signature
-    return plaque_status(scenario.second.registry, scenario.history, serial, sig, SECRET)
+    return plaque_status(scenario.second.registry, scenario.history, serial, sig, KEYRING)
 
 
 def test_statuses(scenario):
@@ -88,7 +87,7 @@ def test_pages_are_small_self_contained_and_mobile(site):
 def test_active_plaque_urls_point_at_existing_pages(scenario, site):
     from plaques.verify import active_plaque_urls
     site_dir, _ = site
-    urls = active_plaque_urls(scenario.second.registry, base_url=BASE_URL, secret=SECRET)
+    urls = active_plaque_urls(scenario.second.registry, base_url=BASE_URL, keyring=KEYRING)
     assert "350203-C1-01" not in urls["serial"].to_list() and "350205-C2-02" in urls["serial"].to_list()
     for url in urls["url"]:
         path = url.removeprefix(BASE_URL.rstrip("/"))

@@ -1,0 +1,300 @@
+"""Keys that can't be mixed up: demo mode, signing secrets, the keyring and the public base URL.
+
+- Demo mode only when asked for: ``--demo``/``safestar demo``, or ``SAFESTAR_DEMO=1``; an
+  unset variable means not demo.
+- Outside demo mode the signing secret (``SAFESTAR_PLAQUE_SECRET``) must be set, must not be
+  the public demo secret and must not be weak (short, or few distinct characters).
+- Every key has a fingerprint (SHA-256 of the secret, domain-separated) and a key id (its
+  first 4 hex characters) that new signatures carry. ``OUT_DIR/plaque_keys.json`` records
+  the keys an output folder was signed with: a run whose secret is not the recorded current
+  key refuses to start; ``safestar plaques rotate`` retires it, and plaques signed by a
+  retired key keep verifying for the configured grace period (its secret given in
+  ``SAFESTAR_PLAQUE_OLD_SECRETS``).
+- The public base URL (``SAFESTAR_PUBLIC_BASE_URL``) is https, a plain host name, and at
+  most a plain path prefix.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from plaques.config import PlaqueConfig, load_plaque_config
+from plaques.sign import PlaqueSecretError, keyed_signature, mac_matches, plaque_url, split_signature
+
+SECRET_ENV = "SAFESTAR_PLAQUE_SECRET"
+OLD_SECRETS_ENV = "SAFESTAR_PLAQUE_OLD_SECRETS"
+DEMO_ENV = "SAFESTAR_DEMO"
+BASE_URL_ENV = "SAFESTAR_PUBLIC_BASE_URL"
+DEMO_SECRET = "SAFESTAR-DEMO-SECRET-NOT-FOR-REAL-PLAQUES"
+DEMO_BASE_URL = "https://safestar.example.cn"
+RECORD_NAME = "plaque_keys.json"
+MAKE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")
+
+
+class KeyMismatchError(PlaqueSecretError):
+    """The secret is not the key an output folder's plaques were signed with."""
+
+
+class BaseUrlError(ValueError):
+    """An unusable public base URL (the message says the fix)."""
+
+
+def is_demo(env: Mapping[str, str] | None = None) -> bool:
+    """Demo mode from the environment: only ``SAFESTAR_DEMO`` set to 1/true/yes."""
+    env = os.environ if env is None else env
+    return (env.get(DEMO_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def fingerprint(secret: str) -> str:
+    """The public fingerprint of a secret (never the secret): ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(b"safestar-plaque-key\x00" + secret.encode("utf-8")).hexdigest()
+
+
+def key_id_of(secret: str) -> str:
+    """The key id new signatures carry: the first 4 hex characters of the fingerprint."""
+    return fingerprint(secret)[len("sha256:"):][:4]
+
+
+def entropy_bits(secret: str) -> float:
+    """A rough estimate of a secret's entropy: its length times the Shannon entropy of its
+    characters, counting only distinct steps between neighbours (so 'abcdef…' is weak too)."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    steps = {ord(b) - ord(a) for a, b in zip(secret, secret[1:])}
+    return len(secret) * per_char * min(1.0, len(steps) / 8)
+
+
+def check_secret(secret: str, config: PlaqueConfig, *, name: str = SECRET_ENV) -> str:
+    """``secret`` when it may sign real plaques, else ``PlaqueSecretError`` saying what to do."""
+    policy = config.signing
+    fix = f"generate one with export {name}=$({MAKE_SECRET}) and keep it safe"
+    if secret == DEMO_SECRET:
+        raise PlaqueSecretError(f"{name} is the public demo secret, which anyone can use to forge plaques: {fix}")
+    if len(secret) < policy.min_secret_length:
+        raise PlaqueSecretError(f"{name} is too short ({len(secret)} characters, at least "
+                                f"{policy.min_secret_length}): {fix}")
+    if entropy_bits(secret) < policy.min_entropy_bits:
+        raise PlaqueSecretError(f"{name} is too weak (about {entropy_bits(secret):.0f} bits, at least "
+                                f"{policy.min_entropy_bits:g}: repeated or sequential characters): {fix}")
+    return secret
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One signing key: its id, fingerprint and secret; a retired key verifies until ``valid_until``."""
+
+    id: str
+    fingerprint: str
+    secret: str = field(repr=False)
+    retired_on: date | None = None
+    valid_until: date | None = None
+
+    @classmethod
+    def of(cls, secret: str, retired_on: date | None = None, grace_days: int = 0) -> SigningKey:
+        until = retired_on + timedelta(days=grace_days) if retired_on is not None else None
+        return cls(key_id_of(secret), fingerprint(secret), secret, retired_on, until)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.secret == DEMO_SECRET
+
+
+# What ``Keyring.check`` says of a scanned signature.
+GENUINE, OLD_KEY, EXPIRED_KEY, BAD_SIGNATURE = "genuine", "old_key", "expired_key", "bad_signature"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The current signing key and the retired ones that still verify (or did)."""
+
+    current: SigningKey
+    retired: tuple[SigningKey, ...] = ()
+
+    def sign(self, serial: str) -> str:
+        """The signature printed on a new plaque: key id and MAC of the current key."""
+        return keyed_signature(serial, self.current.id, self.current.secret)
+
+    def url(self, base_url: str, serial: str) -> str:
+        return plaque_url(base_url, serial, signature=self.sign(serial))
+
+    def check(self, serial: str, signature: str, today: date | None = None) -> str:
+        """``genuine`` (current key), ``old_key`` (a retired key in its grace period),
+        ``expired_key`` (a retired key past it) or ``bad_signature``. Both printed forms
+        verify: an unkeyed MAC is tried against every key."""
+        parts = split_signature(signature)
+        if parts is None or not isinstance(serial, str):
+            return BAD_SIGNATURE
+        key_id, mac = parts
+        keys = (self.current, *self.retired)
+        candidates = [k for k in keys if key_id is None or k.id == key_id]
+        # Every candidate is compared (no early exit), each in constant time.
+        matched = [k for k in candidates if mac_matches(serial, mac, k.secret)]
+        if not matched:
+            return BAD_SIGNATURE
+        key = matched[0]
+        if key is self.current:
+            return GENUINE
+        return OLD_KEY if today is None or key.valid_until is None or today <= key.valid_until else EXPIRED_KEY
+
+
+def _split_secrets(text: str) -> list[str]:
+    return [s for s in re.split(r"[\s,]+", text or "") if s]
+
+
+def read_record(out_dir: Path) -> list[dict]:
+    """The keys recorded for an output folder (oldest first; the current one has no ``retired_on``)."""
+    path = Path(out_dir) / RECORD_NAME
+    if not path.exists():
+        return []
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))["keys"]
+        assert isinstance(keys, list) and all("fingerprint" in k for k in keys)
+        return keys
+    except (OSError, ValueError, KeyError, TypeError, AssertionError) as e:
+        raise PlaqueSecretError(f"{path} is unreadable ({e}): restore it from the backup of the output folder; "
+                                "it records which key the plaques were signed with") from e
+
+
+def write_record(out_dir: Path, keys: list[dict]) -> None:
+    """Write the key record whole and rename it into place (never half a record)."""
+    path = Path(out_dir) / RECORD_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.part")
+    tmp.write_text(json.dumps({"keys": keys}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def recorded_current(out_dir: Path) -> dict | None:
+    return next((k for k in reversed(read_record(out_dir)) if not k.get("retired_on")), None)
+
+
+def current_secret(env: Mapping[str, str] | None = None, *, demo: bool = False,
+                   config: PlaqueConfig | None = None) -> str:
+    """The signing secret of this process: ``SAFESTAR_PLAQUE_SECRET`` checked, or the demo
+    secret in demo mode when none is set."""
+    env = os.environ if env is None else env
+    config = config or load_plaque_config()
+    secret = (env.get(SECRET_ENV) or "").strip()
+    if secret:
+        return secret if demo and secret == DEMO_SECRET else check_secret(secret, config)
+    if demo:
+        return DEMO_SECRET
+    raise PlaqueSecretError(f"no plaque signing secret: export {SECRET_ENV}=$({MAKE_SECRET}) and keep it "
+                            "(plaques signed with another secret stop verifying), or run with --demo for a demo")
+
+
+def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = None, out_dir: Path | None = None,
+                 config: PlaqueConfig | None = None) -> Keyring:
+    """The keyring of this process: the current secret, and the retired secrets of
+    ``SAFESTAR_PLAQUE_OLD_SECRETS`` that ``out_dir``'s record lists as retired (with their
+    grace periods). ``demo`` None: demo mode when asked for in the environment, or when the
+    output folder was signed with the demo key and no secret is set (serving a demo)."""
+    env = os.environ if env is None else env
+    config = config or load_plaque_config()
+    record = read_record(out_dir) if out_dir is not None else []
+    if demo is None:
+        current = next((k for k in reversed(record) if not k.get("retired_on")), None)
+        demo = is_demo(env) or (not (env.get(SECRET_ENV) or "").strip() and current is not None
+                                and current["fingerprint"] == fingerprint(DEMO_SECRET))
+    key = SigningKey.of(current_secret(env, demo=demo, config=config))
+    retired_on = {k["fingerprint"]: date.fromisoformat(k["retired_on"]) for k in record if k.get("retired_on")}
+    old = []
+    for secret in _split_secrets(env.get(OLD_SECRETS_ENV, "")):
+        fp = fingerprint(secret)
+        if fp in retired_on and fp != key.fingerprint:
+            old.append(SigningKey.of(secret, retired_on[fp], config.signing.grace_days))
+    return Keyring(key, tuple(old))
+
+
+def ensure_recorded(out_dir: Path, keyring: Keyring, today: date) -> None:
+    """Refuse a secret that is not the output folder's recorded current key; record the key
+    of a first run."""
+    current = recorded_current(out_dir)
+    if current is None:
+        write_record(out_dir, [*read_record(out_dir), {"id": keyring.current.id, "fingerprint": keyring.current.fingerprint,
+                                                       "since": today.isoformat(), "retired_on": None,
+                                                       "demo": keyring.current.is_demo}])
+        return
+    if current["fingerprint"] != keyring.current.fingerprint:
+        what = "the demo key" if current.get("demo") else f"key {current['id']}"
+        raise KeyMismatchError(
+            f"{SECRET_ENV} is not the key the plaques in {out_dir} were signed with ({what}, "
+            f"{out_dir / RECORD_NAME}): set the secret used before, or to change keys run "
+            f"`safestar plaques rotate --out {out_dir}` with the old secret in {OLD_SECRETS_ENV}")
+
+
+def base_url_of(value: str | None, *, demo: bool) -> str:
+    """The public base URL, checked: https, a plain host name (no user, no IP tricks), no
+    query or fragment, at most a plain path prefix; without trailing slash. Unset: the
+    demo placeholder in demo mode, else ``BaseUrlError``."""
+    value = (value or "").strip()
+    fix = f"set {BASE_URL_ENV} to the site's address, e.g. https://pingan.xm.gov.cn"
+    if not value:
+        if demo:
+            return DEMO_BASE_URL
+        raise BaseUrlError(f"{BASE_URL_ENV} is not set, so printed QR codes would point nowhere: {fix}")
+    if any(ch.isspace() or ch in "\\%" for ch in value):
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} holds spaces, backslashes or %-escapes: {fix}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as e:
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme != "https":
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must start with https:// (residents scan it): {fix}")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} carries a user name: {fix}")
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} needs a plain host name (no IP address): {fix}")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must not carry a query or fragment: {fix}")
+    segments = [s for s in parts.path.split("/")]
+    inner = segments[1:-1] if parts.path.endswith("/") else segments[1:]
+    if parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
+                                                              for s in inner)):
+        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} has an unusual path (empty, '.' or '..' segments): {fix}")
+    if not demo and host == urlsplit(DEMO_BASE_URL).hostname:
+        raise BaseUrlError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
+    netloc = host + (f":{port}" if port is not None else "")
+    return f"https://{netloc}{parts.path.rstrip('/')}"
+
+
+@dataclass(frozen=True)
+class PlaqueSettings:
+    """What signing a plaque needs, checked together: demo mode, the base URL, the keyring."""
+
+    demo: bool
+    base_url: str
+    keyring: Keyring
+
+
+def plaque_settings(env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None,
+                    out_dir: Path | None = None, config: PlaqueConfig | None = None) -> PlaqueSettings:
+    """The checked settings of a run: ``base_url`` (a resource's value) or ``SAFESTAR_PUBLIC_BASE_URL``."""
+    env = os.environ if env is None else env
+    url = base_url_of(base_url or env.get(BASE_URL_ENV), demo=demo)
+    return PlaqueSettings(demo, url, load_keyring(env, demo=demo, out_dir=out_dir, config=config))
+
+
+def preflight(out_dir: Path, env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None) -> None:
+    """Before a run starts: the settings are usable and the secret is the recorded key
+    (raises one-line ``ValueError``s; records nothing)."""
+    settings = plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir)
+    current = recorded_current(out_dir)
+    if current is not None and current["fingerprint"] != settings.keyring.current.fingerprint:
+        ensure_recorded(out_dir, settings.keyring, date.today())  # raises the mismatch

@@ -1,0 +1,56 @@
+"""Print orders: the plaque actions of a batch as data, signed and ready for a pull.
+
+The nightly run (``marts.plaque_actions``), the veto monitor (``marts.urgent_plaque_actions``)
+and a key rotation (``marts.plaque_reissues``) each write orders of this shape; no print
+file is made until a printer pulls (``plaques.pull``).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from plaques.keys import PlaqueSettings
+from schemas.plaques import PlaqueAction
+
+ORDER_TABLES = ("marts.plaque_actions", "marts.urgent_plaque_actions", "marts.plaque_reissues")
+ORDER_SCHEMA = {
+    "batch_id": pl.String, "serial": pl.String, "compound_id": pl.String, "action": pl.String, "stars": pl.Int8,
+    "previous_serial": pl.String, "reason": pl.String, "url": pl.String, "key_id": pl.String, "demo": pl.Boolean,
+    "rated_on": pl.Date, "as_of": pl.Date,
+}
+PRINTING = ("new", "replace", "reissue")
+
+
+def print_orders(actions: pl.DataFrame, *, batch_id: str, settings: PlaqueSettings, as_of: date,
+                 rated_on: pl.Expr | date | None = None) -> pl.DataFrame:
+    """``actions`` (``PlaqueAction`` rows) as orders of ``batch_id``: each plaque to print gets
+    the URL its QR code will hold, signed with the current key; a withdrawal gets none."""
+    printing = pl.col(PlaqueAction.action).is_in(PRINTING)
+    urls = [settings.keyring.url(settings.base_url, s) if a in PRINTING else None
+            for s, a in zip(actions[PlaqueAction.serial], actions[PlaqueAction.action])]
+    rated = rated_on if isinstance(rated_on, pl.Expr) else pl.lit(rated_on or as_of, dtype=pl.Date)
+    return actions.with_columns(
+        pl.lit(batch_id).alias("batch_id"),
+        pl.Series("url", urls, dtype=pl.String),
+        pl.when(printing).then(pl.lit(settings.keyring.current.id)).otherwise(pl.lit("")).alias("key_id"),
+        pl.lit(settings.demo).alias("demo"),
+        rated.alias("rated_on"),
+        pl.lit(as_of).alias("as_of"),
+    ).select([pl.col(c).cast(t) for c, t in ORDER_SCHEMA.items()])
+
+
+def orders_sql(tables: list[str]) -> str:
+    """Every order of the given order tables, with the compound's name and address and, for
+    a replaced plaque, the stars of the old one (a plaque's stars never change)."""
+    union = " UNION ALL ".join(f"SELECT {', '.join(ORDER_SCHEMA)} FROM {t}" for t in tables)
+    return f"""
+        WITH orders AS ({union}),
+        old AS (SELECT serial, any_value(stars) AS old_stars FROM marts.plaques GROUP BY serial)
+        SELECT o.*, coalesce(c.name, '') AS name, coalesce(c.district, '') AS district,
+               coalesce(c.street, '') AS street, coalesce(c.address, '') AS address, old.old_stars
+        FROM orders o
+        LEFT JOIN core.compounds c USING (compound_id)
+        LEFT JOIN old ON old.serial = o.previous_serial
+        ORDER BY o.batch_id, c.district, c.street, o.compound_id, o.action, o.serial
+    """
