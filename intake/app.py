@@ -1,4 +1,5 @@
-"""The intake service: serves the static site and takes safety needs and officer check-ins.
+"""The intake service: renders the public site on request and takes safety needs and officer
+check-ins.
 
 Every refusal is a 4xx with a JSON body ``{"error": <code>, "detail": <message>}``.
 """
@@ -12,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from intake import store
 from intake.bodies import MAX_BODY, Refusal
@@ -20,8 +21,8 @@ from intake.compounds import CompoundList
 from intake.handlers import Handlers
 from intake.logs import RequestLog
 from intake.ratelimit import RateLimit, TokenBuckets
-from intake.siteroot import SiteFiles, SiteRoot
-from reports.site_env import site_env
+from intake.siteroot import Publications, SitePages, find_publication
+from reports.templating import environment
 
 
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
@@ -30,24 +31,26 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
                trust_forwarded: bool = False, cors_origins: Iterable[str] = ()) -> Starlette:
     """The ASGI app.
 
-    ``site_dir`` is the rendered site (its ``search.json`` lists the compounds a need may
-    name; ``compound_ids`` adds to it, or replaces it without a site). ``out_dir`` instead
-    serves the newest ``OUT_DIR/<as_of>/site`` and follows the nightly run without a
-    restart. ``rate_limit`` None disables the per-client limit (load tests on one loopback
-    address). ``trust_forwarded`` keys the limit on X-Forwarded-For (behind your proxy).
-    ``cors_origins`` lets pages hosted elsewhere (a CDN) post with JavaScript; plain form
-    posts work without it. ``plaque_secret`` is accepted for configuration symmetry with
-    the plaque signer: a plaque is genuine exactly when its verification page exists."""
-    del plaque_secret
-    root = SiteRoot(site_dir=site_dir, out_dir=out_dir)
-    has_site = root.current() is not None
-    compounds = CompoundList(lambda: (root.current() / "search.json") if has_site else None, compound_ids)
+    ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
+    one); ``out_dir`` instead follows ``OUT_DIR/latest`` and so each nightly publication
+    without a restart. Its compounds are those a need may name; ``compound_ids`` adds to
+    them, or replaces them without a publication. ``rate_limit`` None disables the
+    per-client limit (load tests on one loopback address). ``trust_forwarded`` keys the
+    limit on X-Forwarded-For (behind your proxy). ``cors_origins`` lets pages hosted
+    elsewhere (a CDN) post with JavaScript; plain form posts work without it.
+    ``plaque_secret`` verifies plaque signatures on request; without it, a plaque page opens
+    only at the signed path recorded when the plaque was issued."""
+    if site_dir is not None and out_dir is not None:
+        raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
+    where = site_dir if site_dir is not None else out_dir
+    pubs = Publications(find_publication(where)) if where is not None else None
+    compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
-    h = Handlers(conn, compounds, root, TokenBuckets(rate_limit) if rate_limit else None, max_body,
+    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit) if rate_limit else None, max_body,
                  trust_forwarded)
     # Compile the service's templates now, not on a resident's first request.
-    for name in ("site_receipt.html", "site_404.html", "site_refusal.html"):
-        site_env().get_template(name)
+    for name in ("site_receipt.html", "site_404.html", "site_refusal.html", "site_compound.html", "site_plaque.html"):
+        environment().get_template(name)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -60,12 +63,10 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Route("/api/needs/{reference}", h.get_need, methods=["GET"]),
         Route("/api/checkins", h.post_checkin, methods=["POST"]),
         Route("/api/{rest:path}", h.api_unknown),
-        Route("/p/{name}", h.plaque, methods=["GET", "HEAD"]),
-        Route("/p/{serial}/{sig}", h.plaque_folder, methods=["GET", "HEAD"]),
-        Route("/p/{serial}/{sig}/", h.plaque_folder, methods=["GET", "HEAD"]),
     ]
-    if has_site:
-        routes.append(Mount("/", SiteFiles(root), name="site"))
+    if pubs is not None:
+        # Every other path is a public page, rendered from the publication; nothing on disk is served.
+        routes.append(Route("/{path:path}", SitePages(pubs, plaque_secret).page, methods=["GET", "HEAD"]))
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http})
     if cors_origins:

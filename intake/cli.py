@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from intake.siteroot import latest_site
+from intake.siteroot import find_publication
 from intake.store import DB_ENV, default_db_path
+from plaques.sign import SECRET_ENV
 
 OUT_ENV = "SAFESTAR_OUT_DIR"
 
@@ -20,18 +21,18 @@ def _serve(args: argparse.Namespace) -> int:
     from intake.ratelimit import RateLimit
 
     out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
-    site = Path(args.site) if args.site else latest_site(out)
-    if not (site / "search.json").is_file():
-        raise FileNotFoundError(f"{site} has no search.json: is it a rendered site folder?")
+    publication = find_publication(Path(args.site) if args.site else out)
     # Serving a run folder: its intake.sqlite is the one the nightly run reads.
     db = Path(args.db) if args.db else (out / "intake.sqlite" if out and not os.environ.get(DB_ENV) else default_db_path())
     if args.rate <= 0 or args.burst < 1:
         raise ValueError("--rate must be > 0 and --burst >= 1")
     configure_logging()
     limit = None if args.no_rate_limit else RateLimit(args.burst, args.rate)
-    app = create_app(site_dir=None if out else site, out_dir=out, db_path=db, rate_limit=limit,
+    app = create_app(site_dir=None if out else publication, out_dir=out, db_path=db, rate_limit=limit,
+                     plaque_secret=os.environ.get(SECRET_ENV) or None,
                      trust_forwarded=args.trust_forwarded, cors_origins=args.cors_origin)
-    print(f"serving {site if not out else f'the latest site under {out}'} on http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
+    print(f"serving {publication if not out else f'the latest publication under {out}'} on "
+          f"http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
                 proxy_headers=args.trust_forwarded)
     return 0
@@ -57,10 +58,10 @@ def _officers(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``serve`` and ``officers`` to the main CLI's subparsers."""
-    serve = subparsers.add_parser("serve", help="serve the public site and take needs and check-ins")
+    serve = subparsers.add_parser("serve", help="render the public site on request and take needs and check-ins")
     where = serve.add_mutually_exclusive_group()
-    where.add_argument("--site", help="a rendered site folder (OUT_DIR/<as_of>/site)")
-    where.add_argument("--out", help=f"output folder; serves its latest site (default ${OUT_ENV} or ./out)")
+    where.add_argument("--site", help="a publication: OUT_DIR/<as_of> or its public.sqlite (fixed)")
+    where.add_argument("--out", help=f"output folder; follows its latest publication (default ${OUT_ENV} or ./out)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV}, else OUT_DIR/intake.sqlite with --out, else ./intake.sqlite)")

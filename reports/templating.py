@@ -21,7 +21,7 @@ def environment() -> Environment:
     )
     # Filters live beside the renderers that need them; imported here to avoid cycles.
     from reports.analyst import safe_file_name
-    from reports.site_slug import page_slug
+    from reports.site_data import page_slug
 
     env.filters["slug"] = page_slug
     env.filters["fname"] = lambda cid: safe_file_name(str(cid))

@@ -76,6 +76,13 @@ class Stability(_Strict):
     minor_categories: list[str] = Field(default_factory=list)
 
 
+class Public(_Strict):
+    """What the public pages may show: counts under ``suppress_below`` read "少量" (at least
+    3, or a hidden count of 1 could only be 1)."""
+
+    suppress_below: int = Field(3, ge=3, le=100)
+
+
 class Rules(_Strict):
     """Validated scoring rules; `version` is the content hash written on every rating."""
 
@@ -89,6 +96,7 @@ class Rules(_Strict):
     downgrade: dict[str, DowngradeKind]
     sufficiency: Sufficiency = Sufficiency()
     stability: Stability = Stability()
+    public: Public = Public()
     plaque_stability_days: int = Field(30, ge=0)
     version: str = ""
     taxonomy_codes: tuple[str, ...] = ()
