@@ -23,7 +23,7 @@ from reports.common_problems import common_problems, leading_group, period_stats
 from reports.map_layer import GeometryCache, build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
 from reports.rankings import build_rankings, write_rankings
-from reports.site_data import group_labels, public_tables, trend_months
+from reports.site_data import group_labels, public_rules, public_tables, trend_months
 from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
 from scoring.rules import load_rules
@@ -175,7 +175,7 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     )
     path = write_publication(folders.staging(context.partition_key) / PUBLICATION_FILE, tables, {
         "as_of": as_of.isoformat(), "suppress_below": str(rules.public.suppress_below),
-        "demo": "1" if folders.demo else "0", "ruleset_version": rules.version,
+        "demo": "1" if folders.demo else "0", "ruleset_version": rules.version, "rules": public_rules(rules),
     })
     return dg.MaterializeResult(metadata={
         "publication": str(path), "compounds": tables["compounds"].height, "plaques": tables["plaques"].height,

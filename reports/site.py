@@ -23,7 +23,6 @@ from plaques.sign import page_name, parse_page_name
 from reports.charts import trend_chart_svg
 from reports.site_store import Publication
 from reports.templating import render_template
-from scoring.rules import Rules, load_rules
 
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 STREET_PAGE_ROWS = 200
@@ -51,11 +50,6 @@ class Page:
 def site_texts() -> dict:
     """The tips and plain notes of ``reports/site_tips.yaml``."""
     return yaml.safe_load(TIPS_FILE.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=4)
-def _rules(path: str | None) -> Rules:
-    return load_rules(Path(path) if path else None)
 
 
 def cn_date(d: date | str | None) -> str:
@@ -167,11 +161,8 @@ def render(pub: Publication, path: str, verify: Callable[[str, str], bool] | Non
                                      "rows": pub.search_rows()}, ensure_ascii=False, separators=(",", ":")),
                     "application/json")
     if path in ("/about.html", "/appeal.html"):
-        rules = _rules(pub.meta.get("rules_path") or None)
-        return Page(200, render_template(f"site_{path[1:-5]}.html", **_common(pub, path), rules=rules,
-                                         thresholds=sorted(rules.stars.thresholds.items(), reverse=True),
-                                         downgrades=list(rules.downgrade.values()), notes=site_texts()["notes"],
-                                         veto_labels=[rules.label(c) for c in rules.veto.categories]))
+        return Page(200, render_template(f"site_{path[1:-5]}.html", **_common(pub, path),
+                                         rules=json.loads(pub.meta["rules"]), notes=site_texts()["notes"]))
     if m := _COMPOUND.match(path):
         c = pub.compound(m.group(1))
         if c is None:

@@ -11,6 +11,7 @@ together with its category table, they would pin a hidden count to one value
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 
@@ -25,6 +26,18 @@ from schemas.registry import Compound
 from scoring.rules import DEFAULT_TAXONOMY
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+
+
+def public_rules(rules) -> str:
+    """What the 评定说明 page states about the rules the ratings were made with (JSON, for the
+    publication's meta): star thresholds, window, veto and downgrade kinds, plaque stability."""
+    return json.dumps({
+        "thresholds": {str(k): v for k, v in sorted(rules.stars.thresholds.items(), reverse=True)},
+        "floor": rules.stars.floor, "window_months": rules.window.months,
+        "veto": [rules.label(c) for c in rules.veto.categories],
+        "downgrades": [{"label": d.label, "steps": d.steps} for d in rules.downgrade.values()],
+        "plaque_stability_days": rules.plaque_stability_days, "suppress_below": rules.public.suppress_below,
+    }, ensure_ascii=False, sort_keys=True)
 
 
 def group_labels() -> dict[str, str]:

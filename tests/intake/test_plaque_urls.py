@@ -16,9 +16,10 @@ from PIL import Image
 
 from intake.tokens import add_officer
 from plaques.sign import SECRET_ENV, plaque_url, sign_serial
-from reports.site_data import public_tables
+from reports.site_data import public_rules, public_tables
 from reports.site_store import FILE_NAME, write_publication
 from schemas.public import CompoundMonthly, CompoundPublicStats
+from scoring.rules import load_rules
 from tests.intake.live import live_server
 from tests.plaques.conftest import BASE_URL, SECRET
 from tests.plaques.qr_decode import decode
@@ -35,7 +36,8 @@ def scenario_publication(folder, sc) -> None:
         history=sc.history, suppress_below=3, group_labels={}, downgrade_labels={},
         plaques=registry, plaque_paths={s: plaque_url("", s, SECRET) for s in registry["serial"]})
     folder.mkdir(parents=True, exist_ok=True)
-    write_publication(folder / FILE_NAME, tables, {"as_of": D2.isoformat(), "suppress_below": "3", "demo": "0"})
+    write_publication(folder / FILE_NAME, tables, {"as_of": D2.isoformat(), "suppress_below": "3", "demo": "0",
+                                                   "rules": public_rules(load_rules())})
 
 
 @pytest.fixture(scope="module")

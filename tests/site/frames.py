@@ -117,13 +117,16 @@ def tables(**overrides) -> dict[str, pl.DataFrame]:
     return public_tables(**kw)
 
 
-def publication(folder, demo: bool = False, as_of: date = AS_OF, **overrides):
+def publication(folder, demo: bool = False, as_of: date = AS_OF, rules=None, **overrides):
     """A publication file of the five compounds in ``folder`` (made when missing); its path."""
     from pathlib import Path
 
+    from reports.site_data import public_rules
     from reports.site_store import FILE_NAME, write_publication
+    from scoring.rules import load_rules
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return write_publication(folder / FILE_NAME, tables(as_of=as_of, **overrides),
-                             {"as_of": as_of.isoformat(), "suppress_below": "3", "demo": "1" if demo else "0"})
+                             {"as_of": as_of.isoformat(), "suppress_below": "3", "demo": "1" if demo else "0",
+                              "rules": public_rules(rules or load_rules())})
