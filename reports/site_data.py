@@ -23,9 +23,14 @@ from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
+from reports.templating import BIDI_CONTROLS
 from scoring.rules import DEFAULT_TAXONOMY
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+# Bidirectional overrides and isolates: escaping leaves them, and they would let a name
+# reorder the text around it on the page. Public text never needs them.
+_BIDI = BIDI_CONTROLS.pattern
+TEXT_COLUMNS = ["name", "aliases", "district", "street", "community", "reply_text", "label"]
 
 
 def public_rules(rules) -> str:
@@ -298,5 +303,7 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
         pl.col("n_checkins_month").alias("n_checkins"), pl.col("n_needs_month").alias("n_needs"),
         "appeal_filed", "appeal_status", "appeal_outcome", "reply_text", "leading",
     ).sort("compound_id")
-    return {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),
-            "streets": streets, "districts": districts, "plaques": plaque_table}
+    out = {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),
+           "streets": streets, "districts": districts, "plaques": plaque_table}
+    return {k: v.with_columns(pl.col(c).str.replace_all(_BIDI, "") for c in TEXT_COLUMNS if c in v.columns)
+            for k, v in out.items()}
