@@ -7,6 +7,7 @@ from the one publication it started with, so no page mixes two nights.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from collections import OrderedDict
@@ -63,14 +64,17 @@ class Publications:
 
 class SitePages:
     """The public pages, rendered on request (``reports.site.render``) from the current
-    publication, with caching headers keyed by the publication and the page code."""
+    publication, with caching headers keyed by the publication and the page code. Rendered
+    pages are kept gzipped (a bounded LRU by bytes), so a popular page is rendered and
+    compressed once per publication."""
 
-    CACHE_SIZE = 4096
+    CACHE_BYTES = 64 * 2**20
 
     def __init__(self, publications: Publications, plaque_secret: str | None = None):
         self.publications = publications
         self._secret = plaque_secret
-        self._cache: OrderedDict[tuple[str, str], Page] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], tuple[Page, bytes, bytes]] = OrderedDict()
+        self._cached_bytes = 0
         self._code = _templates_digest()
 
     def _verify(self, pub: Publication):
@@ -79,35 +83,45 @@ class SitePages:
             return None  # the signed path recorded at issuance is compared instead
         return lambda serial, signature: verify_signature(serial, signature, secret)
 
+    async def _rendered(self, pub: Publication, path: str) -> tuple[Page, bytes, bytes]:
+        key = (pub.id, path)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        if path.endswith(".svg"):  # a chart: vl-convert takes tens of ms, off the event loop
+            page = await run_in_threadpool(render, pub, path, self._verify(pub))
+        else:
+            page = render(pub, path, self._verify(pub))
+        body = page.body.encode("utf-8")
+        entry = (page, body, gzip.compress(body, 6) if page.status == 200 else b"")
+        if page.status == 200:
+            self._cache[key] = entry
+            self._cached_bytes += len(entry[2])
+            while self._cached_bytes > self.CACHE_BYTES:
+                self._cached_bytes -= len(self._cache.popitem(last=False)[1][2])
+        return entry
+
     async def page(self, request: Request) -> Response:
         pub = self.publications.current()  # one publication for the whole response
         path = request.url.path
         etag = f'"{pub.id}-{self._code}"'
         max_age = 60 if path.startswith("/p/") else 300
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
-        key = (pub.id, path)
-        page = self._cache.get(key)
-        if page is None:
-            if path.endswith(".svg"):  # a chart: vl-convert takes tens of ms, off the event loop
-                page = await run_in_threadpool(render, pub, path, self._verify(pub))
-            else:
-                page = render(pub, path, self._verify(pub))
-            if page.status == 200:
-                self._cache[key] = page
-                if len(self._cache) > self.CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
+        page, body, gz = await self._rendered(pub, path)
         if page.status == 404:
-            request.state.refusal = "not_genuine" if "非正品牌匾" in page.body[:600] else "not_found"
-            return HTMLResponse(page.body, 404, headers={"Cache-Control": "no-store"})
+            request.state.refusal = page.reason or "not_found"
+            return HTMLResponse(body, 404, headers={"Cache-Control": "no-store"})
         if page.location is not None:
             return RedirectResponse(page.location, page.status)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body, headers["Content-Encoding"] = gz, "gzip"
         if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
             return Response(status_code=page.status, headers=headers, media_type=page.media_type)
-        return Response(page.body, page.status, headers=headers, media_type=page.media_type)
+        return Response(body, page.status, headers=headers, media_type=page.media_type)
 
 
 def _templates_digest() -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +43,7 @@ class Page:
     body: str
     media_type: str = HTML
     location: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    reason: str | None = None  # why a page is refused (the request log's reason)
 
 
 @lru_cache(maxsize=1)
@@ -136,7 +136,8 @@ def _plaque_page(pub: Publication, serial: str, signature: str, path: str,
         verify(serial, signature) if verify is not None
         else hmac.compare_digest(p["path"].encode(), f"/p/{page_name(serial, signature)}".encode()))
     if not genuine:
-        return Page(404, render_template("site_404.html", **_common(pub, path), not_genuine=True))
+        return Page(404, render_template("site_404.html", **_common(pub, path), not_genuine=True),
+                    reason="not_genuine")
     c = pub._one("SELECT * FROM compounds WHERE compound_id = ?", p["compound_id"])
     return Page(200, render_template("site_plaque.html", **_common(pub, path), p=p, c=c,
                                      issued=cn_date(p["issued_on"]), changed=cn_date(p["status_changed_on"])))
