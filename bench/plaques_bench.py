@@ -1,5 +1,5 @@
 """Plaque pipeline at city scale: plan, first print batch (QR SVG+PNG, artwork, proof, zip),
-a second date's batch, verification pages (full, then nightly against the first site), a pull.
+a second date's batch, a pull.
 
 Run: ``python -m bench.plaques_bench [n_compounds] [--workers N] [--compounds CSV] [--decode]
 [--no-pull] [--compare REV]``. Prints wall and CPU seconds per stage; CPU counts this process
@@ -13,7 +13,6 @@ a temporary folder) and prints both side by side: ``python -m bench.plaques_benc
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import resource
@@ -94,14 +93,12 @@ def timed(label: str, fn, results: dict):
 
 def run(n: int, *, workers: int, compounds_csv: str | None, decode: bool, pull: bool) -> dict:
     from plaques.batch import write_batch
-    from plaques.pages import render_verification_pages
     from plaques.pull import pull_batch
     from plaques.registry import plan_plaques
     from plaques.sign import DEMO_SECRET
 
     compounds, hist = city(n, compounds_csv=compounds_csv)
     n = compounds.height
-    incremental = "previous" in inspect.signature(render_verification_pages).parameters
     results: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         out = Path(tmp) / "out"
@@ -113,13 +110,6 @@ def run(n: int, *, workers: int, compounds_csv: str | None, decode: bool, pull: 
         print(f"  second date actions: {p2.actions['action'].value_counts().sort('action').rows()}")
         timed("write_batch, second date", lambda: write_batch(
             p2, compounds, out / D2.isoformat() / "plaques", as_of=D2, base_url=BASE_URL, secret=DEMO_SECRET), results)
-        site1, site2 = Path(tmp) / "site1", Path(tmp) / "site2"
-        pages = timed("verification pages, full (first date)", lambda: render_verification_pages(
-            site1, p1.registry, hist.filter(hist["as_of"] == D1), base_url=BASE_URL, secret=DEMO_SECRET), results)
-        extra = {"previous": site1} if incremental else {}
-        again = timed("verification pages, nightly (second)", lambda: render_verification_pages(
-            site2, p2.registry, hist, base_url=BASE_URL, secret=DEMO_SECRET, **extra), results)
-        print(f"  pages: {len(pages)} written in full, {len(again)} written nightly")
         if pull:
             timed("pull_batch (all)", lambda: pull_batch(out, batch="all", to=Path(tmp) / "printer"), results)
         if decode:
