@@ -177,6 +177,15 @@ def test_plaque_pages(phone, server, serial, status, banner):
         assert phone.locator(".stars").is_visible()
 
 
+def test_plaque_pages_render_chinese_in_a_cjk_font(phone, server):
+    from tests.plaques.test_browser import CJK_FAMILIES, platform_fonts
+
+    for path in [server.pub.plaque("P000001")["path"], "/p/P000001.FORGED.html", "/c/XM-001.html"]:
+        phone.goto(server.url + path)
+        used = platform_fonts(phone, "h1")
+        assert used and all(f and f <= CJK_FAMILIES for f in used), (path, used)
+
+
 def test_forged_plaque_and_mistyped_address(phone, server):
     path = server.pub.plaque("P000001")["path"]
     sig = path.rsplit(".", 2)[1]
