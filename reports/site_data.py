@@ -18,7 +18,6 @@ from datetime import date
 import polars as pl
 import yaml
 
-from plaques.verify import status_frame
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
@@ -199,19 +198,27 @@ def _withheld(groups: pl.DataFrame, months: pl.DataFrame, below: int) -> pl.Data
     )
 
 
-def _plaques(registry: pl.DataFrame | None, ratings: pl.DataFrame, paths: dict[str, str]) -> pl.DataFrame:
-    """Every plaque ever issued with its public status (current / superseded / withdrawn)."""
+def _plaques(registry: pl.DataFrame | None, paths: dict[str, str]) -> pl.DataFrame:
+    """Every plaque ever issued with its public status: ``current``, ``superseded`` (with the
+    compound's current plaque) or ``withdrawn`` (a superseded plaque whose replacement was
+    withdrawn since reads as withdrawn: the wall should not carry it either way)."""
     schema = {"serial": pl.String, "compound_id": pl.String, "stars": pl.Int8, "rating_year": pl.Int32,
               "issued_on": pl.Date, "status_changed_on": pl.Date, "status": pl.String,
               "current_serial": pl.String, "current_stars": pl.Int8, "path": pl.String}
     if registry is None or registry.is_empty():
         return pl.DataFrame(schema=schema)
-    frame = status_frame(registry, ratings)
-    return frame.select(
-        pl.col(Plaque.serial).alias("serial"), Plaque.compound_id, pl.col(Plaque.stars).cast(pl.Int8),
+    active = registry.filter(pl.col(Plaque.status) == "active").select(
+        Plaque.compound_id, pl.col(Plaque.serial).alias("current_serial"), pl.col(Plaque.stars).alias("current_stars"))
+    status = pl.col(Plaque.status)
+    superseded = (status == "superseded") & pl.col("current_serial").is_not_null()
+    return registry.join(active, on=Plaque.compound_id, how="left").select(
+        Plaque.serial, Plaque.compound_id, pl.col(Plaque.stars).cast(pl.Int8),
         pl.col(Plaque.rating_year).cast(pl.Int32), pl.col(Plaque.issued_on).cast(pl.Date),
-        pl.col(Plaque.status_changed_on).cast(pl.Date), pl.col("public_status").alias("status"),
-        "current_serial", pl.col("current_stars").cast(pl.Int8),
+        pl.col(Plaque.status_changed_on).cast(pl.Date),
+        pl.when(status == "active").then(pl.lit("current")).when(superseded).then(pl.lit("superseded"))
+        .otherwise(pl.lit("withdrawn")).alias("status"),
+        pl.when(superseded).then(pl.col("current_serial")).alias("current_serial"),
+        pl.when(superseded).then(pl.col("current_stars")).cast(pl.Int8).alias("current_stars"),
         pl.col(Plaque.serial).replace_strict(paths, default=None, return_dtype=pl.String).alias("path"),
     ).sort("serial")
 
@@ -273,7 +280,7 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     base = base.with_columns(pl.col("n_checkins_month").fill_null(0),
                              suppressed(pl.col("n_needs_month").fill_null(0), below).alias("n_needs_month"))
 
-    plaque_table = _plaques(plaques, ratings, plaque_paths or {})
+    plaque_table = _plaques(plaques, plaque_paths or {})
     current = plaque_table.filter(pl.col("status") == "current").sort("serial").group_by(
         "compound_id", maintain_order=True).agg(pl.col("serial").first().alias("plaque_serial"),
                                                 pl.col("path").first().alias("plaque_path"))
