@@ -138,7 +138,7 @@ def _plaque_page(pub: Publication, serial: str, signature: str, path: str,
     if not genuine:
         return Page(404, render_template("site_404.html", **_common(pub, path), not_genuine=True),
                     reason="not_genuine")
-    c = pub._one("SELECT * FROM compounds WHERE compound_id = ?", p["compound_id"])
+    c = pub.compound_by_id(p["compound_id"])
     return Page(200, render_template("site_plaque.html", **_common(pub, path), p=p, c=c,
                                      issued=cn_date(p["issued_on"]), changed=cn_date(p["status_changed_on"])))
 

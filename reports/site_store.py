@@ -85,6 +85,9 @@ class Publication:
     def compound(self, slug: str) -> dict | None:
         return self._one("SELECT * FROM compounds WHERE slug = ?", slug)
 
+    def compound_by_id(self, compound_id: str) -> dict | None:
+        return self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id)
+
     def has_compound(self, compound_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM compounds WHERE compound_id = ?", compound_id) is not None
 

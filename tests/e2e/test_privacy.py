@@ -58,10 +58,10 @@ def test_planted_personal_data_reached_the_warehouse_but_no_output(planted_run):
     from reports.site import page_paths, render
     from reports.site_store import FILE_NAME, Publication
     pub = Publication(published / FILE_NAME)
-    pages = root_pages = published.parent / "pages"
+    pages = published.parent / "pages"
     pages.mkdir(exist_ok=True)
     for i, path in enumerate(p for p in page_paths(pub) if not p.endswith(".svg")):
-        (root_pages / f"{i}.html").write_text(render(pub, path).body, encoding="utf-8")
+        (pages / f"{i}.html").write_text(render(pub, path).body, encoding="utf-8")
     assert len(list(pages.iterdir())) > 200 and scan_for([pages], NEEDLES) == []
 
 

@@ -11,7 +11,7 @@ import polars as pl
 
 from pipelines.publish import publish
 from reports.site import render
-from reports.site_store import FILE_NAME, Publication
+from reports.site_store import Publication
 from tests.intake.live import live_server
 from tests.site import frames
 
