@@ -2,11 +2,13 @@
 every bad request ends in (a 4xx with a JSON reason)."""
 from __future__ import annotations
 
-import json
+import asyncio
+import hashlib
 import re
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
+import orjson
+from starlette.requests import ClientDisconnect, Request
 
 MAX_BODY = 16 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -23,31 +25,49 @@ class Refusal(Exception):
         self.status, self.error, self.detail, self.headers = status, error, detail, headers or {}
 
 
-async def read_body(request: Request, max_body: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``max_body`` (declared or streamed)."""
+# Answers after which the connection is closed: the client may still be sending.
+CLOSE = {"Connection": "close"}
+
+
+async def read_body(request: Request, max_body: int, deadline: float) -> bytes:
+    """The body, refused with 413 as soon as it passes ``max_body`` (declared or streamed)
+    and with 408 when it has not all arrived within ``deadline`` seconds (slow senders)."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > max_body):
-        raise Refusal(413, "body_too_large", f"request body over {max_body} bytes")
+        raise Refusal(413, "body_too_large", f"request body over {max_body} bytes", CLOSE)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise Refusal(413, "body_too_large", f"request body over {max_body} bytes")
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    raise Refusal(413, "body_too_large", f"request body over {max_body} bytes", CLOSE)
+    except TimeoutError:
+        raise Refusal(408, "body_timeout", f"request body not received within {deadline:g} s; resend it",
+                      CLOSE) from None
+    except ClientDisconnect:
+        raise Refusal(400, "client_disconnected", "the client closed the connection mid-body") from None
     return bytes(body)
 
 
-async def read_fields(request: Request, max_body: int = MAX_BODY) -> tuple[dict[str, str], bool]:
+async def read_fields(request: Request, max_body: int = MAX_BODY,
+                      deadline: float = 15.0) -> tuple[dict[str, str], bool]:
     """The submitted string fields, and whether they came as an HTML form post."""
-    body = await read_body(request, max_body)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in ("application/json", "application/x-www-form-urlencoded"):
+        raise Refusal(415, "unsupported_media_type", "send application/json or application/x-www-form-urlencoded",
+                      CLOSE)
+    body = await read_body(request, max_body, deadline)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Refusal(400, "bad_encoding", "body must be UTF-8") from None
     if ctype == "application/json":
         try:
-            data = json.loads(text) if text else None
-        except json.JSONDecodeError:
+            # orjson refuses lone surrogates, nesting past 1,024 levels and numbers that do
+            # not fit a double, each as a decode error.
+            data = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
             raise Refusal(400, "bad_json", "body is not valid JSON") from None
         if not isinstance(data, dict):
             raise Refusal(422, "bad_json", "body must be a JSON object")
@@ -60,7 +80,6 @@ async def read_fields(request: Request, max_body: int = MAX_BODY) -> tuple[dict[
         except (ValueError, UnicodeDecodeError):
             raise Refusal(400, "bad_form", "form body could not be parsed") from None
         return {k: v[0] for k, v in parsed.items()}, True
-    raise Refusal(415, "unsupported_media_type", "send application/json or application/x-www-form-urlencoded")
 
 
 def clean_text(value: str | None, field: str, max_len: int, required: bool) -> str | None:
@@ -90,3 +109,24 @@ def contact_ok(contact: str | None) -> str | None:
     if contact is not None and not _CONTACT.match(contact.replace(" ", "")):
         raise Refusal(422, "bad_contact", "contact must be a mobile or landline number or an e-mail address")
     return contact
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-:.]+$")
+
+
+def idempotency_key(request: Request, fields: dict[str, str], min_len: int, max_len: int) -> str | None:
+    """The request's ``Idempotency-Key`` header (or the form's ``idempotency_key`` field):
+    a client-made random string; None when the request has none."""
+    key = request.headers.get("idempotency-key") or fields.get("idempotency_key")
+    if key is None:
+        return None
+    key = key.strip().strip('"')
+    if not (min_len <= len(key) <= max_len and _IDEMPOTENCY_KEY.match(key)):
+        raise Refusal(422, "bad_idempotency_key",
+                      f"Idempotency-Key must be {min_len}-{max_len} letters, digits, '-', '_', ':' or '.' (a UUID)")
+    return key
+
+
+def fields_digest(*values: str | None) -> bytes:
+    """What identifies a submission's content, for matching a retried Idempotency-Key."""
+    return hashlib.sha256(orjson.dumps(list(values))).digest()

@@ -7,44 +7,54 @@ import sys
 from pathlib import Path
 
 from intake.siteroot import find_publication
-from intake.store import DB_ENV, default_db_path
+from intake.store import DB_ENV, OUT_ENV, default_db_path, make_private_folder
 from plaques.sign import SECRET_ENV
 
-OUT_ENV = "SAFESTAR_OUT_DIR"
+
+def _settings(args: argparse.Namespace):
+    from intake.settings import DEFAULT_INTAKE_CONFIG, load_intake_settings
+
+    return load_intake_settings(Path(args.config) if args.config else DEFAULT_INTAKE_CONFIG)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from intake.app import create_app
     from intake.logs import configure_logging
     from intake.ratelimit import RateLimit
+    from intake.server import serve
+    from intake.settings import check_proxy
 
+    settings = _settings(args)
     out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
     publication = find_publication(Path(args.site) if args.site else out)
-    # Serving a run folder: its intake.sqlite is the one the nightly run reads.
-    db = Path(args.db) if args.db else (out / "intake.sqlite" if out and not os.environ.get(DB_ENV) else default_db_path())
-    if args.rate <= 0 or args.burst < 1:
+    # One default for every command: the output folder's intake.sqlite, the file the
+    # nightly run reads (see `officers add`).
+    db = default_db_path(args.db, args.out)
+    burst = settings.rate_limit.burst if args.burst is None else args.burst
+    rate = settings.rate_limit.per_second if args.rate is None else args.rate
+    if rate <= 0 or burst < 1:
         raise ValueError("--rate must be > 0 and --burst >= 1")
+    proxies = [check_proxy(p) for p in args.trusted_proxy] if args.trusted_proxy else None
+    make_private_folder(db.parent)
     configure_logging()
-    limit = None if args.no_rate_limit else RateLimit(args.burst, args.rate)
+    limit = None if args.no_rate_limit else RateLimit(burst, rate)
     app = create_app(site_dir=None if out else publication, out_dir=out, db_path=db, rate_limit=limit,
                      plaque_secret=os.environ.get(SECRET_ENV) or None,
-                     trust_forwarded=args.trust_forwarded, cors_origins=args.cors_origin)
+                     trusted_proxies=proxies, cors_origins=args.cors_origin, settings=settings)
     print(f"serving {publication if not out else f'the latest publication under {out}'} on "
           f"http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning",
-                proxy_headers=args.trust_forwarded)
+    serve(app, args.host, args.port, settings)
     return 0
 
 
 def _officers(args: argparse.Namespace) -> int:
     from intake import tokens
 
-    db = Path(args.db) if args.db else default_db_path()
+    db = default_db_path(args.db, args.out)
     if args.action == "add":
+        make_private_folder(db.parent)
         token = tokens.add_officer(db, args.officer_id, args.name or args.officer_id)
-        print(f"officer {args.officer_id} registered; token (shown once, give it to the officer):")
+        print(f"officer {args.officer_id} registered in {db}; token (shown once, give it to the officer):")
         print(token)
     elif args.action == "revoke":
         tokens.revoke_officer(db, args.officer_id)
@@ -56,6 +66,9 @@ def _officers(args: argparse.Namespace) -> int:
     return 0
 
 
+_DB_HELP = f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite: --out, ${OUT_ENV} or ./out)"
+
+
 def register(subparsers) -> None:
     """Add ``serve`` and ``officers`` to the main CLI's subparsers."""
     serve = subparsers.add_parser("serve", help="render the public site on request and take needs and check-ins")
@@ -64,12 +77,14 @@ def register(subparsers) -> None:
     where.add_argument("--out", help=f"output folder; follows its latest publication (default ${OUT_ENV} or ./out)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV}, else OUT_DIR/intake.sqlite with --out, else ./intake.sqlite)")
-    serve.add_argument("--rate", type=float, default=0.5, help="per-client refill, requests per second")
-    serve.add_argument("--burst", type=float, default=20, help="per-client burst size")
+    serve.add_argument("--db", help=_DB_HELP)
+    serve.add_argument("--config", help="intake policy file (default: the shipped config/intake.yaml)")
+    serve.add_argument("--rate", type=float, help="per-client refill, requests per second (default: config)")
+    serve.add_argument("--burst", type=float, help="per-client burst size (default: config)")
     serve.add_argument("--no-rate-limit", action="store_true", help="disable the per-client limit (load tests)")
-    serve.add_argument("--trust-forwarded", action="store_true",
-                       help="key the rate limit on X-Forwarded-For (only behind your own proxy)")
+    serve.add_argument("--trusted-proxy", action="append", metavar="ADDR",
+                       help="a proxy hop (IP or CIDR) whose X-Forwarded-For/-Proto are believed; the client is "
+                            "the right-most address it did not add (repeatable; default: config)")
     serve.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                        help="allow JavaScript posts from pages hosted at ORIGIN (repeatable)")
     serve.set_defaults(func=_serve)
@@ -83,5 +98,6 @@ def register(subparsers) -> None:
     revoke.add_argument("officer_id")
     osub.add_parser("list", help="list officers (never tokens)")
     for p in (add, revoke, osub.choices["list"]):
-        p.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV} or ./intake.sqlite)")
+        p.add_argument("--db", help=_DB_HELP)
+        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
     officers.set_defaults(func=_officers)

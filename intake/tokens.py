@@ -10,6 +10,7 @@ import hmac
 import re
 import secrets
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +103,37 @@ def check_token(conn: sqlite3.Connection, token: str) -> tuple[str | None, str]:
     if row[3] is not None:
         return None, "revoked"
     return row[0], "ok"
+
+
+# -- the officer page's sign-in ---------------------------------------------------------
+# The page keeps no token in the browser: after the officer types it once, the service
+# opens a session and the browser holds only its random id, in an HttpOnly cookie that no
+# script can read. Only sha256(id) is stored; revoking the officer ends every session.
+
+def open_session(conn: sqlite3.Connection, officer_id: str, max_age_seconds: float) -> str:
+    """A new session id for a signed-in officer (expired sessions are dropped)."""
+    sid = secrets.token_urlsafe(32)
+    now = time.time()
+    conn.execute("DELETE FROM officer_sessions WHERE expires_epoch < ?", (now,))
+    conn.execute("INSERT INTO officer_sessions (sid_hash, officer_id, expires_epoch) VALUES (?, ?, ?)",
+                 (hashlib.sha256(sid.encode("ascii")).digest(), officer_id, now + max_age_seconds))
+    return sid
+
+
+def session_officer(conn: sqlite3.Connection, sid: str | None) -> str | None:
+    """The active officer a live session id belongs to, else None."""
+    if not sid or len(sid) > 128:
+        return None
+    row = conn.execute(
+        "SELECT s.officer_id FROM officer_sessions s JOIN officers o USING (officer_id)"
+        " WHERE s.sid_hash = ? AND s.expires_epoch >= ? AND o.revoked_at IS NULL",
+        (hashlib.sha256(sid.encode("utf-8", "replace")).digest(), time.time()),
+    ).fetchall()
+    return row[0][0] if row else None
+
+
+def close_session(conn: sqlite3.Connection, sid: str | None) -> None:
+    """Sign out: forget the session."""
+    if sid:
+        conn.execute("DELETE FROM officer_sessions WHERE sid_hash = ?",
+                     (hashlib.sha256(sid.encode("utf-8", "replace")).digest(),))

@@ -51,4 +51,7 @@ REFUSAL_ZH: dict[str, str] = {
     "invalid_token": "干警令牌无效。",
     "revoked_token": "该干警令牌已停用。",
     "unknown_kind": "请选择服务类型。",
+    "body_timeout": "网络较慢，提交未完成，请重试。",
+    "idempotency_key_reused": "内容已修改，请重新提交。",
+    "bad_idempotency_key": "提交未成功，请刷新页面后重试。",
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from reports.site import page_paths, render
 from reports.site_store import Publication
 
 CHUNK = 64
+SCRIPTS = Path(__file__).with_name("static") / "site"
 
 
 def _write_chunk(publication: str, to: str, paths: list[str]) -> int:
@@ -43,6 +45,8 @@ def export_site(publication: Path, to: Path, *, workers: int | None = None, prog
     if to.exists() and not to.is_dir():
         raise FileExistsError(f"{to} is a file; pass a folder to export the site into")
     to.mkdir(parents=True, exist_ok=True)
+    if SCRIPTS.is_dir():  # the pages' scripts (no inline script: the service's CSP forbids it)
+        shutil.copytree(SCRIPTS, to / "static", dirs_exist_ok=True)
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     workers = workers or os.cpu_count() or 1
     with tqdm(total=len(paths), unit="page", desc="site export", disable=not progress) as bar:

@@ -73,3 +73,69 @@ def test_the_app_follows_the_latest_publication_without_a_restart(tmp_path):
     assert "2026年11月22日" in index.text and page.status_code == 404 and need.status_code == 404
     assert "2026年11月23日" in index2.text and page2.status_code == 200 and need2.status_code == 201
     assert index.headers["etag"] != index2.headers["etag"]
+
+
+def test_a_route_that_fails_answers_a_json_500_with_the_headers_and_logs_it(tmp_path):
+    """Finding: unhandled errors were bare 500s without the security headers. Any route,
+    including ones other modules add later, gets the JSON 500 and the headers."""
+    import io
+    import json
+
+    from starlette.routing import Route
+
+    from intake.logs import configure_logging, logger
+    from tests.intake.conftest import has_security_headers
+
+    def boom(request):
+        raise RuntimeError("a bug in a route")
+
+    app = create_app(site_dir=None, db_path=tmp_path / "i.sqlite", compound_ids=["A"])
+    app.router.routes.insert(0, Route("/boom", boom))
+    stream = io.StringIO()
+    configure_logging()
+    handler = logger.handlers[-1]
+    old = handler.setStream(stream)  # this test's stream, whichever test configured logging first
+
+    async def call():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get("/boom")
+
+    try:
+        r = asyncio.run(call())
+    finally:
+        handler.setStream(old)
+    assert r.status_code == 500 and r.json()["error"] == "internal" and has_security_headers(r)
+    [line] = [json.loads(l) for l in stream.getvalue().splitlines() if "/boom" in l]
+    assert line["status"] == 500 and line["level"] == "error" and "a bug in a route" in line["exc"]
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(tmp_path):
+    from intake.ratelimit import RateLimit
+
+    app = create_app(site_dir=None, db_path=tmp_path / "i.sqlite", compound_ids=["A"],
+                     rate_limit=RateLimit(3, 0.01), trusted_proxies=[])
+    need = {"compound_id": "A", "category": "其他", "text": "测试"}
+
+    async def calls():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return [(await c.post("/api/needs", json=need, headers={"X-Forwarded-For": f"10.9.0.{i}"})).status_code
+                    for i in range(6)]
+
+    assert asyncio.run(calls()) == [201, 201, 201, 429, 429, 429]
+
+
+def test_settings_errors_name_the_key(tmp_path):
+    from intake.settings import DEFAULT_INTAKE_CONFIG, load_intake_settings
+
+    assert load_intake_settings().checkins.count_interval_hours > 0
+    bad = tmp_path / "intake.yaml"
+    bad.write_text(DEFAULT_INTAKE_CONFIG.read_text(encoding="utf-8").replace("count_interval_hours: 4",
+                                                                              "count_interval_hours: -1"))
+    with pytest.raises(ValueError, match=r"checkins\.count_interval_hours"):
+        load_intake_settings(bad)
+    bad.write_text("trusted_proxies: [nonsense]\n" + DEFAULT_INTAKE_CONFIG.read_text(encoding="utf-8")
+                   .replace("trusted_proxies: []", ""))
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        load_intake_settings(bad)
+    with pytest.raises(ValueError, match="cannot read"):
+        load_intake_settings(tmp_path / "missing.yaml")

@@ -124,3 +124,22 @@ def test_need_is_committed_at_once_and_found_only_with_its_key(tmp_path):
     assert store.find_need(conn, forged, need.receipt_key) is None
     assert store.find_need(conn, "garbage", need.receipt_key) is None
     conn.close()
+
+
+def test_transactions_compose_and_roll_back_whole(tmp_path):
+    conn = store.connect(tmp_path / "i.sqlite")
+    with pytest.raises(RuntimeError):
+        with store.transaction(conn):
+            store.insert_need(conn, "A", "其他", "outer", None)
+            with store.transaction(conn):  # a step that opens its own: a savepoint of the outer
+                store.insert_need(conn, "A", "其他", "inner", None)
+            raise RuntimeError("the outer step fails after the inner one")
+    assert conn.execute("SELECT count(*) FROM needs").fetchone()[0] == 0
+    with store.transaction(conn):
+        with pytest.raises(ValueError):
+            with store.transaction(conn):
+                store.insert_need(conn, "A", "其他", "undone", None)
+                raise ValueError
+        store.insert_need(conn, "A", "其他", "kept", None)
+    assert [r[0] for r in conn.execute("SELECT text FROM needs")] == ["kept"]
+    conn.close()

@@ -16,7 +16,7 @@ def test_export_writes_every_page_as_served(tmp_path, capsys):
     pub = Publication(folder / FILE_NAME)
     paths = page_paths(pub)
     files = {"/" + str(p.relative_to(tmp_path / "public")) for p in (tmp_path / "public").rglob("*") if p.is_file()}
-    assert files == set(paths)
+    assert files == set(paths) | {"/static/need.js", "/static/search.js"}
     for path in paths:
         assert (tmp_path / "public" / path.lstrip("/")).read_text(encoding="utf-8") == render(pub, path).body, path
     assert all(f"/p/{s}." in " ".join(paths) for s in ["P000001", "P000003", "P000004"])
