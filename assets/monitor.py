@@ -55,7 +55,7 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
     compounds = warehouse.read("core.compounds")
     # The whole city is rated (a street or city prior makes a rating depend on the neighbours'
     # incidents); only the affected compounds change. No explanations: the nightly run writes them.
-    rescored = rate(compounds, events, rules, today, overrides=overrides)
+    rescored = rate(compounds, events, rules, today, overrides=overrides, previous=latest)
     interim = interim_ratings(latest, rescored, affected, today)
     alerts = urgent_alerts(latest, interim, affected, today)
     with warehouse.transaction() as w:

@@ -2,7 +2,7 @@
 
 import json
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -20,15 +20,14 @@ from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from plaques.sign import plaque_url, resolve_secret
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
-from reports.map_layer import GeometryCache, build_features, write_map_layers
-from reports.map_viewer import write_map_viewer
+from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
+from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site_data import group_labels, public_rules, public_tables, trend_months
 from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
 from scoring.rules import load_rules
 
-PROBLEM_PERIOD_MONTHS = 3
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
 
@@ -73,28 +72,39 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     partitions_def=rating_dates,
     deps=[ratings],
 )
-def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """Common problems (共性问题) for 通报整治: category groups rising across many compounds
     of a street or district over the last three months against the three before, and
-    streets where one group concentrates — ranked, with the counts behind them."""
+    streets where one group concentrates — only those that pass the configured
+    false-discovery level, with their effect sizes, intervals and q-values."""
     as_of = as_of_of(context)
+    cfg = load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems
     # Only the two periods compared, and only the columns counted: the rest of the event
     # history stays in DuckDB.
-    previous_end = _months_before(as_of, PROBLEM_PERIOD_MONTHS)
-    since = _months_before(previous_end, PROBLEM_PERIOD_MONTHS)  # where the earlier period starts
+    previous_end = _months_before(as_of, cfg.period_months)
+    since = _months_before(previous_end, cfg.period_months)  # where the earlier period starts
     events = warehouse.read(
         "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
         where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
         params=[since, as_of],
     )
+    # A rise is measured against a whole earlier period: when the records start inside it
+    # (a new city, a new source), there is no baseline and only concentrations are tested.
+    first = warehouse.query("SELECT min(CAST(occurred_at AS DATE)) FROM core.attributed_events").item()
+    complete = first is not None and first <= since + timedelta(days=7)
+    if not complete:
+        context.log.info(f"records start {first}: no full period before {previous_end}, rises are not tested")
     problems = common_problems(
-        period_stats(events, as_of, PROBLEM_PERIOD_MONTHS),
-        period_stats(events, previous_end, PROBLEM_PERIOD_MONTHS),
+        period_stats(events, as_of, cfg.period_months),
+        period_stats(events, previous_end, cfg.period_months) if complete else None,
         warehouse.read("core.compounds"),
+        false_discovery_rate=cfg.false_discovery_rate, confidence=cfg.confidence,
+        min_compounds=cfg.min_compounds,
     ).with_columns(pl.lit(as_of).alias("as_of"))
     with warehouse.transaction() as w:
         w.replace_partition("marts.common_problems", problems, "as_of", as_of)
-    return dg.MaterializeResult(metadata=frame_metadata(problems))
+    return dg.MaterializeResult(metadata={**frame_metadata(problems),
+                                          "false_discovery_rate": cfg.false_discovery_rate})
 
 
 def _months_before(day: date, months: int) -> date:
@@ -218,10 +228,23 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
                               leading, cache=cache)
     map_dir = folders.staging(context.partition_key) / "map"
     outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
-    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"), outlines)
+    extra = {}
+    for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
+        try:  # optional overlays: an unusable file is named and left out, the map still comes
+            extra[key] = read_outlines(folders.data / name)
+        except ValueError as exc:
+            context.log.warning(str(exc))
+    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
+                             outlines, **extra)
+    try:
+        basemap = Basemap.from_env(os.environ)
+    except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
+        context.log.warning(f"{exc}; the map is written without a basemap")
+        basemap = Basemap()
     # the layer is still in memory: the viewer packs it from there instead of re-reading it
-    paths.append(write_map_viewer(map_dir, tile_url=os.environ.get("SAFESTAR_TILE_URL", ""), compounds=features))
-    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths)})
+    paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
+    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths),
+                                          "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 
 @dg.asset(
@@ -261,6 +284,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
+        problem_settings=load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems,
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     return dg.MaterializeResult(metadata={"report": str(path)})

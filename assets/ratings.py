@@ -1,6 +1,7 @@
 """Ratings per rating date: the safety index, stars, veto/downgrade rules and explanations."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -67,7 +68,14 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
     compounds = warehouse.read("core.compounds")
     events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
-    result = score(compounds, events, rules, as_of, overrides=overrides)
+    # Stable stars need each compound's previous rating and the nights of the last
+    # stable_stars.days days: only those dates leave DuckDB.
+    earlier = warehouse.read(
+        "marts.ratings", columns=["compound_id", "as_of", "stars", "status", "rules", "safety_index"],
+        where="as_of < ? AND (as_of >= ? OR as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?))",
+        params=[as_of, as_of - timedelta(days=max(rules.stable_stars.days - 1, 0)), as_of],
+    )
+    result = score(compounds, events, rules, as_of, overrides=overrides, previous=earlier)
     previous = warehouse.read(
         "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
     )

@@ -26,6 +26,7 @@ from reports.explain_pages import ExplainPages
 from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
 from reports.templating import environment
 from schemas.ratings import ExplanationRow, Rating, RatingChange
+from scoring.rules import CommonProblems, load_rules
 
 CHANGE_ZH = {"new": "新参评", "up": "升星", "down": "降星", "vetoed": "一票否决",
              "restored": "恢复评定", "not_rated": "转为未评定", "unchanged": "无变化"}
@@ -80,7 +81,7 @@ def rules_zh(rules: str | None) -> str:
     if not rules:
         return ""
     names = category_names()
-    kind = {"veto": "一票否决", "downgrade": "降星"}
+    kind = {"veto": "一票否决", "downgrade": "降星", "stable": "星级稳定"}
     parts = []
     for rule in rules.split("|"):
         k, _, code = rule.partition(":")
@@ -116,6 +117,7 @@ def render_report(
     problems: pl.DataFrame,
     intake: pl.DataFrame | None = None,
     trend: pl.DataFrame | None = None,
+    problem_settings: CommonProblems | None = None,
 ) -> Path:
     """Render ``report_dir/index.html`` and ``report_dir/explain/<compound_id>.html``.
 
@@ -136,7 +138,7 @@ def render_report(
         "changes": _changes(cur, chg, explained),
         "alerts": alerts,
         "alerts_body": Markup(_alert_rows(alerts)),
-        "problems": _problems(problems),
+        "problems": _problems(problems, problem_settings or load_rules().common_problems),
         "quality": _quality(quality),
         "match_rates": _table(match_rates),
         "review_size": review_size,
@@ -290,14 +292,14 @@ def _alerts(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> list[d
     return rows
 
 
-def _problems(problems: pl.DataFrame) -> dict:
+def _problems(problems: pl.DataFrame, settings: CommonProblems) -> dict:
     if problems is None or problems.height == 0:
-        return {"rows": [], "total": 0}
+        return {"rows": [], "total": 0, "settings": settings}
     rows = problems.head(50).to_dicts()
     for r in rows:
         r["kind_zh"] = PROBLEM_KIND_ZH.get(r.get("kind"), r.get("kind"))
         r["level_zh"] = LEVEL_ZH.get(r.get("level"), r.get("level"))
-    return {"rows": rows, "total": problems.height}
+    return {"rows": rows, "total": problems.height, "settings": settings}
 
 
 def _table(df: pl.DataFrame | None) -> dict:

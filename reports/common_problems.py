@@ -1,21 +1,24 @@
 """Common problems (共性问题): the list a region's 通报整治 (notice and clean-up) starts from.
 
-Two kinds of finding, on the same scale so one ranked list can hold both:
+Every street × category group and district × group pair with a count is one exact test;
+the whole night's tests are one family, and a pair is *listed* only when its
+Benjamini–Hochberg q-value is at most the configured false-discovery level
+(``common_problems.false_discovery_rate`` in config/rules.yaml) and the problem is spread
+over at least ``min_compounds`` compounds. So, on a night with nothing real, the list is
+empty at least 1 − FDR of the time (measured: bench/common_problems_bench.py).
 
-- ``rising``: a category group counted more this period than last across many compounds
-  of a street or district. Its score is the z statistic of the two Poisson counts,
-  ``(n_now - n_before) / sqrt(n_now + n_before)``, so a rise from 40 to 80 outranks one
-  from 1 to 4; it must also show in at least ``min_compounds`` compounds (a spread, not
-  one compound's bad month).
-- ``concentrated``: a street where one group takes a larger share of the street's
-  incidents than of the city's. Its score is the binomial z statistic of the street's count
-  against the city share, ``(n - N·p) / sqrt(N·p·(1-p))``, and the group must occur in at
-  least ``min_compounds`` of the street's compounds.
+- ``rising``: more incidents of a group in a region this period than in the period before
+  (equal lengths). Given the pair's total ``n = n_now + n_before``, ``n_now`` is
+  Binomial(n, ½) when the rate did not change: the one-sided exact (conditional binomial)
+  test. Effect: the rate ratio ``n_now / n_before`` with its exact interval (Clopper–Pearson
+  on ``n_now / n``, transformed); null when ``n_before`` is 0 (only the lower bound is finite).
+- ``concentrated``: a street where a group takes a larger share of the street's incidents
+  than of the whole city's (the street included, so the baseline is never 0). The street's
+  count is Binomial(street total, city share) when it is not concentrated: the one-sided
+  exact binomial test. Effect: the share ratio ``share / city_share`` with its exact
+  interval. A concentration claims no change: its ``n_before`` and ``change`` are null.
 
-Only findings with a score of at least ``min_score`` (default 2, roughly the 95% level) are
-kept. Hundreds of street × group pairs are tested each night, so a few pass by chance: each
-finding carries ``q_value``, its Benjamini–Hochberg false-discovery rate over every pair
-tested (one-sided normal p-values), and ``max_q`` can filter on it. The frame passed as ``stats_*`` may hold categories instead of groups in its
+The frame passed as ``stats_*`` may hold categories instead of groups in its
 ``category_group`` column; the analysis is the same.
 """
 from __future__ import annotations
@@ -26,20 +29,23 @@ import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from reports.significance import bh_q_values, binomial_upper_tail, clopper_pearson
 from schemas.events import AttributedEvent as E
 from schemas.public import CompoundPublicStats as S
 from schemas.registry import Compound
 
 COLUMNS = [
     "rank", "kind", "level", "district", "region", "group", "n_now", "n_before", "change",
-    "compounds", "compounds_affected", "compounds_rising", "share", "city_share", "score", "q_value",
+    "compounds", "compounds_affected", "compounds_rising", "share", "city_share",
+    "effect", "effect_low", "effect_high", "p_value", "q_value", "tested",
 ]
 _SCHEMA = {
     "rank": pl.UInt32, "kind": pl.String, "level": pl.String, "district": pl.String,
     "region": pl.String, "group": pl.String, "n_now": pl.Int64, "n_before": pl.Int64,
     "change": pl.Int64, "compounds": pl.UInt32, "compounds_affected": pl.UInt32,
     "compounds_rising": pl.UInt32, "share": pl.Float64, "city_share": pl.Float64,
-    "score": pl.Float64, "q_value": pl.Float64,
+    "effect": pl.Float64, "effect_low": pl.Float64, "effect_high": pl.Float64,
+    "p_value": pl.Float64, "q_value": pl.Float64, "tested": pl.UInt32,
 }
 _LEVELS = {"street": ["district", "street"], "district": ["district"]}
 
@@ -49,53 +55,56 @@ def common_problems(
     stats_previous: DataFrame[S] | None,
     compounds: DataFrame[Compound],
     *,
+    false_discovery_rate: float = 0.10,
+    confidence: float = 0.95,
     min_compounds: int = 3,
-    min_score: float = 2.0,
-    max_q: float | None = None,
 ) -> pl.DataFrame:
-    """Rising and concentrated problem groups by street and district, best-supported first."""
+    """The listed common problems (``COLUMNS``): q-value within ``false_discovery_rate`` and
+    spread over ``min_compounds`` compounds, most certain first. Empty when none passes."""
+    tested = problem_family(stats_current, stats_previous, compounds, min_compounds=min_compounds)
+    listed = tested.filter(pl.col("_eligible") & (pl.col("q_value") <= false_discovery_rate))
+    listed = _with_effects(listed, confidence)
+    listed = listed.sort(["q_value", "p_value", pl.col("level") != "street", "region", "group", "kind"],
+                         descending=[False, False, False, False, False, False])
+    listed = listed.with_row_index("rank", offset=1).with_columns(pl.lit(tested.height).alias("tested"))
+    return listed.select(pl.col(c).cast(t) for c, t in _SCHEMA.items())
+
+
+def problem_family(
+    stats_current: DataFrame[S],
+    stats_previous: DataFrame[S] | None,
+    compounds: DataFrame[Compound],
+    *,
+    min_compounds: int = 3,
+) -> pl.DataFrame:
+    """Every test of the night's family, listed or not: the counts, ``p_value``, ``q_value``
+    (over the whole family) and ``_eligible`` (the direction of a finding and its spread)."""
     per = _per_compound(stats_current, stats_previous, compounds)
     found = [_rising(per, compounds, lvl, min_compounds) for lvl in _LEVELS]
     found.append(_concentrated(per, compounds, min_compounds))
-    found.append(pl.DataFrame(schema={c: t for c, t in _SCHEMA.items() if c not in ("rank", "q_value")}
-                              | {"_eligible": pl.Boolean}))
+    empty = {c: t for c, t in _SCHEMA.items() if c not in ("rank", "tested", "effect", "effect_low",
+                                                          "effect_high", "q_value")}
+    found.append(pl.DataFrame(schema=empty | {"_total": pl.Int64, "_eligible": pl.Boolean}))
     tested = pl.concat(found, how="diagonal_relaxed")
-    tested = tested.with_columns(pl.Series("q_value", _bh_q_values(tested["score"].to_numpy())))
-    out = tested.filter(pl.col("_eligible") & (pl.col("score") >= min_score))
-    if max_q is not None:
-        out = out.filter(pl.col("q_value") <= max_q)
-    if stats_previous is None:  # no previous period: nothing to compare against
-        out = out.with_columns(pl.lit(None).alias(c) for c in ("n_before", "change", "compounds_rising"))
-    # on equal scores the street comes first: it is the more specific place to act
-    out = out.sort([pl.col("score"), pl.col("level") != "street", "region", "group", "kind"],
-                   descending=[True, False, False, False, False])
-    out = out.with_row_index("rank", offset=1)
-    return out.select(pl.col(c).cast(t) for c, t in _SCHEMA.items())
+    return tested.with_columns(pl.Series("q_value", bh_q_values(tested["p_value"].to_numpy()), pl.Float64))
 
 
-def _upper_tail(z: np.ndarray) -> np.ndarray:
-    """P(Z > z) for a standard normal, via Abramowitz–Stegun 7.1.26 (error < 1.5e-7)."""
-    x = np.abs(z) / np.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    half_erfc = 0.5 * poly * np.exp(-x * x)
-    return np.where(z >= 0, half_erfc, 1.0 - half_erfc)
-
-
-def _bh_q_values(scores: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values of one-sided z scores; a missing score counts as a test
-    that found nothing (p = 1)."""
-    z = np.asarray(scores, dtype=float)
-    p = np.where(np.isfinite(z), _upper_tail(np.nan_to_num(z, nan=0.0, posinf=40.0, neginf=-40.0)), 1.0)
-    m = p.size
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    q = np.empty(m)
-    q[order] = q_sorted
-    return q
+def _with_effects(found: pl.DataFrame, confidence: float) -> pl.DataFrame:
+    """Effect sizes and their exact intervals (computed for the listed rows only)."""
+    rising = (found["kind"] == "rising").to_numpy()
+    now = found["n_now"].to_numpy().astype(float)
+    # rising: k = n_now of n = n_now + n_before; concentrated: k = n_now of the street's total
+    total = np.where(rising, now + found["n_before"].fill_null(0).to_numpy(),
+                     found["_total"].to_numpy().astype(float))
+    low, high = clopper_pearson(now, total, confidence)
+    base = found["city_share"].to_numpy().astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = lambda p: p / (1.0 - p)  # noqa: E731 - proportion of now → rate ratio now/before
+        point = np.where(rising, ratio(now / total), (now / total) / base)
+        lo = np.where(rising, ratio(low), low / base)
+        hi = np.where(rising, ratio(high), high / base)
+    finite = lambda v: pl.Series(np.where(np.isfinite(v), v, np.nan)).fill_nan(None)  # noqa: E731
+    return found.with_columns(effect=finite(point), effect_low=finite(lo), effect_high=finite(hi))
 
 
 def _per_compound(cur, prev, compounds) -> pl.DataFrame:
@@ -110,7 +119,7 @@ def _per_compound(cur, prev, compounds) -> pl.DataFrame:
         both = now.join(before, on=[S.compound_id, S.category_group], how="full", coalesce=True)
     else:
         both = now.with_columns(pl.lit(None, pl.Int64).alias("n_before"))
-    has_before = prev is not None
+    has_before = prev is not None and prev.height > 0  # an empty period is no baseline
     both = both.with_columns(
         pl.col("n_now").fill_null(0),
         pl.col("n_before").fill_null(0) if has_before else pl.col("n_before"),
@@ -124,20 +133,28 @@ def _region_sizes(compounds, keys) -> pl.DataFrame:
     return compounds.group_by(keys).agg(pl.len().cast(pl.UInt32).alias("compounds"))
 
 
-def _rising(per: pl.DataFrame, compounds, level: str, min_compounds: int) -> pl.DataFrame:
-    keys = _LEVELS[level]
-    if per["n_before"].null_count() == per.height:
-        return pl.DataFrame(schema={"score": pl.Float64, "_eligible": pl.Boolean})
-    region_total = per.group_by(keys).agg(pl.col("n_now").sum().alias("_region_n"))
-    group_city = per.group_by("group").agg(pl.col("n_now").sum().alias("_city_n"))
-    city_n = max(int(per["n_now"].sum()), 1)
-    agg = per.group_by([*keys, "group"]).agg(
+def _counts(per: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    return per.group_by([*keys, "group"]).agg(
         pl.col("n_now").sum(),
         pl.col("n_before").sum(),
         (pl.col("n_now") > 0).sum().cast(pl.UInt32).alias("compounds_affected"),
         (pl.col("n_now") > pl.col("n_before")).sum().cast(pl.UInt32).alias("compounds_rising"),
     )
-    return (
+
+
+def _no_tests() -> pl.DataFrame:
+    return pl.DataFrame(schema={"p_value": pl.Float64, "_eligible": pl.Boolean})
+
+
+def _rising(per: pl.DataFrame, compounds, level: str, min_compounds: int) -> pl.DataFrame:
+    keys = _LEVELS[level]
+    if per["n_before"].null_count() == per.height:
+        return _no_tests()
+    region_total = per.group_by(keys).agg(pl.col("n_now").sum().alias("_region_n"))
+    group_city = per.group_by("group").agg(pl.col("n_now").sum().alias("_city_n"))
+    city_n = max(int(per["n_now"].sum()), 1)
+    agg = _counts(per, keys).filter((pl.col("n_now") + pl.col("n_before")) > 0)
+    agg = (
         agg.join(region_total, on=keys).join(group_city, on="group")
         .join(_region_sizes(compounds, keys), on=keys, how="left")
         .with_columns(
@@ -147,46 +164,43 @@ def _rising(per: pl.DataFrame, compounds, level: str, min_compounds: int) -> pl.
             (pl.col("n_now") - pl.col("n_before")).alias("change"),
             (pl.col("n_now") / pl.col("_region_n")).alias("share"),
             (pl.col("_city_n") / city_n).alias("city_share"),
-            ((pl.col("n_now") - pl.col("n_before"))
-             / (pl.col("n_now") + pl.col("n_before")).sqrt()).alias("score"),
+            (pl.col("n_now") + pl.col("n_before")).alias("_total"),
         )
         .with_columns(((pl.col("change") > 0) & (pl.col("compounds_rising") >= min_compounds))
                       .alias("_eligible"))
         .drop("_region_n", "_city_n", "street", strict=False)
     )
+    p = binomial_upper_tail(agg["n_now"].to_numpy(), agg["_total"].to_numpy(), 0.5)
+    return agg.with_columns(pl.Series("p_value", p, pl.Float64))
 
 
 def _concentrated(per: pl.DataFrame, compounds, min_compounds: int) -> pl.DataFrame:
     keys = _LEVELS["street"]
     city_n = int(per["n_now"].sum())
     if city_n == 0:
-        return pl.DataFrame(schema={"score": pl.Float64, "_eligible": pl.Boolean})
+        return _no_tests()
     group_city = per.group_by("group").agg((pl.col("n_now").sum() / city_n).alias("city_share"))
-    street_n = per.group_by(keys).agg(pl.col("n_now").sum().alias("_street_n"))
-    agg = per.group_by([*keys, "group"]).agg(
-        pl.col("n_now").sum(),
-        pl.col("n_before").sum(),
-        (pl.col("n_now") > 0).sum().cast(pl.UInt32).alias("compounds_affected"),
-        (pl.col("n_now") > pl.col("n_before")).sum().cast(pl.UInt32).alias("compounds_rising"),
-    )
-    expected = pl.col("_street_n") * pl.col("city_share")
-    return (
-        agg.join(street_n, on=keys).join(group_city, on="group")
+    street_n = per.group_by(keys).agg(pl.col("n_now").sum().alias("_total"))
+    agg = (
+        _counts(per, keys).filter(pl.col("n_now") > 0)
+        .join(street_n, on=keys).join(group_city, on="group")
         .join(_region_sizes(compounds, keys), on=keys, how="left")
         .with_columns(
             pl.lit("concentrated").alias("kind"),
             pl.lit("street").alias("level"),
             pl.col("street").alias("region"),
-            (pl.col("n_now") - pl.col("n_before")).alias("change"),
-            (pl.col("n_now") / pl.col("_street_n")).alias("share"),
-            ((pl.col("n_now") - expected)
-             / (expected * (1 - pl.col("city_share"))).sqrt()).alias("score"),
+            pl.lit(None, pl.Int64).alias("n_before"),
+            pl.lit(None, pl.Int64).alias("change"),
+            (pl.col("n_now") / pl.col("_total")).alias("share"),
         )
         .with_columns(((pl.col("share") > pl.col("city_share"))
                        & (pl.col("city_share") < 1)
                        & (pl.col("compounds_affected") >= min_compounds)).alias("_eligible"))
-        .drop("_street_n", "street")
+        .drop("street")
     )
+    p = binomial_upper_tail(agg["n_now"].to_numpy(), agg["_total"].to_numpy(),
+                            agg["city_share"].to_numpy())
+    return agg.with_columns(pl.Series("p_value", p, pl.Float64))
 
 
 def leading_group(stats_current: DataFrame[S]) -> pl.DataFrame:

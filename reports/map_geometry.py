@@ -1,5 +1,5 @@
-"""Compound geometries for the map in bulk: parsed, snapped to the 1e-6° grid and written
-as GeoJSON text without a shapely or ``json`` round trip per compound.
+"""Compound geometries for the map in bulk: parsed, snapped to the 1e-6° grid and turned
+into GeoJSON geometry objects (for orjson) without a GEOS call per compound.
 
 ``shapely.set_precision`` (GEOS snap-rounding overlay) costs ~25 µs a polygon and the
 per-feature ``json`` round trips cost more; at 100,000 compounds that was most of the map's
@@ -13,7 +13,6 @@ agree vertex for vertex, so a GEOS upgrade that changes its output cannot slip b
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,39 +210,18 @@ def format_numbers(values: np.ndarray) -> pl.Series:
     return text
 
 
-def point_texts(xy: np.ndarray) -> list[str]:
-    """``{"type":"Point","coordinates":[x,y]}`` for each row of ``xy``."""
-    if len(xy) == 0:
+def geometry_object(geom) -> dict | None:
+    """One geometry as a GeoJSON geometry object, the careful way (shapely's mapping)."""
+    return None if geom is None else shapely.geometry.mapping(geom)
+
+
+def ring_lists(rings: Rings) -> list[list[list[float]]]:
+    """Each closed ring as a list of ``[x, y]`` points, from the stacked coordinates."""
+    if rings.index.size == 0:
         return []
-    return (pl.DataFrame({"x": format_numbers(xy[:, 0]), "y": format_numbers(xy[:, 1])})
-            .select(join_text('{"type":"Point","coordinates":[', pl.col("x"), ",", pl.col("y"), "]}")).to_series().to_list())
-
-
-def ring_texts(coords: np.ndarray, offsets: np.ndarray, *, polygon: bool = True) -> list[str]:
-    """Closed rings (stacked ``coords``, ``offsets`` into them) as
-    ``{"type":"Polygon","coordinates":[[[x,y],…]]}`` (``polygon``) or as the viewer's flat
-    ``[x,y,x,y,…]``."""
-    lengths = np.diff(offsets)
-    if lengths.size == 0:
-        return []
-    frame = pl.DataFrame({
-        "ring": np.repeat(np.arange(lengths.size), lengths),
-        "x": format_numbers(coords[:, 0]), "y": format_numbers(coords[:, 1]),
-    })
-    point = (join_text("[", pl.col("x"), ",", pl.col("y"), "]") if polygon
-             else join_text(pl.col("x"), ",", pl.col("y")))
-    joined = (frame.select("ring", point.alias("p"))
-              .group_by("ring", maintain_order=True).agg(pl.col("p").str.join(",")))
-    head, tail = ('{"type":"Polygon","coordinates":[[', "]]}") if polygon else ("[", "]")
-    return joined.select(join_text(head, pl.col("p"), tail)).to_series().to_list()
-
-
-def geometry_text(geom) -> str | None:
-    """One geometry as compact GeoJSON text, the careful way (shapely, then ``json``)."""
-    if geom is None:
-        return None
-    return json.dumps(json.loads(shapely.to_geojson(geom)), ensure_ascii=False,
-                      separators=(",", ":"), allow_nan=False)
+    points = rings.coords.tolist()  # one conversion, then slices: a call per ring costs more
+    bounds = rings.offsets.tolist()
+    return [points[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def normalise_geometries(geoms: np.ndarray) -> np.ndarray:
@@ -269,11 +247,11 @@ def normalise_geometries(geoms: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Normalised:
-    """Geometries snapped and oriented (``geoms``, None where absent), their GeoJSON text
-    (``texts``), and the common shapes among them as coordinates: points (``point_index``,
-    ``point_xy``) and plain outlines (``rings``)."""
+    """Geometries snapped and oriented (``geoms``, None where absent), their GeoJSON
+    geometry objects (``objects``), and the common shapes among them as coordinates: points
+    (``point_index``, ``point_xy``) and plain outlines (``rings``)."""
     geoms: np.ndarray
-    texts: list[str | None]
+    objects: list[dict | None]
     point_index: np.ndarray
     point_xy: np.ndarray
     rings: Rings
@@ -281,8 +259,8 @@ class Normalised:
 
 
 def normalise(geoms: np.ndarray) -> Normalised:
-    """``normalise_geometries`` and the GeoJSON text of each result: points and plain
-    outlines in bulk, the rest one by one."""
+    """``normalise_geometries`` and the GeoJSON geometry object of each result: points and
+    plain outlines in bulk, the rest one by one."""
     geoms = np.asarray(geoms, dtype=object)
     types = _types(geoms)
     points = np.flatnonzero(types == 0)
@@ -297,7 +275,7 @@ def normalise(geoms: np.ndarray) -> Normalised:
     rest[rings.index] = False
     if rest.any():
         out[rest] = normalise_geometries(geoms[rest])
-    return Normalised(out, _texts(out, points, xy, rings, rest), points, xy, rings, surface_points(out))
+    return Normalised(out, _objects(out, points, xy, rings, rest), points, xy, rings, surface_points(out))
 
 
 def surface_points(geoms: np.ndarray) -> np.ndarray:
@@ -318,21 +296,21 @@ def _types(geoms: np.ndarray) -> np.ndarray:
     return types
 
 
-def _texts(geoms, points, xy, rings, rest) -> list[str | None]:
-    texts: list[str | None] = [None] * len(geoms)
-    for i, t in zip(points.tolist(), point_texts(xy)):
-        texts[i] = t
-    for i, t in zip(rings.index.tolist(), ring_texts(rings.coords, rings.offsets)):
-        texts[i] = t
+def _objects(geoms, points, xy, rings, rest) -> list[dict | None]:
+    objects: list[dict | None] = [None] * len(geoms)
+    for i, c in zip(points.tolist(), xy.tolist()):
+        objects[i] = {"type": "Point", "coordinates": c}
+    for i, ring in zip(rings.index.tolist(), ring_lists(rings)):
+        objects[i] = {"type": "Polygon", "coordinates": [ring]}
     for i in np.flatnonzero(rest).tolist():
-        texts[i] = geometry_text(geoms[i])
-    return texts
+        objects[i] = geometry_object(geoms[i])
+    return objects
 
 
-def shifted_texts(shapes: Normalised, shift) -> list[str | None]:
-    """GeoJSON texts of ``shapes`` moved by ``shift`` ((n, 2) → (n, 2) coordinates, applied
-    point by point) and normalised again — a shifted copy without building shapes for the
-    points and plain outlines."""
+def shifted_objects(shapes: Normalised, shift) -> list[dict | None]:
+    """GeoJSON geometry objects of ``shapes`` moved by ``shift`` ((n, 2) → (n, 2)
+    coordinates, applied point by point) and normalised again — a shifted copy without
+    building shapes for the points and plain outlines."""
     n = len(shapes.geoms)
     xy = np.round(shift(shapes.point_xy), PRECISION) if shapes.point_index.size else shapes.point_xy
     moved = shapes.rings.with_coords(shift(shapes.rings.coords)) if shapes.rings.index.size else shapes.rings
@@ -342,20 +320,9 @@ def shifted_texts(shapes: Normalised, shift) -> list[str | None]:
     geoms = np.full(n, None, dtype=object)
     if rest.any():
         geoms[rest] = normalise_geometries(shapely.transform(shapes.geoms[rest], shift))
-    return _texts(geoms, shapes.point_index, xy, rings, rest)
+    return _objects(geoms, shapes.point_index, xy, rings, rest)
 
 
 def join_text(*parts) -> pl.Expr:
     """Literal strings and string expressions joined into one text column."""
     return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
-
-
-def python_round(values: np.ndarray, digits: int) -> np.ndarray:
-    """``round(v, digits)`` of each value, exactly as Python rounds (the decimal value of
-    the double, half to even) — NumPy's multiply-and-round agrees except on near-ties."""
-    out = np.round(values, digits)
-    scaled = values * 10.0 ** digits
-    near_tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-3
-    for i in np.flatnonzero(near_tie):
-        out[i] = round(float(values[i]), digits)
-    return out

@@ -1,34 +1,35 @@
-"""The map layer (一图): compounds, problem hotspots and district outlines as GeoJSON.
+"""The map layer (一图): compounds, problem hotspots, district (and, when the data has
+them, street and grid) outlines as GeoJSON.
 
 Every file is RFC 7946 GeoJSON (WGS-84 lon/lat, counter-clockwise exterior rings, no
 ``crs`` member, coordinates rounded to 6 decimals ≈ 0.1 m) written with deterministic bytes,
-plus a GCJ-02 copy of the compounds for Chinese basemaps (Amap, Tencent), whose tiles are
-drawn in that offset system.
+plus a GCJ-02 copy of every layer for Chinese basemaps (Amap, Tencent, many government
+GIS tile servers), whose tiles are drawn in that offset system.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 import shapely
 from pandera.typing.polars import DataFrame
 from shapely.geometry import shape
 
 from geo.coords import to_wgs84, wgs84_to_gcj02
-from reports.map_geometry import (  # noqa: F401
+from reports.map_geometry import (
     PRECISION,
     Normalised,
-    join_text,
+    geometry_object,
     normalise,
     normalise_geometries,
     parse_polygons,
-    shifted_texts,
+    shifted_objects,
     surface_points,
 )
 from schemas.ratings import Rating
@@ -123,37 +124,37 @@ def _geometries(table: pl.DataFrame, polygons: dict | None) -> np.ndarray:
 
 class CompoundLayer(Mapping):
     """The compounds' FeatureCollection held as columns: ``props`` (one row per feature,
-    ``PROPERTY_NAMES``) and the normalised geometries with their GeoJSON text.
+    ``PROPERTY_NAMES``) and the normalised geometries with their GeoJSON objects.
 
-    It reads like the collection's dict (``layer["features"]``, built on first use) for
-    callers that want features; the writers use the columns and never build them.
-    """
+    It reads like the collection's dict (``layer["features"]``, built on first use); the
+    writers serialise it with orjson (``json``)."""
 
     def __init__(self, props: pl.DataFrame, shapes: Normalised):
         self.props = props
         self.shapes = shapes
         self._dict: dict | None = None
+        self._rows: list[dict] | None = None
 
     @property
     def size(self) -> int:
         return self.props.height
 
-    def text(self, geometry_texts: list[str | None] | None = None) -> str:
-        """The collection as compact JSON (``dumps`` without the newline), optionally with
-        other geometry texts (the GCJ-02 copy)."""
-        geometry = self.shapes.texts if geometry_texts is None else geometry_texts
-        frame = pl.DataFrame({
-            "id": self.props["id"], "props": _property_texts(self.props),
-            "geometry": pl.Series(geometry, dtype=pl.String).fill_null("null"),
-        })
-        feats = frame.select(join_text(
-            '{"type":"Feature","id":', pl.col("id").map_batches(_json_strings, return_dtype=pl.String),
-            ',"properties":', pl.col("props"), ',"geometry":', pl.col("geometry"), "}")).to_series()
-        return '{"type":"FeatureCollection","features":[' + feats.str.join(",").item() + "]}"
+    def collection(self, geometries: list[dict | None] | None = None) -> dict:
+        """The FeatureCollection object, optionally with other geometries (the GCJ-02 copy)."""
+        geometry = self.shapes.objects if geometries is None else geometries
+        if self._rows is None:  # the properties are the same for every copy
+            self._rows = self.props.to_dicts()
+        rows = self._rows
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": r["id"], "properties": r, "geometry": g} for r, g in zip(rows, geometry)]}
+
+    def json(self, geometries: list[dict | None] | None = None) -> bytes:
+        """The collection as compact UTF-8 JSON."""
+        return dumps(self.collection(geometries))
 
     def _collection(self) -> dict:
         if self._dict is None:
-            self._dict = json.loads(self.text())
+            self._dict = self.collection()
         return self._dict
 
     def __getitem__(self, key):
@@ -164,24 +165,6 @@ class CompoundLayer(Mapping):
 
     def __len__(self) -> int:
         return 2
-
-
-def _json_strings(s: pl.Series) -> pl.Series:
-    """Strings (or nulls) as JSON literals, exactly as ``json.dumps`` writes them."""
-    return s.to_frame("v").select(pl.struct("v").struct.json_encode().str.slice(5).str.head(-1)).to_series()
-
-
-def _property_texts(props: pl.DataFrame) -> pl.Series:
-    """Each row's properties as the JSON object ``json.dumps`` would write."""
-    floats = [c for c, t in props.schema.items() if t.is_float()]
-    tiny = any(((props[c].abs() < 1e-4) & (props[c] != 0)).any() or (props[c].abs() >= 1e16).any()
-               for c in floats)
-    if tiny:  # Polars writes these floats with other exponents than Python: let Python do it
-        return pl.Series([json.dumps(r, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-                          for r in props.to_dicts()], dtype=pl.String)
-    if any(not props[c].is_finite().all() for c in floats if props[c].drop_nulls().len()):
-        raise ValueError("Out of range float values are not JSON compliant")
-    return props.select(pl.struct(pl.all()).struct.json_encode()).to_series()
 
 
 def _feature_table(compounds, ratings, leading_group) -> pl.DataFrame:
@@ -250,7 +233,7 @@ def _polygons_by_id(polygons: dict | None) -> dict[str, object]:
 
 
 def _geometry_dicts(geoms: np.ndarray) -> list[dict | None]:
-    """GeoJSON geometry members; points take a vectorised path (the common case)."""
+    """GeoJSON geometry objects; points take a vectorised path (the common case)."""
     out: list[dict | None] = [None] * len(geoms)
     present = np.array([g is not None for g in geoms], dtype=bool)
     idx = np.flatnonzero(present)
@@ -261,10 +244,8 @@ def _geometry_dicts(geoms: np.ndarray) -> list[dict | None]:
     xy = shapely.get_coordinates(geoms[pts]).tolist() if pts.size else []
     for i, c in zip(pts.tolist(), xy):
         out[i] = {"type": "Point", "coordinates": c}
-    other = idx[types != 0]
-    if other.size:  # GEOS writes the (already rounded) coordinates; json gives lists
-        for i, text in zip(other.tolist(), shapely.to_geojson(geoms[other])):
-            out[i] = json.loads(text)
+    for i in idx[types != 0].tolist():
+        out[i] = geometry_object(geoms[i])
     return out
 
 
@@ -310,9 +291,8 @@ def to_gcj02(fc: dict, geoms: np.ndarray | None = None) -> dict:
 
 
 def dumps(fc: dict) -> bytes:
-    """Deterministic, compact UTF-8 bytes of a GeoJSON object."""
-    return (json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            + "\n").encode("utf-8")
+    """Deterministic, compact UTF-8 bytes of a GeoJSON object (orjson)."""
+    return orjson.dumps(fc)
 
 
 def _surface_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -411,34 +391,77 @@ def district_features(features: dict, district_outlines: dict | None, *,
 
 
 def write_map_layers(map_dir: Path, features: CompoundLayer | dict, hotspots: pl.DataFrame,
-                     district_outlines: dict | None) -> list[Path]:
-    """Write compounds.geojson, compounds_gcj02.geojson, hotspots.geojson, districts.geojson.
+                     district_outlines: dict | None, *, street_outlines: dict | None = None,
+                     grid_outlines: dict | None = None) -> list[Path]:
+    """Write every layer in WGS-84 and its GCJ-02 copy (``<layer>_gcj02.geojson``):
+    compounds, hotspots (the common-problems list), districts, and streets and grids when
+    their outlines are given (``street_outlines`` / ``grid_outlines``: FeatureCollections).
 
     ``features`` is ``build_features``' layer (written from its columns) or any compound
     FeatureCollection dict (parsed back into shapes first)."""
     map_dir = Path(map_dir)
     map_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("streets", "grids"):  # a layer the data no longer has must not linger
+        for suffix in ("", "_gcj02"):
+            (map_dir / f"{stale}{suffix}.geojson").unlink(missing_ok=True)
     if isinstance(features, CompoundLayer):
         cent = _layer_centroids(features)
-        texts = {"compounds.geojson": features.text(),
-                 "compounds_gcj02.geojson": features.text(shifted_texts(features.shapes, _shift_gcj02))}
+        texts = {"compounds.geojson": features.json(),
+                 "compounds_gcj02.geojson": features.json(shifted_objects(features.shapes, _shift_gcj02))}
     else:
         # Parsing a city's outlines back from GeoJSON dominates: do it once for both layers.
         geoms = feature_geometries(features)
         cent = _centroids(features, geoms)
-        texts = {"compounds.geojson": _text(features), "compounds_gcj02.geojson": _text(to_gcj02(features, geoms))}
-    texts["hotspots.geojson"] = _text(hotspot_features(features, hotspots, district_outlines, centroids=cent))
-    texts["districts.geojson"] = _text(district_features(features, district_outlines, centroids=cent))
+        texts = {"compounds.geojson": dumps(features), "compounds_gcj02.geojson": dumps(to_gcj02(features, geoms))}
+    layers = {"hotspots": hotspot_features(features, hotspots, district_outlines, centroids=cent),
+              "districts": district_features(features, district_outlines, centroids=cent)}
+    if street_outlines and street_outlines.get("features"):
+        layers["streets"] = outline_features(street_outlines, ("district", "street"))
+    if grid_outlines and grid_outlines.get("features"):
+        layers["grids"] = outline_features(grid_outlines, ("district", "street", "community", "grid_code"))
+    for name, fc in layers.items():
+        texts[f"{name}.geojson"] = dumps(fc)
+        texts[f"{name}_gcj02.geojson"] = dumps(to_gcj02(fc))
     paths = []
-    for name, text in texts.items():
+    for name, data in texts.items():
         path = map_dir / name
-        path.write_bytes((text + "\n").encode("utf-8"))
+        path.write_bytes(data + b"\n")
         paths.append(path)
     return paths
 
 
-def _text(fc: dict) -> str:
-    return json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def outline_features(outlines: dict, keep: tuple[str, ...]) -> dict:
+    """Street or grid outlines as a clean WGS-84 layer: polygonal features only, with the
+    naming properties in ``keep``, snapped like every other layer."""
+    props, geoms = [], []
+    for f in outlines.get("features", []):
+        g = f.get("geometry")
+        if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
+            continue
+        try:
+            geom = shape(g)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            continue
+        p = f.get("properties") or {}
+        props.append({k: p.get(k) for k in keep})
+        geoms.append(geom if geom.is_valid else shapely.make_valid(geom))
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    return _collection(props, normalise_geometries(arr))
+
+
+def read_outlines(path: Path) -> dict | None:
+    """An optional outline file (DATA_DIR/streets.geojson, grids.geojson), or None when
+    absent; ValueError with one line saying what to do when it is unusable."""
+    if not path.exists():
+        return None
+    try:
+        fc = orjson.loads(path.read_bytes())
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{path}: not readable GeoJSON ({exc}); re-export it as UTF-8 GeoJSON or remove it") from exc
+    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
+        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection; re-export it or remove it")
+    return fc
 
 
 def _shift_gcj02(c: np.ndarray) -> np.ndarray:

@@ -11,15 +11,17 @@ basemap; the compound layer itself is our own canvas layer so 100,000 compounds 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 import shapely
 
 from reports.analyst import jinja_env
-from reports.map_geometry import format_numbers, python_round, ring_texts
-from reports.map_layer import PRECISION, CompoundLayer, feature_geometries, to_gcj02
+from reports.map_layer import PRECISION, CompoundLayer, feature_geometries
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor" / "leaflet"
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
@@ -29,8 +31,8 @@ def _read(path: Path) -> dict:
     if not path.exists():
         return {"type": "FeatureCollection", "features": []}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(path.read_bytes())
+    except ValueError as exc:
         raise ValueError(f"{path} is not readable GeoJSON: {exc}") from exc
 
 
@@ -58,109 +60,90 @@ def pack_compounds(fc: dict) -> dict:
         sub = feature_geometries({"features": [feats[i] for i in areal]})
         xy = shapely.get_coordinates(shapely.point_on_surface(sub))
         x[areal], y[areal] = xy[:, 0], xy[:, 1]
-    packed: dict = {"n": len(feats)}
+    columns = {k: [p.get(k) for p in props] for k in _COLUMNS}
+    return _packed(columns, x, y, [f.get("geometry") for f in feats])
+
+
+def packed_layer(layer: CompoundLayer) -> dict:
+    """``pack_compounds`` of a layer, from its columns (no GeoJSON parsed back)."""
+    xy = layer.shapes.surface_xy
+    return _packed({k: layer.props[k].to_list() for k in _COLUMNS}, xy[:, 0], xy[:, 1], layer.shapes.objects)
+
+
+_COLUMNS = ("id", "name", "district", "street", "community", "grid_code", "status", "leading_group",
+            "stars", "safety_index")
+
+
+def _packed(columns: dict[str, list], x: np.ndarray, y: np.ndarray, geometries: list[dict | None]) -> dict:
+    packed: dict = {"n": len(columns["id"])}
     for key in ("district", "street", "community", "status", "leading_group"):
-        packed[key + "s"], packed[key] = _lookup([p.get(key) for p in props])
-    packed["id"] = [p.get("id") for p in props]
-    packed["name"] = [p.get("name") for p in props]
-    packed["grid_code"] = [p.get("grid_code") for p in props]
-    packed["stars"] = [int(p.get("stars") or 0) for p in props]
-    packed["index"] = [p.get("safety_index") for p in props]
-    packed["x"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in x]
-    packed["y"] = [None if not np.isfinite(v) else round(float(v), PRECISION) for v in y]
+        packed[key + "s"], packed[key] = _lookup(columns[key])
+    packed["id"], packed["name"], packed["grid_code"] = columns["id"], columns["name"], columns["grid_code"]
+    packed["stars"] = [int(v or 0) for v in columns["stars"]]
+    packed["index"] = columns["safety_index"]
+    packed["x"] = [None if not np.isfinite(c) else c for c in np.round(x, PRECISION).tolist()]
+    packed["y"] = [None if not np.isfinite(c) else c for c in np.round(y, PRECISION).tolist()]
     # polygons: feature index → exterior rings as flat [lon, lat, lon, lat, …] lists
     shapes = []
-    for i, f in enumerate(feats):
-        g = f.get("geometry") or {}
-        if g.get("type") == "Polygon":
-            polys = [g["coordinates"]]
-        elif g.get("type") == "MultiPolygon":
-            polys = g["coordinates"]
-        else:
+    for i, g in enumerate(geometries):
+        if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
             continue
+        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
         shapes.append([i, [[c for pt in poly[0] for c in pt] for poly in polys]])
     packed["shapes"] = shapes
     return packed
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+@dataclass(frozen=True)
+class Basemap:
+    """An optional tile basemap: an XYZ URL template and the coordinate system its tiles
+    are drawn in (WGS84, or GCJ02 for Chinese providers and most government GIS servers),
+    so the layers drawn over it are the matching copies. No URL: no basemap, and the viewer
+    fetches nothing."""
 
+    url: str = ""
+    crs: str = "WGS84"
+    attribution: str = ""
 
-def packed_text(layer: CompoundLayer) -> str:
-    """``pack_compounds`` of a layer as the JSON ``json.dumps`` writes, from its columns
-    (no GeoJSON parsed back, no per-compound Python on the geometry side)."""
-    props, shapes = layer.props, layer.shapes
-    n = props.height
-    present = np.array([g is not None for g in shapes.geoms], dtype=bool)
-    types = np.full(n, -1)
-    if present.any():
-        types[present] = shapely.get_type_id(shapes.geoms[present])
-    # a point where it is; a polygon is clicked and counted at a point inside it
-    x, y = shapes.surface_xy[:, 0].copy(), shapes.surface_xy[:, 1].copy()
-    parts = [f'"n":{n}']
-    for key in ("district", "street", "community", "status", "leading_group"):
-        distinct, index = _lookup(props[key].to_list())
-        parts += [f'"{key}s":{_dumps(distinct)}', f'"{key}":{_dumps(index)}']
-    parts += [f'"id":{_dumps(props["id"].to_list())}', f'"name":{_dumps(props["name"].to_list())}',
-              f'"grid_code":{_dumps(props["grid_code"].to_list())}',
-              f'"stars":{_dumps(props["stars"].fill_null(0).cast(pl.Int64).to_list())}',
-              f'"index":{_dumps(props["safety_index"].to_list())}',
-              f'"x":{_number_list(x)}', f'"y":{_number_list(y)}', f'"shapes":{_shapes_text(layer, types)}']
-    return "{" + ",".join(parts) + "}"
-
-
-def _number_list(values: np.ndarray) -> str:
-    """A JSON list of coordinates rounded as ``round(v, PRECISION)`` does, null where NaN."""
-    ok = np.isfinite(values)
-    text = pl.Series(np.full(len(values), "null", dtype=object), dtype=pl.String)
-    if ok.any():
-        text = text.scatter(np.flatnonzero(ok), format_numbers(python_round(values[ok], PRECISION)))
-    return "[" + text.str.join(",").item() + "]"
-
-
-def _shapes_text(layer: CompoundLayer, types: np.ndarray) -> str:
-    """The viewer's ``shapes``: ``[feature, [exterior ring, …]]`` per polygon feature."""
-    rings = layer.shapes.rings
-    fast = dict(zip(rings.index.tolist(), ring_texts(rings.coords, rings.offsets, polygon=False)))
-    out = []
-    for i in np.flatnonzero(types >= 3).tolist():
-        if i in fast:
-            out.append(f"[{i},[{fast[i]}]]")
-            continue
-        g = json.loads(layer.shapes.texts[i])
-        polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"] if g["type"] == "MultiPolygon" else None
-        if polys is not None:
-            out.append(_dumps([i, [[c for pt in poly[0] for c in pt] for poly in polys]]))
-    return "[" + ",".join(out) + "]"
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "Basemap":
+        """From SAFESTAR_TILE_URL, SAFESTAR_TILE_CRS (WGS84 | GCJ02) and
+        SAFESTAR_TILE_ATTRIBUTION; ValueError with one line when they are unusable."""
+        url = environ.get("SAFESTAR_TILE_URL", "").strip()
+        crs = environ.get("SAFESTAR_TILE_CRS", "WGS84").strip().upper().replace("-", "")
+        if crs not in ("WGS84", "GCJ02"):
+            raise ValueError(f"SAFESTAR_TILE_CRS={crs!r}: use WGS84 or GCJ02 (the system the tiles are drawn in)")
+        if url and (not url.startswith(("http://", "https://")) or not all(k in url for k in ("{z}", "{x}", "{y}"))):
+            raise ValueError(f"SAFESTAR_TILE_URL={url!r}: use an http(s) XYZ template with {{z}}, {{x}} and {{y}}")
+        return cls(url, crs, environ.get("SAFESTAR_TILE_ATTRIBUTION", "").strip())
 
 
 def write_map_viewer(map_dir: Path, *, tile_url: str = "", site_base: str = "../site",
                      gcj02: bool = False, tile_attribution: str = "",
-                     compounds: CompoundLayer | None = None) -> Path:
+                     compounds: CompoundLayer | None = None, basemap: Basemap | None = None) -> Path:
     """Write ``map_dir/index.html`` and its data script from the layers in ``map_dir``.
 
-    ``tile_url`` is an XYZ template (``https://…/{z}/{x}/{y}.png``) or empty for no basemap.
-    ``gcj02=True`` draws the GCJ-02 copy of the layers, for Chinese providers' tiles.
-    ``compounds``: the layer just written to ``map_dir`` (WGS-84 only), packed from memory
-    instead of parsing ``compounds.geojson`` back — the same bytes, in a fraction of the time.
+    ``basemap`` (or ``tile_url`` / ``gcj02`` / ``tile_attribution``) sets the optional tile
+    basemap; GCJ-02 tiles get the GCJ-02 copy of every layer. ``compounds``: the layer just
+    written to ``map_dir`` (WGS-84 only), packed from memory instead of parsing
+    ``compounds.geojson`` back — the same bytes, in a fraction of the time.
     """
+    if basemap is None:
+        basemap = Basemap(tile_url, "GCJ02" if gcj02 else "WGS84", tile_attribution)
+    gcj02 = basemap.crs == "GCJ02"
     map_dir = Path(map_dir)
-    name = "compounds_gcj02.geojson" if gcj02 else "compounds.geojson"
-    districts = _read(map_dir / "districts.geojson")
-    hotspots = _read(map_dir / "hotspots.geojson")
-    if gcj02:
-        districts, hotspots = to_gcj02(districts), to_gcj02(hotspots)
+    suffix = "_gcj02" if gcj02 else ""
+    layers = {name: _read(map_dir / f"{name}{suffix}.geojson") for name in ("districts", "hotspots", "streets", "grids")}
     if compounds is not None and not gcj02:
-        packed = packed_text(compounds)
+        packed = packed_layer(compounds)
     else:
-        packed = _dumps(pack_compounds(_read(map_dir / name)))
-    payload = ('{"compounds":' + packed + ',"districts":' + _dumps(districts) + ',"hotspots":' + _dumps(hotspots)
-               + ',"statusNames":' + _dumps(STATUS_ZH) + "}")
+        packed = pack_compounds(_read(map_dir / f"compounds{suffix}.geojson"))
+    payload = orjson.dumps({"compounds": packed, **layers, "statusNames": STATUS_ZH}).decode("utf-8")
+    # a script, not a JSON file: browsers refuse fetch() of file:// (see the module doc)
     (map_dir / "map_data.js").write_text(
         "window.SAFESTAR_DATA=" + payload.replace("</", "<\\/") + ";\n", encoding="utf-8")
-    config = {"tileUrl": tile_url, "tileAttribution": tile_attribution,
-              "siteBase": site_base.rstrip("/"), "coordSys": "GCJ02" if gcj02 else "WGS84"}
+    config = {"tileUrl": basemap.url, "tileAttribution": basemap.attribution,
+              "siteBase": site_base.rstrip("/"), "coordSys": basemap.crs}
     html = jinja_env().get_template("map_index.html").render(
         leaflet_css=(VENDOR / "leaflet.css").read_text(encoding="utf-8"),
         leaflet_js=(VENDOR / "leaflet.js").read_text(encoding="utf-8"),

@@ -16,7 +16,7 @@ from scoring.index import index_frame
 from scoring.lift import lift_rows
 from scoring.overrides import LOG_COLUMNS, apply_overrides, override_rows
 from scoring.rules import Rules
-from scoring.verdict import apply_rules, counted_rule_events, fired_rules
+from scoring.verdict import apply_rules, counted_rule_events, fired_rules, held_levels, stable_rows
 from scoring.window import category_codes, counted_events, in_window, source_keys
 
 RATING_COLUMNS = list(Rating.to_schema().columns)
@@ -58,7 +58,7 @@ class _Rated:
 
 
 def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: date,
-          overrides: pl.DataFrame | None) -> _Rated:
+          overrides: pl.DataFrame | None, previous: pl.DataFrame | None = None) -> _Rated:
     compounds = compounds.unique(C.compound_id, keep="first", maintain_order=True)
     log = pl.DataFrame(schema={c: pl.String for c in LOG_COLUMNS}).with_columns(pl.col("when").cast(pl.Datetime("us")))
     if overrides is not None and overrides.height:
@@ -68,7 +68,9 @@ def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: da
     counted = counted_events(events, rules, as_of, ids)
     summary = _summary(events, counted.height, rules, as_of)
     harm = np.bincount(counted["cidx"].to_numpy(), weights=counted["weight"].to_numpy(), minlength=compounds.height)
-    indexed = index_frame(compounds, harm, rules)
+    # stable stars: the level held from the previous rating unless the index passed a
+    # threshold by the margin (or stayed across it); rules then act on it at once
+    indexed = held_levels(index_frame(compounds, harm, rules), previous, rules, as_of)
     fired = fired_rules(counted_rule_events(counted, ids, rules, category_codes(rules)), rules, as_of)
     rated = apply_rules(indexed, fired, rules)
     # The NumPy matrices are indexed by registry row: the frame must keep that order.
@@ -87,21 +89,23 @@ def _rate(compounds: pl.DataFrame, events: pl.DataFrame, rules: Rules, as_of: da
 
 
 def rate(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
-         overrides: pl.DataFrame | None = None) -> DataFrame[Rating]:
+         overrides: pl.DataFrame | None = None, previous: DataFrame[Rating] | None = None) -> DataFrame[Rating]:
     """Only the ratings of `score` (same rows, same values), without explanations."""
-    return _rate(compounds, events, rules, as_of, overrides).ratings
+    return _rate(compounds, events, rules, as_of, overrides, previous).ratings
 
 
 def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: date, *,
-          overrides: pl.DataFrame | None = None) -> ScoreResult:
+          overrides: pl.DataFrame | None = None, previous: DataFrame[Rating] | None = None) -> ScoreResult:
     """Rate every registry compound on `as_of` and explain each rating (docs/SCORING.md).
 
     Counted incidents: a compound_id, method other than `excluded`, occurred_at in
     (as_of - window, as_of]. Overrides, when given, are applied first (and explained).
+    `previous`: earlier ratings (at least each compound's latest, and the nights of the last
+    `stable_stars.days`), for stable stars; without them the thresholds apply as they are.
     A compound_id repeated in the registry keeps its first row. Ratings and explanations
     follow the registry's order.
     """
-    r = _rate(compounds, events, rules, as_of, overrides)
+    r = _rate(compounds, events, rules, as_of, overrides, previous)
     rated, counted, fired, ids, n = r.rated, r.counted, r.fired, r.rated[C.compound_id], r.rated.height
     codes, labels = category_codes(rules), [rules.label(c) for c in category_codes(rules)]
     h_cat, n_cat = ex.harm_matrix(counted, n, "cat", len(codes))
@@ -113,6 +117,7 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
         ex.rule_rows(fired_rules(counted_rule_events(counted, ids, rules, codes, r.events), rules, as_of), rules),
         lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),
         ex.compare_rows(rated, rules),
+        stable_rows(rated, rules),
         override_rows(r.log),
     ]
     # Sort by registry row and kind (integers, stable): each part is already in a

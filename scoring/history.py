@@ -49,8 +49,7 @@ def rating_changes(previous: DataFrame[R] | None, current: DataFrame[R]) -> Data
     )
     added = _rule_set(R.rules).list.set_difference(_rule_set("rules_p")).list.sort().list.join(", ")
     gone = _rule_set("rules_p").list.set_difference(_rule_set(R.rules)).list.sort().list.join(", ")
-    idx = pl.format("index {} → {}", pl.col("safety_index_p").round(1).fill_null("–"),
-                    pl.col(R.safety_index).round(1).fill_null("–"))
+    idx = _index_move(pl.col("safety_index_p"), pl.col(R.safety_index))
     parts = pl.concat_list(
         pl.when(added != "").then(pl.format("rules fired: {}", added)),
         pl.when(gone != "").then(pl.format("rules lapsed: {}", gone)),
@@ -67,3 +66,14 @@ def rating_changes(previous: DataFrame[R] | None, current: DataFrame[R]) -> Data
         parts.replace("", None).alias("reason"),
     )
     return RatingChange.validate(out.select(CHANGE_COLUMNS))
+
+
+def _index_move(before: pl.Expr, after: pl.Expr) -> pl.Expr:
+    """``index a → b`` with one decimal, or as many more as it takes for a move to show
+    (89.9986 → 90.0046 reads "89.999 → 90.005", never "90.0 → 90.0")."""
+    text = pl.format("index {} → {}", before.round(6).fill_null("–"), after.round(6).fill_null("–"))
+    for d in (5, 4, 3, 2, 1):
+        text = pl.when(before.round(d) != after.round(d)).then(
+            pl.format("index {} → {}", before.round(d), after.round(d))).otherwise(text)
+    return pl.when(before.is_null() | after.is_null()).then(
+        pl.format("index {} → {}", before.round(1).fill_null("–"), after.round(1).fill_null("–"))).otherwise(text)

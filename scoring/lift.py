@@ -40,7 +40,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     todo = (
         rated.with_row_index("row")
         .filter(pl.col("status").is_in(["rated", "downgraded", "vetoed"]) & (pl.col("stars") < 5))
-        .select("row", "compound_id", "exposure", "prior_used", "stars", "status")
+        .select("row", "compound_id", "exposure", "prior_used", "stars", "status", "index_stars")
         .with_row_index("idx")
     )
     n, nh = todo.height, len(dates)
@@ -63,9 +63,11 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     expo = todo["exposure"].to_numpy()[:, None]
     prior = todo["prior_used"].to_numpy()[:, None]
     rate = 1000.0 * (remaining * decay[None, :] + m * prior) / (expo + m)
+    # stable stars: a rise needs the threshold passed by the margin; the held level stays
     istars = np.ones((n, nh), dtype=np.int64)
     for k in (2, 3, 4, 5):
-        istars += rate <= rules.rate_threshold(k)
+        istars += rate <= rules.rate_threshold(k, rules.stable_stars.margin)
+    istars = np.maximum(istars, todo["index_stars"].to_numpy().astype(np.int64)[:, None])
     index = 100.0 * np.exp(-rate / rules.index.scale_per_1000)
 
     # Downgrades active at horizon j: their last incident still counted there.

@@ -58,6 +58,13 @@ class Stars(_Strict):
         return v
 
 
+class StableStars(_Strict):
+    """Hysteresis of the index level: how far past a threshold, or how long across it."""
+
+    margin: float = Field(0.5, ge=0, lt=10)
+    days: int = Field(14, ge=0, le=366)
+
+
 class Veto(_Strict):
     categories: list[str]
 
@@ -83,6 +90,15 @@ class Public(_Strict):
     suppress_below: int = Field(3, ge=3, le=100)
 
 
+class CommonProblems(_Strict):
+    """How the common-problems list is tested (reports/common_problems.py)."""
+
+    false_discovery_rate: float = Field(0.10, gt=0, lt=1)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min_compounds: int = Field(3, ge=1)
+    period_months: int = Field(3, ge=1, le=12)
+
+
 class Rules(_Strict):
     """Validated scoring rules; `version` is the content hash written on every rating."""
 
@@ -91,6 +107,7 @@ class Rules(_Strict):
     shrinkage: Shrinkage
     index: IndexScale
     stars: Stars
+    stable_stars: StableStars = StableStars()
     categories: dict[str, float]
     veto: Veto
     downgrade: dict[str, DowngradeKind]
@@ -98,6 +115,7 @@ class Rules(_Strict):
     stability: Stability = Stability()
     public: Public = Public()
     plaque_stability_days: int = Field(30, ge=0)
+    common_problems: CommonProblems = CommonProblems()
     version: str = ""
     taxonomy_codes: tuple[str, ...] = ()
     taxonomy_names: dict[str, str] = Field(default_factory=dict)
@@ -129,10 +147,22 @@ class Rules(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _margin_within_the_gaps(self) -> "Rules":
+        t = self.stars.thresholds
+        gap = min(t[k + 1] - t[k] for k in (2, 3, 4))
+        if 2 * self.stable_stars.margin >= gap:
+            raise ValueError(f"stable_stars.margin={self.stable_stars.margin:g} must be less than half the "
+                             f"smallest gap between star thresholds ({gap:g}); lower the margin")
+        return self
+
     # --- derived values -------------------------------------------------------------
-    def rate_threshold(self, star: int) -> float:
-        """The largest stabilised rate R (per 1000 residents) that still earns `star` stars."""
-        return -self.index.scale_per_1000 * math.log(self.stars.thresholds[star] / 100.0)
+    def rate_threshold(self, star: int, offset: float = 0.0) -> float:
+        """The largest stabilised rate R (per 1000 residents) that still earns `star` stars;
+        with `offset`, that of the threshold moved by so many index points (-inf when the
+        moved threshold is 100 or more: no rate reaches it)."""
+        t = self.stars.thresholds[star] + offset
+        return -self.index.scale_per_1000 * math.log(t / 100.0) if t < 100.0 else -math.inf
 
     @cached_property
     def veto_set(self) -> frozenset[str]:

@@ -1,7 +1,7 @@
 """Stars, veto (一票否决) and downgrade (降星): from the index and the incidents to a rating."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -107,4 +107,118 @@ def apply_rules(indexed: pl.DataFrame, fired: pl.DataFrame, rules: Rules) -> pl.
             .cast(pl.Int8)
             .alias("stars"),
         )
+    )
+
+
+def held_levels(indexed: pl.DataFrame, previous: pl.DataFrame | None, rules: Rules, as_of: date) -> pl.DataFrame:
+    """Stable stars: replace `index_stars` (the level the index earns) by the level held
+    from the previous rating unless the index passed a threshold by the margin, or stayed
+    across it at every nightly rating of the last `stable_stars.days` days.
+
+    `previous`: earlier ratings (`compound_id`, `as_of`, `stars`, `status`, `rules`,
+    `safety_index`), the latest per compound being its previous rating; the last `days`
+    days of them are read for the persistence rule. Adds `plain_stars` (the level from the
+    thresholds alone). A compound without a previous level (new, vetoed or not rated
+    before) takes the plain level. Vetoes and downgrades are applied afterwards, at once.
+    """
+    st = rules.stable_stars
+    plain = pl.col("index_stars")
+    out = indexed.with_columns(plain.alias("plain_stars"))
+    if previous is None or previous.height == 0:
+        return out
+    prev = previous.filter(pl.col("as_of") < as_of)
+    latest = (prev.sort("as_of").group_by("compound_id").agg(pl.all().last())
+              .select("compound_id", _previous_level(rules).alias("_held")))
+    idx = pl.col("safety_index")
+    up = pl.min_horizontal(_level(idx, st.margin, rules), plain) if st.margin else plain
+    keep = pl.max_horizontal(_level(idx, -st.margin, rules), plain) if st.margin else plain
+    out = out.join(latest, on="compound_id", how="left", maintain_order="left")
+    window = _persistence_window(prev, rules, as_of)
+    if window is not None:
+        out = out.join(window, on="compound_id", how="left", maintain_order="left")
+        lo = pl.min_horizontal("_lo", idx)
+        hi = pl.max_horizontal("_hi", idx)
+        up = pl.when(pl.col("_lo").is_not_null()).then(pl.max_horizontal(up, _level(lo, 0.0, rules))).otherwise(up)
+        keep = pl.when(pl.col("_hi").is_not_null()).then(pl.min_horizontal(keep, _level(hi, 0.0, rules))).otherwise(keep)
+    held = pl.max_horizontal(up, pl.min_horizontal(pl.col("_held"), keep)).cast(pl.Int8)
+    out = out.with_columns(
+        pl.when(pl.col("rate").is_null()).then(plain)
+        .when(pl.col("_held").is_null()).then(plain)
+        .otherwise(held).alias("index_stars"))
+    return out.drop("_held", "_lo", "_hi", strict=False)
+
+
+def _level(index: pl.Expr, offset: float, rules: Rules) -> pl.Expr:
+    """Stars from the index against every threshold moved by `offset` points (floor..5)."""
+    stars = pl.lit(1, dtype=pl.Int8)
+    for k in (2, 3, 4, 5):
+        stars = stars + (index >= rules.stars.thresholds[k] + offset).cast(pl.Int8)
+    return pl.max_horizontal(stars, pl.lit(rules.stars.floor, dtype=pl.Int8))
+
+
+def _previous_level(rules: Rules) -> pl.Expr:
+    """The index level a previous rating held: its stars when rated; its stars plus the
+    downgrade steps when downgraded (at the floor, where the steps may have been absorbed,
+    the level its index gives within what the steps allow); none after a veto or not_rated."""
+    steps = pl.lit(0, dtype=pl.Int32)
+    for kind, spec in rules.downgrade.items():
+        fired = pl.col("rules").fill_null("").str.split("|").list.contains(pl.lit(f"downgrade:{kind}"))
+        steps = steps + fired.cast(pl.Int32) * spec.steps
+    stars, floor = pl.col("stars").cast(pl.Int32), rules.stars.floor
+    at_floor = pl.min_horizontal(pl.max_horizontal(_level(pl.col("safety_index"), 0.0, rules).cast(pl.Int32), floor),
+                                 stars + steps)
+    return (
+        pl.when(pl.col("status") == "rated").then(stars)
+        .when((pl.col("status") == "downgraded") & (stars > floor)).then(pl.min_horizontal(stars + steps, 5))
+        .when(pl.col("status") == "downgraded").then(at_floor)
+        .otherwise(None)
+        .cast(pl.Int8)
+    )
+
+
+def _persistence_window(prev: pl.DataFrame, rules: Rules, as_of: date) -> pl.DataFrame | None:
+    """Per compound, the least and greatest index of the previous `days - 1` nightly
+    ratings, when every one of those nights was rated (else no persistence rule)."""
+    days = rules.stable_stars.days
+    if days < 2:
+        return None
+    start = as_of - timedelta(days=days - 1)
+    recent = prev.filter((pl.col("as_of") >= start) & (pl.col("as_of") < as_of))
+    if recent["as_of"].n_unique() < days - 1:
+        return None
+    return (recent.group_by("compound_id")
+            .agg(pl.col("safety_index").min().alias("_lo"), pl.col("safety_index").max().alias("_hi"),
+                 pl.col("safety_index").count().alias("_n"))
+            .filter(pl.col("_n") == days - 1).drop("_n"))
+
+
+def stable_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """Explanation rows (kind `rule`, key `stable`) for compounds whose level is held
+    against what the thresholds alone would give, with what it takes to change it."""
+    st = rules.stable_stars
+    t = {k: v for k, v in rules.stars.thresholds.items()}
+    held, plain = pl.col("index_stars"), pl.col("plain_stars")
+    # the threshold in question: the next one above the held level, or the held level's own
+    up_t = pl.col("index_stars").add(1).replace_strict(t, default=None, return_dtype=pl.Float64)
+    own_t = pl.col("index_stars").replace_strict(t, default=None, return_dtype=pl.Float64)
+    idx = pl.col("safety_index").round(3)  # 90.005 next to the line 90, not "90.0"
+    if st.days >= 2:
+        up = pl.format(f"平安指数 {{}} 已达 {{}} 星线 {{}}，但未超过缓冲 {{}} 分（需达到 {{}}，或连续 {st.days} "
+                       "天每晚不低于 {}）：星级保持 {} 星",
+                       idx, held + 1, up_t, pl.lit(st.margin), (up_t + st.margin).round(2), up_t, held)
+        down = pl.format(f"平安指数 {{}} 低于 {{}} 星线 {{}}，但未低于缓冲 {{}} 分（低于 {{}}，或连续 {st.days} "
+                         "天每晚低于 {}，才降星）：星级保持 {} 星",
+                         idx, held, own_t, pl.lit(st.margin), (own_t - st.margin).round(2), own_t, held)
+    else:
+        up = pl.format("平安指数 {} 已达 {} 星线 {}，但未超过缓冲 {} 分（需达到 {}）：星级保持 {} 星",
+                       idx, held + 1, up_t, pl.lit(st.margin), (up_t + st.margin).round(2), held)
+        down = pl.format("平安指数 {} 低于 {} 星线 {}，但未低于缓冲 {} 分（低于 {} 才降星）：星级保持 {} 星",
+                         idx, held, own_t, pl.lit(st.margin), (own_t - st.margin).round(2), held)
+    detail = pl.when(plain > held).then(up).otherwise(down)
+    return rated.filter(pl.col("plain_stars").is_not_null() & (plain != held) & pl.col("rate").is_not_null()).select(
+        "compound_id",
+        pl.lit("rule").alias("kind"),
+        pl.lit("stable").alias("key"),
+        plain.cast(pl.Float64).alias("value"),
+        detail.alias("detail"),
     )

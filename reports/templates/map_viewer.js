@@ -11,9 +11,13 @@
     return;
   }
   var C = D.compounds, N = C.n;
-  var STAR_COLOURS = ["#9e9e9e", "#d7301f", "#fc8d59", "#fdd835", "#91cf60", "#1a9850"];
-  var STAR_NAMES = ["未评定/否决", "一星", "二星", "三星", "四星", "五星"];
+  // colour classes: 0 not rated, 1..5 stars, 6 vetoed (its own colour, never the grey of
+  // not rated: a veto is the first thing an analyst looks for)
+  var VETOED = 6;
+  var STAR_COLOURS = ["#bdbdbd", "#d7301f", "#fc8d59", "#fdd835", "#91cf60", "#1a9850", "#3b0a57"];
+  var STAR_NAMES = ["未评定", "一星", "二星", "三星", "四星", "五星", "一票否决"];
   var STATUS_NAMES = D.statusNames || {};
+  var HOT_EDGE = "#0d47a1", HOT_FILL = "#42a5f5";
 
   function rgb(hex) {
     return [parseInt(hex.substr(1, 2), 16), parseInt(hex.substr(3, 2), 16), parseInt(hex.substr(5, 2), 16)];
@@ -34,7 +38,7 @@
   }
   for (var i = 0; i < N; i++) {
     var x = C.x[i], y = C.y[i];
-    stars[i] = C.stars[i];
+    stars[i] = C.statuss[C.status[i]] === "vetoed" ? VETOED : C.stars[i];
     district[i] = C.district[i];
     street[i] = C.street[i];
     status[i] = C.status[i];
@@ -63,15 +67,15 @@
     shapeOf[s[0]] = shapes.length;
     shapes.push({ rings: rings, bbox: b });
   });
-  // draw the safest first, so low stars (the ones to act on) end up on top
+  // draw not-rated and the safest first, so low stars and vetoes (the ones to act on) end up on top
   var order = new Uint32Array(N);
   (function () {
     var k = 0;
-    for (var s = 5; s >= 0; s--) for (var j = 0; j < N; j++) if (stars[j] === s) order[k++] = j;
+    [0, 5, 4, 3, 2, 1, VETOED].forEach(function (s) { for (var j = 0; j < N; j++) if (stars[j] === s) order[k++] = j; });
   })();
 
   // ---- filters --------------------------------------------------------------
-  var filter = { stars: [true, true, true, true, true, true], district: -1, street: -1, status: {}, q: "" };
+  var filter = { stars: [true, true, true, true, true, true, true], district: -1, street: -1, status: {}, q: "" };
   C.statuss.forEach(function (s, k) { filter.status[k] = true; });
   var visible = new Uint8Array(N), visibleCount = 0;
   function applyFilter() {
@@ -94,7 +98,7 @@
   var CompoundLayer = L.Layer.extend({
     drawn: 0, lastMs: 0,
     onAdd: function (map) {
-      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-animated");
+      this._canvas = L.DomUtil.create("canvas", "leaflet-zoom-animated ss-compounds");
       this._canvas.setAttribute("aria-hidden", "true");
       map.getPanes().overlayPane.appendChild(this._canvas);
       map.on("moveend viewreset resize", this._reset, this);
@@ -197,6 +201,14 @@
     interactive: false,
     style: function () { return { color: "#17324d", weight: 1.5, fill: true, fillColor: "#ffffff", fillOpacity: CFG.tileUrl ? 0 : 0.6 }; }
   }).addTo(map);
+  // street and grid outlines, when the data has them (thin lines, toggled in the panel)
+  var streetLines = D.streets && D.streets.features && D.streets.features.length ? L.geoJSON(D.streets, {
+    interactive: false, style: function () { return { color: "#37474f", weight: 1, dashArray: "4 3", fill: false }; }
+  }) : null;
+  var gridLines = D.grids && D.grids.features && D.grids.features.length ? L.geoJSON(D.grids, {
+    interactive: false, style: function () { return { color: "#78909c", weight: 0.6, fill: false }; }
+  }) : null;
+  if (streetLines) streetLines.addTo(map);
   (D.districts.features || []).forEach(function (f) {
     var p = f.properties || {}, lp = p.label_point;
     var at = lp ? L.latLng(lp[1], lp[0]) : L.geoJSON(f).getBounds().getCenter();
@@ -204,13 +216,41 @@
       " · 五星 " + (p.five_star_share * 100).toFixed(1) + "%";
     L.marker(at, { interactive: false, keyboard: false, icon: L.divIcon({ className: "ss-district-label", html: esc(p.district || "") + share, iconSize: null }) }).addTo(map);
   });
-  var hotspotLayer = L.layerGroup((D.hotspots.features || []).filter(function (f) { return f.geometry; }).map(function (f) {
+  // common problems: the report's list, drawn where it is; they follow the district and
+  // street filters
+  var hotspots = (D.hotspots.features || []).filter(function (f) { return f.geometry; }).map(function (f) {
     var p = f.properties || {}, c = f.geometry.coordinates;
     var kind = p.kind === "rising" ? "上升" : p.kind === "concentrated" ? "集中" : (p.kind || "");
-    return L.circleMarker([c[1], c[0]], { radius: 6 + Math.min(14, Math.sqrt(Math.max(0, p.score || 0)) * 2), color: "#6a1b9a", weight: 2, fillColor: "#ba68c8", fillOpacity: 0.35 })
-      .bindTooltip("共性问题：" + esc(p.region || "") + " · " + esc(p.group || "") + "（" + kind + "）<br>本期 " + fmt(p.n_now) +
-        (p.n_before === null || p.n_before === undefined ? "" : "，上期 " + fmt(p.n_before)) + "，得分 " + fmt(p.score));
-  }));
+    var effect = p.effect === null || p.effect === undefined ? "上期为 0" : fmt(p.effect) + " 倍";
+    var interval = "（" + fmt(p.effect_low) + "–" + (p.effect_high === null || p.effect_high === undefined ? "∞" : fmt(p.effect_high)) + "）";
+    var change = p.kind === "rising" && p.change ? "，上期 " + fmt(p.n_before) + " → 本期 " + fmt(p.n_now) : "，本期 " + fmt(p.n_now);
+    var marker = L.circleMarker([c[1], c[0]], { radius: 6 + Math.min(14, Math.sqrt(Math.max(0, -Math.log10(Math.max(p.q_value || 1, 1e-12)))) * 4),
+                                               color: HOT_EDGE, weight: 2, fillColor: HOT_FILL, fillOpacity: 0.35 })
+      .bindTooltip("共性问题：" + esc(p.region || "") + " · " + esc(p.group || "") + "（" + kind + "）" + change +
+        "<br>效应 " + effect + interval + "，q " + (p.q_value < 0.001 ? "< 0.001" : "= " + fmt(p.q_value, 3)));
+    return { marker: marker, p: p };
+  });
+  var hotspotLayer = L.layerGroup();
+  var hotspotsOn = true;
+  function hotspotVisible(p) {
+    var d = filter.district >= 0 ? C.districts[filter.district] : null;
+    var st = filter.street >= 0 ? C.streets[filter.street] : null;
+    if (filter.district === -2 || filter.street === -2) return false;
+    if (st !== null) {
+      var stDistrict = streetDistrict[filter.street];
+      return p.level === "street" ? p.region === st && (!p.district || p.district === stDistrict)
+                                  : (p.region === stDistrict || p.district === stDistrict);
+    }
+    if (d !== null) return p.district === d || (p.level === "district" && p.region === d);
+    return true;
+  }
+  function refreshHotspots() {
+    hotspotLayer.clearLayers();
+    var n = 0;
+    hotspots.forEach(function (h) { if (hotspotVisible(h.p)) { hotspotLayer.addLayer(h.marker); n++; } });
+    el.setAttribute("data-hotspots", String(n));
+    return n;
+  }
   var layer = new CompoundLayer();
   var counter = null;
 
@@ -219,7 +259,7 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch];
     });
   }
-  function fmt(v) { return v === null || v === undefined ? "—" : (typeof v === "number" && v % 1 ? v.toFixed(2) : String(v)); }
+  function fmt(v, d) { return v === null || v === undefined ? "—" : (typeof v === "number" && v % 1 ? v.toFixed(d || 2) : String(v)); }
 
   // ---- controls: filters and legend -----------------------------------------
   var panel = L.control({ position: "topright" });
@@ -227,7 +267,7 @@
     var div = L.DomUtil.create("div", "ss-panel");
     var html = "<h1>平安星级小区电子地图</h1><div>显示小区 <span class=\"ss-count\" id=\"ss-count\"></span></div>";
     html += "<fieldset><legend>星级</legend>";
-    for (var s = 5; s >= 0; s--) html += "<label><input type=\"checkbox\" data-star=\"" + s + "\" checked> " + STAR_NAMES[s] + "</label>";
+    [5, 4, 3, 2, 1, 0, VETOED].forEach(function (s) { html += "<label><input type=\"checkbox\" data-star=\"" + s + "\" checked> " + STAR_NAMES[s] + "</label>"; });
     html += "</fieldset><fieldset><legend>区</legend><select id=\"ss-district\"><option value=\"-1\">全部</option>";
     C.districts.forEach(function (d, k) { html += "<option value=\"" + k + "\">" + esc(d || "（未知）") + "</option>"; });
     html += "</select><select id=\"ss-street\" aria-label=\"街道\"></select></fieldset>";
@@ -238,6 +278,8 @@
       .sort(function (a, b) { return (rank[a[0]] === undefined ? 9 : rank[a[0]]) - (rank[b[0]] === undefined ? 9 : rank[b[0]]); })
       .forEach(function (p) { html += "<label><input type=\"checkbox\" data-status=\"" + p[1] + "\" checked> " + esc(STATUS_NAMES[p[0]] || p[0]) + "</label>"; });
     html += "</fieldset><label><input type=\"checkbox\" id=\"ss-hotspots\" checked> 共性问题热点</label>";
+    if (streetLines) html += "<label><input type=\"checkbox\" id=\"ss-streets\" checked> 街道边界</label>";
+    if (gridLines) html += "<label><input type=\"checkbox\" id=\"ss-grids\"> 网格边界</label>";
     div.innerHTML = html;
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
@@ -245,9 +287,11 @@
       var t = e.target;
       if (t.hasAttribute("data-star")) filter.stars[+t.getAttribute("data-star")] = t.checked;
       else if (t.hasAttribute("data-status")) filter.status[+t.getAttribute("data-status")] = t.checked;
-      else if (t.id === "ss-district") { filter.district = +t.value; filter.street = -1; fillStreets(); }
-      else if (t.id === "ss-street") filter.street = +t.value;
-      else if (t.id === "ss-hotspots") { if (t.checked) hotspotLayer.addTo(map); else map.removeLayer(hotspotLayer); return; }
+      else if (t.id === "ss-district") { filter.district = +t.value; filter.street = -1; fillStreets(); refresh(); zoomToSelection(); return; }
+      else if (t.id === "ss-street") { filter.street = +t.value; refresh(); zoomToSelection(); return; }
+      else if (t.id === "ss-hotspots") { hotspotsOn = t.checked; if (t.checked) hotspotLayer.addTo(map); else map.removeLayer(hotspotLayer); return; }
+      else if (t.id === "ss-streets") { if (t.checked) streetLines.addTo(map); else map.removeLayer(streetLines); return; }
+      else if (t.id === "ss-grids") { if (t.checked) gridLines.addTo(map); else map.removeLayer(gridLines); return; }
       refresh();
     });
     div.addEventListener("input", function (e) {
@@ -260,8 +304,11 @@
   panel.addTo(map);
   counter = document.getElementById("ss-count");
   // streets offered for the chosen district (all streets when no district is chosen)
-  var streetsOf = {};
-  for (var j0 = 0; j0 < N; j0++) (streetsOf[district[j0]] = streetsOf[district[j0]] || {})[street[j0]] = 1;
+  var streetsOf = {}, streetDistrict = {};
+  for (var j0 = 0; j0 < N; j0++) {
+    (streetsOf[district[j0]] = streetsOf[district[j0]] || {})[street[j0]] = 1;
+    streetDistrict[street[j0]] = C.districts[district[j0]];
+  }
   function fillStreets() {
     var sel = document.getElementById("ss-street"), keys = {};
     if (filter.district >= 0) keys = streetsOf[filter.district] || {};
@@ -276,17 +323,45 @@
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
     var div = L.DomUtil.create("div", "ss-panel ss-legend");
-    var counts = [0, 0, 0, 0, 0, 0];
+    var counts = [0, 0, 0, 0, 0, 0, 0];
     for (var j = 0; j < N; j++) counts[stars[j]]++;
     var html = "<strong>图例（小区数）</strong><br>";
-    for (var s = 5; s >= 0; s--) html += "<i style=\"background:" + STAR_COLOURS[s] + "\"></i>" + STAR_NAMES[s] + " " + counts[s] + "<br>";
-    html += "<i style=\"background:#ba68c8;border-radius:50%\"></i>共性问题热点";
+    [5, 4, 3, 2, 1, VETOED, 0].forEach(function (s) {
+      html += "<i style=\"background:" + STAR_COLOURS[s] + "\"></i>" + STAR_NAMES[s] + " <span data-legend=\"" + s + "\">" + counts[s] + "</span><br>";
+    });
+    html += "<i style=\"background:" + HOT_FILL + ";border-color:" + HOT_EDGE + ";border-radius:50%\"></i>共性问题热点";
     div.innerHTML = html;
     return div;
   };
   legend.addTo(map);
 
-  function refresh() { applyFilter(); layer.draw(); }
+  function refresh() { applyFilter(); layer.draw(); refreshHotspots(); }
+  // bounds of the compounds shown (or of the district's outline when none has a place)
+  function visibleBounds() {
+    var a = 180, b = -180, c = 90, d = -90;
+    for (var j = 0; j < N; j++) {
+      if (!visible[j]) continue;
+      var x = C.x[j], y = C.y[j];
+      if (x < a) a = x; if (x > b) b = x; if (y < c) c = y; if (y > d) d = y;
+    }
+    return b >= a ? L.latLngBounds([c, a], [d, b]) : null;
+  }
+  function zoomToSelection() {
+    var bounds = filter.district === -1 && filter.street === -1 ? fullBounds : visibleBounds();
+    if (!bounds && filter.district >= 0) {
+      var name = C.districts[filter.district];
+      outlines.eachLayer(function (l) { if ((l.feature.properties || {}).district === name) bounds = l.getBounds(); });
+    }
+    var pad = fitPadding();
+    if (bounds) map.fitBounds(bounds, { paddingTopLeft: pad[0], paddingBottomRight: pad[1], maxZoom: 17, animate: false });
+  }
+  // keep the chosen area clear of the filter panel on a wide screen (on a phone the panel
+  // covers the map whatever the padding)
+  function fitPadding() {
+    var panelEl = document.querySelector(".ss-panel"), w = map.getSize().x;
+    var right = panelEl && w >= 700 ? panelEl.offsetWidth + 30 : 40;
+    return [[40, 40], [right, 40]];
+  }
 
   // ---- popups ----------------------------------------------------------------
   function pointInRings(rings, x, y) {
@@ -332,15 +407,13 @@
   });
 
   // ---- initial view ------------------------------------------------------------
-  if (maxLon >= minLon) {
-    map.fitBounds([[minLat, minLon], [maxLat, maxLon]], { padding: [30, 30], animate: false });
-  } else if (outlines.getLayers().length) {
-    map.fitBounds(outlines.getBounds(), { animate: false });
-  } else {
-    map.setView([24.48, 118.1], 11);
-  }
+  var fullBounds = maxLon >= minLon ? L.latLngBounds([minLat, minLon], [maxLat, maxLon])
+    : outlines.getLayers().length ? outlines.getBounds() : null;
+  if (fullBounds) map.fitBounds(fullBounds, { padding: [30, 30], animate: false });
+  else map.setView([24.48, 118.1], 11);
   layer.addTo(map);
   hotspotLayer.addTo(map);
+  refreshHotspots();
 
   window.safestarMap = {
     map: map,
@@ -351,13 +424,25 @@
     lastDrawMs: function () { return layer.lastMs; },
     redraw: function () { layer.draw(); return layer.lastMs; },
     setFilter: function (f) {
-      if (f.stars) filter.stars = [0, 1, 2, 3, 4, 5].map(function (s) { return f.stars.indexOf(s) >= 0; });
+      // star 0 means "no stars": not rated and vetoed, unless the vetoed class (6) is named apart
+      if (f.stars) filter.stars = [0, 1, 2, 3, 4, 5, VETOED].map(function (s) { return f.stars.indexOf(s) >= 0 || (s === VETOED && f.stars.indexOf(0) >= 0); });
       if (f.district !== undefined) { var dk = C.districts.indexOf(f.district); filter.district = f.district ? (dk >= 0 ? dk : -2) : -1; }
       if (f.street !== undefined) { var sk = C.streets.indexOf(f.street); filter.street = f.street ? (sk >= 0 ? sk : -2) : -1; }
       if (f.q !== undefined) filter.q = f.q;
       if (f.status) C.statuss.forEach(function (st, k) { filter.status[k] = f.status.indexOf(st) >= 0; });
       refresh();
+      if (f.district !== undefined || f.street !== undefined) zoomToSelection();
       return layer.drawn;
+    },
+    hotspotCount: function () { return hotspotsOn ? hotspotLayer.getLayers().length : 0; },
+    hotspotRegions: function () { return hotspotLayer.getLayers().map(function (m) { var h = hotspots.filter(function (x) { return x.marker === m; })[0]; return h.p.kind + "|" + h.p.level + "|" + h.p.region + "|" + h.p.group; }); },
+    colourOf: function (id) { return STAR_COLOURS[stars[C.id.indexOf(id)]]; },
+    coordSys: CFG.coordSys || "WGS84",
+    fitPadding: fitPadding,
+    overlays: { streets: !!streetLines, grids: !!gridLines },
+    overlaysShown: function () {
+      return { streets: !!streetLines && map.hasLayer(streetLines), grids: !!gridLines && map.hasLayer(gridLines),
+               gridCount: gridLines ? gridLines.getLayers().length : 0, streetCount: streetLines ? streetLines.getLayers().length : 0 };
     },
     featureAt: function (x, y) { var j = featureAt(L.point(x, y)); return j >= 0 ? C.id[j] : null; },
     popupHtml: function (id) { return popupHtml(C.id.indexOf(id)); }

@@ -45,7 +45,7 @@ def _render(city, out, history, trend=None):
                             "bad_date": [7, 0], "unknown_category": [3, 0]})
     match = pl.DataFrame({"source": ["police", "court"], "events": [990, 200], "matched": [950, 150],
                           "rate": [950 / 990, 0.75]})
-    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
+    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"])
     intake = pl.DataFrame({"compound_id": city["compounds"]["compound_id"][:5],
                            "n_needs_month": [4, 0, 2, 0, 9], "n_checkins_month": [1, 2, 0, 0, 3]})
     path = render_report(out, as_of=AS_OF, ratings=city["ratings"], history=history,

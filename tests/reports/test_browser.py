@@ -57,7 +57,7 @@ def browser():
 def run_dir(city, tmp_path_factory):
     """A run's output folder: map, report and rankings for the test city."""
     root = tmp_path_factory.mktemp("run")
-    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
+    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"])
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
     write_map_layers(root / "map", feats, probs, city["outlines"])
     write_map_viewer(root / "map")

@@ -13,17 +13,31 @@ from geo.coords import haversine_m, wgs84_to_gcj02
 from reports.common_problems import common_problems, leading_group
 from reports.map_layer import PROPERTY_NAMES, build_features, write_map_layers
 
-LAYERS = ["compounds.geojson", "compounds_gcj02.geojson", "hotspots.geojson", "districts.geojson"]
+BASE = ["compounds", "hotspots", "districts", "streets", "grids"]
+LAYERS = [f"{b}{s}.geojson" for b in BASE for s in ("", "_gcj02")]
+
+
+def _hulls(comp: pl.DataFrame, keys: list[str]) -> dict:
+    """Outlines around each street's (or community's) compounds: stand-ins for real ones."""
+    feats = []
+    for key, part in comp.group_by(keys, maintain_order=True):
+        hull = shapely.convex_hull(shapely.multipoints(part.select("lon", "lat").to_numpy())).buffer(0.003)
+        feats.append({"type": "Feature", "properties": dict(zip(keys, key)),
+                      "geometry": shapely.geometry.mapping(hull)})
+    return {"type": "FeatureCollection", "features": feats}
 
 
 @pytest.fixture(scope="module")
 def layers(city, tmp_path_factory):
     lead = leading_group(city["stats_cur"])
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], lead)
-    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"], min_score=0.5)
+    probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"])
     out = tmp_path_factory.mktemp("map")
-    paths = write_map_layers(out, feats, probs, city["outlines"])
-    return {"features": feats, "paths": paths, "dir": out, "problems": probs, "lead": lead}
+    streets = _hulls(city["compounds"], ["district", "street"])
+    grids = _hulls(city["compounds"], ["district", "street", "community"])
+    paths = write_map_layers(out, feats, probs, city["outlines"], street_outlines=streets, grid_outlines=grids)
+    return {"features": feats, "paths": paths, "dir": out, "problems": probs, "lead": lead,
+            "streets": streets, "grids": grids}
 
 
 def _load(path):
@@ -46,8 +60,50 @@ def _coords(obj):
             yield from _coords(o)
 
 
-def test_writes_the_four_layers(layers):
+def test_writes_every_layer_with_its_gcj02_copy(layers, city, tmp_path):
     assert sorted(p.name for p in layers["paths"]) == sorted(LAYERS)
+    # without street or grid outlines in the data, those layers are not written (nor kept)
+    for stale in ("streets.geojson", "grids_gcj02.geojson"):
+        (tmp_path / stale).write_text("{}", encoding="utf-8")
+    paths = write_map_layers(tmp_path, layers["features"], layers["problems"], city["outlines"])
+    assert sorted(p.name for p in paths) == sorted(f"{b}{s}.geojson" for b in BASE[:3] for s in ("", "_gcj02"))
+    assert not (tmp_path / "streets.geojson").exists() and not (tmp_path / "grids_gcj02.geojson").exists()
+
+
+@pytest.mark.parametrize("base", BASE)
+def test_every_gcj02_layer_is_its_wgs84_layer_shifted(layers, base):
+    wgs = _load(layers["dir"] / f"{base}.geojson")["features"]
+    gcj = _load(layers["dir"] / f"{base}_gcj02.geojson")["features"]
+    assert len(wgs) == len(gcj) > 0
+    assert [f["properties"] for f in wgs] == [f["properties"] for f in gcj]
+    for a, b in zip(wgs, gcj):
+        if a["geometry"] is None:
+            assert b["geometry"] is None
+            continue
+        moved = shapely.transform(shape(a["geometry"]), lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1])))
+        # the same shape shifted, up to the 1e-6° snapping
+        assert shapely.hausdorff_distance(moved, shape(b["geometry"])) < 3e-6
+
+
+def test_street_and_grid_layers_keep_their_names(layers):
+    streets = _load(layers["dir"] / "streets.geojson")["features"]
+    assert len(streets) == len(layers["streets"]["features"])
+    assert {f["properties"]["street"] for f in streets} == {f["properties"]["street"] for f in layers["streets"]["features"]}
+    grids = _load(layers["dir"] / "grids.geojson")["features"]
+    assert set(grids[0]["properties"]) == {"district", "street", "community", "grid_code"}
+
+
+def test_unusable_outline_files_say_what_to_do(tmp_path):
+    from reports.map_layer import read_outlines
+
+    assert read_outlines(tmp_path / "streets.geojson") is None
+    (tmp_path / "streets.geojson").write_bytes(b"\xff not json")
+    with pytest.raises(ValueError, match="re-export it as UTF-8 GeoJSON or remove it") as e:
+        read_outlines(tmp_path / "streets.geojson")
+    assert "\n" not in str(e.value)
+    (tmp_path / "grids.geojson").write_text('{"type": "Feature"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="expected a GeoJSON FeatureCollection"):
+        read_outlines(tmp_path / "grids.geojson")
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -98,7 +154,8 @@ def test_clockwise_input_polygons_are_reoriented(city):
 def test_deterministic_bytes(layers, city, tmp_path):
     again = build_features(city["compounds"].reverse(), city["polygons"], city["ratings"].reverse(),
                            layers["lead"].reverse())
-    paths = write_map_layers(tmp_path, again, layers["problems"], city["outlines"])
+    paths = write_map_layers(tmp_path, again, layers["problems"], city["outlines"],
+                             street_outlines=layers["streets"], grid_outlines=layers["grids"])
     for p in paths:
         assert p.read_bytes() == (layers["dir"] / p.name).read_bytes(), p.name
 
@@ -142,7 +199,7 @@ def test_hotspots_sit_on_their_region(layers, city):
     labels = {f["properties"]["district"]: f["properties"]["label_point"] for f in city["outlines"]["features"]}
     for f in hs:
         p = f["properties"]
-        assert {"rank", "kind", "level", "region", "group", "n_now", "score"} <= set(p)
+        assert {"rank", "kind", "level", "region", "group", "n_now", "effect", "q_value"} <= set(p)
         x, y = f["geometry"]["coordinates"]
         if p["level"] == "district":
             assert [x, y] == pytest.approx(labels[p["region"]], abs=1e-6)
@@ -226,7 +283,7 @@ def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers
     rerated = city["ratings"].with_columns(pl.lit(1).alias("stars"))
     hit = build_features(city["compounds"], must_not_load, rerated, lead, cache=cache)
     fresh = build_features(city["compounds"], city["polygons"], rerated, lead)
-    assert hit.text() == fresh.text() != first.text()
+    assert hit.json() == fresh.json() != first.json()
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     paths = write_map_layers(tmp_path / "a", hit, layers["problems"], city["outlines"])

@@ -60,3 +60,32 @@ def test_planted_statuses_and_explanations(city, key):
     both = res.ratings.join(exp, on="compound_id", suffix="_t")
     assert both.height == comp.height
     assert both.filter(pl.col("status") != pl.col("status_t")).height == 0
+
+
+@pytest.fixture(scope="module")
+def demo_density(tmp_path_factory):
+    """A smaller city at the demo's density (60,000 incidents for 2,300 compounds)."""
+    out = tmp_path_factory.mktemp("demo_density")
+    city_mod.generate_city(out, seed=11, n_compounds=600, n_events=600 * 60000 // 2300)
+    meta = json.loads((out / "city.json").read_text(encoding="utf-8"))
+    return meta, registry(out), truth_events(out, RULES)
+
+
+def test_calibration_holds_with_stable_stars(demo_density):
+    """About a third five-star and every district over 25% (the programme's figures), on the
+    first rating and on the second rated against it (stable stars in force)."""
+    meta, comp, ev = demo_density
+    first = score(comp, ev, RULES, date.fromisoformat(meta["first_as_of"])).ratings
+    second = score(comp, ev, RULES, date.fromisoformat(meta["second_as_of"]), previous=first).ratings
+    for ratings in (first, second):
+        rated = ratings.filter(pl.col("status") != "not_rated")
+        five = rated.select((pl.col("stars") == 5).mean()).item()
+        assert 0.28 <= five <= 0.42, five
+        per = rated.group_by("district").agg((pl.col("stars") == 5).mean().alias("share"))
+        assert (per["share"] > 0.25).all(), per
+    # the second rating differs from a plain one only where a level is held within the margin
+    plain = score(comp, ev, RULES, date.fromisoformat(meta["second_as_of"])).ratings
+    both = second.join(plain, on="compound_id", suffix="_plain").filter(pl.col("stars") != pl.col("stars_plain"))
+    t, m = RULES.stars.thresholds, RULES.stable_stars.margin
+    for r in both.iter_rows(named=True):
+        assert any(abs(r["safety_index"] - t[k]) < m for k in t), r
