@@ -18,6 +18,7 @@ from ingest.quality import (
 from ingest.taxonomy import load_taxonomy
 from ingest.upsert import NightWriter
 from pipelines.resources import RunFolders, Warehouse
+from reports.excel import PEOPLE_CSV, write_people_csv
 from schemas.events import CaseEvent
 
 BBOX_MARGIN_DEG = 0.2
@@ -145,6 +146,8 @@ def data_quality_table(warehouse: Warehouse, folders: RunFolders) -> dg.Material
         w.replace_table("marts.data_quality", quality)
     review = folders.out / "review"
     review.mkdir(parents=True, exist_ok=True)
-    for frame, name in ((quarantine, "quarantine.csv"), (ledger, "file_ledger.csv")):
-        frame.sort(frame.columns[:3]).write_csv(review / name, include_bom=True)
+    for frame, name in ((quarantine, "quarantine"), (ledger, "file_ledger")):
+        frame = frame.sort(frame.columns[:3])
+        frame.write_csv(review / f"{name}.csv", include_bom=True)
+        write_people_csv(frame, review / PEOPLE_CSV[name])
     return dg.MaterializeResult(metadata=frame_metadata(quality))

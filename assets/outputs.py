@@ -20,6 +20,7 @@ from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from plaques.sign import plaque_url, resolve_secret
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
+from reports.excel import PEOPLE_CSV, write_people_csv
 from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
 from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
@@ -287,6 +288,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         problem_settings=load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems,
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
+    write_people_csv(quality, folders.staging(context.partition_key) / PEOPLE_CSV["data_quality"])
     return dg.MaterializeResult(metadata={"report": str(path)})
 
 

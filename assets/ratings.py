@@ -12,6 +12,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
 from pipelines.resources import RunFolders, Warehouse
+from reports.excel import PEOPLE_CSV, write_people_csv
 from schemas.events import AttributedEvent as AE
 from schemas.ratings import STATUSES
 from scoring.engine import score
@@ -90,6 +91,7 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
             w.replace_partition(table, frame, "as_of", as_of)
     staging = fresh_staging(folders.out, context.partition_key)
     result.ratings.write_csv(staging / "ratings.csv")
+    write_people_csv(result.ratings, staging / PEOPLE_CSV["ratings"])
     result.ratings.write_parquet(staging / "ratings.parquet")
     manifest = run_manifest(as_of, rules.version, warehouse.read("raw.file_ledger"))
     (staging / "run.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")

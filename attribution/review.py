@@ -1,7 +1,7 @@
 """The review queue as analysts see it, and the decisions they send back.
 
-The queue is written as CSV (UTF-8 with BOM, so Excel shows the Chinese correctly) and as
-an Excel workbook with Chinese headers; analysts fill in a decisions file (CSV or Excel)
+The queue is written for people (`reports.excel`: a CSV Excel opens correctly on Chinese
+Windows, with no cell that could run as a formula, and a workbook), with Chinese headers; analysts fill in a decisions file (CSV or Excel)
 of `source, record_id, compound_id`, where an empty compound_id or `NONE` means "this
 record is in no compound". Decisions are read on every run, so they are kept.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from attribution.xlsx import write_xlsx
+from reports.excel import Sheet, write_people_csv, write_workbook
 from schemas.events import ReviewItem
 
 DECISION_COLUMNS = ["source", "record_id", "compound_id"]
@@ -80,16 +80,13 @@ def read_decisions(path: Path) -> pl.DataFrame:
 
 
 def write_review_queue(review: DataFrame[ReviewItem], out_dir: Path, stem: str = "review_queue") -> list[Path]:
-    """Write the queue as `<stem>.csv` (UTF-8-BOM) and `<stem>.xlsx`, Chinese headers; returns the paths."""
+    """Write the queue as `<stem>.csv` and `<stem>.xlsx` for people; returns the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cols = [c for c in REVIEW_HEADERS_ZH if c in review.columns]
-    table = review.select(cols).with_columns(
-        pl.col("reason").replace(REASONS_ZH)
-    ).rename({c: REVIEW_HEADERS_ZH[c] for c in cols})
-    csv_path = out_dir / f"{stem}.csv"
-    xlsx_path = out_dir / f"{stem}.xlsx"
-    table.write_csv(csv_path, include_bom=True)
-    # A large city's queue has hundreds of thousands of rows, written every night.
-    write_xlsx(table, xlsx_path, sheet="待复核")
+    table = review.select(cols).with_columns(pl.col("reason").replace(REASONS_ZH))
+    csv_path = write_people_csv(table, out_dir / f"{stem}.csv", REVIEW_HEADERS_ZH)
+    xlsx_path = write_workbook(out_dir / f"{stem}.xlsx",
+                               [Sheet("待复核", table.rename({c: REVIEW_HEADERS_ZH[c] for c in cols}))],
+                               title="待复核事件（归属存疑或未匹配）")
     return [csv_path, xlsx_path]

@@ -6,14 +6,12 @@ timestamps or other run-dependent bytes, so the same frame gives the same file.
 from __future__ import annotations
 
 import io
-import re
-import zipfile
+import json
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
 
 _NUMBER = r"^-?\d+(\.\d+)?$"
 # Fixed workbook metadata: xlsxwriter otherwise stamps the current time into docProps.
@@ -34,71 +32,38 @@ def write_csv(df: pl.DataFrame, path: Path, encoding: str) -> None:
 
 
 def write_xlsx(df: pl.DataFrame, path: Path, numeric: list[str], sheet: str) -> None:
-    """One-sheet workbook; cells of `numeric` columns that look like numbers are numbers.
-
-    xlsxwriter writes the package (workbook, styles, properties with a fixed creation
-    date, the header row); the data rows are then rendered column-wise with Polars as
-    inline-string/number cells and spliced into the sheet XML. Writing a million rows cell
-    by cell through xlsxwriter would take minutes; this takes seconds and stays
-    byte-stable (fixed zip timestamps, fixed member order).
-    """
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    """One-sheet workbook written row by row by xlsxwriter (constant memory, fixed creation
+    date, so the same frame gives the same bytes); cells of `numeric` columns that look like
+    numbers are numbers, every other cell is text (never a formula), empty cells stay empty."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                         "strings_to_formulas": False, "strings_to_urls": False})
     wb.set_properties({"created": _XLSX_CREATED, "author": "export", "title": sheet})
     ws = wb.add_worksheet(sheet)
     ws.write_row(0, 0, df.columns)
+    cols = [(k, c in numeric) for k, c in enumerate(df.columns)]
+    numbers = df.select(pl.when(pl.col(c).str.contains(_NUMBER)).then(pl.col(c).cast(pl.Float64)).alias(c)
+                        for c in numeric)
+    for r, (row, nums) in enumerate(zip(df.iter_rows(), numbers.iter_rows(named=True)), start=1):
+        for k, is_numeric in cols:
+            value = row[k]
+            if value is None or value == "":
+                continue
+            if is_numeric and nums[df.columns[k]] is not None:
+                ws.write_number(r, k, nums[df.columns[k]])
+            else:
+                ws.write_string(r, k, value)
     wb.close()
-    rows = _sheet_rows(df, numeric)
-    with zipfile.ZipFile(path) as zin:
-        members = [(info, zin.read(info.filename)) for info in zin.infolist()]
-    sheet_name = "xl/worksheets/sheet1.xml"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zout:
-        for info, data in members:
-            if info.filename == sheet_name:
-                xml = data.decode("utf-8")
-                last = xl_col_to_name(df.width - 1)
-                xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:{last}{df.height + 1}"/>', xml, count=1)
-                xml = xml.replace("</sheetData>", rows + "</sheetData>", 1)
-                data = xml.encode("utf-8")
-            out = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            out.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(out, data)
-
-
-def _sheet_rows(df: pl.DataFrame, numeric: list[str]) -> str:
-    """`<row>` elements for data rows 2..n+1 (row 1 is the header)."""
-    r = (pl.int_range(pl.len()) + 2).cast(pl.String)
-    cells = []
-    for j, c in enumerate(df.columns):
-        ref = pl.concat_str(pl.lit(f'<c r="{xl_col_to_name(j)}'), r)
-        val = pl.col(c)
-        text = pl.concat_str(ref, pl.lit('" t="inlineStr"><is><t>'),
-                             val.str.replace_many(["&", "<", ">"], ["&amp;", "&lt;", "&gt;"]), pl.lit("</t></is></c>"))
-        cell = pl.when(val.is_null() | (val == "")).then(pl.lit(""))
-        if c in numeric:
-            cell = cell.when(val.str.contains(_NUMBER)).then(pl.concat_str(ref, pl.lit('"><v>'), val, pl.lit("</v></c>")))
-        cells.append(cell.otherwise(text))
-    rows = df.select(pl.concat_str(pl.lit('<row r="'), r, pl.lit('">'), *cells, pl.lit("</row>")).alias("x"))
-    return "".join(rows["x"].to_list())
 
 
 def write_jsonl(df: pl.DataFrame, path: Path, numeric: list[str]) -> None:
-    """JSON Lines with the frame's (Chinese) column names as keys, UTF-8, unescaped.
+    """JSON Lines with the frame's (Chinese) column names as keys, UTF-8, by the JSON
+    serialiser. Numeric-looking cells of `numeric` columns are numbers, anything else there
+    a string (a planted bad type)."""
+    def number(text: str) -> int | float:
+        return int(text) if text.lstrip("-").isdigit() else float(text)
 
-    Values come from the generator's own vocabularies (no quotes, backslashes or control
-    characters), so plain quoting is exact JSON. Numeric-looking cells of `numeric`
-    columns are written as numbers, anything else there as a string (a planted bad type).
-    """
-    fields = []
-    for c in df.columns:
-        key = pl.lit(f'"{c}":')
-        val = pl.col(c)
-        quoted = pl.concat_str(pl.lit('"'), val, pl.lit('"'))
-        if c in numeric:
-            rendered = pl.when(val.is_null()).then(pl.lit("null")).when(val.str.contains(_NUMBER)).then(val) \
-                .otherwise(quoted)
-        else:
-            rendered = pl.when(val.is_null()).then(pl.lit("null")).otherwise(quoted)
-        fields.append(pl.concat_str(key, rendered))
-    lines = df.select(pl.concat_str(pl.lit("{"), pl.concat_str(fields, separator=","), pl.lit("}")).alias("l"))
-    text = "\n".join(lines["l"].to_list()) + "\n"
-    path.write_text(text, encoding="utf-8")
+    looks = {c: df[c].str.contains(_NUMBER).fill_null(False).to_list() for c in numeric if c in df.columns}
+    with path.open("w", encoding="utf-8") as fh:
+        for k, row in enumerate(df.iter_rows(named=True)):
+            obj = {c: number(v) if c in looks and looks[c][k] else v for c, v in row.items()}
+            fh.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")

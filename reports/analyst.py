@@ -17,13 +17,11 @@ import duckdb
 import polars as pl
 import yaml
 from jinja2 import Environment
-from markupsafe import Markup, escape
 from pandera.typing.polars import DataFrame
 
 from reports import charts
-from reports.bulk_render import Number, fill_rows, mark
-from reports.explain_pages import ExplainPages
-from reports.rankings import FIVE_STAR_LINE, STATUS_ZH
+from reports.excel import SOURCE_ZH, STATUS_ZH, column_zh
+from reports.rankings import FIVE_STAR_LINE
 from reports.templating import environment
 from schemas.ratings import ExplanationRow, Rating, RatingChange
 from scoring.rules import CommonProblems, load_rules
@@ -37,27 +35,6 @@ KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "str
 PROBLEM_KIND_ZH = {"rising": "上升", "concentrated": "集中"}
 LEVEL_ZH = {"street": "街道", "district": "区"}
 _TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
-SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法",
-             "petition": "信访", "intake": "群众需求"}
-REASON_ZH = {
-    "missing_id": "缺少编号", "duplicate_id": "重复编号", "bad_date": "日期无效", "future_date": "未来日期",
-    "bad_type": "类型错误", "out_of_bbox": "坐标越界", "unknown_category": "未知类别",
-    "invalid_status": "状态无效", "ragged_row": "列数不符", "bad_quote": "引号错误",
-    "line_too_long": "行过长", "unreadable_row": "无法读取", "not_an_object": "非对象", "bad_json": "JSON 错误",
-}
-METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": "落入小区范围", "address": "地址匹配",
-             "nearest": "最近小区", "unmatched": "未匹配", "excluded": "排除"}
-# column codes of the quality and match-rate frames → Chinese headers (the code stays visible)
-COLUMN_ZH = {
-    "source": "来源", "files": "文件数", "files_loaded": "已入库文件", "files_rejected": "拒收文件",
-    "files_skipped_duplicate": "重复文件", "rows": "读取记录", "rows_read": "读取记录",
-    "accepted": "入库记录", "rows_accepted": "入库记录", "quarantined": "隔离记录",
-    "rows_quarantined": "隔离记录", "rejected_files": "拒收文件", "superseded": "被替换版本",
-    "records": "现存记录", "records_revoked": "已撤销", "incidents": "事件数",
-    "chains_linked": "跨部门串联", "records_in_chains": "串联记录", "events": "事件数",
-    "matched": "已归属", "excluded": "排除", "review": "待核查", "rate": "归属率",
-    **REASON_ZH,
-}
 _REASON_PREFIX = "quarantined_"
 
 
@@ -90,7 +67,8 @@ def rules_zh(rules: str | None) -> str:
 
 
 _RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
-_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("index", "指数")]
+_REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("first rating", "首次评定"),
+                 ("no population or household count", "无人口或户数"), ("index", "指数")]
 
 
 def reason_zh(reason: str | None) -> str:
@@ -137,7 +115,6 @@ def render_report(
         "districts": _districts(cur),
         "changes": _changes(cur, chg, explained),
         "alerts": alerts,
-        "alerts_body": Markup(_alert_rows(alerts)),
         "problems": _problems(problems, problem_settings or load_rules().common_problems),
         "quality": _quality(quality),
         "match_rates": _table(match_rates),
@@ -217,66 +194,7 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> dict:
         r["change_zh"] = CHANGE_ZH.get(r["change"], r["change"])
         r["link"] = r["compound_id"] in explained
         r["reason_zh"] = reason_zh(r.get("reason"))
-    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows,
-            "body": Markup(_change_rows(rows))}
-
-
-class _Id:
-    """A marker for a compound id: one text in the page, another through ``fname``."""
-
-    def __html__(self) -> str:
-        return mark("r.compound_id")
-
-    def __str__(self) -> str:
-        return mark("r.href")
-
-
-def _text(values) -> list[str]:
-    return [str(escape(v)) for v in values]
-
-
-def _change_rows(rows: list[dict]) -> str:
-    """The change table's rows: ``report_change_row.html`` per row, filled in bulk."""
-    def context(link: bool) -> dict:
-        return {"r": {"change": mark("r.change"), "change_zh": mark("r.change_zh"), "link": link,
-                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
-                      "street": mark("r.street"), "stars_before": mark("r.stars_before"),
-                      "stars_after": mark("r.stars_after"), "safety_index": Number("r.safety_index"),
-                      "reason_zh": mark("r.reason_zh")}}
-    num = jinja_env().filters["num"]
-    values = {
-        "r.change": _text(r["change"] for r in rows), "r.change_zh": _text(r["change_zh"] for r in rows),
-        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
-        "r.compound_id": _text(r["compound_id"] for r in rows),
-        "r.name": _text(r["name"] or r["compound_id"] for r in rows),
-        "r.district": _text(r["district"] or "" for r in rows), "r.street": _text(r["street"] or "" for r in rows),
-        "r.stars_before": _text("—" if r["stars_before"] is None else r["stars_before"] for r in rows),
-        "r.stars_after": _text(r["stars_after"] for r in rows),
-        "r.safety_index": _text(num(r["safety_index"]) for r in rows),
-        "r.reason_zh": _text(r["reason_zh"] or "" for r in rows),
-    }
-    return fill_rows(jinja_env().get_template("report_change_row.html"),
-                     {True: context(True), False: context(False)},
-                     pl.Series([r["link"] for r in rows], dtype=pl.Boolean), values)
-
-
-def _alert_rows(rows: list[dict]) -> str:
-    """The alert table's rows: ``report_alert_row.html`` per row, filled in bulk."""
-    def context(link: bool, new: bool) -> dict:
-        return {"r": {"status": mark("r.status"), "status_zh": mark("r.status_zh"), "link": link, "new": new,
-                      "compound_id": _Id(), "name": mark("r.name"), "district": mark("r.district"),
-                      "street": mark("r.street"), "stars": mark("r.stars"), "rules_zh": mark("r.rules_zh")}}
-    values = {
-        "r.status": _text(r["status"] for r in rows), "r.status_zh": _text(r["status_zh"] for r in rows),
-        "r.href": _text(safe_file_name(str(r["compound_id"])) for r in rows),
-        "r.compound_id": _text(r["compound_id"] for r in rows), "r.name": _text(r["name"] for r in rows),
-        "r.district": _text(r["district"] for r in rows), "r.street": _text(r["street"] for r in rows),
-        "r.stars": _text(r["stars"] for r in rows), "r.rules_zh": _text(r["rules_zh"] for r in rows),
-    }
-    shapes = {(link, new): context(link, new) for link in (True, False) for new in (True, False)}
-    shape = pl.Series([f"{bool(r['link'])}|{bool(r['new'])}" for r in rows], dtype=pl.String)
-    return fill_rows(jinja_env().get_template("report_alert_row.html"),
-                     {f"{link}|{new}": ctx for (link, new), ctx in shapes.items()}, shape, values)
+    return {"counts": [(k, CHANGE_ZH[k], counts[k]) for k in CHANGE_ORDER], "rows": rows}
 
 
 def _alerts(cur: pl.DataFrame, chg: pl.DataFrame, explained: set[str]) -> list[dict]:
@@ -303,27 +221,28 @@ def _problems(problems: pl.DataFrame, settings: CommonProblems) -> dict:
 
 
 def _table(df: pl.DataFrame | None) -> dict:
-    """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well."""
+    """Any frame as columns + rows, so extra columns (e.g. per-reason counts) show as well.
+
+    A per-source frame is turned on its side — one row per figure, one column per source —
+    so a dozen figures fit the page width instead of running off its right edge."""
     if df is None:
         return {"columns": [], "rows": []}
-    if "source" in df.columns:
-        df = df.with_columns(pl.col("source").cast(pl.String).replace(SOURCE_ZH))
     if "rate" in df.columns:
         pct = (pl.col("rate").cast(pl.Float64) * 100).round(1)
         df = df.with_columns(pl.format("{}%", pct).alias("rate"))
+    if "source" in df.columns and df.height:
+        sources = [str(s) for s in df["source"].to_list()]
+        figures = [c for c in df.columns if c != "source"]
+        columns = [{"code": "figure", "zh": "指标"}] + [{"code": s, "zh": SOURCE_ZH.get(s, s)} for s in sources]
+        rows = [(_column_zh(c) or c, *df[c].to_list()) for c in figures]
+        return {"columns": columns, "rows": rows, "codes": figures}
     columns = [{"code": c, "zh": _column_zh(c)} for c in df.columns]
     return {"columns": columns, "rows": df.rows()}
 
 
 def _column_zh(code: str) -> str | None:
-    if code in COLUMN_ZH:
-        return COLUMN_ZH[code]
-    if code.startswith(_REASON_PREFIX):
-        reason = code[len(_REASON_PREFIX):]
-        return f"隔离·{REASON_ZH.get(reason, reason)}"
-    if code.startswith("n_") and code[2:] in METHOD_ZH:
-        return f"方式·{METHOD_ZH[code[2:]]}"
-    return None
+    zh = column_zh(code)
+    return None if zh == code else zh
 
 
 def _quality(df: pl.DataFrame | None) -> dict:
@@ -393,29 +312,31 @@ def _trend(counts: pl.DataFrame) -> dict:
                        .alias("five_star_share"))
         .sort("as_of")
     )
-    labels = [str(d) for d in per["as_of"].to_list()]
+    dates = [str(d) for d in per["as_of"].to_list()]
+
+    def points(series: str, values) -> list[dict]:
+        return [{"date": d, "series": series, "value": v} for d, v in zip(dates, values)]
+
+    line = (FIVE_STAR_LINE * 100, f"基准线 {FIVE_STAR_LINE:.0%}")
     share = charts.line_chart(
-        labels, [("五星占比 (%)", [None if v is None else v * 100 for v in per["five_star_share"].to_list()])],
-        title="五星小区占比走势", y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
-    index = charts.line_chart(
-        labels, [("平均平安指数", per["mean_index"].to_list())], title="平均平安指数走势", y_format="{:.1f}")
-    flags = charts.line_chart(
-        labels, [("一票否决", [float(v) for v in per["vetoed"].to_list()]),
-                 ("降星", [float(v) for v in per["downgraded"].to_list()])],
-        title="一票否决与降星小区数走势")
+        points("五星占比", [None if v is None else v * 100 for v in per["five_star_share"].to_list()]),
+        title="五星小区占比走势", y_title="五星占比（%）", min_span=10, lo=0, hi=100, ref=line)
+    index = charts.line_chart(points("平均平安指数", per["mean_index"].to_list()), title="平均平安指数走势",
+                              y_title="平均平安指数（0–100）", min_span=2, lo=0, hi=100)
+    flags = charts.line_chart(points("一票否决", per["vetoed"].to_list()) + points("降星", per["downgraded"].to_list()),
+                              title="一票否决与降星小区数走势", y_title="小区数（个）", integer=True,
+                              colours=["#b71c1c", "#ff9900"])
     by_district = (
         counts.group_by("as_of", "district").agg(
             n.filter(pl.col("status") != "not_rated").sum().alias("rated"),
             n.filter(pl.col("stars") == 5).sum().alias("five"))
         .with_columns(pl.when(pl.col("rated") > 0).then(pl.col("five") / pl.col("rated") * 100).alias("share"))
-        .pivot(on="district", index="as_of", values="share").sort("as_of")
+        .sort("district", "as_of")
     )
-    districts = sorted(c for c in by_district.columns if c != "as_of")
-    by_date = dict(zip(by_district["as_of"].to_list(), by_district.select(districts).rows()))
-    district_series = [(d, [by_date.get(a, (None,) * len(districts))[k] for a in per["as_of"].to_list()])
-                       for k, d in enumerate(districts)]
-    districts_chart = charts.line_chart(labels, district_series, title="各区五星占比走势 (%)",
-                                        y_format="{:.1f}", ref=(FIVE_STAR_LINE * 100, "25%"))
+    district_points = [{"date": str(a), "series": d, "value": v}
+                       for d, a, v in by_district.select("district", "as_of", "share").rows()]
+    districts_chart = charts.line_chart(district_points, title="各区五星占比走势", y_title="五星占比（%）",
+                                        series_title="区", min_span=10, lo=0, hi=100, ref=line)
     return {"rows": per.to_dicts(), "chart_share": share, "chart_index": index, "chart_flags": flags,
             "chart_districts": districts_chart}
 
@@ -425,9 +346,11 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
     """One page per changed, vetoed or downgraded compound."""
     if not ids:
         return
-    pages = ExplainPages(env, as_of)
+    template = env.get_template("report_explain.html")
     wanted = sorted(ids)
-    lines_by = pages.line_rows(_explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of))
+    lines = _explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of)
+    lines_by = {cid: rows.drop("compound_id").to_dicts()
+                for (cid,), rows in lines.partition_by("compound_id", as_dict=True, maintain_order=True).items()}
     chg_by = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).to_dicts()}
     # One thread writes the pages (kernel time, the GIL released) while this one renders the
     # next batch: a night writes tens of thousands of them into one folder.
@@ -439,8 +362,8 @@ def _render_explanations(out: Path, env: Environment, as_of: date, cur: pl.DataF
             c = chg_by.get(cid)
             if c:
                 c = dict(c, change_zh=CHANGE_ZH.get(c["change"], c["change"]))
-            html = pages.render(dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules"))),
-                                c, lines_by.get(cid, ""))
+            r = dict(r, status_zh=STATUS_ZH.get(r["status"], r["status"]), rules_zh=rules_zh(r.get("rules")))
+            html = template.render(as_of=as_of, r=r, change=c, lines=lines_by.get(cid, []))
             batch.append((out / f"{safe_file_name(cid)}.html", html.encode("utf-8")))
             if len(batch) == EXPLAIN_BATCH:
                 writes.append(files.submit(_write_all, batch))
@@ -458,6 +381,9 @@ def _write_all(pages: list[tuple[Path, bytes]]) -> None:
         _write_bytes(path, data)
 
 
+# what the value of an explanation line counts, by kind: stars of a rule, days until the
+# lift, index points of a category, source or comparison
+VALUE_UNIT_ZH = {"rule": "星", "lift": "天", "category": "分", "source": "分", "compare": "分"}
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
 
 
@@ -468,8 +394,8 @@ def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
         ex = ex.filter(pl.col("as_of") == as_of)
     names = category_names()
     pairs = ex.select("kind", "key").unique().rows()
-    key_zh = {f"{k}\x1f{key}": (rules_zh(key) if k == "rule" else KEY_ZH.get(key) or SOURCE_ZH.get(key)
-                                or names.get(key, key)) for k, key in pairs}
+    key_zh = {f"{k}\x1f{key}": (rules_zh(key) if k == "rule" or _RULE_TOKEN.fullmatch(key or "") else
+                                KEY_ZH.get(key) or SOURCE_ZH.get(key) or names.get(key, key)) for k, key in pairs}
     return (
         ex.with_row_index("_row")
         .with_columns(
@@ -481,7 +407,8 @@ def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
                                                                        return_dtype=pl.String).alias("key_zh"),
         )
         .sort("compound_id", "_k", "_v", "key", "_row")
-        .select("compound_id", "kind_zh", "key_zh", "value", "detail")
+        .select("compound_id", "kind_zh", "key_zh", "value", "detail",
+                pl.col("kind").replace_strict(VALUE_UNIT_ZH, default="", return_dtype=pl.String).alias("unit"))
     )
 
 

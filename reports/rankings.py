@@ -2,27 +2,22 @@
 
 The five-star share per district is the programme's headline figure (every district above
 25%). Ranks are dense within ties of the index rounded to one decimal; compounds that are
-not rated carry no rank and sort last. Writers give CSV (UTF-8 with BOM, so Excel opens
-the Chinese headers), Excel (one sheet per district, frozen headers) and zh-CN HTML.
+not rated carry no rank and sort last. Writers give CSV and Excel through `reports.excel`
+(BOM and Chinese headers; the whole city and one sheet per district) and zh-CN HTML.
 """
 from __future__ import annotations
 
-import io
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-import xlsxwriter
-from markupsafe import Markup
 from pandera.typing.polars import DataFrame
 
-from reports.table_markup import fill_sheets, html_rows
+from reports.excel import Sheet, for_people, write_people_csv, write_workbook
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
 
-STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
 
 # English frame columns → Chinese headers of every written file
 HEADERS = {
@@ -99,35 +94,18 @@ def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 
 def _zh(df: pl.DataFrame) -> pl.DataFrame:
-    """Chinese statuses and headers for the written files."""
-    if "status" in df.columns:
-        df = df.with_columns(pl.col("status").replace_strict(STATUS_ZH, default=pl.col("status")))
+    """Chinese statuses, rules and headers for the written files."""
     if "above_line" in df.columns:
         df = df.with_columns(pl.when(pl.col("above_line")).then(pl.lit("是")).otherwise(pl.lit("否"))
                              .alias("above_line"))
-    return df.rename({c: HEADERS.get(c, c) for c in df.columns})
-
-
-def _sheet_name(name: str, used: set[str]) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique."""
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
-    out, k = clean, 2
-    while out in used:
-        out = f"{clean[:28]}_{k}"
-        k += 1
-    used.add(out)
-    return out
+    return for_people(df, HEADERS)
 
 
 def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:
-    """Write the rankings as CSV, one Excel workbook and one HTML page into ``out_dir``."""
+    """Write the rankings as CSV (for Excel), one Excel workbook and one HTML page into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for key, stem in FILES.items():
-        path = out_dir / f"{stem}.csv"
-        _zh(rankings[key]).write_csv(path, include_bom=True)
-        paths.append(path)
+    paths = [write_people_csv(_zh(rankings[key]), out_dir / f"{stem}.csv") for key, stem in FILES.items()]
     paths.append(_write_excel(out_dir / "平安星级排名.xlsx", rankings))
     paths.append(_write_html(out_dir / "index.html", rankings))
     return paths
@@ -139,72 +117,20 @@ def _as_of(rankings) -> str:
 
 
 def _write_excel(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
-    """Summary sheets, then one sheet per district; a title row and a frozen header row.
-
-    The district sheets hold every compound of the city: XlsxWriter lays out each sheet
-    (title, header, table, formats, widths) and writes its first data row, whose cell
-    styles ``table_markup.fill_sheets`` then reuses for all rows, built in bulk."""
+    """Summary sheets, the whole city, then one sheet per district; each with a title row."""
     as_of = _as_of(rankings)
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer)
-    # fixed metadata so the same ratings give the same bytes
-    wb.set_properties({"title": f"平安星级小区排名 {as_of}", "created": datetime(2000, 1, 1)})
-    title_fmt = wb.add_format({"bold": True, "font_size": 13})
-    used: set[str] = set()
-    for name, frame, title in [
-            ("各区五星占比", rankings["five_star_share"], "各区五星占比（五星小区数 / 参评小区数，基准线 25%）"),
-            ("各区排名", rankings["district"], "各区排名（按平均平安指数）"),
-            ("各街道排名", rankings["street"], "各街道排名（按平均平安指数）")]:
-        sheet = _sheet_name(name, used)
-        zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
-        formats = {HEADERS["five_star_share"]: "0.0%"} if "five_star_share" in frame.columns else None
-        zh.write_excel(workbook=wb, worksheet=sheet, position="A2", autofit=True,
-                       table_style="Table Style Light 9", freeze_panes=(2, 0),
-                       column_formats=formats, float_precision=1)
-        wb.get_worksheet_by_name(sheet).write(0, 0, f"{title}　评定日期 {as_of}", title_fmt)
-    fills = {}
+    share = {HEADERS["five_star_share"]: "0.0%"}
+    sheets = [
+        Sheet("各区五星占比", _zh(rankings["five_star_share"]), f"各区五星占比（五星小区数 / 参评小区数，基准线 25%）　评定日期 {as_of}", share),
+        Sheet("各区排名", _zh(rankings["district"]), f"各区排名（按平均平安指数）　评定日期 {as_of}", share),
+        Sheet("各街道排名", _zh(rankings["street"]), f"各街道排名（按平均平安指数）　评定日期 {as_of}", share),
+        Sheet("全市", _zh(rankings["city"]), f"全市小区平安星级排名　评定日期 {as_of}"),
+    ]
     city = rankings["city"]
     for d in city["district"].unique().sort().to_list():
         frame = city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True)
-        zh = _zh(frame.with_columns(pl.col(pl.Date).cast(pl.String)))
-        ws = _district_sheet(wb, _sheet_name(d, used), zh, f"{d} 小区平安星级排名　评定日期 {as_of}", title_fmt)
-        fills[f"xl/worksheets/sheet{wb.worksheets().index(ws) + 1}.xml"] = zh
-    wb.close()
-    path.write_bytes(fill_sheets(buffer.getvalue(), fills, template_row=3))
-    return path
-
-
-def _district_sheet(wb: xlsxwriter.Workbook, sheet: str, zh: pl.DataFrame, title: str, title_fmt):
-    """A district's sheet laid out, with its first data row only (the rest is filled in)."""
-    ws = wb.add_worksheet(sheet)
-    ws.write(0, 0, title, title_fmt)
-    formats = []
-    for name, dtype in zh.schema.items():
-        if dtype.is_float():
-            formats.append(wb.add_format({"num_format": "#,##0.0", "valign": "vcenter"}))
-        elif dtype.is_integer():
-            formats.append(wb.add_format({"num_format": "#,##0", "valign": "vcenter"}))
-        else:
-            formats.append(wb.add_format({"valign": "vcenter"}))
-    ws.add_table(1, 0, 1 + max(zh.height, 1), zh.width - 1, {
-        "columns": [{"header": c, "format": f} for c, f in zip(zh.columns, formats)],
-        "style": "Table Style Light 9"})
-    for k, (value, fmt) in enumerate(zip(zh.row(0) if zh.height else [None] * zh.width, formats)):
-        if value is None:
-            ws.write_blank(2, k, None, fmt)
-        elif isinstance(value, str):
-            ws.write_string(2, k, value, fmt)  # never a formula, whatever the text
-        else:
-            ws.write_number(2, k, value, fmt)
-    # widths from the longest text of each column (a CJK character counts double), not an
-    # autofit pass over every cell
-    for k, name in enumerate(zh.columns):
-        text = zh[name].cast(pl.String).fill_null("")
-        wide = (text.str.len_bytes() - text.str.len_chars()) // 2   # 3-byte UTF-8 ≈ double width
-        longest = max(int((text.str.len_chars() + wide).max() or 0), 2 * len(name))
-        ws.set_column(k, k, min(60, longest * 1.1 + 2))
-    ws.freeze_panes(2, 0)
-    return ws
+        sheets.append(Sheet(d, _zh(frame), f"{d} 小区平安星级排名　评定日期 {as_of}"))
+    return write_workbook(path, sheets, title=f"平安星级小区排名 {as_of}")
 
 
 def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
@@ -217,9 +143,10 @@ def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
         if "five_star_share" in frame.columns:  # a percentage reads better on the page
             frame = frame.with_columns(pl.format("{}%", (pl.col("five_star_share") * 100).round(1))
                                        .alias("five_star_share"))
-        zh = _zh(frame)
-        tables.append({"title": stem, "csv": f"{stem}.csv", "columns": zh.columns,
-                       "body": Markup(html_rows(zh))})
+        zh = _zh(frame.drop("as_of", strict=False))  # the date heads the page
+        numeric = [zh.schema[c].is_numeric() for c in zh.columns]
+        tables.append({"title": stem, "csv": f"{stem}.csv", "columns": list(zip(zh.columns, numeric)),
+                       "rows": zh.iter_rows()})
     html = jinja_env().get_template("report_rankings.html").render(
         as_of=_as_of(rankings), tables=tables, line=FIVE_STAR_LINE)
     path.write_text(html, encoding="utf-8")

@@ -7,6 +7,7 @@ import pandera.polars as pa
 from schemas.registry import COORD_SYSTEMS
 
 SOURCES = ["police", "procuratorate", "court", "justice", "petition"]
+SOURCE_ZH = {"police": "公安", "procuratorate": "检察", "court": "法院", "justice": "司法", "petition": "信访"}
 RECORD_STATUSES = ["valid", "revoked"]
 METHODS = ["explicit", "decision", "polygon", "address", "nearest", "unmatched", "excluded"]
 REVIEW_REASONS = ["unmatched", "disagreement", "low_confidence"]

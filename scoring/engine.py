@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
+from schemas.events import SOURCE_ZH
 from schemas.events import AttributedEvent as AE
 from schemas.ratings import ExplanationRow, Rating
 from schemas.registry import Compound as C
@@ -112,7 +113,8 @@ def score(compounds: DataFrame[C], events: DataFrame[AE], rules: Rules, as_of: d
     h_src, n_src = ex.harm_matrix(counted, n, "src", len(source_keys()))
     parts = [
         ex.contribution_rows(h_cat, n_cat, rated, rules, codes, labels, "category"),
-        ex.contribution_rows(h_src, n_src, rated, rules, source_keys(), source_keys(), "source"),
+        ex.contribution_rows(h_src, n_src, rated, rules, source_keys(),
+                             [SOURCE_ZH.get(k, k) for k in source_keys()], "source"),
         # The incident ids behind each rule, gathered for the explanations only.
         ex.rule_rows(fired_rules(counted_rule_events(counted, ids, rules, codes, r.events), rules, as_of), rules),
         lift_rows(rated, counted, fired, rules, as_of, ex.main_category(h_cat, rated, labels)),

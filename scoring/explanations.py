@@ -7,6 +7,8 @@ import polars as pl
 from scoring.rules import Rules
 
 COLUMNS = ["compound_id", "kind", "key", "value", "detail"]
+# the prior a small compound's rate is drawn toward (rules.shrinkage.prior), as the text names it
+PRIOR_ZH = {"five_star": "五星线", "street": "所在街道", "city": "全市"}
 
 
 def harm_matrix(counted: pl.DataFrame, n: int, by: str, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +50,7 @@ def contribution_rows(h: np.ndarray, cnt: np.ndarray, rated: pl.DataFrame, rules
         "h": hij,
     }).select(
         "compound_id", "kind", "key", "value",
-        pl.format("{}: {} incident(s), weighted harm {}", "label", "n", pl.col("h").round(3)).alias("detail"),
+        pl.format("{}：{} 起，按严重程度加权 {}", "label", "n", pl.col("h").round(3)).alias("detail"),
     )
 
 
@@ -81,21 +83,21 @@ def compare_rows(rated: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     parts = [
         r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("street").alias("key"),
                  pl.col("street_mean").alias("value"),
-                 pl.format("street {}: mean index {}", "street", pl.col("street_mean").round(1)).alias("detail")),
+                 pl.format("{}：平均平安指数 {}", "street", pl.col("street_mean").round(1)).alias("detail")),
         r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("district").alias("key"),
                  pl.col("district_mean").alias("value"),
-                 pl.format("district {}: mean index {}, {}% five-star", "district", pl.col("district_mean").round(1),
+                 pl.format("{}：平均平安指数 {}，五星占比 {}%", "district", pl.col("district_mean").round(1),
                            (100 * pl.col("district_five")).round(1)).alias("detail")),
         r.select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("city").alias("key"),
                  pl.col("city_mean").alias("value"),
-                 pl.format("city: mean index {}, {}% five-star", pl.col("city_mean").round(1),
+                 pl.format("全市：平均平安指数 {}，五星占比 {}%", pl.col("city_mean").round(1),
                            (100 * pl.col("city_five")).round(1)).alias("detail")),
         r.filter(ok).select("_row", "compound_id", pl.lit("compare").alias("kind"), pl.lit("prior").alias("key"),
                             prior_pts.alias("value"),
-                            pl.format("stabilisation toward the {} rate {} per 1000 (capped at the five-star rate), "
-                                      "weight {} pseudo-residents against {} residents",
-                                      pl.lit(rules.shrinkage.prior), (1000 * pl.col("prior_used")).round(3),
-                                      pl.lit(int(m)), pl.col("exposure").round(0)).alias("detail")),
+                            pl.format("小样本修正：向{}发生率（每千人 {} 起，不高于五星线）靠拢，"
+                                      "修正权重 {} 人，本小区 {} 人",
+                                      pl.lit(PRIOR_ZH[rules.shrinkage.prior]), (1000 * pl.col("prior_used")).round(3),
+                                      pl.lit(int(m)), pl.col("exposure").round(0).cast(pl.Int64)).alias("detail")),
     ]
     return pl.concat(parts)
 
@@ -107,5 +109,5 @@ def rule_rows(fired: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         pl.lit("rule").alias("kind"),
         pl.col("rule").alias("key"),
         pl.col("steps").cast(pl.Float64).alias("value"),
-        pl.format("{} incident(s): {}", "n_events", "event_ids").alias("detail"),
+        pl.format("{} 起：{}", "n_events", "event_ids").alias("detail"),
     )

@@ -13,9 +13,9 @@ from scoring.window import add_months, epoch_day
 def horizons(as_of: date, rules: Rules) -> list[tuple[date, str]]:
     """Future rating dates to test, with a plain label: each month ahead over the window,
     plus the next 1 January (when a veto lapses)."""
-    out = {add_months(as_of, k): f"{k} month{'s' if k > 1 else ''}" for k in range(1, rules.window.months + 1)}
+    out = {add_months(as_of, k): f"{k} 个月" for k in range(1, rules.window.months + 1)}
     jan1 = date(as_of.year + 1, 1, 1)
-    out.setdefault(jan1, f"{(jan1 - as_of).days} days")
+    out.setdefault(jan1, f"{(jan1 - as_of).days} 天")
     return sorted(out.items())
 
 
@@ -100,7 +100,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
     nxt = (
         todo.join(forecast, on="idx", how="inner")
         .join(main_category, on="compound_id", how="left")
-        .with_columns(pl.col("main_label").fill_null("incidents"))
+        .with_columns(pl.col("main_label").fill_null("案事件"))
         .select(
             pl.col("row").cast(pl.Int64).alias("_row"),
             "compound_id",
@@ -109,11 +109,11 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
             pl.col("days").alias("value"),
             pl.when(pl.col("status") == "vetoed")
             .then(pl.format(
-                "vetoed for the rating year: ineligible until {}; with no further counted incidents it would then hold {} stars (index {})",
+                "本评定年度一票否决：{} 前不得评星；此后若无新的计分案事件，将为 {} 星（平安指数 {}）",
                 pl.col("h_date").cast(pl.String), "to_stars", pl.col("to_index").round(1)))
             .otherwise(pl.format(
-                "no further {} (or other counted incidents) for {}: by {} it would hold {} stars (index {})",
-                "main_label", "h_label", pl.col("h_date").cast(pl.String), "to_stars", pl.col("to_index").round(1)))
+                "若今后 {}内不再发生{}（或其他计分案事件）：到 {} 将为 {} 星（平安指数 {}）",
+                "h_label", "main_label", pl.col("h_date").cast(pl.String), "to_stars", pl.col("to_index").round(1)))
             .alias("detail"),
         )
     )
@@ -127,7 +127,7 @@ def lift_rows(rated: pl.DataFrame, counted: pl.DataFrame, fired: pl.DataFrame, r
             pl.lit("lift").alias("kind"),
             "rule",
             (pl.col("lapse") - pl.lit(as_of)).dt.total_days().cast(pl.Float64).alias("value"),
-            pl.format("the {} downgrade (-{} star(s)) lapses on {} if no further {} is recorded",
+            pl.format("{}降星（降 {} 星）于 {} 失效，前提是此后不再发生{}",
                       pl.col("kind").replace_strict({k: v.label for k, v in rules.downgrade.items()}, default=pl.col("kind")),
                       "steps", pl.col("lapse").cast(pl.String),
                       pl.col("kind").replace_strict({k: v.label for k, v in rules.downgrade.items()}, default=pl.col("kind")))

@@ -149,20 +149,20 @@ def apply_overrides(events: DataFrame[AE], overrides: pl.DataFrame, *,
 def override_rows(log: pl.DataFrame) -> pl.DataFrame:
     """Explanation rows (kind `override`) for the compounds an applied override touched."""
     a = log.filter(pl.col("status") == "applied")
-    by = pl.format("by {} on {}: {}", "who", pl.col("when").dt.strftime("%Y-%m-%d"), "why")
+    by = pl.format("（{} 于 {} 调整：{}）", "who", pl.col("when").dt.strftime("%Y-%m-%d"), "why")
     out_rows = a.filter(pl.col("from_compound_id").is_not_null()).select(
         pl.col("from_compound_id").alias("compound_id"), pl.lit("override").alias("kind"),
         pl.when(pl.col("action") == "exclude").then(pl.lit("exclude")).otherwise(pl.lit("move_out")).alias("key"),
         pl.lit(None, dtype=pl.Float64).alias("value"),
         pl.when(pl.col("action") == "exclude")
-        .then(pl.format("incident {} excluded {}", "event_id", by))
-        .otherwise(pl.format("incident {} moved to {} {}", "event_id", "to_compound_id", by)).alias("detail"),
+        .then(pl.format("事件 {} 已排除{}", "event_id", by))
+        .otherwise(pl.format("事件 {} 已移至 {}{}", "event_id", "to_compound_id", by)).alias("detail"),
     )
     in_rows = a.filter(pl.col("action") == "move").select(
         pl.col("to_compound_id").alias("compound_id"), pl.lit("override").alias("kind"),
         pl.lit("move_in").alias("key"), pl.lit(None, dtype=pl.Float64).alias("value"),
-        pl.format("incident {} moved here from {} {}", "event_id",
-                  pl.col("from_compound_id").fill_null("(unplaced)"), by).alias("detail"),
+        pl.format("事件 {} 已从 {} 移入{}", "event_id",
+                  pl.col("from_compound_id").fill_null("（未归属）"), by).alias("detail"),
     )
     return pl.concat([out_rows, in_rows])
 

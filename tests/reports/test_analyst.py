@@ -157,8 +157,7 @@ def test_rules_in_chinese():
 def test_chart_labels_are_escaped_text():
     svg = charts.stacked_bars([("A&B区", {5: 3, 1: 1})], title="<分布>")
     assert "A&amp;B区" in svg and "&lt;分布&gt;" in svg and "<text" in svg
-    line = charts.line_chart(["2026-10-01", "2026-11-01"], [("五星占比", [20.0, None])], title="走势")
-    assert "<polyline" not in line, "one point is no line"
+    assert "<script" not in svg and "<foreignObject" not in svg
 
 
 def test_district_share_trend_has_a_line_per_district_and_the_25_percent_mark(report, city):
@@ -166,9 +165,10 @@ def test_district_share_trend_has_a_line_per_district_and_the_25_percent_mark(re
     start = html.index('id="chart-trend-districts"')
     svg = html[start:html.index("</svg>", start)]
     districts = set(city["history"]["district"])
-    assert svg.count("<polyline") == len(districts)
+    lines = re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', svg)
+    assert sum(part.count("<path") for part in lines) == len(districts)
     assert all(f">{d}</text>" in svg for d in districts)
-    assert 'stroke-dasharray="5,4"' in svg and ">25%</text>" in svg
+    assert 'stroke-dasharray="5,4"' in svg and ">基准线 25%</text>" in svg
 
 
 def test_quarantine_reasons_get_their_own_table(tmp_path, city):

@@ -53,6 +53,24 @@ def browser():
         b.close()
 
 
+def _quality() -> pl.DataFrame:
+    """Every column the nightly data-quality table has, for the five sources (issue 19:
+    such tables ran off the right edge of the page)."""
+    from ingest.quality import QUARANTINE_REASONS
+    from schemas.events import SOURCES
+    cols = ["files", "files_loaded", "files_rejected", "files_skipped_duplicate", "rows_read", "rows_accepted",
+            "rows_quarantined", "superseded", "records", "records_revoked", "incidents", "chains_linked",
+            "records_in_chains", *[f"quarantined_{r}" for r in QUARANTINE_REASONS]]
+    return pl.DataFrame({"source": SOURCES, **{c: [1234567 * (k + 1) for k in range(len(SOURCES))] for c in cols}})
+
+
+def _match_rates() -> pl.DataFrame:
+    from schemas.events import METHODS, SOURCES
+    cols = ["events", "matched", "excluded", "review"] + [f"n_{m}" for m in METHODS]
+    return pl.DataFrame({"source": SOURCES, **{c: [123456] * len(SOURCES) for c in cols},
+                         "rate": [0.987654] * len(SOURCES)})
+
+
 @pytest.fixture(scope="module")
 def run_dir(city, tmp_path_factory):
     """A run's output folder: map, report and rankings for the test city."""
@@ -64,8 +82,7 @@ def run_dir(city, tmp_path_factory):
     write_rankings(root / "rankings", build_rankings(city["ratings"], city["compounds"]))
     render_report(root / "report", as_of=AS_OF, ratings=city["ratings"], history=city["history"],
                   changes=city["changes"], explanations=city["explanations"],
-                  quality=pl.DataFrame({"source": ["police"], "rows": [10], "quarantined": [1]}),
-                  match_rates=pl.DataFrame({"source": ["police"], "events": [9], "matched": [8], "rate": [8 / 9]}),
+                  quality=_quality(), match_rates=_match_rates(),
                   review_size=3, problems=probs, intake=None)
     return root
 
@@ -220,3 +237,38 @@ def test_chinese_labels_render_as_glyphs_not_tofu(page, server):
     if g1.shape == t1.shape:
         assert (g1 != t1).sum() > 50, "思 renders like a missing glyph"
     page.locator("#chart-stars").screenshot(path=str(ARTIFACTS / "report_chart_cjk.png"))
+
+
+TABLE_WIDTHS = """() => [...document.querySelectorAll('table')].map(t => {
+  const holder = (t.closest('section') || document.body);
+  const style = getComputedStyle(holder);
+  const inner = holder.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return {id: holder.id, width: Math.ceil(t.getBoundingClientRect().width), scroll: t.scrollWidth, inner: Math.floor(inner) + 1};
+})"""
+
+
+def test_no_table_is_wider_than_its_page_at_1280_px(page, server, run_dir):
+    """Issue 19: the match-rate table was cut off at the right. Every table of the report,
+    of an explanation page and of the rankings fits its section at 1280 px."""
+    explain = sorted((run_dir / "report" / "explain").iterdir())[0].name
+    for url in ("report/index.html", f"report/explain/{explain}", "rankings/index.html"):
+        page.goto(f"{server}/{url}")
+        tables = page.evaluate(TABLE_WIDTHS)
+        assert tables, url
+        wide = [t for t in tables if t["width"] > t["inner"] or t["scroll"] > t["inner"]]
+        assert not wide, f"{url}: tables wider than their page: {wide}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, url
+
+
+def test_charts_are_drawn_at_full_size_on_a_phone(browser, server):
+    """At 390 px (a phone) no chart is shrunk below 90% of its drawn size, so its 12 px
+    labels stay readable."""
+    ctx = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", device_scale_factor=2)
+    pg = ctx.new_page()
+    pg.goto(f"{server}/report/index.html")
+    sizes = pg.evaluate("""() => [...document.querySelectorAll('.chart svg')].map(s =>
+        [s.parentElement.id, s.getBoundingClientRect().width, parseFloat(s.getAttribute('width'))])""")
+    ctx.close()
+    assert len(sizes) == 6
+    small = [(cid, shown, drawn) for cid, shown, drawn in sizes if shown < 0.9 * drawn]
+    assert not small, f"charts shrunk on a phone: {small}"

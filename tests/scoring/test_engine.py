@@ -183,11 +183,11 @@ def test_lift_forecast_matches_a_later_rating():
     when = AS_OF + timedelta(days=int(nxt["value"]))
     later = score(comp, ev, RULES, when).ratings.row(0, named=True)
     assert later["stars"] > a["stars"]
-    assert f"hold {later['stars']} stars" in nxt["detail"]
+    assert f"将为 {later['stars']} 星" in nxt["detail"]
     before = score(comp, ev, RULES, when - timedelta(days=31)).ratings.row(0, named=True)
     assert before["stars"] <= a["stars"]
     lapse = lift.filter(pl.col("key") == "downgrade:burglary")
-    assert lapse["detail"][0].startswith("the 入室盗窃 downgrade") and "2026-10-03" in lapse["detail"][0]
+    assert lapse["detail"][0].startswith("入室盗窃降星") and "2026-10-03" in lapse["detail"][0]
 
 
 def test_five_star_compounds_have_no_lift_row():

@@ -47,7 +47,7 @@ def test_explain_text_names_rules_lift_and_costs():
     text = format_explanation("A", res.ratings, res.explanations)
     assert "downgrade:burglary" in text and "ruleset " + RULES.version in text
     assert "What would lift it" in text and "入室盗窃" in text and "盗窃" in text
-    assert "Compared with" in text and "district 思明区" in text
+    assert "Compared with" in text and "思明区：平均平安指数" in text
     assert format_explanation("nope", res.ratings, res.explanations).startswith("No rating")
     later = score(comp, ev, RULES, date(2026, 7, 31))
     both_r = pl.concat([res.ratings, later.ratings])
