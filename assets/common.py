@@ -10,7 +10,8 @@ OWNERS = ["team:safestar-analysts"]
 
 # One partition per rating date, on the city's calendar (the rating date of a run at 00:30
 # in Xiamen is that day, whatever the server's clock says); history is a backfill.
-rating_dates = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone="Asia/Shanghai")
+CITY_TZ = "Asia/Shanghai"
+rating_dates = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_offset=1, timezone=CITY_TZ)
 
 
 def as_of_of(context: dg.AssetExecutionContext) -> date:
@@ -44,3 +45,22 @@ def contract_check(model, frame: pl.DataFrame, check_name: str) -> dg.AssetCheck
             metadata={"failures": len(cases), "examples": dg.MetadataValue.md(markdown_table(cases.head(10)))},
         )
     return dg.AssetCheckResult(check_name=check_name, passed=True, metadata={"rows": frame.height})
+
+
+def table_specs(group: str, tables: dict[str, str], deps: list | None = None) -> list[dg.AssetSpec]:
+    """Asset specs for warehouse tables a step writes beside its main table (schema.table ->
+    what the table means to an analyst), so the lineage shows what downstream steps read."""
+    return [dg.AssetSpec(key=table.split("."), description=description, group_name=group, kinds={"duckdb"},
+                         owners=OWNERS, deps=deps or [])
+            for table, description in tables.items()]
+
+
+def table_results(warehouse, tables, as_of: date | None = None) -> list[dg.MaterializeResult]:
+    """One materialisation per written table, with its row count (of the rating date's rows
+    when `as_of` is given), counted in DuckDB."""
+    def rows(table: str) -> int:
+        if as_of is None:
+            return warehouse.count(table)
+        return int(warehouse.query(f"SELECT count(*) AS n FROM {table} WHERE as_of = ?", [as_of])["n"][0])
+    return [dg.MaterializeResult(asset_key=table.split("."), metadata={"dagster/row_count": rows(table)})
+            for table in tables]

@@ -11,13 +11,12 @@ from assets.attribution import attributed_events
 from assets.common import OWNERS, frame_metadata
 from assets.ratings import scoring_inputs
 from intake.vocab import local_now
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.registry import plan_plaques
 from plaques.sign import resolve_secret
 from scoring.engine import rate
 from scoring.monitor import interim_ratings, urgent_alerts, urgent_compounds
-from scoring.rules import load_rules
 
 
 class MonitorConfig(dg.Config):
@@ -32,9 +31,10 @@ class MonitorConfig(dg.Config):
     kinds={"duckdb", "polars"},
     owners=OWNERS,
     deps=[attributed_events],
+    pool=WAREHOUSE_POOL,
 )
 def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig, warehouse: Warehouse,
-                        folders: RunFolders) -> dg.MaterializeResult:
+                        folders: RunFolders, policy: Policy) -> dg.MaterializeResult:
     """Veto and downgrade alerts raised between nightly runs: the compounds a new veto- or
     downgrade-category record affects, re-rated at once, with the plaque withdrawal or
     replacement order for the printers (OUT_DIR/urgent/plaques/)."""
@@ -48,7 +48,7 @@ def urgent_alerts_asset(context: dg.AssetExecutionContext, config: MonitorConfig
     # The incidents and overrides exactly as the nightly rating reads them: an override that
     # excludes or moves an incident holds here too.
     events, overrides = scoring_inputs(warehouse, folders)
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     affected = urgent_compounds(events, rules, since, today)
     if affected.is_empty():
         return dg.MaterializeResult(metadata={"alerts": 0, "since": since.isoformat()})

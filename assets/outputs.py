@@ -14,7 +14,7 @@ from ingest.filehash import cached_file_sha256
 from intake.export import read_intake
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import publish
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from plaques.batch import write_batch
 from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from plaques.sign import plaque_url, resolve_secret
@@ -27,7 +27,6 @@ from reports.rankings import build_rankings, write_rankings
 from reports.site_data import group_labels, public_rules, public_tables, trend_months
 from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
-from scoring.rules import load_rules
 
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
@@ -49,6 +48,7 @@ def _history(warehouse: Warehouse, as_of: date, since: date | None = None) -> pl
     kinds={"sqlite", "polars"},
     owners=OWNERS,
     partitions_def=rating_dates,
+    pool=WAREHOUSE_POOL,
 )
 def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """Residents' safety needs and officers' check-ins per compound (the intake service's
@@ -72,14 +72,15 @@ def intake_counts(context: dg.AssetExecutionContext, warehouse: Warehouse, folde
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
-def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehouse, policy: Policy):
     """Common problems (共性问题) for 通报整治: category groups rising across many compounds
     of a street or district over the last three months against the three before, and
     streets where one group concentrates — only those that pass the configured
     false-discovery level, with their effect sizes, intervals and q-values."""
     as_of = as_of_of(context)
-    cfg = load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems
+    cfg = policy.rules.common_problems
     # Only the two periods compared, and only the columns counted: the rest of the event
     # history stays in DuckDB.
     previous_end = _months_before(as_of, cfg.period_months)
@@ -119,12 +120,13 @@ def _months_before(day: date, months: int) -> date:
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
-def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The plaque registry as of the rating date (serial, stars, status, why it changed) and
     the print batch for the printers: new plaques, replacements and plaques to collect."""
     as_of = as_of_of(context)
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     before = warehouse.read(
         "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
     )
@@ -161,15 +163,16 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings, plaques, intake_counts],
+    pool=WAREHOUSE_POOL,
 )
-def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The public data of the rating date in one read-only file (``public.sqlite``): ratings,
     suppressed public figures, trends, the plaque registry, published appeal replies. The
     web service (``safestar serve``) renders every public page from it on request; no page
     is written here."""
     as_of = as_of_of(context)
     secret = resolve_secret(os.environ, demo=folders.demo)
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     current = _on(warehouse, "marts.ratings", as_of)
     registry = _on(warehouse, "marts.plaques", as_of).drop("as_of")
     lapses = warehouse.query(
@@ -213,6 +216,7 @@ def _appeals(context, folders: RunFolders) -> pl.DataFrame | None:
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings, common_problems_table],
+    pool=WAREHOUSE_POOL,
 )
 def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
@@ -255,6 +259,7 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings],
+    pool=WAREHOUSE_POOL,
 )
 def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """City, district and street rankings by safety index, and the five-star share per
@@ -271,9 +276,11 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
     kinds={"html"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"])],
+    deps=[ratings, intake_counts, common_problems_table, dg.AssetKey(["marts", "data_quality"]),
+          dg.AssetKey(["marts", "source_completeness"])],
+    pool=WAREHOUSE_POOL,
 )
-def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The nightly 研判 report for analysts: headline figures, stars per district, changes,
     veto and downgrade alerts, common problems, data quality, review queue, trends."""
     as_of = as_of_of(context)
@@ -285,7 +292,8 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
         quality=quality, match_rates=warehouse.read("marts.match_rates"),
         review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
         problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
-        problem_settings=load_rules(Path(folders.rules_path) if folders.rules_path else None).common_problems,
+        sources=_on(warehouse, "marts.source_completeness", as_of),
+        problem_settings=policy.rules.common_problems,
     )
     quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
     write_people_csv(quality, folders.staging(context.partition_key) / PEOPLE_CSV["data_quality"])

@@ -7,18 +7,16 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.attribution import attributed_events
-from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
+from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates, table_results, table_specs
 from pipelines.inputs import read_decision_file
 from pipelines.publish import fresh_staging
-from pipelines.resources import RunFolders, Warehouse
+from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from reports.excel import PEOPLE_CSV, write_people_csv
 from schemas.events import AttributedEvent as AE
 from schemas.ratings import STATUSES
 from scoring.engine import score
 from scoring.history import rating_changes
 from scoring.public import public_aggregates
-from scoring.rules import load_rules
 
 RATINGS_KEY = ["marts", "ratings"]
 # What scoring and the public aggregates read of an attributed incident.
@@ -46,27 +44,34 @@ def run_manifest(as_of, ruleset_version: str, ledger: pl.DataFrame | None) -> di
     return {"as_of": as_of.isoformat(), "ruleset_version": ruleset_version, "input_files": files}
 
 
-@dg.asset(
-    key=RATINGS_KEY,
-    group_name="ratings",
-    kinds={"duckdb", "polars"},
-    owners=OWNERS,
-    partitions_def=rating_dates,
-    deps=[attributed_events, dg.AssetKey(["core", "compounds"])],
-    check_specs=[
-        dg.AssetCheckSpec("every_compound_rated_or_explained", asset=RATINGS_KEY, blocking=True,
-                          description="One rating per registry compound, each with a known status."),
-        dg.AssetCheckSpec("stars_within_0_5", asset=RATINGS_KEY, blocking=True,
-                          description="Stars 0–5; vetoed and not-rated hold 0, the others 1–5."),
+SIDE_TABLES = {
+    "marts.explanations": "Per compound and date: the index broken down by category and source, the rules that "
+                          "fired and what would lift it to the next star.",
+    "marts.rating_changes": "Stars and status against the previous rating date, with the reason of each change.",
+    "marts.public_stats": "Public figures per compound (incidents by category group), small counts suppressed.",
+    "marts.public_monthly": "Public monthly counts per compound for the trend, small counts suppressed.",
+    "ops.rating_runs": "Per rating date: the ruleset version and every input file's hash it was computed from.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(RATINGS_KEY, group_name="ratings", kinds={"duckdb", "polars"}, owners=OWNERS,
+                     # Ratings wait for the sources' completeness verdict: a blocked source stops them.
+                     deps=[dg.AssetKey(["core", "attributed_events"]), dg.AssetKey(["core", "compounds"]),
+                           dg.AssetKey(["marts", "source_completeness"])],
+                     description="One star rating per compound for the rating date: safety index (0–100, higher "
+                                 "is safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that "
+                                 "fired and the ruleset version; exported as ratings.csv / ratings.parquet."),
+        *table_specs("ratings", SIDE_TABLES, deps=[dg.AssetKey(["core", "attributed_events"])]),
     ],
+    partitions_def=rating_dates,
+    pool=WAREHOUSE_POOL,
 )
-def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
-    """One star rating per compound for the rating date: safety index (0–100, higher is
-    safer), stars, status (rated/downgraded/vetoed/not_rated), the rules that fired and the
-    ruleset version. Also writes the explanations, the changes since the last rating date and
-    the aggregated public statistics, and exports ratings.csv / ratings.parquet."""
+def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
+    """Scores the rating date: ratings, explanations, changes and public aggregates."""
     as_of = as_of_of(context)
-    rules = load_rules(Path(folders.rules_path) if folders.rules_path else None)
+    rules = policy.rules
     compounds = warehouse.read("core.compounds")
     events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
     # Stable stars need each compound's previous rating and the nights of the last
@@ -102,23 +107,10 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
         }), "as_of", as_of)
 
     counts = dict(result.ratings.group_by("status").len().iter_rows())
-    yield dg.MaterializeResult(metadata={
+    yield from table_results(warehouse, SIDE_TABLES, as_of=as_of)
+    yield dg.MaterializeResult(asset_key=RATINGS_KEY, metadata={
         **frame_metadata(result.ratings.sort("safety_index", descending=True, nulls_last=True)),
         "ruleset_version": rules.version,
         **{f"status/{s}": int(counts.get(s, 0)) for s in STATUSES},
         "changes": int(changes.filter(pl.col("change") != "unchanged").height),
     })
-    missing = set(compounds["compound_id"]) - set(result.ratings["compound_id"])
-    yield dg.AssetCheckResult(
-        check_name="every_compound_rated_or_explained",
-        passed=not missing and result.ratings["status"].is_in(STATUSES).all(),
-        metadata={"missing": sorted(missing)[:20]},
-    )
-    s, st = pl.col("stars"), pl.col("status")
-    bad = result.ratings.filter(
-        (s < 0) | (s > 5)
-        | (st.is_in(["vetoed", "not_rated"]) & (s != 0))
-        | (st.is_in(["rated", "downgraded"]) & (s < 1))
-    )
-    yield dg.AssetCheckResult(check_name="stars_within_0_5", passed=bad.is_empty(),
-                              metadata={"bad_rows": bad.height})

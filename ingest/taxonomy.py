@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 import yaml
 
-DEFAULT_TAXONOMY = Path(__file__).resolve().parents[1] / "config" / "taxonomy.yaml"
+from config import CONFIG_DIR
+
+DEFAULT_TAXONOMY = CONFIG_DIR / "taxonomy.yaml"
 
 
 class TaxonomyError(ValueError):
@@ -59,10 +62,17 @@ class Taxonomy:
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """Read `config/taxonomy.yaml` (or `path`) into a Taxonomy, checking it is coherent."""
+    """Read `config/taxonomy.yaml` (or `path`) into a Taxonomy, checking it is coherent.
+    Parsed once per file version: later calls return the same Taxonomy until the file changes."""
     path = Path(path) if path is not None else DEFAULT_TAXONOMY
     if not path.is_file():
         raise TaxonomyError(f"{path}: taxonomy file not found")
+    stat = path.stat()
+    return _parse_taxonomy(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parse_taxonomy(path: Path, mtime_ns: int, size: int) -> Taxonomy:
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     groups = doc.get("groups") or {}
     rows, lookup = [], {}

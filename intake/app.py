@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Iterable
+from datetime import datetime
+from typing import Callable, Iterable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -30,6 +31,10 @@ from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
 from intake.settings import IntakeSettings, intake_settings
 from intake.siteroot import Publications, SitePages, find_publication
 from reports.templating import environment
+from intake.staff_pages import StaffPages, StaffRefusal
+from intake.vocab import local_now
+from intake.workflow_config import load_needs_config
+from intake.workflow_receipt import ReceiptPages
 
 # The pages' own scripts (no inline script: the CSP forbids it).
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "reports" / "static" / "site"
@@ -39,7 +44,8 @@ _DEFAULT = object()
 def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
-               cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None) -> Starlette:
+               cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
+               clock: Callable[[], datetime] = local_now) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
@@ -51,7 +57,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     proxy hops whose X-Forwarded-For/-Proto are believed. ``cors_origins`` lets pages hosted
     elsewhere (a CDN) post with JavaScript; they also pass the origin check.
     ``plaque_secret`` verifies plaque signatures on request; without it, a plaque page opens
-    only at the signed path recorded when the plaque was issued."""
+    only at the signed path recorded when the plaque was issued. ``clock`` is the service's
+    notion of now for the needs workflow (tests move it)."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
@@ -63,6 +70,9 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
     h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit) if rate_limit else None, settings)
+    needs_cfg = load_needs_config()
+    staff = StaffPages(conn, needs_cfg, clock)
+    receipts = ReceiptPages(conn, needs_cfg, clock)
     # Compile the service's templates now, not on a resident's first request.
     for name in ("site_receipt.html", "site_404.html", "site_refusal.html", "site_compound.html", "site_plaque.html",
                  "officer_checkin.html"):
@@ -70,18 +80,20 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
 
     @asynccontextmanager
     async def lifespan(app):
-        yield
+        async with staff.sweeping():
+            yield
         conn.close()
 
     routes = [
         Route("/healthz", h.healthz, methods=["GET"]),
         Route("/api/needs", h.post_need, methods=["POST"]),
-        Route("/api/needs/{reference}", h.get_need, methods=["GET"]),
+        *receipts.routes(),
         Route("/api/checkins", h.post_checkin, methods=["POST"]),
         *OfficerPage(h).routes(),
         # Any other /api/… path, any method: 405 with the right Allow, or a JSON 404.
         Mount("/api", request_response(h.api_unknown)),
         Mount("/static", MethodGuard(StaticFiles(directory=SCRIPTS_DIR), []), name="static"),
+        *staff.routes(),
     ]
     if pubs is not None:
         # Every other path is a public page, rendered from the publication; nothing on disk is
@@ -104,4 +116,5 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     # Phones on weak connections: the search index shrinks about six-fold.
     middleware.append(Middleware(GZipMiddleware, minimum_size=1024))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
-                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http})
+                     exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,
+                                         StaffRefusal: staff.on_refusal})

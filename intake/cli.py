@@ -70,7 +70,10 @@ _DB_HELP = f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite: --ou
 
 
 def register(subparsers) -> None:
-    """Add ``serve`` and ``officers`` to the main CLI's subparsers."""
+    """Add ``serve``, ``officers`` and ``staff`` to the main CLI's subparsers."""
+    from intake.staff_cli import register as register_staff
+
+    register_staff(subparsers)
     serve = subparsers.add_parser("serve", help="render the public site on request and take needs and check-ins")
     where = serve.add_mutually_exclusive_group()
     where.add_argument("--site", help="a publication: OUT_DIR/<as_of> or its public.sqlite (fixed)")

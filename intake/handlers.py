@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from intake import store
+from intake import store, workflow
 from intake.bodies import Refusal, clean_text, contact_ok, fields_digest, idempotency_key, one_of, read_fields
 from intake.compounds import CompoundList
 from intake.ratelimit import TokenBuckets
 from intake.settings import IntakeSettings
 from intake.siteroot import Publications
 from intake.tokens import check_token
+from intake.workflow_config import load_needs_config
 from intake.vocab import (CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX,
                           REFUSAL_ZH)
 from reports.templating import render_template
@@ -105,17 +106,11 @@ class Handlers:
                 earlier = store.idempotent(self.conn, "need", key, digest, self.settings.idempotency.keep_hours * 3600)
                 if earlier is not None:
                     return store.need_by_id(self.conn, earlier), False
-                need = store.insert_need(self.conn, cid, category, text, contact)
+                need = workflow.submit_need(self.conn, cid, category, text, contact, load_needs_config())
                 store.remember(self.conn, "need", key, digest, store.need_id_of(need.reference))
         except store.KeyReused:
             raise _key_reused() from None
         return need, True
-
-    async def get_need(self, request: Request) -> Response:
-        need = store.find_need(self.conn, request.path_params["reference"], request.query_params.get("key", ""))
-        if need is None:
-            raise Refusal(404, "unknown_reference", "no such reference, or the key does not match")
-        return HTMLResponse(render_template("site_receipt.html", need=need, receipt_url=None))
 
     def checkin(self, request: Request, officer: str, fields: dict[str, str]) -> tuple[store.StoredCheckin, dict]:
         """Record an officer's check-in from submitted fields (the API and the officer page)."""

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from intake.vocab import local_now, need_reference
+from intake.workflow_schema import WORKFLOW_SCHEMA
 
 DB_ENV = "SAFESTAR_INTAKE_DB"
 OUT_ENV = "SAFESTAR_OUT_DIR"
@@ -131,7 +132,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
     # a commit to a few tens of microseconds, so writes can run on the event loop.
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(SCHEMA)
+    conn.executescript(SCHEMA + WORKFLOW_SCHEMA)
     return conn
 
 
@@ -202,7 +203,8 @@ class StoredNeed:
 def insert_need(conn: sqlite3.Connection, compound_id: str, category: str, text: str,
                 contact: str | None, now: datetime | None = None) -> StoredNeed:
     """Store one need and give it a reference number (a single INSERT; a caller that does
-    more in the same transaction wraps both in ``transaction``)."""
+    more in the same transaction wraps both in ``transaction``, as ``intake.workflow.submit_need``
+    does to register it in its workflow)."""
     now = now or local_now()
     day = now.date().isoformat()
     key = secrets.token_urlsafe(12)

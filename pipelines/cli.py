@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,6 +28,9 @@ def _as_of(text: str) -> date:
 
 def check_data_dir(data_dir: Path) -> None:
     """Fail early, in one line, on a data directory the run cannot use."""
+    if data_dir.exists() and not data_dir.is_dir():
+        raise UserError(f"data folder {data_dir} is a file, not a folder: pass --data DIR, the folder that holds "
+                        f"compounds.csv and sources/")
     if not data_dir.is_dir():
         raise UserError(f"data folder {data_dir} does not exist: pass --data DIR with compounds.csv and sources/ "
                         f"(or create a demo city with `safestar generate --out {data_dir}`)")
@@ -41,40 +45,95 @@ def check_data_dir(data_dir: Path) -> None:
         raise UserError(f"unknown source folder(s) {', '.join(unknown)} in {sources}: rename to one of {', '.join(SOURCES)}")
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Fail early, in one line, on an output folder the run cannot write."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output folder {out_dir} is a file, not a folder: pass --out a folder (or move the file away)")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise UserError(_unwritable(exc, out_dir)) from None
+
+
+def _unwritable(exc: OSError, out_dir: Path) -> str:
+    where = exc.filename or out_dir
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return f"cannot write {where}: a file stands where a folder is needed ({exc.strerror}); pass another --out or move it away"
+    return (f"cannot write {where} ({exc.strerror}): make the output folder writable (permissions, "
+            f"`lsattr -d` for the immutable flag, a read-only mount) or pass another --out")
+
+
 def run_rating(data_dir: Path, out_dir: Path, as_of: date, *, rules: Path | None = None, demo: bool = False,
                quiet: bool = False):
-    """Materialise every asset in-process for one rating date; returns the Dagster result."""
+    """Materialise every asset in-process for one rating date, recorded in the persistent
+    Dagster instance (pipelines.instance); returns the Dagster result."""
     check_data_dir(data_dir)
+    check_out_dir(out_dir)
     import dagster as dg
+    import duckdb
     from dagster._core.errors import DagsterAssetCheckFailedError, DagsterUnknownPartitionError
+    from dagster._core.utils import make_new_run_id
 
     from pipelines.definitions import build_definitions
+    from pipelines.instance import cli_run_tags, persistent_instance, release_dead_runs
     from pipelines.resources import default_resources
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    resources = default_resources(data_dir, out_dir, rules_path=str(rules or ""), demo=demo)
+    resources = default_resources(data_dir, out_dir, rules_path=rules, demo=demo)
     job = build_definitions(resources).resolve_job_def("nightly_rating")
     loggers = {} if quiet else {"progress": {}}
-    with dg.DagsterInstance.ephemeral() as instance:
+    run_id = make_new_run_id()
+    try:
+        instance = persistent_instance(out_dir)
+    except OSError as exc:
+        raise UserError(_unwritable(exc, out_dir)) from None
+    with instance:
+        release_dead_runs(instance)
         try:
             result = job.execute_in_process(
-                partition_key=as_of.isoformat(), instance=instance,
+                partition_key=as_of.isoformat(), instance=instance, run_id=run_id, tags=cli_run_tags(),
                 run_config={"loggers": loggers or {"console": {"config": {"log_level": "CRITICAL"}}}},
                 raise_on_error=True,
             )
         except dg.DagsterExecutionStepExecutionError as exc:
             cause = exc.user_exception or exc
-            if isinstance(cause, (ValueError, FileNotFoundError, PermissionError)):
+            if isinstance(cause, (ValueError, FileNotFoundError)):
                 raise UserError(str(cause)) from cause
             raise
+        # With raise_on_error, a step's own exception arrives as itself.
+        except duckdb.IOException as exc:  # the warehouse file: not writable, immutable, locked or not DuckDB
+            detail = " ".join(str(exc).split())
+            raise UserError(f"cannot open the warehouse {out_dir / 'warehouse.duckdb'} ({detail[:200]}): make it "
+                            f"writable (permissions, `lsattr`), stop any other process using it, or pass another "
+                            f"--out") from None
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise UserError(_unwritable(exc, out_dir)) from None
         except DagsterUnknownPartitionError:
             raise UserError(f"--as-of {as_of} is not a rating date yet (dates run from 2024-01-01 to today, "
                             f"Xiamen time): pick an earlier date") from None
-        except DagsterAssetCheckFailedError as exc:
-            raise UserError(f"a blocking check failed, nothing was published for {as_of} ({exc}); "
-                            f"see the check's metadata in the Dagster UI or the warehouse, fix the input "
-                            f"and run again") from None
+        except DagsterAssetCheckFailedError:
+            raise UserError(failed_checks_line(instance, run_id, as_of)) from None
     return result
+
+
+def failed_checks_line(instance, run_id: str, as_of: date) -> str:
+    """One line naming the blocking checks that failed in the run, with what to do."""
+    from dagster._core.events import DagsterEventType
+
+    failed = []
+    for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION).records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if not evaluation.passed and evaluation.blocking:
+            failed.append(evaluation)
+    told = [e.description for e in failed if e.description]
+    if told:  # the check says what is wrong and what to do
+        return " | ".join(told)
+    names = ", ".join(f"{e.check_name} on {e.asset_key.to_user_string()}" for e in failed) or "a blocking check"
+    return (f"nothing was published for {as_of}: {names} failed; see the check's metadata in the Dagster UI "
+            f"(`safestar ui --out OUT_DIR`), fix the input and run again")
 
 
 def cmd_run(args) -> int:
@@ -126,6 +185,31 @@ def cmd_demo(args) -> int:
         run_rating(data, out, as_of, demo=True)
     print(f"demo done in {time.perf_counter() - t0:.1f}s: results in {out}/{city['second_as_of']}/ "
           f"(ratings.csv, report/index.html, map/index.html, public.sqlite, plaques/)")
+    return 0
+
+
+def ui_command(data: Path, out: Path, port: int) -> tuple[list[str], dict[str, str]]:
+    """`dagster dev` on SafeStar's definitions and the instance the CLI's runs are in."""
+    from pipelines.instance import dagster_home
+
+    dagster = Path(sys.executable).with_name("dagster")
+    argv = [str(dagster) if dagster.exists() else "dagster", "dev", "-m", "pipelines.definitions", "-p", str(port)]
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home(out).resolve()),
+           "SAFESTAR_DATA_DIR": str(data.resolve()), "SAFESTAR_OUT_DIR": str(out.resolve())}
+    return argv, env
+
+
+def cmd_ui(args) -> int:
+    data, out = Path(args.data), Path(args.out)
+    check_data_dir(data)
+    check_out_dir(out)
+    from pipelines.instance import persistent_instance
+
+    with persistent_instance(out):
+        pass  # DAGSTER_HOME and its dagster.yaml exist before the UI starts
+    argv, env = ui_command(data, out, args.port)
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (instance {env['DAGSTER_HOME']}); Ctrl-C stops it", flush=True)
+    os.execvpe(argv[0], argv, env)  # the process becomes `dagster dev`: signals reach it directly
     return 0
 
 
@@ -187,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--months", type=int, default=13)
     gen.set_defaults(func=cmd_generate)
 
+    ui = sub.add_parser("ui", help="the Dagster UI on the runs, checks and partitions of an output folder")
+    ui.add_argument("--data", required=True, help="DATA_DIR the UI's runs read")
+    ui.add_argument("--out", required=True, help="OUT_DIR whose runs to show (its dagster_home, unless DAGSTER_HOME is set)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+
     explain = sub.add_parser("explain", help="explain one compound's rating")
     explain.add_argument("compound_id")
     explain.add_argument("--as-of", help="rating date (default: the latest)")
@@ -207,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError) as exc:
+    except (UserError, ValueError, OSError) as exc:
         if os.environ.get("SAFESTAR_DEBUG"):
             raise
         print(f"safestar: error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ from pipelines.jobs import nightly_rating, veto_monitor
 from pipelines.progress import progress_logger
 from pipelines.resources import env_resources
 from pipelines.schedules import nightly_schedule
-from pipelines.sensors import landing_zone_sensor, veto_monitor_sensor
+from pipelines.sensors import veto_monitor_sensor
 
 ASSET_MODULES = [registry, ingestion, attribution, ratings, monitor, outputs, checks]
 
@@ -45,7 +45,7 @@ def build_definitions(resources: dict) -> dg.Definitions:
         asset_checks=dg.load_asset_checks_from_modules(ASSET_MODULES),
         jobs=[nightly_rating, ingestion_job, veto_monitor],
         schedules=[nightly_schedule],
-        sensors=[landing_zone_sensor, veto_monitor_sensor],
+        sensors=[veto_monitor_sensor],
         resources=resources,
         loggers={"console": dg.default_loggers()["console"], "progress": progress_logger},
     )

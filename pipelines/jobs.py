@@ -1,4 +1,5 @@
-"""Jobs: the full nightly rating and ingestion alone, both on the in-process executor."""
+"""Jobs: the full nightly rating, ingestion alone and the veto monitor, all on the in-process
+executor. A step that writes several tables (a multi-asset) is selected whole."""
 from __future__ import annotations
 
 import dagster as dg
@@ -14,15 +15,18 @@ nightly_rating = dg.define_asset_job(
 
 ingestion = dg.define_asset_job(
     "ingestion",
-    selection=dg.AssetSelection.groups("sources", "canonical_events") - dg.AssetSelection.assets(["core", "intake_counts"]),
+    # Unpartitioned: the per-date assets of those groups run with the nightly rating.
+    selection=(dg.AssetSelection.groups("sources", "canonical_events")
+               - dg.AssetSelection.assets(["core", "intake_counts"], ["marts", "source_completeness"])
+               ).required_multi_asset_neighbors(),
     executor_def=dg.in_process_executor,
     description="Load new landing-zone files into the warehouse.",
 )
 
 veto_monitor = dg.define_asset_job(
     "veto_monitor",
-    selection=dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream()
-    - dg.AssetSelection.assets(["core", "intake_counts"]),
+    selection=(dg.AssetSelection.assets(["marts", "urgent_alerts"]).upstream()
+               - dg.AssetSelection.assets(["core", "intake_counts"])).required_multi_asset_neighbors(),
     executor_def=dg.in_process_executor,
     description="Ingest new records and re-rate the compounds a veto or downgrade record affects.",
 )

@@ -1,14 +1,23 @@
-"""Dagster resources: the DuckDB warehouse and the run's folders."""
+"""Dagster resources: the DuckDB warehouse, the run's folders and the policy (rules)."""
 from __future__ import annotations
 
 import contextlib
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
 import duckdb
 import polars as pl
+
+from ingest.taxonomy import Taxonomy, load_taxonomy
+from scoring.rules import DEFAULT_RULES, Rules, load_rules
+
+# Every asset and check that opens the warehouse runs in this concurrency pool; the shipped
+# dagster.yaml (pipelines/dagster.yaml) limits it to one step at a time across all runs,
+# because DuckDB allows one process on the file at a time.
+WAREHOUSE_POOL = "warehouse"
 
 WAREHOUSE_SCHEMAS = ("raw", "core", "marts", "ops")
 
@@ -120,16 +129,40 @@ class Writer:
         self.conn.unregister("incoming")
 
 
+class Policy(dg.ConfigurableResource):
+    """The one typed place every rule, threshold and label is read from: the rules file
+    (default config/rules.yaml, shipped in the package) and the taxonomy, each parsed once
+    per file version."""
+
+    rules_path: str = ""
+
+    @property
+    def rules(self) -> Rules:
+        path = Path(self.rules_path) if self.rules_path else DEFAULT_RULES
+        try:
+            stat = path.stat()
+        except OSError:
+            return load_rules(path)  # raises RulesError: the file cannot be read, with the fix
+        return _cached_rules(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy()
+
+
+@lru_cache(maxsize=8)
+def _cached_rules(path: str, mtime_ns: int, size: int) -> Rules:
+    return load_rules(Path(path))
+
+
 class RunFolders(dg.ConfigurableResource):
     """Where a run reads its landing zone and writes its outputs, and how it publishes."""
 
     data_dir: str
     out_dir: str
-    rules_path: str = ""
     public_base_url: str = "https://safestar.example.cn"
     intake_db: str = ""
     demo: bool = False
-    match_rate_floor: float = 0.80
 
     @property
     def data(self) -> Path:
@@ -152,17 +185,25 @@ class RunFolders(dg.ConfigurableResource):
         return Path(self.intake_db) if self.intake_db else self.out / "intake.sqlite"
 
 
-def default_resources(data_dir: str | Path, out_dir: str | Path, **folders) -> dict:
+def default_resources(data_dir: str | Path, out_dir: str | Path, rules_path: str | Path | None = None,
+                      **folders) -> dict:
     """Resources for a run on the given folders (used by the CLI and tests)."""
     out = Path(out_dir)
     return {
         "warehouse": Warehouse(path=str(out / "warehouse.duckdb")),
         "folders": RunFolders(data_dir=str(data_dir), out_dir=str(out), **folders),
+        "policy": Policy(rules_path=str(rules_path or "")),
     }
 
 
+def env_flag(name: str) -> bool:
+    """A yes/no setting from the environment: only an explicit 1/true/yes/on is yes."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def env_resources() -> dict:
-    """Resources for `dagster dev`: folders from the environment, demo folders by default."""
+    """Resources for `dagster dev` and the daemon: folders from the environment, demo
+    folders by default. Demo mode only when SAFESTAR_DEMO says so: unset means not demo."""
     data_dir = os.environ.get("SAFESTAR_DATA_DIR", "demo/data")
     out_dir = os.environ.get("SAFESTAR_OUT_DIR", "demo/out")
     return {
@@ -170,10 +211,9 @@ def env_resources() -> dict:
         "folders": RunFolders(
             data_dir=data_dir,
             out_dir=out_dir,
-            rules_path=os.environ.get("SAFESTAR_RULES", ""),
             public_base_url=os.environ.get("SAFESTAR_PUBLIC_BASE_URL", "https://safestar.example.cn"),
             intake_db=os.environ.get("SAFESTAR_INTAKE_DB", ""),
-            demo=os.environ.get("SAFESTAR_DEMO", "1") == "1",
-            match_rate_floor=float(os.environ.get("SAFESTAR_MATCH_RATE_FLOOR", "0.80")),
+            demo=env_flag("SAFESTAR_DEMO"),
         ),
+        "policy": Policy(rules_path=os.environ.get("SAFESTAR_RULES", "")),
     }

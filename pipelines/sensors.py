@@ -1,4 +1,7 @@
-"""Sensors: start ingestion when new files land."""
+"""The one sensor on the landing zone: new files start the veto monitor, which owns their
+ingestion between nightly runs (ingest, attribute, re-rate the compounds a new veto or
+downgrade record affects). One sensor per landing zone, so one new file starts one run;
+the warehouse pool (pipelines/dagster.yaml) keeps that run from overlapping a nightly run."""
 
 import hashlib
 import json
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.jobs import ingestion, veto_monitor
+from pipelines.jobs import veto_monitor
 
 SOURCES_DIR_ENV = "SAFESTAR_DATA_DIR"
 
@@ -40,14 +43,9 @@ def _on_new_files(context: dg.SensorEvaluationContext, run_config: dict | None =
     )
 
 
-@dg.sensor(job=ingestion, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
-def landing_zone_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Starts ingestion when files appear or change under DATA_DIR/sources/."""
-    return _on_new_files(context)
-
-
-@dg.sensor(job=veto_monitor, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=veto_monitor, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def veto_monitor_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """Every two minutes: new files → ingest, attribute, and re-rate the compounds that a new
-    veto or downgrade record affects, with the alert and the plaque order."""
+    """Every minute: new or changed files under DATA_DIR/sources/ → ingest them, attribute,
+    and re-rate the compounds that a new veto or downgrade record affects, with the alert
+    and the plaque order."""
     return _on_new_files(context)

@@ -95,6 +95,7 @@ def render_report(
     problems: pl.DataFrame,
     intake: pl.DataFrame | None = None,
     trend: pl.DataFrame | None = None,
+    sources: pl.DataFrame | None = None,
     problem_settings: CommonProblems | None = None,
 ) -> Path:
     """Render ``report_dir/index.html`` and ``report_dir/explain/<compound_id>.html``.
@@ -121,12 +122,21 @@ def render_report(
         "review_size": review_size,
         "intake": _intake(cur, intake),
         "trend": _trend(trend if trend is not None else trend_counts(history, as_of)),
+        "sources": _sources(sources),
     }
     env = jinja_env()
     path = report_dir / "index.html"
     path.write_text(env.get_template("report_index.html").render(**ctx), encoding="utf-8")
     _render_explanations(report_dir / "explain", env, as_of, cur, chg, explanations, explained)
     return path
+
+
+def _sources(df: pl.DataFrame | None) -> list[dict]:
+    """Per source: completeness of its data for the date (marts.source_completeness), with
+    any outage an analyst acknowledged (who, when, why) so that it was published anyway."""
+    if df is None:
+        return []
+    return [{**r, "source_zh": SOURCE_ZH.get(r["source"], r["source"])} for r in df.sort("source").iter_rows(named=True)]
 
 
 def _explained_ids(cur: pl.DataFrame, chg: pl.DataFrame) -> set[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
+from schemas.events import SOURCES
+
 OVERRIDE_ACTIONS = ["exclude", "move"]
 OVERRIDE_STATUSES = ["applied", "superseded", "not_found", "invalid", "unknown_compound"]
 APPEAL_STATUSES = ["filed", "under_review", "decided", "withdrawn"]
@@ -65,3 +67,23 @@ class Appeal(pa.DataFrameModel):
     @pa.dataframe_check
     def decided_has_outcome(cls, data) -> pl.LazyFrame:
         return data.lazyframe.select((pl.col("status") != "decided") | pl.col("outcome").is_not_null())
+
+
+class SourceOutage(pa.DataFrameModel):
+    """An analyst's acknowledgement of a known outage of one source (DATA_DIR/decisions/
+    source_outages.csv): rating dates from `from` to `to` publish although the source looks
+    incomplete; the report shows who acknowledged it, when and why."""
+
+    source: str = pa.Field(isin=list(SOURCES))
+    from_date: pl.Date = pa.Field(alias="from")
+    to_date: pl.Date = pa.Field(alias="to")
+    who: str = pa.Field(str_length={"min_value": 1})
+    when: pl.Datetime
+    why: str = pa.Field(str_length={"min_value": 1})
+
+    class Config:
+        coerce = True
+
+    @pa.dataframe_check
+    def ends_after_it_starts(cls, data) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("to") >= pl.col("from"))

@@ -10,7 +10,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+from config import CONFIG_DIR
+from ingest.taxonomy import TaxonomyError, load_taxonomy
+from schemas.events import SOURCES
+
 DEFAULT_RULES = CONFIG_DIR / "rules.yaml"
 DEFAULT_TAXONOMY = CONFIG_DIR / "taxonomy.yaml"
 
@@ -79,6 +82,44 @@ class Sufficiency(_Strict):
     min_exposure_residents: float = Field(1.0, gt=0)
 
 
+class Attribution(_Strict):
+    address_match_threshold: float = Field(85.0, gt=0, le=100)
+    match_rate_warn: float = Field(0.95, ge=0, le=1)
+    match_rate_floor: float = Field(0.80, ge=0, le=1)
+
+
+class SourceWindow(_Strict):
+    recent_days: int | None = Field(None, ge=1, le=366)
+    trailing_days: int | None = Field(None, ge=7, le=1100)
+    min_volume_ratio: float | None = Field(None, ge=0, le=1)
+    min_expected: float | None = Field(None, ge=0)
+
+
+class SourceChecks(_Strict):
+    """Thresholds of the blocking source completeness check (see config/rules.yaml)."""
+
+    recent_days: int = Field(30, ge=1, le=366)
+    trailing_days: int = Field(180, ge=7, le=1100)
+    min_volume_ratio: float = Field(0.3, ge=0, le=1)
+    min_expected: float = Field(5.0, ge=0)
+    per_source: dict[str, SourceWindow] = Field(default_factory=dict)
+
+    @field_validator("per_source")
+    @classmethod
+    def _known_sources(cls, v: dict[str, SourceWindow]) -> dict[str, SourceWindow]:
+        unknown = sorted(set(v) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"unknown source(s) {', '.join(unknown)}: use one of {', '.join(SOURCES)}")
+        return v
+
+    def for_source(self, source: str) -> "SourceChecks":
+        """The thresholds of one source: its own values over the shared ones."""
+        own = self.per_source.get(source)
+        if own is None:
+            return self
+        return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
+
+
 class Stability(_Strict):
     minor_categories: list[str] = Field(default_factory=list)
 
@@ -115,6 +156,8 @@ class Rules(_Strict):
     stability: Stability = Stability()
     public: Public = Public()
     plaque_stability_days: int = Field(30, ge=0)
+    attribution: Attribution = Attribution()
+    sources: SourceChecks = SourceChecks()
     common_problems: CommonProblems = CommonProblems()
     version: str = ""
     taxonomy_codes: tuple[str, ...] = ()
@@ -177,15 +220,20 @@ class Rules(_Strict):
         """Chinese display name of a category code (the code itself when unknown)."""
         return self.taxonomy_names.get(code, code)
 
+    @cached_property
+    def downgrade_labels(self) -> dict[str, str]:
+        """Downgrade kind -> its public label (the one place these labels are written)."""
+        return {kind: spec.label for kind, spec in self.downgrade.items()}
+
 
 def _read_taxonomy(path: Path) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
+    """Codes, Chinese names and groups from the one taxonomy parser (parsed once per file)."""
     try:
-        tax = yaml.safe_load(path.read_text(encoding="utf-8"))
-        cats = tax["categories"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
+        cats = load_taxonomy(path).categories
+    except (OSError, yaml.YAMLError, TaxonomyError, KeyError, TypeError, AttributeError) as e:
         raise RulesError(f"{path}: cannot read the taxonomy ({e}); fix: restore config/taxonomy.yaml") from e
-    codes = tuple(c["code"] for c in cats)
-    return codes, {c["code"]: c.get("name_zh", c["code"]) for c in cats}, {c["code"]: c.get("group", "") for c in cats}
+    codes = tuple(cats["code"].to_list())
+    return codes, dict(zip(cats["code"], cats["name_zh"])), dict(zip(cats["code"], cats["group"]))
 
 
 def _section(raw: dict, key: str) -> dict:

@@ -24,6 +24,12 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
     # there (counts run up to as_of); the machine's own date may still be yesterday.
     first, second = date.fromisoformat(city["first_as_of"]), datetime.now(LOCAL_TZ).date()
     run_rating(data, out, first, demo=True, quiet=True)
+    # The synthetic records end at the city's last date: rating today is a known outage of
+    # every source, acknowledged as an analyst would (or the completeness check blocks it).
+    (data / "decisions").mkdir(exist_ok=True)
+    pl.DataFrame({"source": ["police", "procuratorate", "court", "justice", "petition"], "from": city["end"],
+                  "to": second.isoformat(), "who": "测试", "when": "2026-01-01 00:00",
+                  "why": "合成数据止于生成日期"}).write_csv(data / "decisions" / "source_outages.csv")
     target = pl.read_csv(out / first.isoformat() / "ratings.csv").filter(pl.col("status") == "rated")["compound_id"][0]
 
     db = out / "intake.sqlite"

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 
+import dagster as dg
+
 from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +27,8 @@ def test_definitions_load_with_every_layer():
     assert definitions.resolve_job_def("nightly_rating") is not None
     assert definitions.resolve_schedule_def("nightly_rating_schedule") is not None
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"rows_add_up", "matches_contract", "match_rate", "every_compound_rated_or_explained",
-            "stars_within_0_5", "no_personal_data_in_public_tables"} <= checks
+    assert {"rows_add_up", "matches_contract", "match_rate", "every_compound_rated_once",
+            "stars_follow_the_rules", "no_personal_data_in_public_tables", "sources_complete"} <= checks
 
 
 def test_workspace_file_loads(tmp_path):
@@ -52,3 +54,26 @@ def test_a_run_process_tunes_the_collector_and_exits_quietly():
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "ok"
     assert "leaked" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_one_sensor_owns_the_ingestion_of_new_files():
+    """Found: two sensors fired on one new file and both wrote raw/case_records."""
+    definitions = defs()
+    ingesting = []
+    for sensor in definitions.sensors:
+        for target in sensor.targets:
+            job = definitions.resolve_job_def(target.job_name)
+            if dg.AssetKey(["raw", "case_records"]) in job.asset_layer.executable_asset_keys:
+                ingesting.append(sensor.name)
+    assert ingesting == ["veto_monitor_sensor"]
+
+
+def test_demo_mode_only_when_asked_for(monkeypatch):
+    """Found: under Dagster a missing SAFESTAR_DEMO meant demo mode (the public demo secret)."""
+    from pipelines.resources import env_resources
+
+    monkeypatch.delenv("SAFESTAR_DEMO", raising=False)
+    assert env_resources()["folders"].demo is False
+    for value, demo in [("0", False), ("", False), ("no", False), ("1", True), ("true", True)]:
+        monkeypatch.setenv("SAFESTAR_DEMO", value)
+        assert env_resources()["folders"].demo is demo, value

@@ -22,7 +22,7 @@ def city(tmp_path_factory):
 
 def _load(data, out) -> tuple[bool, pl.DataFrame]:
     result = dg.materialize([registry.compounds], resources=default_resources(data, out))
-    [event] = result.get_asset_materialization_events()
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["core", "compounds"])]
     reloaded = event.materialization.metadata["reloaded"].value
     return reloaded, Warehouse(path=str(out / "warehouse.duckdb")).read("core.compounds").sort("compound_id")
 

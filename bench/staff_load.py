@@ -1,0 +1,498 @@
+"""Load benchmark of the needs workflow: staff and residents at once on a large intake database.
+
+    python -m bench.staff_load [--needs 1000000] [--staff 50] [--residents 200] [--seconds 60]
+                               [--staff-think 1.0] [--resident-think 2.0] [--db PATH] [--keep]
+
+Builds an intake database holding ``--needs`` needs (with their events and cached state,
+in SQL: a recursive CTE, no Python loop per need) on a city of 600 grids in 60 streets and
+6 districts, 20,000 compounds; starts a real uvicorn server on it (one process, as in
+production); then ``--staff`` signed-in staff (grid workers, street and district
+supervisors) work their queues — queue page, a need's page, an action — while
+``--residents`` residents submit needs, open their receipts and rate closed needs, each
+with a think time between steps. Afterwards every acknowledged action is counted in the
+database: nothing may be lost. Prints latency percentiles per kind of request as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTRICTS = [("S", "思明区"), ("H", "湖里区"), ("J", "集美区"), ("X", "翔安区"), ("T", "同安区"), ("Q", "海沧区")]
+STREETS_PER_DISTRICT, GRIDS_PER_STREET, COMPOUNDS = 10, 10, 20_000
+CATEGORIES = ["治安隐患", "消防安全", "防范诈骗", "矛盾纠纷", "邻里求助", "法律咨询", "其他"]
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_REF = re.compile(r'/staff/needs/(N\d{8}-\d+)')
+_ACTION = re.compile(r'name="action" value="([a-z_]+)"')
+# Drop idle connections well before the server's keep-alive timeout (uvicorn: 5 s), so a
+# request is never sent on a connection the server is closing.
+_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+
+
+def _grids() -> list[tuple[str, str, str]]:
+    """(grid code, street, district) for the bench city."""
+    out = []
+    for letter, district in DISTRICTS:
+        for s in range(STREETS_PER_DISTRICT):
+            street = f"{district[:2]}第{s + 1}街道"
+            out += [(f"{letter}{chr(97 + s)}{g + 1:03d}", street, district) for g in range(GRIDS_PER_STREET)]
+    return out
+
+
+def cls(x: str) -> str:
+    """A need's class 0..32 from its id, scattered so every grid gets some of each."""
+    return f"(({x}) * 2654435761 % 4294967291 % 33)"
+
+
+def build(db: Path, n_needs: int) -> dict:
+    """Create the database: directory, staff, ``n_needs`` needs with consistent events."""
+    import polars as pl
+
+    from intake import store, workflow
+    from intake.staff_directory import load_directory
+    from intake.vocab import local_now
+
+    grids = _grids()
+    registry = pl.DataFrame({
+        "compound_id": [f"B{i:05d}" for i in range(COMPOUNDS)],
+        "grid_code": [grids[i % len(grids)][0] for i in range(COMPOUNDS)],
+        "community": [f"{grids[i % len(grids)][1]}社区" for i in range(COMPOUNDS)],
+        "street": [grids[i % len(grids)][1] for i in range(COMPOUNDS)],
+        "district": [grids[i % len(grids)][2] for i in range(COMPOUNDS)],
+    })
+    streets = sorted({(s, d) for _, s, d in grids})
+    staff = pl.DataFrame(
+        [(f"g_{code}", f"网格员{code}", "grid_worker", None, code, None, None, None) for code, _, _ in grids]
+        + [(f"s_{i:02d}", f"街道督办{i}", "street_supervisor", None, None, s, None, None) for i, (s, _) in enumerate(streets)]
+        + [(f"d_{letter}", f"区督办{letter}", "district_supervisor", None, None, None, d, None) for letter, d in DISTRICTS]
+        + [("c_1", "市督办", "city_supervisor", None, None, None, None, None)]
+        + [(f"p_{letter}", f"{d}派出所", "department", f"{d}公安分局", None, None, d, "消防安全|防范诈骗")
+           for letter, d in DISTRICTS],
+        schema={c: pl.String for c in ("staff_id", "name", "role", "unit", "grids", "streets", "districts", "categories")},
+        orient="row")
+    conn = store.connect(db)
+    load_directory(conn, staff, registry)
+    now = local_now().replace(microsecond=0)
+    params = {"n": n_needs, "now": now.strftime("%Y-%m-%d %H:%M:%S"), "compounds": COMPOUNDS}
+    t0 = time.perf_counter()
+    conn.execute("BEGIN")
+    # 3% open (the last two days; due in three days), 3% resolved (waiting for a check),
+    # 3% closed (waiting for a rating), the rest rated, spread over the past year.
+    conn.execute(f"""
+        WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :n),
+        t AS (SELECT i, CASE WHEN {cls('i')} = 0 THEN (i * 7919) % 172800 ELSE 172800 + (i * 7919) % 31363200 END AS age
+              FROM seq)
+        INSERT INTO needs (id, compound_id, category, text, contact, receipt_key, created_at, local_date)
+        SELECT i, 'B' || printf('%05d', i % :compounds),
+               CASE i % 7 {' '.join(f"WHEN {k} THEN '{c}'" for k, c in enumerate(CATEGORIES))} END,
+               '楼道灯坏了，请尽快处理', CASE WHEN i % 5 = 0 THEN '13800000000' END, lower(hex(randomblob(9))),
+               strftime('%Y-%m-%dT%H:%M:%S+08:00', :now, '-' || age || ' seconds'),
+               date(:now, '-' || age || ' seconds')
+        FROM t""", params)
+    conn.execute(f"""
+        INSERT INTO need_state (need_id, state, level, unit, deadline, reopen_count, resolved_by, category,
+                                grid_code, street, district, escalations, last_event_id)
+        SELECT n.id,
+               CASE WHEN {cls('n.id')} = 0 THEN CASE WHEN n.id % 2 = 0 THEN 'assigned' ELSE 'in_progress' END
+                    WHEN {cls('n.id')} = 1 THEN 'resolved' WHEN {cls('n.id')} = 2 THEN 'closed' ELSE 'rated' END,
+               'grid', a.grid_code,
+               strftime('%Y-%m-%dT%H:%M:%S+08:00', substr(n.created_at, 1, 19), '+3 days'),
+               0, CASE WHEN {cls('n.id')} <> 0 THEN 'g_' || a.grid_code END, n.category, a.grid_code, a.street,
+               a.district, 0, 0
+        FROM needs n JOIN compound_areas a ON a.compound_id = n.compound_id""")
+    steps = [("register", None, "registered", "1"), ("assign", "registered", "assigned", "1"),
+             ("accept", "assigned", "in_progress", "s.state <> 'assigned'"),
+             ("resolve", "in_progress", "resolved", "s.state IN ('resolved', 'closed', 'rated')"),
+             ("close", "resolved", "closed", "s.state IN ('closed', 'rated')"),
+             ("rate", "closed", "rated", "s.state = 'rated'")]
+    for k, (action, frm, to, where) in enumerate(steps):
+        actor = {"register": "'system'", "assign": "'system'", "rate": "'resident'"}.get(action, "'g_' || s.grid_code")
+        role = {"register": "'system'", "assign": "'system'", "rate": "'resident'"}.get(action, "'grid_worker'")
+        if action == "close":
+            actor, role = "'s_bench'", "'street_supervisor'"
+        capacity = {"register": "system", "assign": "system", "rate": "resident", "close": "supervisor"}.get(
+            action, "handler")
+        conn.execute(f"""
+            INSERT INTO need_events (need_id, at, actor_id, actor_role, capacity, action, from_state, to_state,
+                                     level, unit, deadline, reopen_count, resolved_by, note, rating)
+            SELECT s.need_id, strftime('%Y-%m-%dT%H:%M:%S+08:00', substr(n.created_at, 1, 19), '+{k} hours'),
+                   {actor}, {role}, '{capacity}', '{action}', {f"'{frm}'" if frm else 'NULL'}, '{to}',
+                   'grid', s.grid_code, s.deadline, 0, {"s.resolved_by" if k >= 3 else "NULL"},
+                   {"'已处理'" if action == "resolve" else "NULL"}, {"'满意'" if action == "rate" else "NULL"}
+            FROM need_state s JOIN needs n ON n.id = s.need_id WHERE {where} ORDER BY s.need_id""")
+    conn.execute("UPDATE need_state SET last_event_id = (SELECT max(id) FROM need_events e"
+                 " WHERE e.need_id = need_state.need_id)")
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    build_s = time.perf_counter() - t0
+    sample = [r[0] for r in conn.execute("SELECT need_id FROM need_state ORDER BY random() LIMIT 200").fetchall()]
+    for need_id in sample:
+        workflow.check_cache(conn, need_id)
+    conn.close()
+    return {"needs": n_needs, "build_seconds": round(build_s, 1), "grids": len(grids),
+            "staff": staff.height, "compounds": COMPOUNDS}
+
+
+def serve(db: Path, port: int) -> None:
+    """The server process: the real app on the bench database (no site, no rate limit)."""
+    import uvicorn
+
+    from intake.app import create_app
+    from intake.logs import configure_logging
+
+    configure_logging()
+    app = create_app(site_dir=None, db_path=db, rate_limit=None,
+                     compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+class Stats:
+    def __init__(self):
+        self.ms: dict[str, list[float]] = defaultdict(list)
+        self.acked: Counter = Counter()
+        self.errors: Counter = Counter()
+
+    async def timed(self, kind: str, call):
+        t = time.perf_counter()
+        r = await call
+        self.ms[kind].append((time.perf_counter() - t) * 1000)
+        return r
+
+
+async def _sign_in(url: str, token: str, stats: Stats) -> httpx.AsyncClient | None:
+    c = httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS)
+    form = await c.get("/staff/login")
+    r = await stats.timed("login", c.post("/staff/login", data={"token": token,
+                                                                "csrf": _CSRF.search(form.text).group(1)}))
+    if r.status_code != 303:
+        stats.errors["login"] += 1
+        await c.aclose()
+        return None
+    return c
+
+
+async def _staff_client(c: httpx.AsyncClient, stop, stats: Stats, think: float, rng: random.Random):
+    try:
+        while time.monotonic() < stop:
+            try:
+                await _staff_step(c, stats, think, rng)
+            except httpx.TransportError as exc:
+                stats.errors[f"transport_{type(exc).__name__}"] += 1
+    finally:
+        await c.aclose()
+
+
+async def _staff_step(c: httpx.AsyncClient, stats: Stats, think: float, rng: random.Random):
+    await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+    q = await stats.timed("queue", c.get("/staff/queue"))
+    refs = _REF.findall(q.text)
+    if q.status_code != 200 or not refs:
+        stats.errors["queue"] += q.status_code != 200
+        return
+    await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+    ref = rng.choice(refs[:20])
+    d = await stats.timed("detail", c.get(f"/staff/needs/{ref}"))
+    actions = _ACTION.findall(d.text)
+    if d.status_code != 200 or not actions:
+        return
+    action = next((a for a in ("accept", "close") if a in actions), None) or rng.choice(
+        [a for a in actions if a in ("record", "resolve")] or actions)
+    data = {"csrf": _CSRF.search(d.text).group(1), "action": action, "note": "压测处置记录"}
+    await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+    r = await stats.timed("action", c.post(f"/staff/needs/{ref}", data=data))
+    if r.status_code == 303:
+        stats.acked[action] += 1
+    else:
+        stats.errors[f"action_{r.status_code}"] += 1
+
+
+async def _resident(url, keys, stop, stats: Stats, think: float, rng: random.Random):
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS) as c:
+        while time.monotonic() < stop:
+            try:
+                await _resident_step(c, keys, stats, think, rng)
+            except httpx.TransportError as exc:
+                stats.errors[f"transport_{type(exc).__name__}"] += 1
+
+
+async def _resident_step(c: httpx.AsyncClient, keys, stats: Stats, think: float, rng: random.Random):
+    await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+    body = {"compound_id": f"B{rng.randrange(COMPOUNDS):05d}", "category": rng.choice(CATEGORIES),
+            "text": "压测：小区路灯不亮"}
+    r = await stats.timed("submit", c.post("/api/needs", json=body))
+    if r.status_code != 201:
+        stats.errors[f"submit_{r.status_code}"] += 1
+        return
+    stats.acked["submit"] += 1
+    await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+    r = await stats.timed("receipt", c.get(r.json()["receipt_url"]))
+    stats.errors["receipt"] += r.status_code != 200
+    if keys:
+        ref, key = keys.pop()
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+        r = await stats.timed("rate", c.post(f"/api/needs/{ref}/rating", data={"key": key, "rating": "满意"}))
+        if r.status_code == 303:
+            stats.acked["rate"] += 1
+        else:
+            stats.errors[f"rate_{r.status_code}"] += 1
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else float("nan")
+
+
+def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: float, resident_think: float) -> dict:
+    from intake.staff_auth import issue_token
+    from intake.store import connect
+    from intake.vocab import need_reference
+    from intake.workflow_config import load_needs_config
+
+    rng = random.Random(7)
+    conn = connect(db)
+    workers = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'grid_worker' ORDER BY staff_id")]
+    streets = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'street_supervisor' ORDER BY staff_id")]
+    districts = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'district_supervisor'")]
+    n_sup = max(1, n_staff // 8)
+    chosen = rng.sample(workers, n_staff - n_sup - 1) + rng.sample(streets, n_sup) + districts[:1]
+    cfg = load_needs_config()
+    tokens = {s: issue_token(conn, s, cfg) for s in chosen}
+    keys = [(need_reference(day, i), k) for i, day, k in conn.execute(
+        "SELECT n.id, n.local_date, n.receipt_key FROM needs n JOIN need_state s ON s.need_id = n.id"
+        " WHERE s.state = 'closed' ORDER BY n.id DESC LIMIT 5000")]
+    before_event = conn.execute("SELECT max(id) FROM need_events").fetchall()[0][0]
+    before_need = conn.execute("SELECT max(id) FROM needs").fetchall()[0][0]
+    conn.close()
+    port = _free_port()
+    log = db.with_suffix(".server.log")
+    with open(log, "wb") as err:
+        server = subprocess.Popen([sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db),
+                                   "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url, server, log)
+        stats = Stats()
+
+        async def main():
+            # Staff sign in first, a few at a time (scrypt is deliberately slow); the
+            # measured window starts when everyone is in.
+            sem = asyncio.Semaphore(4)
+
+            async def one(s):
+                async with sem:
+                    return await _sign_in(url, tokens[s], stats)
+
+            clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
+            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid))
+            stop = time.monotonic() + seconds
+            tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
+            tasks += [_resident(url, keys, stop, stats, resident_think, random.Random(1000 + i))
+                      for i in range(n_residents)]
+            await asyncio.gather(*tasks)
+
+        window: dict[str, float] = {}
+        asyncio.run(main())
+        wall = time.perf_counter() - window["t0"]
+        client_cpu = time.process_time() - window["c0"]
+        server_cpu = _cpu_seconds(server.pid) - window["s0"]
+    finally:
+        server.terminate()
+        server.wait(10)
+    conn = sqlite3.connect(db)
+    stored = Counter(dict(conn.execute(
+        "SELECT action, count(*) FROM need_events WHERE id > ? AND action NOT IN ('register', 'assign', 'overdue')"
+        " GROUP BY action", (before_event,)).fetchall()))
+    stored["submit"] = conn.execute("SELECT count(*) FROM needs WHERE id > ?", (before_need,)).fetchone()[0]
+    registered = conn.execute("SELECT count(*) FROM need_events WHERE id > ? AND action = 'register'",
+                              (before_event,)).fetchone()[0]
+    conn.close()
+    requests = sum(len(v) for k, v in stats.ms.items() if k != "login")
+    server_ms = _server_ms(log)
+    return {
+        "staff": n_staff, "residents": n_residents, "seconds": round(wall, 1),
+        "requests": requests, "per_second": round(requests / wall, 1),
+        # CPU the server and this client process used (the machine is shared: wall-clock
+        # latencies include waiting for a core).
+        "server_cpu_seconds": round(server_cpu, 1), "client_cpu_seconds": round(client_cpu, 1),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 2),
+        "load_average": os.getloadavg(),
+        "latency_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99),
+                           "max": round(max(v), 1)} for k, v in sorted(stats.ms.items())},
+        # The same requests as timed inside the server (RequestLog): without the client's own
+        # scheduling delays on a shared machine.
+        "server_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99)}
+                      for k, v in sorted(server_ms.items())},
+        "acknowledged": dict(stats.acked), "stored": dict(stored), "registered_new": registered,
+        "lost": {k: v - stored.get(k, 0) for k, v in stats.acked.items() if v != stored.get(k, 0)},
+        "errors": {k: v for k, v in stats.errors.items() if v},
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _kind(method: str, path: str) -> str | None:
+    if path == "/staff/queue":
+        return "queue"
+    if path.startswith("/staff/needs/"):
+        return "detail" if method == "GET" else "action"
+    if path == "/api/needs" and method == "POST":
+        return "submit"
+    if path.startswith("/api/needs/"):
+        return "rate" if path.endswith("/rating") else "receipt"
+    return None
+
+
+def _server_ms(log: Path) -> dict[str, list[float]]:
+    """Per kind of request, the durations the server logged (one JSON line per request)."""
+    out: dict[str, list[float]] = defaultdict(list)
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        kind = _kind(rec.get("method", ""), rec.get("path", ""))
+        if kind and "ms" in rec:
+            out[kind].append(float(rec["ms"]))
+    return out
+
+
+def probe(db: Path, rounds: int = 200) -> dict:
+    """Service time per kind of request, one at a time through the real app in-process
+    (no network, no queueing): what a request costs the server on this database."""
+    from starlette.testclient import TestClient
+
+    from intake.app import create_app
+    from intake.staff_auth import issue_token
+    from intake.store import connect
+    from intake.workflow_config import load_needs_config
+
+    rng = random.Random(11)
+    conn = connect(db)
+    workers = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'grid_worker'")]
+    supervisors = [r[0] for r in conn.execute("SELECT staff_id FROM staff WHERE role = 'street_supervisor'")]
+    cfg = load_needs_config()
+    people = rng.sample(workers, 20) + rng.sample(supervisors, 5)
+    tokens = {s: issue_token(conn, s, cfg) for s in people}
+    conn.close()
+    ms: dict[str, list[float]] = defaultdict(list)
+    app = create_app(site_dir=None, db_path=db, rate_limit=None, compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
+
+    def timed(kind, fn):
+        t = time.perf_counter()
+        r = fn()
+        ms[kind].append((time.perf_counter() - t) * 1000)
+        return r
+
+    with TestClient(app) as c:
+        for i in range(rounds):
+            who = people[i % len(people)]
+            c.cookies.clear()
+            form = c.get("/staff/login")
+            c.post("/staff/login", data={"token": tokens[who], "csrf": _CSRF.search(form.text).group(1)},
+                   follow_redirects=False)
+            q = timed("queue", lambda: c.get("/staff/queue"))
+            if who in supervisors:
+                timed("area", lambda: c.get("/staff/area"))
+            refs = _REF.findall(q.text)
+            if refs:
+                ref = rng.choice(refs[:20])
+                d = timed("detail", lambda: c.get(f"/staff/needs/{ref}"))
+                actions = [a for a in _ACTION.findall(d.text) if a != "transfer"]
+                if actions:
+                    data = {"csrf": _CSRF.search(d.text).group(1), "action": rng.choice(actions), "note": "探测"}
+                    timed("action", lambda: c.post(f"/staff/needs/{ref}", data=data, follow_redirects=False))
+            body = {"compound_id": f"B{rng.randrange(COMPOUNDS):05d}", "category": rng.choice(CATEGORIES),
+                    "text": "探测：路灯不亮"}
+            r = timed("submit", lambda: c.post("/api/needs", json=body))
+            timed("receipt", lambda: c.get(r.json()["receipt_url"]))
+    return {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99)}
+            for k, v in sorted(ms.items())}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not start within 60 s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.staff_load", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    srv = sub.add_parser("serve")
+    srv.add_argument("--db", required=True)
+    srv.add_argument("--port", type=int, required=True)
+    parser.add_argument("--needs", type=int, default=1_000_000)
+    parser.add_argument("--staff", type=int, default=50)
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--staff-think", type=float, default=1.0, help="mean seconds between a staff member's steps")
+    parser.add_argument("--resident-think", type=float, default=2.0, help="mean seconds between a resident's steps")
+    parser.add_argument("--db", help="build (or reuse, if it exists) the database here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary database")
+    parser.add_argument("--probe", type=int, metavar="ROUNDS",
+                        help="instead of the load run: service time per request, one at a time in-process")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(Path(args.db), args.port)
+        return 0
+    tmp = None
+    if args.db:
+        db = Path(args.db)
+    else:
+        tmp = tempfile.mkdtemp(prefix="staff_load_")
+        db = Path(tmp) / "intake.sqlite"
+    built = None
+    if not db.exists():
+        print(f"building {args.needs:,} needs in {db} ...", file=sys.stderr)
+        built = build(db, args.needs)
+        print(json.dumps(built), file=sys.stderr)
+    if args.probe:
+        print(json.dumps({"probe_ms": probe(db, args.probe), "load_average": os.getloadavg(), "build": built},
+                         ensure_ascii=False, indent=1))
+        return 0
+    result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think)
+    result["build"] = built
+    result["db_mb"] = round(db.stat().st_size / 2**20)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    if tmp and not args.keep:
+        import shutil
+        shutil.rmtree(tmp)
+    return 0 if not result["lost"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
