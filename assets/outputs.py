@@ -13,21 +13,19 @@ from assets.governance import intake_counts
 from assets.ratings import ratings
 from ingest.filehash import cached_file_sha256
 from pipelines.inputs import read_decision_file, read_polygons
-from pipelines.publish import previous_release, publish
+from pipelines.publish import publish
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from plaques.keys import ensure_recorded, plaque_settings
 from plaques.orders import print_orders
-from plaques.pages import render_verification_pages
 from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
-from plaques.verify import active_plaque_urls
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
 from reports.excel import PEOPLE_CSV, write_people_csv
 from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
 from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
-from reports.site import render_site
-from reports.site_data import trend_months
+from reports.site_data import group_labels, public_rules, public_tables, trend_months
+from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
 
 DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
@@ -139,55 +137,55 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
 @dg.asset(
     key=["outputs", "public_site"],
     group_name="outputs",
-    kinds={"html"},
+    kinds={"sqlite"},
     owners=OWNERS,
     partitions_def=rating_dates,
     deps=[ratings, plaques, intake_counts],
     pool=WAREHOUSE_POOL,
 )
-def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
-    """The residents' static site: one page per compound and per plaque, an index with
-    search, built from aggregated tables only."""
+def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
+    """The public data of the rating date in one read-only file (``public.sqlite``): ratings,
+    suppressed public figures, trends, the plaque registry, published appeal replies. The
+    web service (``safestar serve``) renders every public page from it on request; no page
+    is written here."""
     as_of = as_of_of(context)
-    settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url, out_dir=folders.out)
+    keyring = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url,
+                              out_dir=folders.out).keyring
+    rules = policy.rules
     current = _on(warehouse, "marts.ratings", as_of)
     registry = _on(warehouse, "marts.plaques", as_of).drop("as_of", "demo", strict=False)
-    active = active_plaque_urls(registry, base_url=settings.base_url, keyring=settings.keyring)
-    intake = _on(warehouse, "marts.intake_counts", as_of)
-    site_dir = folders.staging(context.partition_key) / "site"
-    pages = render_site(
-        site_dir, as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
+    lapses = warehouse.query(
+        "SELECT compound_id, CAST(as_of + CAST(round(value) AS INTEGER) AS DATE) AS lapse_on FROM marts.explanations "
+        "WHERE as_of = ? AND kind = 'lift' AND key LIKE 'downgrade:%' AND value IS NOT NULL", [as_of])
+    tables = public_tables(
+        as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
         stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
-        history=_history(warehouse, as_of, since=trend_months(as_of)[0]), plaques=active,
-        checkins=intake.select("compound_id", pl.col("n_checkins_month").alias("n_month")),
-        needs=intake.select("compound_id", "n_needs_month"),
-        replies=_replies(context, folders),
-        previous=_previous_site(folders, context.partition_key),
+        history=_history(warehouse, as_of, since=trend_months(as_of)[0]),
+        suppress_below=rules.public.suppress_below, group_labels=group_labels(),
+        downgrade_labels={k: v.label for k, v in rules.downgrade.items()},
+        plaques=registry, plaque_paths={s: keyring.url("", s) for s in registry["serial"].to_list()},
+        intake=_on(warehouse, "marts.intake_counts", as_of), appeals=_appeals(context, folders), lapses=lapses,
     )
-    rendered = sum(1 for p in pages if p.parent.name == "c")
-    pages += render_verification_pages(site_dir, registry, current, keyring=settings.keyring,
-                                       previous=_previous_site(folders, context.partition_key))
+    path = write_publication(folders.staging(context.partition_key) / PUBLICATION_FILE, tables, {
+        "as_of": as_of.isoformat(), "suppress_below": str(rules.public.suppress_below),
+        "demo": "1" if folders.demo else "0", "ruleset_version": rules.version, "rules": public_rules(rules),
+    })
     return dg.MaterializeResult(metadata={
-        "files_written": len(pages), "compound_pages_rendered": rendered,
-        "compound_pages_reused": current.height - rendered, "site": str(site_dir),
+        "publication": str(path), "compounds": tables["compounds"].height, "plaques": tables["plaques"].height,
+        "months_withheld": int(tables["compounds"]["months_withheld"].sum()),
     })
 
 
-def _previous_site(folders: RunFolders, as_of: str) -> Path | None:
-    release = previous_release(folders.out, as_of)
-    return release / "site" if release is not None and (release / "site").is_dir() else None
-
-
-def _replies(context, folders: RunFolders) -> pl.DataFrame | None:
-    """Right-to-reply texts (回应说明) of valid appeals, for the public pages; unusable
-    appeal rows are reported and left out, never published."""
+def _appeals(context, folders: RunFolders) -> pl.DataFrame | None:
+    """Valid appeals (申诉) with their right-to-reply texts (回应说明), for the public pages;
+    unusable appeal rows are reported and left out, never published."""
     appeals = read_decision_file(folders.data, "appeals.csv")
     if appeals is None:
         return None
     good, bad = split_appeals(appeals)
     for row, reason in bad.select("row", "reason").iter_rows():
         context.log.warning(f"appeals.csv row {row} left out: {reason}")
-    return good.filter(pl.col("reply_text").is_not_null()).select("compound_id", "reply_text")
+    return good
 
 
 @dg.asset(

@@ -112,12 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: v for k, v in asdict(result).items() if k != "references"}, ensure_ascii=False))
         return 0 if result.failed == 0 else 1
     with tempfile.TemporaryDirectory() as tmp:
-        site, db = Path(tmp) / "site", Path(tmp) / "intake.sqlite"
-        site.mkdir()
-        ids = [f"C{i:05d}" for i in range(args.compounds)]
-        # The service only needs the compound list from the rendered site's search index.
-        (site / "search.json").write_text(json.dumps(
-            {"as_of": "2026-11-23", "fields": ["id"], "rows": [[i] for i in ids]}), encoding="utf-8")
+        from bench.site_serve_bench import synthetic_publication
+
+        db = Path(tmp) / "intake.sqlite"
+        site = synthetic_publication(Path(tmp) / "pub", args.compounds)  # the compounds a need may name
+        ids = [f"XM{i:06d}" for i in range(args.compounds)]
         port = _free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "intake", "serve", "--site", str(site), "--db", str(db),

@@ -1,4 +1,5 @@
-"""The intake service: serves the static site and takes safety needs and officer check-ins.
+"""The intake service: renders the public site on request and takes safety needs and officer
+check-ins.
 
 Every refusal is a 4xx with a JSON body ``{"error": <code>, "detail": <message>}``.
 Every response, of every route, carries the security headers (``intake.security``).
@@ -28,52 +29,54 @@ from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
 from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
 from intake.settings import IntakeSettings, intake_settings
-from intake.siteroot import SiteFiles, SiteRoot
+from intake.siteroot import Publications, SitePages, find_publication
+from reports.templating import environment
 from intake.staff_pages import StaffPages, StaffRefusal
 from intake.vocab import local_now
 from intake.workflow_config import load_needs_config
 from intake.workflow_receipt import ReceiptPages
-from reports.site_env import site_env
 
 # The pages' own scripts (no inline script: the CSP forbids it).
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "reports" / "static" / "site"
 _DEFAULT = object()
 
 
-def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None,
+def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | None = None, plaque_keyring=None,
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
                cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
                clock: Callable[[], datetime] = local_now) -> Starlette:
     """The ASGI app.
 
-    ``site_dir`` is the rendered site (its ``search.json`` lists the compounds a need may
-    name; ``compound_ids`` adds to it, or replaces it without a site). ``out_dir`` instead
-    serves the newest ``OUT_DIR/<as_of>/site`` and follows the nightly run without a
-    restart. ``settings`` is the policy (default ``config/intake.yaml``); ``rate_limit``
-    overrides its rate limit, None disables it (load tests on one loopback address).
-    ``trusted_proxies`` (default: the settings') are the proxy hops whose
-    X-Forwarded-For/-Proto are believed. ``cors_origins`` lets pages hosted elsewhere (a
-    CDN) post with JavaScript; they also pass the origin check. ``plaque_secret`` is
-    accepted for configuration symmetry with the plaque signer: a plaque is genuine exactly
-    when its verification page exists. ``clock`` is the service's notion of now for the
-    needs workflow (tests move it)."""
-    del plaque_secret
+    ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
+    one); ``out_dir`` instead follows ``OUT_DIR/latest`` and so each nightly publication
+    without a restart. Its compounds are those a need may name; ``compound_ids`` adds to
+    them, or replaces them without a publication. ``settings`` is the policy (default
+    ``config/intake.yaml``); ``rate_limit`` overrides its rate limit, None disables it (load
+    tests on one loopback address). ``trusted_proxies`` (default: the settings') are the
+    proxy hops whose X-Forwarded-For/-Proto are believed. ``cors_origins`` lets pages hosted
+    elsewhere (a CDN) post with JavaScript; they also pass the origin check.
+    ``plaque_keyring`` (or just ``plaque_secret``) verifies plaque signatures on request; without it, a plaque page opens
+    only at the signed path recorded when the plaque was issued. ``clock`` is the service's
+    notion of now for the needs workflow (tests move it)."""
+    if site_dir is not None and out_dir is not None:
+        raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
     if rate_limit is _DEFAULT:
         rate_limit = RateLimit(settings.rate_limit.burst, settings.rate_limit.per_second)
     proxies = list(settings.trusted_proxies if trusted_proxies is None else trusted_proxies)
-    root = SiteRoot(site_dir=site_dir, out_dir=out_dir)
-    has_site = root.current() is not None
-    compounds = CompoundList(lambda: (root.current() / "search.json") if has_site else None, compound_ids)
+    where = site_dir if site_dir is not None else out_dir
+    pubs = Publications(find_publication(where)) if where is not None else None
+    compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
-    h = Handlers(conn, compounds, root, TokenBuckets(rate_limit) if rate_limit else None, settings)
+    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit) if rate_limit else None, settings)
     needs_cfg = load_needs_config()
     staff = StaffPages(conn, needs_cfg, clock)
     receipts = ReceiptPages(conn, needs_cfg, clock)
     # Compile the service's templates now, not on a resident's first request.
-    for name in ("site_receipt.html", "site_404.html", "site_refusal.html", "officer_checkin.html"):
-        site_env().get_template(name)
+    for name in ("site_receipt.html", "site_404.html", "site_refusal.html", "site_compound.html", "site_plaque.html",
+                 "officer_checkin.html"):
+        environment().get_template(name)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -89,14 +92,14 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         *OfficerPage(h).routes(),
         # Any other /api/… path, any method: 405 with the right Allow, or a JSON 404.
         Mount("/api", request_response(h.api_unknown)),
-        Route("/p/{name}", h.plaque, methods=["GET", "HEAD"]),
-        Route("/p/{serial}/{sig}", h.plaque_folder, methods=["GET", "HEAD"]),
-        Route("/p/{serial}/{sig}/", h.plaque_folder, methods=["GET", "HEAD"]),
         Mount("/static", MethodGuard(StaticFiles(directory=SCRIPTS_DIR), []), name="static"),
         *staff.routes(),
     ]
-    if has_site:
-        routes.append(Mount("/", MethodGuard(SiteFiles(root), routes), name="site"))
+    if pubs is not None:
+        # Every other path is a public page, rendered from the publication; nothing on disk is
+        # served. GET and HEAD only; other methods a 405 with what the path accepts.
+        routes.append(Mount("/", MethodGuard(request_response(SitePages(pubs, plaque_secret, plaque_keyring).page), routes),
+                            name="site"))
     # Outermost first: the real client (trusted hops only), then the headers every response
     # carries, the log (and the 500 for a route's bug), the cap, the origin check.
     middleware = [

@@ -6,8 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from intake.siteroot import latest_site
+from intake.siteroot import find_publication
 from intake.store import DB_ENV, OUT_ENV, default_db_path, make_private_folder
+from plaques.keys import SECRET_ENV, load_keyring
 
 
 def _settings(args: argparse.Namespace):
@@ -25,9 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
-    site = Path(args.site) if args.site else latest_site(out)
-    if not (site / "search.json").is_file():
-        raise FileNotFoundError(f"{site} has no search.json: is it a rendered site folder?")
+    publication = find_publication(Path(args.site) if args.site else out)
     # One default for every command: the output folder's intake.sqlite, the file the
     # nightly run reads (see `officers add`).
     db = default_db_path(args.db, args.out)
@@ -39,9 +38,11 @@ def _serve(args: argparse.Namespace) -> int:
     make_private_folder(db.parent)
     configure_logging()
     limit = None if args.no_rate_limit else RateLimit(burst, rate)
-    app = create_app(site_dir=None if out else site, out_dir=out, db_path=db, rate_limit=limit,
+    app = create_app(site_dir=None if out else publication, out_dir=out, db_path=db, rate_limit=limit,
+                     plaque_keyring=load_keyring(out_dir=out) if os.environ.get(SECRET_ENV) else None,
                      trusted_proxies=proxies, cors_origins=args.cors_origin, settings=settings)
-    print(f"serving {site if not out else f'the latest site under {out}'} on http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
+    print(f"serving {publication if not out else f'the latest publication under {out}'} on "
+          f"http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
     serve(app, args.host, args.port, settings)
     return 0
 
@@ -73,10 +74,10 @@ def register(subparsers) -> None:
     from intake.staff_cli import register as register_staff
 
     register_staff(subparsers)
-    serve = subparsers.add_parser("serve", help="serve the public site and take needs and check-ins")
+    serve = subparsers.add_parser("serve", help="render the public site on request and take needs and check-ins")
     where = serve.add_mutually_exclusive_group()
-    where.add_argument("--site", help="a rendered site folder (OUT_DIR/<as_of>/site)")
-    where.add_argument("--out", help=f"output folder; serves its latest site (default ${OUT_ENV} or ./out)")
+    where.add_argument("--site", help="a publication: OUT_DIR/<as_of> or its public.sqlite (fixed)")
+    where.add_argument("--out", help=f"output folder; follows its latest publication (default ${OUT_ENV} or ./out)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", help=_DB_HELP)

@@ -5,37 +5,32 @@ loop; one connection serves the process (run one uvicorn worker per SQLite file)
 """
 from __future__ import annotations
 
-import re
 import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from intake import store, workflow
 from intake.bodies import Refusal, clean_text, contact_ok, fields_digest, idempotency_key, one_of, read_fields
 from intake.compounds import CompoundList
 from intake.ratelimit import TokenBuckets
 from intake.settings import IntakeSettings
-from intake.siteroot import SiteRoot
+from intake.siteroot import Publications
 from intake.tokens import check_token
 from intake.workflow_config import load_needs_config
 from intake.vocab import (CHECKIN_KINDS, CHECKIN_NOTE_MAX, CONTACT_MAX, NEED_CATEGORIES, NEED_TEXT_MAX,
                           REFUSAL_ZH)
-from plaques.sign import page_name, parse_page_name
-from reports.site_env import render_template
+from reports.templating import render_template
 
-_PLAQUE_PART = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
-_HTML = "text/html; charset=utf-8"
 
 
 class Handlers:
     """Request handlers bound to the service's state."""
 
-    def __init__(self, conn: sqlite3.Connection, compounds: CompoundList, root: SiteRoot,
+    def __init__(self, conn: sqlite3.Connection, compounds: CompoundList, root: Publications | None,
                  buckets: TokenBuckets | None, settings: IntakeSettings):
         self.conn, self.compounds, self.root = conn, compounds, root
         self.buckets, self.settings = buckets, settings
@@ -144,38 +139,6 @@ class Handlers:
         return JSONResponse({"status": "ok", "compounds": self.compounds.count(),
                              "site_as_of": self.compounds.as_of()})
 
-    async def plaque(self, request: Request) -> Response:
-        """``/p/<serial>.<signature>.html``: the plaque's page when it exists, else not genuine."""
-        name = request.path_params["name"]
-        parsed = parse_page_name(name)
-        page = self._plaque_page(*parsed) if parsed else None
-        if page is not None:
-            return FileResponse(page, media_type=_HTML)
-        # Any other path under /p/ is a plaque that does not verify.
-        return self._not_genuine(request, parsed[0] if parsed else name)
-
-    async def plaque_folder(self, request: Request) -> Response:
-        """``/p/<serial>/<signature>[/]``, the URL form of plaques printed before the flat
-        layout: a permanent redirect to the page when it exists, else not genuine."""
-        serial, sig = request.path_params["serial"], request.path_params["sig"]
-        if self._plaque_page(serial, sig) is not None:
-            return RedirectResponse(f"/p/{page_name(serial, sig)}", 308)
-        return self._not_genuine(request, serial)
-
-    def _plaque_page(self, serial: str, sig: str) -> Path | None:
-        site = self.root.current()
-        if site is None or not (_PLAQUE_PART.match(serial) and _PLAQUE_PART.match(sig)):
-            return None
-        page = site / "p" / page_name(serial, sig)
-        return page if page.is_file() else None
-
-    def _not_genuine(self, request: Request, serial: str) -> Response:
-        request.state.refusal = "not_genuine"
-        site = self.root.current()
-        if site is not None and (site / "404.html").is_file():
-            return FileResponse(site / "404.html", status_code=404, media_type=_HTML)
-        return HTMLResponse(render_template("site_404.html", serial=serial), 404)
-
     async def api_unknown(self, request: Request) -> Response:
         allowed = allowed_methods(request.app.routes, request.url.path)
         if allowed:
@@ -195,10 +158,10 @@ class Handlers:
 
     async def on_http(self, request: Request, exc: HTTPException) -> Response:
         request.state.refusal = f"http_{exc.status_code}"
-        if request.url.path.startswith("/api/") or self.root.current() is None:
+        if request.url.path.startswith("/api/") or self.root is None:
             return JSONResponse({"error": "method_not_allowed" if exc.status_code == 405 else "not_found",
                                  "detail": str(exc.detail)}, exc.status_code, headers=exc.headers)
-        return HTMLResponse(render_template("site_404.html", serial=None), exc.status_code, headers=exc.headers)
+        return HTMLResponse(render_template("site_404.html", not_genuine=False), exc.status_code, headers=exc.headers)
 
 
 def _key_reused() -> Refusal:

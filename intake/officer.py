@@ -20,7 +20,7 @@ from intake.bodies import Refusal
 from intake.handlers import Handlers
 from intake.tokens import check_token, close_session, open_session, session_officer
 from intake.vocab import CHECKIN_KINDS, REFUSAL_ZH
-from reports.site_env import render_template
+from reports.templating import render_template
 
 COOKIE = "ss_officer"
 PATH = "/officer"

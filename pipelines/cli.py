@@ -198,7 +198,7 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     run_rating(data, out, as_of, rules=Path(args.rules) if args.rules else None, demo=args.demo)
     print(f"rated {as_of} in {time.perf_counter() - t0:.1f}s → {out / as_of.isoformat()} "
-          f"(ratings.csv, site/, map/, report/, plaques/); warehouse {out / 'warehouse.duckdb'}")
+          f"(ratings.csv, public.sqlite, map/, report/, plaques/); warehouse {out / 'warehouse.duckdb'}")
     return 0
 
 
@@ -253,7 +253,7 @@ def cmd_demo(args) -> int:
         print(f"== monthly ranking {month:%Y-%m}")
         run_monthly_ranking(data, out, month, demo=True)
     print(f"demo done in {time.perf_counter() - t0:.1f}s: results in {out}/{city['second_as_of']}/ "
-          f"(ratings.csv, report/index.html, map/index.html, site/index.html, plaques/), "
+          f"(ratings.csv, report/index.html, map/index.html, public.sqlite, plaques/), "
           f"monthly ranking in {out}/monthly/{end:%Y-%m}/")
     return 0
 
@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default="demo/out", help="OUT_DIR holding warehouse.duckdb")
     explain.set_defaults(func=cmd_explain)
 
-    for module in ("plaques.cli", "intake.cli"):
+    for module in ("plaques.cli", "intake.cli", "reports.site_export"):
         try:
             __import__(module, fromlist=["register"]).register(sub)
         except ModuleNotFoundError as exc:

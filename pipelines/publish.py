@@ -1,14 +1,19 @@
 """Atomic publication of a rating date's outputs.
 
 Assets write into OUT_DIR/.staging/<as_of>/. Publishing moves that folder to
-OUT_DIR/.releases/<as_of>.<n>/ and points the symlink OUT_DIR/<as_of> at it with one
-rename, so a reader (or a kill -9) sees either the last good publication or the new one.
+OUT_DIR/.releases/<as_of>.<n>/ and points the symlink OUT_DIR/<as_of> (and OUT_DIR/latest
+for the newest date) at it with one rename, so a reader (or a kill -9) sees either the last
+good publication or the new one. The web service follows OUT_DIR/latest/public.sqlite
+(intake.siteroot); a replaced release's files stay readable to a process that still holds
+them open.
 """
 from __future__ import annotations
 
 import os
 import shutil
 from pathlib import Path
+
+LATEST = "latest"  # OUT_DIR/latest: the newest rating date's publication
 
 
 def _releases(out: Path, as_of: str) -> list[Path]:
@@ -43,7 +48,7 @@ def publish(out: Path, as_of: str) -> Path:
     _swap_link(link, release)
     dated = sorted(p.name for p in out.iterdir() if p.is_symlink() and _is_date(p.name))
     if dated and dated[-1] == as_of:
-        _swap_link(out / "latest", release)
+        _swap_link(out / LATEST, release)
     for old in existing:
         shutil.rmtree(old, ignore_errors=True)
     return link
@@ -60,11 +65,3 @@ def fresh_staging(out: Path, as_of: str) -> Path:
 
 def _is_date(name: str) -> bool:
     return len(name) == 10 and name[4] == "-" and name[7] == "-" and name.replace("-", "").isdigit()
-
-
-def previous_release(out: Path, as_of: str) -> Path | None:
-    """The published folder of the latest rating date before `as_of`, if any."""
-    if not out.exists():
-        return None
-    dates = sorted(p.name for p in out.iterdir() if p.is_symlink() and _is_date(p.name) and p.name < as_of)
-    return (out / dates[-1]).resolve() if dates else None

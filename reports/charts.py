@@ -170,3 +170,32 @@ def _date_ticks(dates: list[str], most: int = 4) -> tuple[list[str], str, str]:
 def _utc_ms(day: str) -> int:
     d = date.fromisoformat(day)
     return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
+# --- The public site's trend chart ---------------------------------------------------------
+def trend_chart_svg(months: list[dict], suppress_below: int, *, withheld: bool = False) -> str:
+    """The 12-month trend of a public page: bars of the month's incidents, a line of the
+    safety index. ``months``: month (YYYY-MM), n (None: under the threshold, or withheld),
+    safety_index. A suppressed month is drawn as a pale band from 0 to ``suppress_below - 1``
+    (the same for a 1 as for a 2), never as a height; withheld counts are not drawn."""
+
+    top = suppress_below - 1
+    rows = [{"label": f"{int(m['month'][5:])}月", "n": None if withheld else m["n"],
+             "band": top if not withheld and m["n"] is None else None, "index": m["safety_index"]} for m in months]
+    peak = max([r["n"] or 0 for r in rows] + [top + 1])
+    x = alt.X("label:N", sort=[r["label"] for r in rows], title=None, axis=alt.Axis(labelAngle=0, labelFontSize=10))
+    base = alt.Chart(alt.Data(values=rows)).properties(width=300, height=140)
+    line = base.mark_line(color="#1d4ed8", point=True).encode(
+        x=x, y=alt.Y("index:Q", scale=alt.Scale(domain=[0, 100]), title="平安指数（线）",
+                     axis=alt.Axis(orient="right", tickCount=5)))
+    if withheld:
+        chart = line
+    else:
+        counts = alt.Scale(domain=[0, peak], nice=True)
+        bars = alt.layer(
+            base.mark_bar(color="#b93b0a").encode(
+                x=x, y=alt.Y("n:Q", scale=counts, title="案事件数（柱）", axis=alt.Axis(tickMinStep=1, format="d"))),
+            base.mark_bar(color="#b93b0a", opacity=0.25).encode(x=x, y=alt.Y("band:Q", scale=counts)),
+        )
+        chart = alt.layer(bars, line).resolve_scale(y="independent")
+    return to_svg(chart)

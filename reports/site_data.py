@@ -1,46 +1,99 @@
-"""Shapes the aggregated tables into one record per compound page (vectorised, no I/O).
+"""The public data of a rating date: every figure a public page may show, already
+suppressed (vectorised, no I/O).
 
-Only ratings, the registry's public fields and the public aggregates go in; events never.
+Only ratings, the registry's public fields, the public aggregates, the plaque registry and
+the published appeal replies go in; events never. Small counts are suppressed HERE, before
+any page or chart sees them: a count of incidents or residents' needs under the threshold is
+stored as null ("少量"), and a compound's monthly counts are withheld altogether when, read
+together with its category table, they would pin a hidden count to one value
+(``pinned``: the reasoning an attacker would do, see tests/site/test_suppression.py).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from datetime import date
 
 import polars as pl
-from pandera.typing.polars import DataFrame
+import yaml
 
-from reports.site_slug import page_slug
+from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
+from reports.templating import BIDI_CONTROLS
+from scoring.rules import DEFAULT_TAXONOMY
 
-SUPPRESS_BELOW = 3
-SUPPRESSED = "少量"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
+# Bidirectional overrides and isolates: escaping leaves them, and they would let a name
+# reorder the text around it on the page. Public text never needs them.
+_BIDI = BIDI_CONTROLS.pattern
+TEXT_COLUMNS = ["name", "aliases", "district", "street", "community", "reply_text", "label"]
+
+
+def public_rules(rules) -> str:
+    """What the 评定说明 page states about the rules the ratings were made with (JSON, for the
+    publication's meta): star thresholds, window, veto and downgrade kinds, plaque stability."""
+    return json.dumps({
+        "thresholds": {str(k): v for k, v in sorted(rules.stars.thresholds.items(), reverse=True)},
+        "floor": rules.stars.floor, "window_months": rules.window.months,
+        "veto": [rules.label(c) for c in rules.veto.categories],
+        "downgrades": [{"label": d.label, "steps": d.steps} for d in rules.downgrade.values()],
+        "plaque_stability_days": rules.plaque_stability_days, "suppress_below": rules.public.suppress_below,
+    }, ensure_ascii=False, sort_keys=True)
+
+
+def group_labels() -> dict[str, str]:
+    """Category group -> its public label, in the taxonomy's order (``config/taxonomy.yaml``)."""
+    groups = (yaml.safe_load(DEFAULT_TAXONOMY.read_text(encoding="utf-8")) or {}).get("groups") or {}
+    return {g: (v or {}).get("public", g) for g, v in groups.items()}
+
+
+def page_slug(compound_id: str) -> str:
+    """The URL name of a compound's page: the id itself when URL- and path-safe."""
+    if _SAFE_ID.match(compound_id):
+        return compound_id
+    return "x" + hashlib.sha1(compound_id.encode("utf-8")).hexdigest()[:16]
+
+
+def street_slug(district: str, street: str) -> str:
+    """Stable URL name of a street's list."""
+    return hashlib.sha1(f"{district}|{street}".encode()).hexdigest()[:10]
 
 
 def trend_months(as_of: date) -> list[date]:
     """The first days of the 12 months ending with the month of ``as_of``."""
     idx = as_of.year * 12 + as_of.month - 1
-    return [date((i) // 12, (i) % 12 + 1, 1) for i in range(idx - 11, idx + 1)]
+    return [date(i // 12, i % 12 + 1, 1) for i in range(idx - 11, idx + 1)]
 
 
-def compound_base(ratings: DataFrame[Rating], compounds: DataFrame[Compound], as_of: date) -> pl.DataFrame:
-    """One row per compound in the registry or the ratings of ``as_of``, with its rating
-    (``not_rated`` when it has none) and its public registry fields."""
+def suppressed(n: pl.Expr, below: int) -> pl.Expr:
+    """``n`` with the counts 1 .. below-1 replaced by null (0 and larger counts stay)."""
+    return pl.when((n > 0) & (n < below)).then(None).otherwise(n)
+
+
+def pinned(shown: pl.Expr, hidden: pl.Expr, other_lo: pl.Expr, other_hi: pl.Expr, below: int) -> pl.Expr:
+    """Whether a hidden cell of a table (shown sum ``shown``, ``hidden`` cells each 1..below-1)
+    is pinned to one value once the table's total is known to lie in [other_lo, other_hi]
+    (the range another table of the same incidents gives)."""
+    top = below - 1
+    lo = pl.max_horizontal(shown + hidden, other_lo)
+    hi = pl.min_horizontal(shown + top * hidden, other_hi)
+    cell_lo = pl.max_horizontal(pl.lit(1), lo - shown - top * (hidden - 1))
+    cell_hi = pl.min_horizontal(pl.lit(top), hi - shown - (hidden - 1))
+    return (hidden > 0) & (cell_lo >= cell_hi)
+
+
+def _base(ratings: pl.DataFrame, compounds: pl.DataFrame, as_of: date) -> pl.DataFrame:
     r = ratings.filter(pl.col(Rating.as_of) == as_of).select(
-        Rating.compound_id, Rating.name, Rating.district, Rating.street,
-        Rating.safety_index, Rating.stars, Rating.status, Rating.rules,
-    )
+        Rating.compound_id, Rating.name, Rating.district, Rating.street, Rating.safety_index, Rating.stars,
+        Rating.status, Rating.rules)
     c = compounds.select(
-        pl.col(Compound.compound_id),
-        pl.col(Compound.name).alias("reg_name"),
-        pl.col(Compound.aliases).fill_null(""),
-        pl.col(Compound.district).alias("reg_district"),
-        pl.col(Compound.street).alias("reg_street"),
-        pl.col(Compound.community).fill_null(""),
-    )
-    base = c.join(r, on="compound_id", how="full", coalesce=True)
-    return base.select(
+        Compound.compound_id, pl.col(Compound.name).alias("reg_name"), pl.col(Compound.aliases).fill_null(""),
+        pl.col(Compound.district).alias("reg_district"), pl.col(Compound.street).alias("reg_street"),
+        pl.col(Compound.community).fill_null(""))
+    return c.join(r, on="compound_id", how="full", coalesce=True).select(
         "compound_id",
         pl.coalesce("name", "reg_name").alias("name"),
         pl.col("aliases").fill_null(""),
@@ -52,71 +105,56 @@ def compound_base(ratings: DataFrame[Rating], compounds: DataFrame[Compound], as
         pl.col("status").fill_null("not_rated"),
         pl.col("rules").fill_null(""),
     ).with_columns(
-        pl.col("compound_id").map_elements(page_slug, return_dtype=pl.String).alias("slug")
+        pl.col("compound_id").map_elements(page_slug, return_dtype=pl.String).alias("slug"),
+        pl.struct("district", "street").map_elements(lambda d: street_slug(d["district"], d["street"]),
+                                                     return_dtype=pl.String).alias("street_slug"),
     ).sort("compound_id")
 
 
-def area_comparison(base: pl.DataFrame) -> pl.DataFrame:
-    """Average index and five-star share of each compound's street and district (rated
-    compounds only), joined onto ``base`` as ``street_*``/``district_*``/``city_*``."""
-    rated = base.filter(pl.col("status") != "not_rated")
-    aggs = [
-        pl.col("safety_index").mean().alias("avg"),
-        (pl.col("stars") == 5).mean().alias("five"),
-        pl.len().alias("n"),
-    ]
-    street = rated.group_by("district", "street").agg(aggs)
-    district = rated.group_by("district").agg(aggs)
-    city = rated.select(aggs)
-    out = (
-        base.join(street.rename({"avg": "street_avg", "five": "street_five", "n": "street_n"}),
-                  on=["district", "street"], how="left")
-        .join(district.rename({"avg": "district_avg", "five": "district_five", "n": "district_n"}),
+def _areas(base: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Average index and five-star share per street, district and city (rated compounds
+    only): ``base`` with them joined, and one row per district plus the city (district null)."""
+    rated = pl.col("status") != "not_rated"
+    aggs = [pl.col("safety_index").filter(rated).mean().alias("avg"),
+            (pl.col("stars") == 5).filter(rated).mean().alias("five")]
+    street = base.group_by("district", "street").agg(aggs)
+    with_areas = (
+        base.join(street.rename({"avg": "street_avg", "five": "street_five"}), on=["district", "street"], how="left")
+        .join(base.group_by("district").agg(aggs).rename({"avg": "district_avg", "five": "district_five"}),
               on="district", how="left")
     )
-    city_row = city.row(0) if city.height else (None, None, 0)
-    return out.with_columns(
-        pl.lit(city_row[0], pl.Float64).alias("city_avg"),
-        pl.lit(city_row[1], pl.Float64).alias("city_five"),
-    )
+    counts = [pl.len().alias("n"), rated.sum().alias("n_rated"), (pl.col("stars") == 5).sum().alias("n_five"), *aggs]
+    districts = pl.concat([base.group_by("district").agg(counts).sort("district"),
+                           base.select(pl.lit(None, pl.String).alias("district"), *counts)], how="vertical_relaxed")
+    return with_areas, districts
 
 
-def group_counts(stats: DataFrame[CompoundPublicStats], as_of: date, group_order: list[str],
-                 labels: dict[str, str]) -> pl.DataFrame:
-    """Per compound: the groups with at least one counted incident, as display rows.
-
-    Groups with none are not listed. Counts under 3 read "少量" and are ordered by the fixed
-    group order, not by count, so their order does not reveal a 1 from a 2."""
-    order = {g: i for i, g in enumerate(group_order)}
+def _groups(stats: pl.DataFrame, as_of: date, labels: dict[str, str], below: int) -> pl.DataFrame:
+    """compound_id, ord, group, label, n (null = under the threshold) of the groups with at
+    least one counted incident, in display order: exact counts largest first, then the
+    suppressed ones in the fixed group order (so their order does not tell a 1 from a 2)."""
+    order = {g: i for i, g in enumerate(labels)}
     s = (
         stats.filter((pl.col(CompoundPublicStats.as_of) == as_of) & (pl.col(CompoundPublicStats.n) > 0))
         .group_by(CompoundPublicStats.compound_id, CompoundPublicStats.category_group)
-        .agg(pl.col(CompoundPublicStats.n).sum())
+        .agg(pl.col(CompoundPublicStats.n).sum().cast(pl.Int64))
+        .rename({"category_group": "group"})
     )
-    shown = pl.col("n") >= SUPPRESS_BELOW
     return (
         s.with_columns(
-            pl.col("category_group").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("g_ord"),
-            pl.col("category_group").replace_strict(labels, default=pl.col("category_group"),
-                                                    return_dtype=pl.String).alias("label"),
-            pl.when(shown).then(pl.col("n").cast(pl.String)).otherwise(pl.lit(SUPPRESSED)).alias("shown"),
-            pl.when(shown).then(pl.col("n")).otherwise(0).alias("sort_n"),
+            suppressed(pl.col("n"), below).alias("n"),
+            pl.col("group").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("g_ord"),
+            pl.col("group").replace_strict(labels, default=pl.col("group"), return_dtype=pl.String).alias("label"),
         )
-        .sort(["compound_id", "sort_n", "g_ord", "category_group"], descending=[False, True, False, False])
-        .group_by("compound_id", maintain_order=True)
-        .agg(
-            pl.struct(pl.col("label"), pl.col("shown")).alias("groups"),
-            # Tips follow the groups with the most incidents, suppressed or not.
-            pl.col("category_group").sort_by(["n", "g_ord"], descending=[True, False]).head(2).alias("leading"),
-            pl.col("n").sum().alias("n_total"),
-        )
+        .sort(["compound_id", "n", "g_ord", "group"], descending=[False, True, False, False], nulls_last=True)
+        .with_columns(pl.int_range(pl.len()).over("compound_id").cast(pl.Int32).alias("ord"))
+        .select("compound_id", "ord", "group", "label", "n")
     )
 
 
-def monthly_trend(base: pl.DataFrame, monthly: DataFrame[CompoundMonthly],
-                  history: DataFrame[Rating], as_of: date) -> pl.DataFrame:
-    """Per compound: 12 monthly incident counts and the month's safety index (from the
-    monthly table, else the last rating of that month in ``history``)."""
+def _months(base: pl.DataFrame, monthly: pl.DataFrame, history: pl.DataFrame, as_of: date,
+            below: int) -> pl.DataFrame:
+    """compound_id, month, n (suppressed), safety_index: 12 months per compound."""
     months = pl.DataFrame({"month": trend_months(as_of)}, schema={"month": pl.Date})
     grid = base.select("compound_id").join(months, how="cross")
     m = monthly.filter(pl.col(CompoundMonthly.as_of) == as_of).group_by(
@@ -132,43 +170,147 @@ def monthly_trend(base: pl.DataFrame, monthly: DataFrame[CompoundMonthly],
     return (
         grid.join(m, on=["compound_id", "month"], how="left")
         .join(h, on=["compound_id", "month"], how="left")
-        .with_columns(
-            pl.col("n_events").fill_null(0).cast(pl.Int64),
-            pl.coalesce("safety_index", "hist_index").alias("month_index"),
-        )
+        .select("compound_id", "month", pl.col("n_events").fill_null(0).cast(pl.Int64).alias("n_raw"),
+                pl.coalesce("safety_index", "hist_index").alias("safety_index"))
         .sort("compound_id", "month")
-        .group_by("compound_id", maintain_order=True)
-        .agg(pl.col("month"), pl.col("n_events"), pl.col("month_index"))
     )
 
 
-def side_tables(base: pl.DataFrame, plaques: pl.DataFrame | None, checkins: pl.DataFrame | None,
-                replies: pl.DataFrame | None, needs: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Joins the optional per-compound inputs: plaque link, check-ins and residents'
-    needs this month, the right-to-reply text."""
-    out = base
-    if needs is not None and needs.height:
-        n = needs.group_by("compound_id").agg(pl.col("n_needs_month").sum().cast(pl.Int64))
-        out = out.join(n, on="compound_id", how="left")
+def _withheld(groups: pl.DataFrame, months: pl.DataFrame, below: int) -> pl.DataFrame:
+    """compound_id, months_withheld: True where the monthly counts, read with the category
+    table, would pin a hidden count (either table's)."""
+    top = below - 1
+
+    def sums(frame: pl.DataFrame, n: str, prefix: str) -> pl.DataFrame:
+        return frame.group_by("compound_id").agg(
+            pl.col(n).fill_null(0).sum().cast(pl.Int64).alias(f"{prefix}_shown"),
+            pl.col(n).is_null().sum().cast(pl.Int64).alias(f"{prefix}_hidden"))
+
+    a = sums(groups, "n", "a")
+    b = sums(months.with_columns(suppressed(pl.col("n_raw"), below).alias("n")), "n", "b")
+    both = a.join(b, on="compound_id", how="full", coalesce=True).fill_null(0)
+    a_lo, a_hi = pl.col("a_shown") + pl.col("a_hidden"), pl.col("a_shown") + top * pl.col("a_hidden")
+    b_lo, b_hi = pl.col("b_shown") + pl.col("b_hidden"), pl.col("b_shown") + top * pl.col("b_hidden")
+    return both.select(
+        "compound_id",
+        (pinned(pl.col("a_shown"), pl.col("a_hidden"), b_lo, b_hi, below)
+         | pinned(pl.col("b_shown"), pl.col("b_hidden"), a_lo, a_hi, below)).alias("months_withheld"),
+    )
+
+
+def _plaques(registry: pl.DataFrame | None, paths: dict[str, str]) -> pl.DataFrame:
+    """Every plaque ever issued with its public status: ``current``, ``superseded`` (with the
+    compound's current plaque) or ``withdrawn`` (a superseded plaque whose replacement was
+    withdrawn since reads as withdrawn: the wall should not carry it either way)."""
+    schema = {"serial": pl.String, "compound_id": pl.String, "stars": pl.Int8, "rating_year": pl.Int32,
+              "issued_on": pl.Date, "status_changed_on": pl.Date, "status": pl.String,
+              "current_serial": pl.String, "current_stars": pl.Int8, "path": pl.String}
+    if registry is None or registry.is_empty():
+        return pl.DataFrame(schema=schema)
+    active = registry.filter(pl.col(Plaque.status) == "active").select(
+        Plaque.compound_id, pl.col(Plaque.serial).alias("current_serial"), pl.col(Plaque.stars).alias("current_stars"))
+    status = pl.col(Plaque.status)
+    superseded = (status == "superseded") & pl.col("current_serial").is_not_null()
+    return registry.join(active, on=Plaque.compound_id, how="left").select(
+        Plaque.serial, Plaque.compound_id, pl.col(Plaque.stars).cast(pl.Int8),
+        pl.col(Plaque.rating_year).cast(pl.Int32), pl.col(Plaque.issued_on).cast(pl.Date),
+        pl.col(Plaque.status_changed_on).cast(pl.Date),
+        pl.when(status == "active").then(pl.lit("current")).when(superseded).then(pl.lit("superseded"))
+        .otherwise(pl.lit("withdrawn")).alias("status"),
+        pl.when(superseded).then(pl.col("current_serial")).alias("current_serial"),
+        pl.when(superseded).then(pl.col("current_stars")).cast(pl.Int8).alias("current_stars"),
+        pl.col(Plaque.serial).replace_strict(paths, default=None, return_dtype=pl.String).alias("path"),
+    ).sort("serial")
+
+
+def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame, stats: pl.DataFrame,
+                  monthly: pl.DataFrame, history: pl.DataFrame, suppress_below: int,
+                  group_labels: dict[str, str], downgrade_labels: dict[str, str],
+                  plaques: pl.DataFrame | None = None, plaque_paths: dict[str, str] | None = None,
+                  intake: pl.DataFrame | None = None, appeals: pl.DataFrame | None = None,
+                  lapses: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+    """The tables of the publication file (see ``reports.site_store``), suppressed.
+
+    ``plaques``: the plaque registry of the date, ``plaque_paths`` serial -> URL path of its
+    page; ``intake``: compound_id, n_checkins_month, n_needs_month; ``appeals``: valid appeals
+    (schemas.decisions.Appeal); ``lapses``: compound_id, lapse_on (when its downgrades lapse if
+    nothing new is recorded)."""
+    below = suppress_below
+    ratings, stats = Rating.validate(ratings), CompoundPublicStats.validate(stats)
+    monthly, compounds = CompoundMonthly.validate(monthly), Compound.validate(compounds)
+    base = _base(ratings, compounds, as_of)
+    base, districts = _areas(base)
+    groups = _groups(stats, as_of, group_labels, below)
+    months = _months(base, monthly, history, as_of, below)
+    withheld = _withheld(groups, months, below)
+    base = base.join(withheld, on="compound_id", how="left").with_columns(pl.col("months_withheld").fill_null(False))
+    months = months.join(base.select("compound_id", "months_withheld"), on="compound_id").select(
+        "compound_id", pl.col("month").dt.strftime("%Y-%m").alias("month"),
+        pl.when(pl.col("months_withheld")).then(None).otherwise(suppressed(pl.col("n_raw"), below)).alias("n"),
+        pl.col("months_withheld").alias("withheld"), "safety_index")
+
+    # Downgrade kinds by their public labels (config/rules.yaml), in the rules' order.
+    kinds = list(downgrade_labels)
+    down = (
+        base.select("compound_id", pl.col("rules").str.split("|").alias("rule")).explode("rule")
+        .filter(pl.col("rule").str.starts_with("downgrade:"))
+        .with_columns(pl.col("rule").str.strip_prefix("downgrade:").alias("kind"))
+        .filter(pl.col("kind").is_in(kinds))
+        .with_columns(pl.col("kind").replace_strict({k: i for i, k in enumerate(kinds)}, return_dtype=pl.Int32).alias("k"))
+        .sort("compound_id", "k").unique(["compound_id", "kind"], maintain_order=True)
+        .group_by("compound_id", maintain_order=True)
+        .agg(pl.col("kind").replace_strict(downgrade_labels, return_dtype=pl.String).str.join("、").alias("downgrade_kinds"))
+    )
+    base = base.join(down, on="compound_id", how="left")
+    if lapses is not None and lapses.height:
+        base = base.join(lapses.group_by("compound_id").agg(pl.col("lapse_on").max()), on="compound_id", how="left")
     else:
-        out = out.with_columns(pl.lit(None, pl.Int64).alias("n_needs_month"))
-    if plaques is not None and plaques.height:
-        p = plaques.select("compound_id", "serial", "url").sort("compound_id", "serial").group_by(
-            "compound_id", maintain_order=True).agg(pl.col("serial").first(), pl.col("url").first())
-        out = out.join(p, on="compound_id", how="left")
+        base = base.with_columns(pl.lit(None, pl.Date).alias("lapse_on"))
+    base = base.with_columns(
+        pl.when(pl.col("status") == "vetoed").then(pl.lit(date(as_of.year + 1, 1, 1)))
+        .when(pl.col("status") == "downgraded").then(pl.col("lapse_on")).otherwise(None).alias("lapse_on"))
+
+    if intake is not None and intake.height:
+        counts = intake.group_by("compound_id").agg(
+            pl.col("n_checkins_month").sum().cast(pl.Int64), pl.col("n_needs_month").sum().cast(pl.Int64))
+        base = base.join(counts, on="compound_id", how="left")
     else:
-        out = out.with_columns(pl.lit(None, pl.String).alias("serial"), pl.lit(None, pl.String).alias("url"))
-    if checkins is not None and checkins.height:
-        c = checkins.group_by("compound_id").agg(pl.col("n_month").sum().cast(pl.Int64))
-        out = out.join(c, on="compound_id", how="left")
+        base = base.with_columns(pl.lit(None, pl.Int64).alias("n_checkins_month"),
+                                 pl.lit(None, pl.Int64).alias("n_needs_month"))
+    base = base.with_columns(pl.col("n_checkins_month").fill_null(0),
+                             suppressed(pl.col("n_needs_month").fill_null(0), below).alias("n_needs_month"))
+
+    plaque_table = _plaques(plaques, plaque_paths or {})
+    current = plaque_table.filter(pl.col("status") == "current").sort("serial").group_by(
+        "compound_id", maintain_order=True).agg(pl.col("serial").first().alias("plaque_serial"),
+                                                pl.col("path").first().alias("plaque_path"))
+    base = base.join(current, on="compound_id", how="left")
+
+    if appeals is not None and appeals.height:
+        latest = appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
+            pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
+            pl.col("outcome").last().alias("appeal_outcome"),
+            pl.col("reply_text").drop_nulls().str.strip_chars().filter(pl.col("reply_text").drop_nulls().str.strip_chars() != "")
+            .str.join("\n\n").alias("reply_text"))
+        base = base.join(latest, on="compound_id", how="left")
     else:
-        out = out.with_columns(pl.lit(None, pl.Int64).alias("n_month"))
-    if replies is not None and replies.height:
-        r = (
-            replies.filter(pl.col("reply_text").is_not_null() & (pl.col("reply_text").str.strip_chars() != ""))
-            .group_by("compound_id").agg(pl.col("reply_text").str.strip_chars().sort().str.join("\n\n"))
-        )
-        out = out.join(r, on="compound_id", how="left")
-    else:
-        out = out.with_columns(pl.lit(None, pl.String).alias("reply_text"))
-    return out.with_columns(pl.col("n_month").fill_null(0), pl.col("n_needs_month").fill_null(0))
+        base = base.with_columns(pl.lit(None, pl.Date).alias("appeal_filed"), pl.lit(None, pl.String).alias("appeal_status"),
+                                 pl.lit(None, pl.String).alias("appeal_outcome"), pl.lit(None, pl.String).alias("reply_text"))
+    base = base.with_columns(pl.when(pl.col("reply_text") == "").then(None).otherwise(pl.col("reply_text")).alias("reply_text"))
+
+    # Tips follow the leading groups as the page shows them (never the hidden counts).
+    leading = groups.filter(pl.col("ord") < 2).group_by("compound_id").agg(
+        pl.col("group").sort_by("ord").str.join("|").alias("leading"))
+    base = base.join(leading, on="compound_id", how="left")
+    streets = base.group_by("street_slug", "district", "street").agg(pl.len().alias("n")).sort("district", "street")
+    compounds_out = base.select(
+        "compound_id", "slug", "name", "aliases", "district", "street", "community", "street_slug",
+        "safety_index", "stars", "status", "downgrade_kinds", "lapse_on", "months_withheld",
+        "street_avg", "street_five", "district_avg", "district_five", "plaque_serial", "plaque_path",
+        pl.col("n_checkins_month").alias("n_checkins"), pl.col("n_needs_month").alias("n_needs"),
+        "appeal_filed", "appeal_status", "appeal_outcome", "reply_text", "leading",
+    ).sort("compound_id")
+    out = {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),
+           "streets": streets, "districts": districts, "plaques": plaque_table}
+    return {k: v.with_columns(pl.col(c).str.replace_all(_BIDI, "") for c in TEXT_COLUMNS if c in v.columns)
+            for k, v in out.items()}

@@ -1,9 +1,13 @@
 """The one Jinja2 environment of SafeStar: every template under reports/templates/."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 @lru_cache(maxsize=1)
@@ -21,9 +25,10 @@ def environment() -> Environment:
     )
     # Filters live beside the renderers that need them; imported here to avoid cycles.
     from reports.analyst import safe_file_name
-    from reports.site_slug import page_slug
+    from reports.site_data import page_slug
 
     env.filters["slug"] = page_slug
+    env.filters["plain"] = lambda text: BIDI_CONTROLS.sub("", str(text))  # no bidi overrides in shown text
     env.filters["fname"] = lambda cid: safe_file_name(str(cid))
     env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{v:.{d}%}"
     env.filters["num"] = lambda v, d=1: "—" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")

@@ -86,6 +86,22 @@ def _scan_containers(name: str, data: bytes, needles: list[str], hits: list[Hit]
         except Exception:  # nested columns: their repr still carries every string
             cells = repr(frame.to_dicts())
         _scan_bytes(f"{name}!parquet", cells.encode("utf-8"), needles, hits)
+    elif data[:16] == b"SQLite format 3\x00":
+        # Text may straddle the file's pages: scan every cell of every table as one text.
+        import sqlite3
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".sqlite") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            try:
+                conn = sqlite3.connect(tmp.name)
+                tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                cells = "\n".join(repr(row) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"'))
+                conn.close()
+            except sqlite3.DatabaseError:
+                return
+        _scan_bytes(f"{name}!sqlite", cells.encode("utf-8"), needles, hits)
 
 
 def scan_for(paths: Iterable[Path], needles: Iterable[str]) -> list[Hit]:

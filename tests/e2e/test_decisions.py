@@ -53,5 +53,7 @@ def test_override_and_appeal(tmp_path):
         overrides = conn.sql("SELECT detail FROM marts.explanations WHERE as_of = ? AND compound_id = ? AND kind = 'override'",
                              params=[as_of, vetoed]).fetchall()
     assert overrides and "误报" in " ".join(d for (d,) in overrides)
-    page = (out / as_of.isoformat() / "site" / "c" / f"{vetoed}.html").read_text(encoding="utf-8")
-    assert reply in page
+    from reports.site import render
+    from reports.site_store import FILE_NAME, Publication
+    page = render(Publication(out / as_of.isoformat() / FILE_NAME), f"/c/{vetoed}.html").body
+    assert reply in page and "申诉成立" in page

@@ -44,7 +44,7 @@ def test_late_events_change_only_the_second_date(small_city):
 
 def test_every_output_is_published(small_city):
     day = small_city["out"] / small_city["second"].isoformat()
-    for part in ("ratings.csv", "ratings.parquet", "data_quality.csv", "site/index.html", "map/index.html",
+    for part in ("ratings.csv", "ratings.parquet", "data_quality.csv", "public.sqlite", "map/index.html",
                  "map/compounds.geojson", "report/index.html"):
         assert (day / part).exists(), part
     assert (small_city["out"] / "warehouse.duckdb").exists()
@@ -97,18 +97,23 @@ def test_second_date_batch_has_one_withdrawal_and_one_replacement(small_city, tm
     assert not list((tmp_path / "again").rglob("manifest.csv"))
 
 
-def test_nightly_run_rerenders_only_pages_whose_figures_changed(small_city):
+def test_the_night_publishes_data_not_pages(small_city):
+    """No file per compound or per plaque: one publication file per date, from which the
+    pages of the late veto and downgrade show the new rating date and status."""
+    from reports.site import cn_date, render
+    from reports.site_data import page_slug
+    from reports.site_store import FILE_NAME, Publication
+
     planted = small_city["planted"]
-    first = small_city["out"] / small_city["first"].isoformat() / "site" / "c"
-    second = small_city["out"] / small_city["second"].isoformat() / "site" / "c"
-    pages = sorted(p.stem for p in second.glob("*.html"))
-    assert len(pages) == 300
-    same_inode = {cid for cid in pages if (second / f"{cid}.html").stat().st_ino == (first / f"{cid}.html").stat().st_ino}
-    rerendered = set(pages) - same_inode
-    assert {planted["late_veto"], planted["late_downgrade"]} <= rerendered
-    assert (second.parent / "_fingerprints.json").exists()
-    for cid in rerendered:  # a re-rendered page shows the new rating date
-        assert "2026年11月20日" in (second / f"{cid}.html").read_text(encoding="utf-8")
+    second = small_city["out"] / small_city["second"].isoformat()
+    assert not (second / "site").exists() and (second / FILE_NAME).is_file()
+    pub = Publication(second / FILE_NAME)
+    assert pub.count() == 300 and pub.as_of == small_city["second"]
+    vetoed = render(pub, f"/c/{page_slug(planted['late_veto'])}.html").body
+    day = cn_date(small_city["second"])
+    assert "一票否决，不评星" in vetoed and day in vetoed and f"{small_city['second'].year + 1}年1月1日起解除" in vetoed
+    downgraded = render(pub, f"/c/{page_slug(planted['late_downgrade'])}.html").body
+    assert "已按规定降低星级" in downgraded and day in downgraded and "降星最早于" in downgraded
 
 
 def test_explain_prints_the_rules_that_fired(small_city, capsys):

@@ -34,7 +34,7 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
 
     db = out / "intake.sqlite"
     token = add_officer(db, "officer-7", "张警官")
-    with live_server(out / first.isoformat() / "site", db, tmp_path / "log.jsonl") as srv:
+    with live_server(out / first.isoformat(), db, tmp_path / "log.jsonl") as srv:
         for _ in range(2):
             need = httpx.post(srv.url + "/api/needs", json={"compound_id": target, "category": "治安隐患",
                                                               "text": "楼道灯坏了"}, timeout=10)
@@ -55,8 +55,10 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
     counts, ratings = rated()
     assert counts["n_needs_month"][0] == 2
     assert counts["n_checkins_month"][0] == 1
-    page = (out / second.isoformat() / "site" / "c" / f"{target}.html").read_text(encoding="utf-8")
-    assert "报到" in page
+    from reports.site import render
+    from reports.site_store import FILE_NAME, Publication
+    page = render(Publication(out / second.isoformat() / FILE_NAME), f"/c/{target}.html").body
+    assert "本月政法干警报到服务 <strong>1</strong> 次" in page
 
     db.rename(tmp_path / "elsewhere.sqlite")  # the same date without any intake
     counts_without, ratings_without = rated()

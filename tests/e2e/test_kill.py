@@ -44,7 +44,10 @@ def _run(data, out, as_of) -> subprocess.Popen:
 def _assert_consistent(out, first):
     ratings = pl.read_csv(out / first.isoformat() / "ratings.csv")
     assert ratings.height == N_COMPOUNDS
-    assert (out / first.isoformat() / "site" / "index.html").exists()
+    from reports.site import render
+    from reports.site_store import FILE_NAME, Publication
+    pub = Publication(out / first.isoformat() / FILE_NAME)  # the last good publication still serves
+    assert pub.as_of == first and render(pub, "/index.html").status == 200
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as conn:
         per_date = conn.sql("SELECT as_of, count(*) FROM marts.ratings GROUP BY as_of").fetchall()
         assert all(n == N_COMPOUNDS for _, n in per_date), per_date

@@ -56,9 +56,18 @@ def test_planted_personal_data_reached_the_warehouse_but_no_output(planted_run, 
     printed = tmp_path / "print"
     pull_batch(out, to=printed, workers=1, progress=False)
     files = [p for folder in (published, printed) for p in folder.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".geojson" for p in files)
+    assert any(p.name == "public.sqlite" for p in files) and any(p.suffix == ".geojson" for p in files)
     assert any(p.name == "manifest.csv" for p in files) and any(p.suffix == ".svg" for p in files)
     assert scan_for([published, printed], NEEDLES) == []
+    # Every public page, as served (charts aside: they are drawn from the same counts).
+    from reports.site import page_paths, render
+    from reports.site_store import FILE_NAME, Publication
+    pub = Publication(published / FILE_NAME)
+    pages = published.parent / "pages"
+    pages.mkdir(exist_ok=True)
+    for i, path in enumerate(p for p in page_paths(pub) if not p.endswith(".svg")):
+        (pages / f"{i}.html").write_text(render(pub, path).body, encoding="utf-8")
+    assert len(list(pages.iterdir())) > 200 and scan_for([pages], NEEDLES) == []
 
 
 def test_scanner_finds_a_planted_string(tmp_path):

@@ -1,4 +1,4 @@
-"""Fixtures: a small rendered site and a real intake server on loopback."""
+"""Fixtures: a small publication and a real intake server on loopback."""
 from __future__ import annotations
 
 import itertools
@@ -7,18 +7,18 @@ import httpx
 import pytest
 
 from intake.tokens import add_officer, revoke_officer
-from reports.site import render_site
 from tests.intake.live import live_server
-from tests.site.frames import render_kwargs
+from tests.site import frames
 
 _clients = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def site_dir(tmp_path_factory):
-    site = tmp_path_factory.mktemp("out") / "2026-11-23" / "site"
-    render_site(site, **render_kwargs())
-    return site
+    """A published date folder (OUT_DIR/<as_of>) holding the five compounds' publication."""
+    folder = tmp_path_factory.mktemp("out") / "2026-11-23"
+    frames.publication(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

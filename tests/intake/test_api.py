@@ -122,7 +122,9 @@ def test_checkin_needs_a_valid_token(client, officer_tokens, server):
     assert good.encode() not in blob and good.split("_")[2].encode() not in blob
 
 
-def test_static_site_and_plaque_pages(client, site_dir):
+def test_site_pages_and_plaque_pages(client, site_dir):
+    from reports.site_store import FILE_NAME, Publication
+
     r = client.get("/c/XM-001.html")
     assert r.status_code == 200 and "海湾花园" in r.text
     assert client.get("/").status_code == 200
@@ -130,18 +132,21 @@ def test_static_site_and_plaque_pages(client, site_dir):
     assert client.get("/c/XM-001.html", headers={"Accept-Encoding": "gzip"}).headers["content-encoding"] == "gzip"
     fake = client.get("/p/P000001.forged-signature.html")
     assert fake.status_code == 404 and "非正品牌匾" in fake.text
-    page = site_dir / "p" / "P000009.sigOK.html"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text("<html lang=\"zh-CN\"><body>正品牌匾 P000009</body></html>", encoding="utf-8")
-    ok = client.get("/p/P000009.sigOK.html")
-    assert ok.status_code == 200 and "正品牌匾 P000009" in ok.text
-    for altered in ("/p/P000008.sigOK.html", "/p/P000009.sigOk.html", "/p/P000009.sigOK", "/p/P000009sigOK.html"):
+    path = Publication(site_dir / FILE_NAME).plaque("P000001")["path"]  # /p/P000001.<signature>.html
+    serial, sig = path[3:-5].split(".")
+    ok = client.get(path)
+    assert ok.status_code == 200 and "真品且有效" in ok.text and "P000001" in ok.text
+    other = sig[:-1] + ("A" if sig[-1] != "A" else "B")
+    for altered in (f"/p/P000008.{sig}.html", f"/p/P000001.{other}.html", f"/p/P000001.{sig.lower()}.html"):
         r = client.get(altered)
         assert r.status_code == 404 and "非正品牌匾" in r.text, altered
+    for mistyped in (f"/p/P000001.{sig}", f"/p/P000001{sig}.html", "/c/XM-0001.html", "/nothing.html"):
+        r = client.get(mistyped)  # not a plaque's address at all: a plain 404
+        assert r.status_code == 404 and "页面不存在" in r.text and "非正品牌匾" not in r.text, mistyped
     # Plaques printed with the folder form of the URL still reach their page.
-    assert "正品牌匾 P000009" in client.get("/p/P000009/sigOK", follow_redirects=True).text
-    old = client.get("/p/P000009/sigOK/")
-    assert old.status_code == 308 and old.headers["location"] == "/p/P000009.sigOK.html"
+    assert "真品且有效" in client.get(f"/p/P000001/{sig}", follow_redirects=True).text
+    old = client.get(f"/p/P000001/{sig}/")
+    assert old.status_code == 308 and old.headers["location"] == path
     assert client.get("/p/P000001/forged-signature").status_code == 404
     assert client.get("/p/..%2F..%2Fetc/passwd").status_code == 404
     assert client.get("/p/..%2F..%2Fetc%2Fpasswd.x.html").status_code == 404

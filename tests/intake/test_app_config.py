@@ -9,13 +9,13 @@ import pytest
 from intake.app import create_app
 
 
-def test_unusable_site_folders_are_clear_errors(tmp_path):
+def test_unusable_publications_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         create_app(site_dir=tmp_path / "nope", db_path=tmp_path / "i.sqlite")
-    with pytest.raises(FileNotFoundError, match="search.json"):
+    with pytest.raises(FileNotFoundError, match="no publication"):
         create_app(site_dir=tmp_path, db_path=tmp_path / "i.sqlite")
-    (tmp_path / "search.json").write_text("[1, 2]")
-    with pytest.raises(ValueError, match="not a SafeStar search index"):
+    (tmp_path / "public.sqlite").write_text("not a database")
+    with pytest.raises(ValueError, match="not a SafeStar publication"):
         create_app(site_dir=tmp_path, db_path=tmp_path / "i.sqlite")
     with pytest.raises(ValueError, match="compound list"):
         create_app(site_dir=None, db_path=tmp_path / "i.sqlite")
@@ -40,45 +40,39 @@ def test_cors_only_for_configured_origins(tmp_path):
     assert r.status_code == 201 and r.headers["x-content-type-options"] == "nosniff"
 
 
-def _site(out, as_of, ids):
-    site = out / as_of / "site"
-    site.mkdir(parents=True)
-    (site / "index.html").write_text(f"<p>{as_of}</p>", encoding="utf-8")
-    (site / "search.json").write_text(
-        '{"as_of": "%s", "fields": ["id"], "rows": [%s]}' % (as_of, ",".join(f'["{i}"]' for i in ids)))
-    return site
+def _publish(out, as_of, ids):
+    """Publish a date whose publication knows the compounds ``ids`` (of the five in frames)."""
+    from datetime import date
+
+    import polars as pl
+
+    from pipelines.publish import publish
+    from tests.site import frames
+
+    d = date.fromisoformat(as_of)
+    frames.publication(out / ".staging" / as_of, as_of=d, ratings=frames.ratings(d).filter(pl.col("compound_id").is_in(ids)),
+                       compounds=frames.compounds().filter(pl.col("compound_id").is_in(ids)))
+    publish(out, as_of)
 
 
-def test_following_the_output_folder_switches_to_the_newest_site(tmp_path):
-    from intake.compounds import CompoundList
-    from intake.siteroot import SiteRoot
-
+def test_the_app_follows_the_latest_publication_without_a_restart(tmp_path):
     out = tmp_path / "out"
-    old = _site(out, "2026-11-22", ["A"])
-    now = [0.0]
-    root = SiteRoot(out_dir=out, recheck_seconds=30, clock=lambda: now[0])
-    known = CompoundList(lambda: root.current() / "search.json")
-    assert root.current() == old and known.has("A") and not known.has("B")
-    new = _site(out, "2026-11-23", ["A", "B"])
-    now[0] += 10
-    assert root.current() == old  # not re-resolved before the recheck interval
-    now[0] += 30
-    assert root.current() == new and known.has("B") and known.as_of() == "2026-11-23"
-
-
-def test_app_serves_the_latest_site_of_an_output_folder(tmp_path):
-    out = tmp_path / "out"
-    _site(out, "2026-11-21", ["A"])
-    _site(out, "2026-11-22", ["A", "B"])
+    _publish(out, "2026-11-22", ["XM-001"])
     app = create_app(site_dir=None, out_dir=out, db_path=tmp_path / "i.sqlite")
 
     async def calls():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            return (await c.get("/"), await c.post("/api/needs", json={"compound_id": "B", "category": "其他",
-                                                                        "text": "x"}))
+            before = (await c.get("/"), await c.get("/c/XM-002.html"),
+                      await c.post("/api/needs", json={"compound_id": "XM-002", "category": "其他", "text": "x"}))
+            _publish(out, "2026-11-23", ["XM-001", "XM-002"])
+            after = (await c.get("/"), await c.get("/c/XM-002.html"),
+                     await c.post("/api/needs", json={"compound_id": "XM-002", "category": "其他", "text": "x"}))
+            return before, after
 
-    index, need = asyncio.run(calls())
-    assert "2026-11-22" in index.text and need.status_code == 201
+    (index, page, need), (index2, page2, need2) = asyncio.run(calls())
+    assert "2026年11月22日" in index.text and page.status_code == 404 and need.status_code == 404
+    assert "2026年11月23日" in index2.text and page2.status_code == 200 and need2.status_code == 201
+    assert index.headers["etag"] != index2.headers["etag"]
 
 
 def test_a_route_that_fails_answers_a_json_500_with_the_headers_and_logs_it(tmp_path):

@@ -48,8 +48,8 @@ def test_officers_add_and_serve_share_one_database_by_default(tmp_path, site_dir
     monkeypatch.delenv("SAFESTAR_INTAKE_DB", raising=False)
     monkeypatch.delenv("SAFESTAR_OUT_DIR", raising=False)
     out = tmp_path / "out"
-    (out / "2026-11-23").mkdir(parents=True)
-    os.symlink(site_dir, out / "2026-11-23" / "site")
+    out.mkdir()
+    os.symlink(site_dir, out / "latest")  # a published date (its public.sqlite)
     private = tmp_path / "private" / "db"
     assert _run(["officers", "add", "li", "--db", str(private / "intake.sqlite")]) == 0
     assert _mode(private) == 0o700 and _mode(private / "intake.sqlite") == 0o600  # the folder made private

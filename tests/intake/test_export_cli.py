@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from intake import store, tokens
-from intake.cli import latest_site, register
+from intake.cli import register
+from intake.siteroot import find_publication
 
 
 def test_tokens_add_revoke_list(tmp_path):
@@ -50,21 +51,26 @@ def test_cli_officers_handlers(tmp_path, capsys):
         args.func(args)
 
 
-def test_latest_site_picks_newest_rendered_date(tmp_path):
-    for d in ["2026-11-21", "2026-11-22", "2026-11-23"]:
-        (tmp_path / d / "site").mkdir(parents=True)
-    for d in ["2026-11-21", "2026-11-22"]:
-        (tmp_path / d / "site" / "search.json").write_text("{}")
-    assert latest_site(tmp_path) == tmp_path / "2026-11-22" / "site"
+def test_find_publication_takes_a_file_a_date_folder_or_an_output_folder(tmp_path):
+    from pipelines.publish import publish
+    from tests.site import frames
+
+    staged = frames.publication(tmp_path / "out" / ".staging" / "2026-11-23")
+    publish(tmp_path / "out", "2026-11-23")
+    out = tmp_path / "out"
+    assert find_publication(out) == out / "latest" / staged.name
+    assert find_publication(out / "2026-11-23") == out / "2026-11-23" / staged.name
+    assert find_publication(out / "latest" / staged.name).samefile(out / "2026-11-23" / staged.name)
     with pytest.raises(FileNotFoundError, match="safestar run"):
-        latest_site(tmp_path / "nowhere")
+        find_publication(tmp_path / "nowhere")
 
 
 def test_cli_serve_refuses_unusable_input_with_clear_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="search.json"):
+    with pytest.raises(FileNotFoundError, match="no publication"):
         args = _parse(["serve", "--site", str(tmp_path)])
         args.func(args)
-    (tmp_path / "search.json").write_text('{"as_of": "2026-11-23", "rows": []}')
+    from tests.site import frames
+    frames.publication(tmp_path)
     with pytest.raises(ValueError, match="--rate"):
         args = _parse(["serve", "--site", str(tmp_path), "--rate", "0"])
         args.func(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
@@ -14,8 +15,9 @@ from intake.export import read_intake_tables
 from intake.settings import intake_settings
 from intake.tokens import add_officer
 from intake.vocab import local_now
-from reports.site import render_site
-from tests.site.frames import render_kwargs
+from reports.site import render
+from reports.site_store import Publication
+from tests.site import frames
 
 NEED = {"compound_id": "A", "category": "治安隐患", "text": "楼道灯坏了"}
 KEY = "3f6c1b8e-2d4a-4f1e-9a7b-5c2d8e1f0a93"
@@ -94,8 +96,6 @@ def test_a_replayed_check_in_counts_once_on_the_public_page(tmp_path):
     checkins = intake_counts(tables["needs"], tables["checkins"], day).select(
         "compound_id", n_month="n_checkins_month")
     assert checkins.rows() == [("XM-002", 1)]
-    kw = render_kwargs()
-    kw["checkins"] = checkins
-    render_site(tmp_path / "site", **kw)
-    page = (tmp_path / "site" / "c" / "XM-002.html").read_text(encoding="utf-8")
+    intake = checkins.rename({"n_month": "n_checkins_month"}).with_columns(pl.lit(0).alias("n_needs_month"))
+    page = render(Publication(frames.publication(tmp_path / "pub", intake=intake)), "/c/XM-002.html").body
     assert "本月政法干警报到服务 <strong>1</strong> 次" in page

@@ -1,5 +1,6 @@
-"""Flat plaque pages end to end: a night's release makes no per-plaque folder, and the URL a
-printed QR code holds opens its page through the intake server (altered ones do not)."""
+"""Plaque URLs end to end: every URL a printed QR code holds, in both forms issued so far,
+opens its page through the intake server, which checks the signature on request; no file
+is written per plaque; altered URLs say 非正品牌匾."""
 from __future__ import annotations
 
 import json
@@ -14,68 +15,71 @@ import pytest
 from PIL import Image
 
 from intake.tokens import add_officer
-from plaques.pages import render_verification_pages
+from plaques.keys import SECRET_ENV
 from plaques.sign import sign_serial
+from reports.site_data import public_rules, public_tables
+from reports.site_store import FILE_NAME, write_publication
+from schemas.public import CompoundMonthly, CompoundPublicStats
+from scoring.rules import load_rules
 from tests.intake.live import live_server
 from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
 from tests.plaques.qr_decode import decode
-from tests.plaques.scenario import D1, D2, build, pulled
+from tests.plaques.scenario import D2, build, pulled
+
+
+def scenario_publication(folder, sc) -> None:
+    """The second date's publication of the plaque scenario (no incidents)."""
+    registry = sc.second.registry
+    tables = public_tables(
+        as_of=D2, ratings=sc.history.filter(pl.col("as_of") == D2), compounds=sc.compounds,
+        stats=pl.DataFrame(schema=CompoundPublicStats.to_schema().columns.keys()).pipe(CompoundPublicStats.validate),
+        monthly=pl.DataFrame(schema=CompoundMonthly.to_schema().columns.keys()).pipe(CompoundMonthly.validate),
+        history=sc.history, suppress_below=3, group_labels={}, downgrade_labels={},
+        plaques=registry, plaque_paths={s: KEYRING.url("", s) for s in registry["serial"]})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_publication(folder / FILE_NAME, tables, {"as_of": D2.isoformat(), "suppress_below": "3", "demo": "0",
+                                                   "rules": public_rules(load_rules())})
 
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    """Both dates' batches and sites; the second site is a nightly one (links the first's)."""
     root = tmp_path_factory.mktemp("plaque-urls")
     sc = build(root / "out")
-    first, second = root / "out" / D1.isoformat() / "site", root / "out" / D2.isoformat() / "site"
-    second.parent.mkdir(parents=True)  # the run's staged output folder exists before its site
-    render_verification_pages(first, sc.first.registry, sc.history.filter(pl.col("as_of") == D1),
-                              keyring=KEYRING)
     made = []
-    real_mkdir = os.mkdir
+    real_open = os.open
 
-    def counting_mkdir(path, *args, **kwargs):
-        made.append(str(path))
-        return real_mkdir(path, *args, **kwargs)
+    def counting_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            made.append(str(path))
+        return real_open(path, flags, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "mkdir", counting_mkdir)
-        render_verification_pages(second, sc.second.registry, sc.history, keyring=KEYRING,
-                                  previous=first)
-    # The intake server needs the site's compound list.
-    (second / "search.json").write_text(json.dumps({"as_of": D2.isoformat(), "rows": [["C5"]]}), encoding="utf-8")
+        mp.setattr(os, "open", counting_open)
+        scenario_publication(root / "pub", sc)
     # What a printer made of both batches (the QR codes on the walls).
     batches = [pulled(sc, root / "print", b) for b in ("B20260302", "B20260303")]
-    return sc, first, second, made, batches
+    return sc, root / "pub", made, batches
 
 
 @pytest.fixture(scope="module")
 def server(releases, tmp_path_factory):
-    _, _, second, _, _ = releases
+    _, pub, _, _ = releases
     folder = tmp_path_factory.mktemp("plaque-intake")
     add_officer(folder / "intake.sqlite", "officer-1", "王警官")
-    with live_server(second, folder / "intake.sqlite", folder / "server.jsonl") as srv:
-        yield srv
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SECRET_ENV, SECRET)  # the server checks signatures with the issuer's key
+        with live_server(pub, folder / "intake.sqlite", folder / "server.jsonl") as srv:
+            yield srv
 
 
-def test_a_nightly_release_makes_no_per_plaque_folder(releases):
-    sc, first, second, made, _ = releases
-    # Only the staging site and its p/ folder are created, whatever the number of plaques.
-    assert made and set(made) <= {str(second), str(second / "p")}
-    for site, registry in ((first, sc.first.registry), (second, sc.second.registry)):
-        entries = list((site / "p").iterdir())
-        assert all(e.is_file() for e in entries)
-        names = {e.name for e in entries}
-        # Each page under both printed forms: the unkeyed MAC and the key id + MAC.
-        assert names == {f"{s}.{sig}.html" for s in registry["serial"]
-                         for sig in (sign_serial(s, SECRET), KEYRING.sign(s))} | {"index.html", "_fingerprints.json"}
-    # Unchanged pages are links to the first release's files.
-    page = f"350213-C5-01.{sign_serial('350213-C5-01', SECRET)}.html"
-    assert (second / "p" / page).stat().st_ino == (first / "p" / page).stat().st_ino
+def test_a_publication_makes_no_file_per_plaque(releases):
+    sc, pub, made, _ = releases
+    assert sorted(p.name for p in pub.iterdir()) == [FILE_NAME]
+    assert len(sc.second.registry) >= 5 and not any("/p/" in m for m in made)
 
 
 def test_printed_qr_urls_open_their_pages_through_the_intake_server(releases, server):
-    sc, _, second, _, batches = releases
+    sc, _, _, batches = releases
     rows = []
     for batch_dir in batches:
         manifest = pl.read_csv(batch_dir / "manifest.csv", infer_schema=False)
@@ -89,15 +93,19 @@ def test_printed_qr_urls_open_their_pages_through_the_intake_server(releases, se
             assert url.startswith(BASE_URL.rstrip("/") + "/p/") and path.endswith(".html")
             r = client.get(path)
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-            assert r.content == (second / path.lstrip("/")).read_bytes() and serial in r.text
-            # The page's relative links lead to the site's root and the compound's flat page.
+            assert serial in r.text and r.headers["etag"] and "max-age" in r.headers["cache-control"]
+            # The page's relative links lead to the site's root and the compound's page.
             hrefs = re.findall(r'href="([^"]*)"', r.text)
-            assert "../" in hrefs and all(h == "../" or re.fullmatch(r"\.\./c/[\w-]+\.html", h) for h in hrefs)
+            assert "../index.html" in hrefs and all(h.startswith("../") for h in hrefs)
             # The URL printed before key ids (same serial, bare MAC) opens the same page.
             legacy = client.get(f"/p/{serial}.{sign_serial(serial, SECRET)}.html")
-            assert legacy.status_code == 200 and legacy.content == r.content
+            assert legacy.status_code == 200 and serial in legacy.text
+            # The form printed on the first plaques: /p/<serial>/<signature>, redirected.
+            sig = path.rsplit(".", 2)[1]
+            folder_form = client.get(f"/p/{serial}/{sig}", follow_redirects=True)
+            assert folder_form.status_code == 200 and serial in folder_form.text
         withdrawn = client.get(urlsplit(dict(rows)["350203-C1-01"]).path)
-        assert "已收回" in withdrawn.text
+        assert "已收回" in withdrawn.text and "★" not in withdrawn.text.split("<main>")[1]
         serial, url = rows[0]
         sig = KEYRING.sign(serial)
         other = "350213-C5-09"

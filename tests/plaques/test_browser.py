@@ -132,19 +132,3 @@ def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_pa
         shot = Image.open(io.BytesIO(page.locator("#i").screenshot()))
         assert decode(shot) == [expected], path
     page.close()
-
-
-def test_verification_page_renders_chinese_on_a_phone(browser, tmp_path):
-    from plaques.pages import render_verification_pages
-    from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
-
-    sc = build(tmp_path / "out")
-    written = render_verification_pages(tmp_path / "site", sc.second.registry, sc.history, keyring=KEYRING)
-    page = browser.new_page(viewport={"width": 390, "height": 800}, device_scale_factor=2)
-    for path in written[:2] + [tmp_path / "site" / "404.html"]:
-        page.goto(path.as_uri())
-        used = platform_fonts(page, "h1")
-        assert used and all(f and f <= CJK_FAMILIES for f in used), (path, used)
-        # Mobile first: nothing wider than the phone's screen.
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.close()

@@ -75,21 +75,58 @@ def monthly() -> pl.DataFrame:
         "compound_id", "as_of", "month", "n_events", "safety_index"))
 
 
-def plaques() -> pl.DataFrame:
-    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "serial": ["P000001", "P000002"],
-                         "url": ["https://safestar.example.cn/p/P000001.ABCDEF234.html", "/p/P000002.ZZZ999.html"]})
+SECRET = "test-secret-for-site-pages-0123456789"
 
 
-def checkins() -> pl.DataFrame:
-    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "n_month": [4, 1]})
+def plaque_registry() -> pl.DataFrame:
+    """P000001/2 current, P000003 withdrawn (XM-003 vetoed), P000004 replaced by P000005."""
+    rows = [("P000001", "XM-001", 3, "active", date(2026, 3, 1)), ("P000002", "XM-002", 5, "active", date(2026, 3, 1)),
+            ("P000003", "XM-003", 4, "withdrawn", date(2026, 10, 2)), ("P000004", "XM-004", 5, "superseded", date(2026, 9, 1)),
+            ("P000005", "XM-004", 3, "active", date(2026, 9, 1))]
+    return pl.DataFrame([(s, c, st, 2026, date(2026, 3, 1), status, changed, "issued", "B1", None)
+                         for s, c, st, status, changed in rows],
+                        schema=["serial", "compound_id", "stars", "rating_year", "issued_on", "status",
+                                "status_changed_on", "reason", "batch_id", "issue_reason"], orient="row")
 
 
-def replies() -> pl.DataFrame:
-    return pl.DataFrame({"compound_id": ["XM-004"],
-                         "reply_text": ["物业已加装门禁和监控，<b>欢迎</b>监督。"]})
+def intake() -> pl.DataFrame:
+    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "n_checkins_month": [4, 1], "n_needs_month": [6, 2]})
 
 
-def render_kwargs() -> dict:
-    return dict(as_of=AS_OF, ratings=ratings(), compounds=compounds(), stats=stats(), monthly=monthly(),
-                history=history(), plaques=plaques(), checkins=checkins(), replies=replies(),
-                group_names=GROUPS)
+def appeals() -> pl.DataFrame:
+    return pl.DataFrame({"compound_id": ["XM-004"], "filed_at": [date(2026, 11, 2)], "status": ["under_review"],
+                         "outcome": [None], "reply_text": ["物业已加装门禁和监控，<b>欢迎</b>监督。"]},
+                        schema_overrides={"outcome": pl.String})
+
+
+def tables(**overrides) -> dict[str, pl.DataFrame]:
+    """The publication tables of the five compounds (``public_tables``'s inputs overridable)."""
+    from plaques.keys import Keyring, SigningKey
+    from reports.site_data import public_tables
+    from scoring.rules import load_rules
+
+    rules = load_rules()
+    registry = overrides.pop("plaques", plaque_registry())
+    kw = dict(as_of=AS_OF, ratings=ratings(), compounds=compounds(), stats=stats(), monthly=monthly(),
+              history=history(), suppress_below=rules.public.suppress_below, group_labels=GROUPS,
+              downgrade_labels={k: v.label for k, v in rules.downgrade.items()}, plaques=registry,
+              plaque_paths={s: Keyring(SigningKey.of(SECRET)).url("", s) for s in registry["serial"].to_list()},
+              intake=intake(), appeals=appeals(),
+              lapses=pl.DataFrame({"compound_id": ["XM-004"], "lapse_on": [date(2027, 5, 14)]}))
+    kw.update(overrides)
+    return public_tables(**kw)
+
+
+def publication(folder, demo: bool = False, as_of: date = AS_OF, rules=None, **overrides):
+    """A publication file of the five compounds in ``folder`` (made when missing); its path."""
+    from pathlib import Path
+
+    from reports.site_data import public_rules
+    from reports.site_store import FILE_NAME, write_publication
+    from scoring.rules import load_rules
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_publication(folder / FILE_NAME, tables(as_of=as_of, **overrides),
+                             {"as_of": as_of.isoformat(), "suppress_below": "3", "demo": "1" if demo else "0",
+                              "rules": public_rules(rules or load_rules())})

@@ -1,4 +1,4 @@
-"""Properties of the page data: suppression, month window, slugs."""
+"""Properties of the public data: suppression in the tables themselves, month window, slugs."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,34 +7,30 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.site_data import group_counts, trend_months
-from reports.site_slug import page_slug
-from schemas.public import CompoundPublicStats
+from reports.site_data import page_slug, trend_months
+from tests.site import frames
 
-GROUPS = ["暴力", "盗窃", "诈骗", "黄赌毒", "治安", "纠纷"]
-AS_OF = date(2026, 11, 23)
+GROUPS = list(frames.GROUPS)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.dictionaries(st.sampled_from(GROUPS), st.integers(0, 40), min_size=0, max_size=6))
-def test_no_count_below_three_is_ever_shown(counts):
-    stats = CompoundPublicStats.validate(pl.DataFrame(
-        {"compound_id": ["A"] * len(counts), "as_of": [AS_OF] * len(counts),
-         "category_group": list(counts), "n": list(counts.values())},
-        schema={"compound_id": pl.String, "as_of": pl.Date, "category_group": pl.String, "n": pl.Int32}))
-    out = group_counts(stats, AS_OF, GROUPS, {g: g + "类" for g in GROUPS})
-    rows = out["groups"].to_list()[0] if out.height else []
-    shown = {r["label"][:-1]: r["shown"] for r in rows}
-    assert set(shown) == {g for g, n in counts.items() if n > 0}
-    for g, text in shown.items():
-        assert text == ("少量" if counts[g] < 3 else str(counts[g]))
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.sampled_from(GROUPS), st.integers(0, 40), min_size=0, max_size=5))
+def test_no_count_below_the_threshold_is_stored(counts):
+    stats = pl.DataFrame({"compound_id": ["XM-001"] * len(counts), "as_of": [frames.AS_OF] * len(counts),
+                          "category_group": list(counts), "n": list(counts.values())},
+                         schema={"compound_id": pl.String, "as_of": pl.Date, "category_group": pl.String, "n": pl.Int32})
+    groups = frames.tables(stats=stats)["groups"].filter(pl.col("compound_id") == "XM-001")
+    shown = dict(zip(groups["label"], groups["n"]))
+    assert set(shown) == {frames.GROUPS[g] for g, n in counts.items() if n > 0}
+    for g, n in counts.items():
+        if n > 0:
+            assert shown[frames.GROUPS[g]] == (None if n < 3 else n)
     # Exact counts come first, largest first; suppressed rows follow in the fixed order.
-    texts = [r["shown"] for r in rows]
-    exact = [int(t) for t in texts if t != "少量"]
-    assert exact == sorted(exact, reverse=True)
-    assert texts == [str(n) for n in exact] + ["少量"] * (len(texts) - len(exact))
-    small = [r["label"][:-1] for r in rows if r["shown"] == "少量"]
-    assert small == sorted(small, key=GROUPS.index)
+    values = groups.sort("ord")["n"].to_list()
+    exact = [v for v in values if v is not None]
+    assert values == sorted(exact, reverse=True) + [None] * (len(values) - len(exact))
+    small = [label for label, v in zip(groups.sort("ord")["label"], values) if v is None]
+    assert small == sorted(small, key=list(frames.GROUPS.values()).index)
 
 
 @given(st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)))

@@ -1,0 +1,132 @@
+"""The publication file: one read-only SQLite file of a rating date's public data.
+
+SQLite, not DuckDB, because the web service reads it: many concurrent point lookups (one
+compound, one plaque) from every worker process and thread, each answered from an index in
+microseconds, with no lock and no writer ever (the file is opened ``immutable``). DuckDB is
+built for scans and holds a process-wide lock on a file a writer may open; neither helps here.
+The same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+FILE_NAME = "public.sqlite"
+SCHEMA = Path(__file__).with_name("site_publication.sql")
+TABLES = ["compounds", "groups", "months", "streets", "districts", "plaques"]
+
+
+def _cell(v):
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return int(v)
+    return v
+
+
+def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[str, str]) -> Path:
+    """Write ``tables`` (``reports.site_data.public_tables``) and ``meta`` to ``path``
+    atomically; ``meta`` gains ``publication``, a digest of everything in the file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    digest = hashlib.sha256()
+    for key in sorted(meta):
+        digest.update(f"{key}={meta[key]}\n".encode())
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA.read_text(encoding="utf-8"))
+        for name in TABLES:
+            frame = tables[name]
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+            frame = frame.select(columns)
+            digest.update(frame.write_csv().encode("utf-8"))
+            rows = ([_cell(v) for v in row] for row in frame.iter_rows())
+            conn.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(columns))})", rows)
+        pub = {**meta, "publication": digest.hexdigest()[:16]}
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(pub.items()))
+        conn.commit()
+    finally:
+        conn.close()
+    os.replace(tmp, path)
+    return path
+
+
+class Publication:
+    """A publication file opened read-only; every page of one response reads one of these."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
+        self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self.meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{path} is not a SafeStar publication file ({exc}); "
+                             "run `safestar run` to write one") from None
+        self.id = self.meta["publication"]
+        self.as_of = date.fromisoformat(self.meta["as_of"])
+        self.suppress_below = int(self.meta["suppress_below"])
+        self.demo = self.meta.get("demo") == "1"
+
+    def _one(self, sql: str, *params) -> dict | None:
+        row = self._conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def _all(self, sql: str, *params) -> list[dict]:
+        return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def compound(self, slug: str) -> dict | None:
+        return self._one("SELECT * FROM compounds WHERE slug = ?", slug)
+
+    def compound_by_id(self, compound_id: str) -> dict | None:
+        return self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id)
+
+    def has_compound(self, compound_id: str) -> bool:
+        return self._one("SELECT 1 AS x FROM compounds WHERE compound_id = ?", compound_id) is not None
+
+    def count(self) -> int:
+        return self._one("SELECT count(*) AS n FROM compounds")["n"]
+
+    def groups(self, compound_id: str) -> list[dict]:
+        return self._all("SELECT label, n FROM groups WHERE compound_id = ? ORDER BY ord", compound_id)
+
+    def months(self, compound_id: str) -> list[dict]:
+        return self._all("SELECT month, n, safety_index FROM months WHERE compound_id = ? ORDER BY month",
+                         compound_id)
+
+    def street(self, slug: str) -> dict | None:
+        return self._one("SELECT * FROM streets WHERE street_slug = ?", slug)
+
+    def street_compounds(self, slug: str, offset: int, limit: int) -> list[dict]:
+        return self._all("SELECT slug, name, stars, status, safety_index FROM compounds WHERE street_slug = ? "
+                         "ORDER BY name, compound_id LIMIT ? OFFSET ?", slug, limit, offset)
+
+    def streets(self) -> list[dict]:
+        return self._all("SELECT * FROM streets ORDER BY district, street")
+
+    def districts(self) -> list[dict]:
+        return self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
+
+    def plaque(self, serial: str) -> dict | None:
+        return self._one("SELECT * FROM plaques WHERE serial = ?", serial)
+
+    def search_rows(self) -> list[list]:
+        return [list(r) for r in self._conn.execute(
+            "SELECT compound_id, name, aliases, district, street, stars, status, slug FROM compounds "
+            "ORDER BY compound_id").fetchall()]
+
+    def slugs(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT slug FROM compounds ORDER BY compound_id")]
+
+    def plaque_paths(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT path FROM plaques WHERE path IS NOT NULL ORDER BY serial")]
+
+    def close(self) -> None:
+        self._conn.close()
