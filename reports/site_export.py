@@ -10,6 +10,7 @@ import argparse
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm import tqdm
@@ -54,7 +55,9 @@ def export_site(publication: Path, to: Path, *, workers: int | None = None, prog
             for chunk in chunks:
                 bar.update(_write_chunk(str(publication), str(to), chunk))
         else:
-            with ProcessPoolExecutor(workers) as pool:
+            # spawn, not fork: a forked child can inherit a lock held by another thread of this
+            # process (the chart renderer's, tqdm's) and hang forever.
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                 for done in pool.map(_write_chunk, [str(publication)] * len(chunks), [str(to)] * len(chunks), chunks):
                     bar.update(done)
     return len(paths)

@@ -5,6 +5,8 @@ and closes it, the resident rates it from the receipt link; the next nightly run
 month's ranking count it, the compound page's figures move, and no star changes."""
 from __future__ import annotations
 
+import json
+
 import os
 import re
 import subprocess
@@ -92,6 +94,13 @@ def test_a_need_goes_round_the_loop(tmp_path, browser, monkeypatch):
     generate_city(data, seed=13, n_compounds=100, n_events=1500)
     # Submissions are stamped now, local time: the nightly run that counts them rates today.
     today = datetime.now(LOCAL_TZ).date()
+    # The synthetic records end at the city's last date: rating today is a known outage of
+    # every source, acknowledged as an analyst would (or the completeness check blocks it).
+    city = json.loads((data / "city.json").read_text(encoding="utf-8"))
+    (data / "decisions").mkdir(exist_ok=True)
+    pl.DataFrame({"source": ["police", "procuratorate", "court", "justice", "petition"], "from": city["end"],
+                  "to": today.isoformat(), "who": "测试", "when": "2026-01-01 00:00",
+                  "why": "合成数据止于生成日期"}).write_csv(data / "decisions" / "source_outages.csv")
     run_rating(data, out, today, demo=True, quiet=True)
     ratings_before = _warehouse(out, "SELECT * FROM marts.ratings WHERE as_of = ? ORDER BY compound_id", [today])
     target = ratings_before.filter(pl.col("status") == "rated")["compound_id"][0]
@@ -102,7 +111,7 @@ def test_a_need_goes_round_the_loop(tmp_path, browser, monkeypatch):
     _safestar("staff", "load", "--data", str(data), "--db", str(db))
     tokens = {who: _token(db, who) for who in (f"gw-{grid}", f"ss-{street_letter}", f"ds-{grid[0]}")}
 
-    with live_server(out / today.isoformat() / "site", db, tmp_path / "log.jsonl") as srv:
+    with live_server(out / today.isoformat(), db, tmp_path / "log.jsonl") as srv:
         # -- the resident, on the compound page -------------------------------------------------
         resident = browser.new_context(**PHONE)
         page = resident.new_page()
@@ -174,7 +183,7 @@ def test_a_need_goes_round_the_loop(tmp_path, browser, monkeypatch):
     assert public["needs_received"] == 3 and public["needs_closed"] is None and public["needs_closed_suppressed"]
 
     # -- the compound page's figures moved -------------------------------------------------------
-    with live_server(out / today.isoformat() / "site", db, tmp_path / "log2.jsonl") as srv:
+    with live_server(out / today.isoformat(), db, tmp_path / "log2.jsonl") as srv:
         ctx = browser.new_context(**PHONE)
         page = ctx.new_page()
         page.goto(f"{srv.url}/c/{target}.html")
