@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -26,13 +27,15 @@ class Warehouse(dg.ConfigurableResource):
     """The embedded DuckDB warehouse: one writer at a time, readers open it read-only."""
 
     path: str
+    # How long to wait for another process to let go of the file before failing the step.
+    lock_wait_seconds: float = 600.0
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if read_only and not Path(self.path).exists():
             raise FileNotFoundError(f"no warehouse at {self.path}: run `safestar run` first")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(self.path, read_only=read_only)
+        conn = self._open(read_only)
         try:
             if not read_only:
                 for schema in WAREHOUSE_SCHEMAS:
@@ -40,6 +43,21 @@ class Warehouse(dg.ConfigurableResource):
             yield conn
         finally:
             conn.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting (up to lock_wait_seconds) while another process holds it:
+        the pool keeps SafeStar's own runs apart, but an analyst's DuckDB shell may not be."""
+        deadline, logged = time.monotonic() + self.lock_wait_seconds, False
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                if not logged:
+                    dg.get_dagster_logger().warning(f"waiting for the warehouse {self.path}: another process has it open")
+                    logged = True
+                time.sleep(0.2)
 
     def has_table(self, table: str) -> bool:
         schema, name = table.split(".")

@@ -107,7 +107,8 @@ def test_two_runs_started_together_never_overlap_on_the_warehouse(city, tmp_path
     procs = [subprocess.Popen([sys.executable, "-c", RUNNER, str(data), str(out), str(home)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [e[-3000:] for _, e in results]
+    assert [p.returncode for p in procs] == [0, 0], [
+        [line for line in e.splitlines() if "Error" in line or "STEP_FAILURE" in line][:20] or e[-3000:] for _, e in results]
     run_ids = [o.strip().splitlines()[-1] for o, _ in results]
     with dg.DagsterInstance.from_config(str(home)) as instance:
         spans = []
@@ -146,3 +147,28 @@ def test_a_killed_cli_run_does_not_hold_the_warehouse_slot_forever(tmp_path, mon
         assert instance.get_run_by_id("dead-run").status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id("live-run").status == DagsterRunStatus.STARTED
         assert storage.get_concurrency_info(WAREHOUSE_POOL).active_slot_count == 0
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time, duckdb
+    conn = duckdb.connect(sys.argv[1])
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+    conn.close()
+""")
+
+
+def test_a_step_waits_for_another_process_holding_the_warehouse(tmp_path):
+    """An analyst's DuckDB shell holding the file makes the step wait, not fail; past the
+    wait it fails with DuckDB's lock error."""
+    from pipelines.resources import Warehouse
+
+    path = tmp_path / "warehouse.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), "2"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(Exception, match="lock"):
+        with Warehouse(path=str(path), lock_wait_seconds=0.1).connect():
+            pass
+    with Warehouse(path=str(path), lock_wait_seconds=30).connect() as conn:
+        assert conn.sql("SELECT 1").fetchall() == [(1,)]
+    assert holder.wait(timeout=30) == 0

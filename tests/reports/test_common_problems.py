@@ -245,7 +245,7 @@ def test_the_report_states_the_method_and_the_map_shows_the_same_list(city, tmp_
                             false_discovery_rate=cfg.false_discovery_rate)
     assert probs.height >= 2 and (probs["q_value"] <= cfg.false_discovery_rate).all()
     section = _report(city, tmp_path / "report", probs)
-    for words in ("精确二项检验", "Benjamini–Hochberg", f"q 值不超过 {cfg.false_discovery_rate:.0%}",
+    for words in ("精确二项检验", "本杰明尼–霍赫伯格法", f"q 值不超过 {cfg.false_discovery_rate:.0%}",
                   "上期", "全市该类占比", f"{cfg.confidence:.0%} 精确置信区间"):
         assert words in section, words
     rows = re.findall(r'data-problem="([^"]+)"', section)
