@@ -29,6 +29,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.inputs import read_polygons
@@ -115,10 +116,17 @@ def run_rankings(pkg: str, x: dict, out: Path, previous: Path | None) -> None:
 def run_analyst(pkg: str, x: dict, out: Path, previous: Path | None) -> None:
     analyst = importlib.import_module(f"{pkg}.analyst")
     extra = {}
-    if "previous" in inspect.signature(analyst.render_report).parameters:
+    params = inspect.signature(analyst.render_report).parameters
+    if "previous" in params:
         extra["previous"] = previous / "report" if previous is not None else None
+    if "history" in params:
+        extra["history"] = x["history"]
+    else:  # the trend's rows as the asset reads them from the warehouse
+        with duckdb.connect() as conn:
+            conn.register("history", x["history"].to_arrow())
+            extra["trend"] = conn.sql(analyst.trend_counts_sql("history"), params=[x["as_of"]]).pl()
     analyst.render_report(
-        out / "report", as_of=x["as_of"], ratings=x["ratings"], history=x["history"], changes=x["changes"],
+        out / "report", as_of=x["as_of"], ratings=x["ratings"], changes=x["changes"],
         explanations=x["explanations"], quality=x["quality"], match_rates=x["match_rates"],
         review_size=x["review_size"], problems=x["problems"], intake=x["intake"], **extra)
 

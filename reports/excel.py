@@ -81,9 +81,15 @@ def column_zh(code: str) -> str:
     return HEADERS_ZH.get(code) or REASON_ZH.get(code, code)
 
 
+@cache
+def category_zh() -> dict[str, str]:
+    """Unified category code → its Chinese name (config/taxonomy.yaml)."""
+    return dict(load_taxonomy().categories.select("code", "name_zh").rows())
+
+
 def rules_zh(rules: str | None) -> str:
     """``veto:homicide|downgrade:burglary`` → ``一票否决·故意杀人，降星·入室盗窃``."""
-    names = dict(load_taxonomy().categories.select("code", "name_zh").rows())
+    names = category_zh()
     parts = [rule.partition(":") for rule in (rules or "").split("|") if rule]
     return "，".join(f"{RULE_KIND_ZH.get(k, k)}·{names.get(c, c)}" if c else RULE_KIND_ZH.get(k, k)
                     for k, _, c in parts)

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import polars as pl
 import pytest
 
+from reports.analyst import trend_counts_sql
 from tests.reports import fakecity
 
 AS_OF = date(2026, 11, 1)
@@ -24,6 +26,7 @@ def city():
         "polygons": fakecity.polygons(comp),
         "outlines": fakecity.outlines(),
         "history": hist,
+        "trend": trend_counts(hist),
         "ratings": cur,
         "previous": prev,
         "changes": fakecity.changes(cur, prev),
@@ -38,3 +41,10 @@ def _planted(comp: pl.DataFrame) -> dict:
     """诈骗 up by 3 a compound in the largest street, 盗窃 by 2 in the second largest."""
     streets = comp["street"].value_counts(sort=True)["street"].to_list()
     return {(streets[0], "诈骗"): 3, (streets[1], "盗窃"): 2}
+
+
+def trend_counts(history: pl.DataFrame) -> pl.DataFrame:
+    """The report's trend rows of a ratings history, by the query the asset runs on the warehouse."""
+    with duckdb.connect() as conn:
+        conn.register("history", history.to_arrow())
+        return conn.sql(trend_counts_sql("history"), params=[AS_OF]).pl()

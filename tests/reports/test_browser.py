@@ -80,7 +80,7 @@ def run_dir(city, tmp_path_factory):
     write_map_layers(root / "map", feats, probs, city["outlines"])
     write_map_viewer(root / "map")
     write_rankings(root / "rankings", build_rankings(city["ratings"], city["compounds"]))
-    render_report(root / "report", as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+    render_report(root / "report", as_of=AS_OF, ratings=city["ratings"], trend=city["trend"],
                   changes=city["changes"], explanations=city["explanations"],
                   quality=_quality(), match_rates=_match_rates(),
                   review_size=3, problems=probs, intake=None)

@@ -225,7 +225,7 @@ def _report(city, out, problems):
     from tests.reports.conftest import AS_OF
 
     empty = pl.DataFrame({"source": ["police"], "files": [1]})
-    path = render_report(out, as_of=AS_OF, ratings=city["ratings"], history=city["history"],
+    path = render_report(out, as_of=AS_OF, ratings=city["ratings"], trend=city["trend"],
                          changes=city["changes"], explanations=city["explanations"], quality=empty,
                          match_rates=empty, review_size=0, problems=problems)
     html = path.read_text(encoding="utf-8")
