@@ -96,9 +96,10 @@ def rules_zh(rules: str | None) -> str:
 
 
 def for_people(frame: pl.DataFrame, headers: dict[str, str] | None = None) -> pl.DataFrame:
-    """Chinese statuses, sources, reasons, rules and headers (``headers`` before the shared ones)."""
+    """Chinese statuses, sources, reasons, rules, yes/no and headers (``headers`` before the shared ones)."""
     fixes = [pl.col(c).cast(pl.String).replace(vocab) for c, vocab in
              (("status", STATUS_ZH), ("source", SOURCE_ZH), ("reason", REASON_ZH)) if c in frame.columns]
+    fixes.append(cs.boolean().replace_strict({True: "是", False: "否"}, return_dtype=pl.String))
     if frame.schema.get("rules") == pl.String:
         codes = frame["rules"].drop_nulls().unique().to_list()
         fixes.append(pl.col("rules").replace_strict({c: rules_zh(c) for c in codes}, default=None))

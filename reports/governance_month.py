@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 
 from governance.config import PARTS, load_governance_config
-from reports.excel import Sheet, for_people, write_people_csv, write_workbook
-from reports.templating import render_template
+from reports.excel import write_people_csv, write_workbook
+from reports.rankings import page_table, sheet, write_page
 
 LEVEL_ZH = {"street": "街道", "community": "社区", "grid": "网格"}
 TITLES = {"street": "街道排名（全市）", "community": "社区排名（全市）", "grid": "网格排名（街道内）"}
@@ -35,92 +35,58 @@ COLUMNS = {
 KEYS = {"street": ["district", "street"], "community": ["district", "street", "community"],
         "grid": ["district", "street", "community", "grid_code"]}
 RATES = ("five_star_rate", "on_time_rate", "satisfaction_rate")
+FIGURES = [c for c in COLUMNS if c not in ("rank", "of", "score", *KEYS["grid"])]
 
 
-def _rate(num: str, den: str) -> pl.Expr:
-    return pl.when(pl.col(den) > 0).then((pl.col(num) / pl.col(den)).round(4))
+def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
+    def rate(num: str, den: str) -> pl.Expr:
+        return pl.when(pl.col(den) > 0).then((pl.col(num) / pl.col(den)).round(4))
+
+    return frame.with_columns(five_star_rate=rate("five_star", "rated_compounds"),
+                              on_time_rate=rate("closed_on_time", "closed"), satisfaction_rate=rate("satisfied", "rated"))
 
 
 def people_table(ranked: pl.DataFrame, level: str) -> pl.DataFrame:
     """One level's ranking with the figures behind it, in the files' column order (English names)."""
-    frame = ranked.filter(pl.col("level") == level).with_columns(
-        five_star_rate=_rate("five_star", "rated_compounds"), on_time_rate=_rate("closed_on_time", "closed"),
-        satisfaction_rate=_rate("satisfied", "rated"))
-    cols = ["rank", "of", *KEYS[level]] + [c for c in COLUMNS if c not in ("rank", "of", *KEYS["grid"])]
-    return frame.select(cols)
+    frame = _with_rates(ranked.filter(pl.col("level") == level))
+    return frame.select("rank", "of", *KEYS[level], "score", *[c for c in FIGURES if c in frame.columns])
 
 
-def _month_label(first: date) -> str:
-    return f"{first.year}年{first.month}月"
+def _arrow() -> pl.Expr:
+    """The rank change as the pages show it: ↑ up, ↓ down, — none."""
+    change = pl.col("rank_change")
+    return (pl.when(change > 0).then(pl.format("↑{}", change)).when(change < 0).then(pl.format("↓{}", -change))
+            .otherwise(pl.lit("—")))
 
 
-def _period_note(first: date, rated_on: date | None, data_until: date | None) -> str:
-    rated = f"星级取 {rated_on} 评定结果" if rated_on else "本月尚无评定结果"
-    needs = f"需求与报到数据截至 {data_until}" if data_until else "本月尚无需求与报到数据"
-    return f"{rated}；{needs}"
-
-
-def _write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    return write_people_csv(frame, path, COLUMNS)
-
-
-def _write_workbook(path: Path, sheets: list[tuple[str, pl.DataFrame]], title: str) -> Path:
-    """The month's workbook: a sheet per level, the districts and the method; rates as %."""
-    return write_workbook(path, [
-        Sheet(name, for_people(frame, COLUMNS), formats={COLUMNS[c]: "0.0%" for c in RATES if c in frame.columns})
-        for name, frame in sheets], title=title)
-
-
-def _display(frame: pl.DataFrame) -> list[list]:
-    """Rows for the HTML tables: rates as percentages, changes with a sign."""
-    shown = frame.with_columns(
-        *[pl.when(pl.col(c).is_not_null()).then(pl.format("{}%", (pl.col(c) * 100).round(1))).alias(c) for c in RATES],
-        rank_change=pl.when(pl.col("rank_change") > 0).then(pl.format("↑{}", "rank_change"))
-        .when(pl.col("rank_change") < 0).then(pl.format("↓{}", -pl.col("rank_change")))
-        .when(pl.col("rank_change") == 0).then(pl.lit("—")),
-    )
-    return [list(r) for r in shown.iter_rows()]
-
-
-def _summary(first: date, ranked: pl.DataFrame, figures: pl.DataFrame) -> dict:
-    city = figures.filter(pl.col("level") == "city").row(0, named=True) if figures.filter(
-        pl.col("level") == "city").height else {}
+def _summary(ranked: pl.DataFrame, figures: pl.DataFrame) -> dict:
+    """The committee's page: the city's figures, the streets at the top and the bottom, and
+    what needs attention (the most overdue streets, the vetoes, the biggest falls)."""
+    city = next(figures.filter(pl.col("level") == "city").iter_rows(named=True), {})
 
     def share(num: str, den: str) -> str:
         return f"{city[num] / city[den]:.1%}" if city.get(den) else "—"
 
-    cards = [
-        {"label": "受理需求", "value": f"{city.get('received', 0):,}"},
-        {"label": "办结需求", "value": f"{city.get('closed', 0):,}"},
-        {"label": "按时办结率", "value": share("closed_on_time", "closed")},
-        {"label": "满意率", "value": share("satisfied", "rated")},
-        {"label": "上报次数", "value": f"{city.get('escalations', 0):,}"},
-        {"label": "干警报到", "value": f"{city.get('checkins', 0):,}"},
-        {"label": "五星小区占比", "value": share("five_star", "rated_compounds")},
-    ]
+    cards = [("受理需求", f"{city.get('received', 0):,}"), ("办结需求", f"{city.get('closed', 0):,}"),
+             ("按时办结率", share("closed_on_time", "closed")), ("满意率", share("satisfied", "rated")),
+             ("上报次数", f"{city.get('escalations', 0):,}"), ("干警报到", f"{city.get('checkins', 0):,}"),
+             ("五星小区占比", share("five_star", "rated_compounds"))]
     streets = people_table(ranked, "street")
-
-    def rows(frame: pl.DataFrame) -> list[dict]:
-        return [{"rank": r["rank"], "street": r["street"], "district": r["district"], "score": r["score"],
-                 "change": "—" if r["rank_change"] in (None, 0) else (f"↑{r['rank_change']}" if r["rank_change"] > 0
-                                                                     else f"↓{-r['rank_change']}"),
-                 "on_time": r["on_time_rate"], "satisfaction": r["satisfaction_rate"]} for r in frame.iter_rows(named=True)]
-
-    top = streets.head(5)
-    bottom = streets.slice(5).tail(3)
-    # One page: the three most overdue streets, the vetoes in one line, the three biggest falls.
-    attention = []
-    for r in streets.filter(pl.col("overdue_open_at_end") > 0).sort(
-            "overdue_open_at_end", "district", "street", descending=[True, False, False]).head(3).iter_rows(named=True):
-        attention.append(f"{r['district']}{r['street']}：月末有 {r['overdue_open_at_end']} 件需求超期未办结")
-    vetoed = streets.filter(pl.col("vetoed") > 0).sort("vetoed", "district", "street", descending=[True, False, False])
+    order = ["district", "street"]
+    attention = [f"{r['district']}{r['street']}：月末有 {r['overdue_open_at_end']} 件需求超期未办结" for r in
+                 streets.filter(pl.col("overdue_open_at_end") > 0)
+                 .sort("overdue_open_at_end", *order, descending=[True, False, False]).head(3).iter_rows(named=True)]
+    vetoed = streets.filter(pl.col("vetoed") > 0).sort("vetoed", *order, descending=[True, False, False])
     if vetoed.height:
         where = "、".join(f"{r['street']}{r['vetoed']}个" for r in vetoed.head(5).iter_rows(named=True))
         more = f"等 {vetoed.height} 个街道" if vetoed.height > 5 else ""
         attention.append(f"一票否决小区共 {int(vetoed['vetoed'].sum())} 个：{where}{more}")
-    for r in streets.filter(pl.col("rank_change") <= -3).sort("rank_change", "district", "street").head(3).iter_rows(named=True):
-        attention.append(f"{r['district']}{r['street']}：排名下降 {-r['rank_change']} 位（第 {r['prev_rank']} → 第 {r['rank']} 名）")
-    return {"cards": cards, "top": rows(top), "bottom": rows(bottom), "attention": attention}
+    attention += [f"{r['district']}{r['street']}：排名下降 {-r['rank_change']} 位（第 {r['prev_rank']} → 第 {r['rank']} 名）"
+                  for r in streets.filter(pl.col("rank_change") <= -3).sort("rank_change", *order).head(3)
+                  .iter_rows(named=True)]
+    rows = streets.with_columns(change=_arrow())
+    return {"cards": cards, "top": rows.head(5).to_dicts(), "bottom": rows.slice(5).tail(3).to_dicts(),
+            "attention": attention}
 
 
 def write_month(folder: Path, first: date, ranked: pl.DataFrame, figures: pl.DataFrame, *,
@@ -128,33 +94,29 @@ def write_month(folder: Path, first: date, ranked: pl.DataFrame, figures: pl.Dat
     """Write the month's workbook, CSV files, ranking page and summary into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg = load_governance_config()
-    label = _month_label(first)
+    label = f"{first.year}年{first.month}月"
     workbook = f"每月通报_{first:%Y-%m}.xlsx"
     levels = [lv for lv in cfg.ranking.levels if lv in TITLES]
     tables = {lv: people_table(ranked, lv) for lv in levels}
-    districts = figures.filter(pl.col("level") == "district").with_columns(
-        five_star_rate=_rate("five_star", "rated_compounds"), on_time_rate=_rate("closed_on_time", "closed"),
-        satisfaction_rate=_rate("satisfied", "rated")).select(
-        "district", *[c for c in COLUMNS if c in figures.columns and c not in KEYS["grid"]
-                      and c not in ("rank", "of", "score")], *RATES)
-    paths = [_write_csv(tables[lv], folder / f"{LEVEL_ZH[lv]}排名.csv") for lv in levels]
-    paths.append(_write_csv(districts, folder / "各区情况.csv"))
-    note = _period_note(first, rated_on, data_until)
-    method = pl.DataFrame({
-        "项目": [PART_ZH[p][0] for p in PARTS], "含义": [PART_ZH[p][1] for p in PARTS],
-        "权重": [cfg.score.weights[p] for p in PARTS]})
-    sheets = [(TITLES[lv].split("（")[0], tables[lv]) for lv in levels] + [("各区情况", districts), ("评分方法", method)]
-    paths.append(_write_workbook(folder / workbook, sheets, f"基层治理每月通报 {label}"))
-    context = {"month_label": label, "period_note": note, "workbook": workbook, "version": version,
+    districts = _with_rates(figures.filter(pl.col("level") == "district"))
+    districts = districts.select("district", *[c for c in FIGURES if c in districts.columns])
+    paths = [write_people_csv(tables[lv], folder / f"{LEVEL_ZH[lv]}排名.csv", COLUMNS) for lv in levels]
+    paths.append(write_people_csv(districts, folder / "各区情况.csv", COLUMNS))
+    method = pl.DataFrame({"项目": [PART_ZH[p][0] for p in PARTS], "含义": [PART_ZH[p][1] for p in PARTS],
+                           "权重": [cfg.score.weights[p] for p in PARTS]})
+    sheets = [sheet(TITLES[lv].split("（")[0], tables[lv], COLUMNS, RATES) for lv in levels]
+    sheets += [sheet("各区情况", districts, COLUMNS, RATES), sheet("评分方法", method, COLUMNS)]
+    paths.append(write_workbook(folder / workbook, sheets, title=f"基层治理每月通报 {label}"))
+    note = (f"{f'星级取 {rated_on} 评定结果' if rated_on else '本月尚无评定结果'}；"
+            f"{f'需求与报到数据截至 {data_until}' if data_until else '本月尚无需求与报到数据'}")
+    context = {"month_label": label, "note": note, "workbook": workbook, "version": version,
                "as_of": rated_on or label}
-    html_tables = [{"title": TITLES[lv], "csv": f"{LEVEL_ZH[lv]}排名.csv",
-                    "columns": [COLUMNS[c] for c in tables[lv].columns], "rows": _display(tables[lv])} for lv in levels]
+    page_tables = [page_table(TITLES[lv], f"{LEVEL_ZH[lv]}排名.csv", tables[lv].with_columns(rank_change=_arrow()),
+                              COLUMNS, RATES) for lv in levels]
     parts = [{"name": PART_ZH[p][0], "meaning": PART_ZH[p][1], "weight": cfg.score.weights[p]} for p in PARTS]
-    page = folder / "index.html"
-    page.write_text(render_template("governance_month.html", tables=html_tables, parts=parts,
-                                    decimals=cfg.score.decimals, prior=f"{cfg.score.prior_cases:g}", **context),
-                    encoding="utf-8")
-    summary = folder / "summary.html"
-    summary.write_text(render_template("governance_summary.html", **_summary(first, ranked, figures), **context),
-                       encoding="utf-8")
-    return [*paths, page, summary]
+    return [*paths,
+            write_page(folder / "index.html", "governance_month.html", title=f"每月通报 {label}",
+                       heading=f"基层治理每月通报 · {label}", links=[("summary.html", "一页纸摘要")],
+                       nav=[("#method", "评分方法")], tables=page_tables, parts=parts, decimals=cfg.score.decimals,
+                       prior=f"{cfg.score.prior_cases:g}", **context),
+            write_page(folder / "summary.html", "governance_summary.html", **_summary(ranked, figures), **context)]

@@ -1,9 +1,10 @@
-"""Rankings by safety index: city, district and street, and the five-star share per district.
+"""Rankings by safety index (city, district and street, and the five-star share per district),
+and the files of every ranking: people-CSVs, a workbook and a zh-CN page (the monthly
+governance ranking, reports/governance_month.py, writes its own through the same helpers).
 
 The five-star share per district is the programme's headline figure (every district above
 25%). Ranks are dense within ties of the index rounded to one decimal; compounds that are
-not rated carry no rank and sort last. Writers give CSV and Excel through `reports.excel`
-(BOM and Chinese headers; the whole city and one sheet per district) and zh-CN HTML.
+not rated carry no rank and sort last.
 """
 from __future__ import annotations
 
@@ -13,12 +14,11 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from reports.excel import Sheet, for_people, write_people_csv, write_workbook
+from reports.templating import render_template
 from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
-
-
 # English frame columns → Chinese headers of every written file
 HEADERS = {
     "rank_city": "全市排名", "rank_district": "区内排名", "rank_street": "街道内排名",
@@ -30,124 +30,95 @@ HEADERS = {
     "stars_1": "一星", "stars_2": "二星", "stars_3": "三星", "stars_4": "四星", "stars_5": "五星",
     "vetoed": "一票否决数", "downgraded": "降星数",
 }
-
-FILES = {"city": "全市小区排名", "district": "各区排名", "street": "各街道排名",
-         "five_star_share": "各区五星占比"}
+# the tables in page order: file name, and what the table is
+FILES = {"five_star_share": "各区五星占比", "district": "各区排名", "street": "各街道排名", "city": "全市小区排名"}
+TITLES = {"five_star_share": "各区五星占比（五星小区数 / 参评小区数，基准线 25%）", "district": "各区排名（按平均平安指数）",
+          "street": "各街道排名（按平均平安指数）", "city": "全市小区平安星级排名"}
 
 
 def build_rankings(ratings: DataFrame[Rating], compounds: DataFrame[Compound]) -> dict[str, pl.DataFrame]:
-    """``city`` (one row per compound), ``district``, ``street`` and ``five_star_share``.
-
-    Uses the latest rating date in ``ratings``.
-    """
+    """``city`` (one row per compound), ``district``, ``street`` and ``five_star_share``, of
+    the latest rating date in ``ratings``."""
     latest = ratings.filter(pl.col(Rating.as_of) == pl.col(Rating.as_of).max())
-    extra = compounds.select(
-        pl.col(Compound.compound_id).cast(pl.String), Compound.community, Compound.grid_code)
+    extra = compounds.select(pl.col(Compound.compound_id).cast(pl.String), Compound.community, Compound.grid_code)
     idx = pl.col(Rating.safety_index).round(1)
-    rated = pl.col(Rating.status) != "not_rated"
 
     def rank_within(*keys: str) -> pl.Expr:
         r = (-idx).rank("min")
-        r = r.over(keys) if keys else r
-        return pl.when(rated & idx.is_not_null()).then(r).cast(pl.UInt32)
+        return pl.when((pl.col(Rating.status) != "not_rated") & idx.is_not_null()).then(
+            r.over(keys) if keys else r).cast(pl.UInt32)
 
     city = (
         latest.join(extra, on="compound_id", how="left")
         .with_columns(idx.alias(Rating.safety_index))
-        .with_columns(
-            rank_within().alias("rank_city"),
-            rank_within(Rating.district).alias("rank_district"),
-            rank_within(Rating.district, Rating.street).alias("rank_street"),
-        )
+        .with_columns(rank_city=rank_within(), rank_district=rank_within(Rating.district),
+                      rank_street=rank_within(Rating.district, Rating.street))
         .sort(["rank_city", Rating.district, Rating.street, Rating.compound_id], nulls_last=True)
         .select("rank_city", "rank_district", "rank_street", Rating.compound_id, Rating.name,
                 Rating.district, Rating.street, "community", "grid_code", Rating.safety_index,
                 Rating.stars, Rating.status, Rating.rules, Rating.as_of)
     )
     district = _regions(city, [Rating.district])
-    street = _regions(city, [Rating.district, Rating.street])
     share = district.select(
         Rating.district, "compounds", "rated", "five_star", "five_star_share",
-        (pl.col("five_star_share") > FIVE_STAR_LINE).alias("above_line"),
+        above_line=pl.col("five_star_share") > FIVE_STAR_LINE,
     ).sort("five_star_share", Rating.district, descending=[True, False])
-    return {"city": city, "district": district, "street": street, "five_star_share": share}
+    return {"city": city, "district": district, "street": _regions(city, [Rating.district, Rating.street]),
+            "five_star_share": share}
 
 
 def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """Per-region figures, ranked by mean index (ties by five-star share)."""
     rated = pl.col("status") != "not_rated"
+    count = lambda cond: cond.sum().cast(pl.UInt32)  # noqa: E731
     agg = city.group_by(keys).agg(
-        pl.len().cast(pl.UInt32).alias("compounds"),
-        rated.sum().cast(pl.UInt32).alias("rated"),
-        pl.col("safety_index").filter(rated).mean().round(1).alias("mean_index"),
-        (pl.col("stars") == 5).sum().cast(pl.UInt32).alias("five_star"),
-        *[(pl.col("stars") == s).sum().cast(pl.UInt32).alias(f"stars_{s}") for s in range(1, 6)],
-        (pl.col("status") == "vetoed").sum().cast(pl.UInt32).alias("vetoed"),
-        (pl.col("status") == "downgraded").sum().cast(pl.UInt32).alias("downgraded"),
-    ).with_columns(
-        pl.when(pl.col("rated") > 0).then(pl.col("five_star") / pl.col("rated"))
-        .round(4).alias("five_star_share"),
-    )
+        compounds=pl.len().cast(pl.UInt32), rated=count(rated),
+        mean_index=pl.col("safety_index").filter(rated).mean().round(1), five_star=count(pl.col("stars") == 5),
+        **{f"stars_{s}": count(pl.col("stars") == s) for s in range(1, 6)},
+        vetoed=count(pl.col("status") == "vetoed"), downgraded=count(pl.col("status") == "downgraded"),
+    ).with_columns(five_star_share=pl.when(pl.col("rated") > 0).then(pl.col("five_star") / pl.col("rated")).round(4))
     order = pl.struct(pl.col("mean_index").fill_null(-1), pl.col("five_star_share").fill_null(-1))
-    agg = agg.with_columns(order.rank("min", descending=True).cast(pl.UInt32).alias("rank"))
-    return agg.sort(["rank", *keys]).select("rank", *keys, pl.exclude("rank", *keys))
-
-
-def _zh(df: pl.DataFrame) -> pl.DataFrame:
-    """Chinese statuses, rules and headers for the written files."""
-    if "above_line" in df.columns:
-        df = df.with_columns(pl.when(pl.col("above_line")).then(pl.lit("是")).otherwise(pl.lit("否"))
-                             .alias("above_line"))
-    return for_people(df, HEADERS)
+    return agg.with_columns(rank=order.rank("min", descending=True).cast(pl.UInt32)).sort(["rank", *keys]).select(
+        "rank", *keys, pl.exclude("rank", *keys))
 
 
 def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:
-    """Write the rankings as CSV (for Excel), one Excel workbook and one HTML page into ``out_dir``."""
+    """The rankings as people-CSVs, one workbook (the summaries, the whole city, then a sheet
+    per district) and one page, into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [write_people_csv(_zh(rankings[key]), out_dir / f"{stem}.csv") for key, stem in FILES.items()]
-    paths.append(_write_excel(out_dir / "平安星级排名.xlsx", rankings))
-    paths.append(_write_html(out_dir / "index.html", rankings))
+    city = rankings["city"]
+    as_of = str(city["as_of"].max()) if city.height else ""
+    rates = ["five_star_share"]
+    paths = [write_people_csv(rankings[key], out_dir / f"{stem}.csv", HEADERS) for key, stem in FILES.items()]
+    sheets = [sheet("全市" if key == "city" else stem, rankings[key], HEADERS, rates, f"{TITLES[key]}　评定日期 {as_of}")
+              for key, stem in FILES.items()]
+    sheets += [sheet(d, city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True),
+                     HEADERS, rates, f"{d} 小区平安星级排名　评定日期 {as_of}") for d in city["district"].unique().sort()]
+    paths.append(write_workbook(out_dir / "平安星级排名.xlsx", sheets, title=f"平安星级小区排名 {as_of}"))
+    tables = [page_table(stem, f"{stem}.csv", rankings[key].drop("as_of", strict=False), HEADERS, rates)
+              for key, stem in FILES.items()]
+    paths.append(write_page(out_dir / "index.html", "report_tables.html", title=f"平安星级小区排名 {as_of}",
+                            heading="平安星级小区排名", note=f"评定日期 {as_of} · 五星占比基准线 {FIVE_STAR_LINE:.0%}",
+                            workbook="平安星级排名.xlsx", nav=[("../report/index.html", "研判报告")], tables=tables,
+                            as_of=as_of))
     return paths
 
 
-def _as_of(rankings) -> str:
-    city = rankings["city"]
-    return str(city["as_of"].max()) if city.height else ""
+# --- what every ranking's files share --------------------------------------------------------
+def sheet(name: str, frame: pl.DataFrame, headers: dict[str, str], rates=(), title: str | None = None) -> Sheet:
+    """A workbook sheet of ``frame`` under Chinese headers, the ``rates`` (0–1) as percentages."""
+    return Sheet(name, for_people(frame, headers), title, {headers[c]: "0.0%" for c in rates if c in frame.columns})
 
 
-def _write_excel(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
-    """Summary sheets, the whole city, then one sheet per district; each with a title row."""
-    as_of = _as_of(rankings)
-    share = {HEADERS["five_star_share"]: "0.0%"}
-    sheets = [
-        Sheet("各区五星占比", _zh(rankings["five_star_share"]), f"各区五星占比（五星小区数 / 参评小区数，基准线 25%）　评定日期 {as_of}", share),
-        Sheet("各区排名", _zh(rankings["district"]), f"各区排名（按平均平安指数）　评定日期 {as_of}", share),
-        Sheet("各街道排名", _zh(rankings["street"]), f"各街道排名（按平均平安指数）　评定日期 {as_of}", share),
-        Sheet("全市", _zh(rankings["city"]), f"全市小区平安星级排名　评定日期 {as_of}"),
-    ]
-    city = rankings["city"]
-    for d in city["district"].unique().sort().to_list():
-        frame = city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True)
-        sheets.append(Sheet(d, _zh(frame), f"{d} 小区平安星级排名　评定日期 {as_of}"))
-    return write_workbook(path, sheets, title=f"平安星级小区排名 {as_of}")
+def page_table(title: str, csv: str, frame: pl.DataFrame, headers: dict[str, str], rates=()) -> dict:
+    """A table of a ranking page: Chinese headers, ``rates`` as percentages, numbers marked."""
+    shown = for_people(frame.with_columns(pl.format("{}%", (pl.col(c) * 100).round(1)).alias(c)
+                                          for c in rates if c in frame.columns), headers)
+    return {"title": title, "csv": csv, "columns": [(c, t.is_numeric()) for c, t in shown.schema.items()],
+            "rows": shown.rows()}
 
 
-def _write_html(path: Path, rankings: dict[str, pl.DataFrame]) -> Path:
-    from reports.analyst import jinja_env  # the one template environment
-
-    tables = []
-    for key, stem in [("five_star_share", FILES["five_star_share"]), ("district", FILES["district"]),
-                      ("street", FILES["street"]), ("city", FILES["city"])]:
-        frame = rankings[key]
-        if "five_star_share" in frame.columns:  # a percentage reads better on the page
-            frame = frame.with_columns(pl.format("{}%", (pl.col("five_star_share") * 100).round(1))
-                                       .alias("five_star_share"))
-        zh = _zh(frame.drop("as_of", strict=False))  # the date heads the page
-        numeric = [zh.schema[c].is_numeric() for c in zh.columns]
-        tables.append({"title": stem, "csv": f"{stem}.csv", "columns": list(zip(zh.columns, numeric)),
-                       "rows": zh.iter_rows()})
-    html = jinja_env().get_template("report_rankings.html").render(
-        as_of=_as_of(rankings), tables=tables, line=FIVE_STAR_LINE)
-    path.write_text(html, encoding="utf-8")
+def write_page(path: Path, template: str, **context) -> Path:
+    path.write_text(render_template(template, **context), encoding="utf-8")
     return path
