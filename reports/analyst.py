@@ -84,7 +84,7 @@ def render_report(
         problems=problems.head(50).to_dicts(), problems_total=problems.height,
         cp=problem_settings or load_rules().common_problems,
         quality=_quality(quality), match_rates=_table(match_rates), review_size=review_size,
-        intake=_intake(cur, intake), trend=_trend(trend if trend is not None else pl.DataFrame()),
+        intake=_intake(cur, intake), trend=_trend(trend),
         sources=[{**r, "source_zh": SOURCE_ZH.get(r["source"], r["source"])}
                  for r in (sources.sort("source").iter_rows(named=True) if sources is not None else [])],
         explained=explained, **LABELS)
@@ -190,15 +190,18 @@ def trend_counts_sql(table: str = "marts.ratings") -> str:
     """
 
 
-def _trend(counts: pl.DataFrame) -> dict:
-    if counts.height == 0:
+def _trend(counts: pl.DataFrame | None) -> dict:
+    if counts is None or counts.height == 0:
         return {"rows": []}
-    n, rated = pl.col("n"), pl.col("status") != "not_rated"
-    five_star_share = pl.when(n.filter(rated).sum() > 0).then(n.filter(pl.col("stars") == 5).sum() / n.filter(rated).sum())
+    n = pl.col("n")
+    rated, five = n.filter(pl.col("status") != "not_rated").sum(), n.filter(pl.col("stars") == 5).sum()
+    five_star_share = pl.when(rated > 0).then(five / rated)
+    index_n = pl.col("n_index").sum()
     per = counts.group_by("as_of").agg(
-        compounds=n.sum(), rated=n.filter(rated).sum(), five_star=n.filter(pl.col("stars") == 5).sum(),
-        mean_index=pl.when(pl.col("n_index").sum() > 0).then(pl.col("index_micros").sum() / 1e6 / pl.col("n_index").sum()),
-        vetoed=n.filter(pl.col("status") == "vetoed").sum(), downgraded=n.filter(pl.col("status") == "downgraded").sum(),
+        compounds=n.sum(), rated=rated, five_star=five,
+        mean_index=pl.when(index_n > 0).then(pl.col("index_micros").sum() / 1e6 / index_n),
+        vetoed=n.filter(pl.col("status") == "vetoed").sum(),
+        downgraded=n.filter(pl.col("status") == "downgraded").sum(),
         five_star_share=five_star_share,
     ).sort("as_of")
     districts = counts.group_by("as_of", "district").agg(value=five_star_share * 100).sort("district", "as_of")
@@ -212,13 +215,13 @@ def _trend(counts: pl.DataFrame) -> dict:
         "rows": per.to_dicts(),
         "chart_share": charts.line_chart(points(per, pl.lit("五星占比"), pl.col("five_star_share") * 100),
                                          title="五星小区占比走势", **share),
-        "chart_index": charts.line_chart(points(per, pl.lit("平均平安指数"), "mean_index"), title="平均平安指数走势",
-                                         y_title="平均平安指数（0–100）", min_span=2, lo=0, hi=100),
+        "chart_index": charts.line_chart(points(per, pl.lit("平均平安指数"), "mean_index"),
+                                         title="平均平安指数走势", y_title="平均平安指数（0–100）", min_span=2, lo=0, hi=100),
         "chart_districts": charts.line_chart(points(districts, pl.col("district"), "value"),
                                              title="各区五星占比走势", series_title="区", **share),
-        "chart_flags": charts.line_chart(points(per, pl.lit("一票否决"), "vetoed") + points(per, pl.lit("降星"), "downgraded"),
-                                         title="一票否决与降星小区数走势", y_title="小区数（个）", integer=True,
-                                         colours=["#b71c1c", "#ff9900"]),
+        "chart_flags": charts.line_chart(points(per, pl.lit("一票否决"), "vetoed")
+                                         + points(per, pl.lit("降星"), "downgraded"), title="一票否决与降星小区数走势",
+                                         y_title="小区数（个）", integer=True, colours=["#b71c1c", "#ff9900"]),
     }
 
 

@@ -123,10 +123,10 @@ def line_chart(points: list[dict], *, title: str, y_title: str, series_title: st
     colour = alt.Color("series:N", title=series_title, sort=names,
                        scale=alt.Scale(domain=names, range=(colours or SERIES_COLOURS)[:len(names)] or SERIES_COLOURS),
                        legend=alt.Legend() if len(names) > 1 or series_title else None)
+    y = alt.Y("value:Q", title=y_title, scale=y_scale,
+              axis=alt.Axis(tickCount=5, tickMinStep=1 if integer else alt.Undefined))
     layers = [alt.Chart(alt.Data(values=[p for p in points if p["value"] is not None]), width=width, height=height)
-              .mark_line(point=len(dates) <= 31, strokeWidth=2)
-              .encode(x=x, color=colour, y=alt.Y("value:Q", title=y_title, scale=y_scale,
-                                                 axis=alt.Axis(tickCount=5, tickMinStep=1 if integer else alt.Undefined)))]
+              .mark_line(point=len(dates) <= 31, strokeWidth=2).encode(x=x, y=y, color=colour)]
     if ref:
         mark = alt.Chart(alt.Data(values=[{"v": ref[0], "t": ref[1]}])).encode(y=alt.Y("v:Q", scale=y_scale))
         layers += [mark.mark_rule(strokeDash=[5, 4], color="#333"),

@@ -43,7 +43,8 @@ def _with_rates(frame: pl.DataFrame) -> pl.DataFrame:
         return pl.when(pl.col(den) > 0).then((pl.col(num) / pl.col(den)).round(4))
 
     return frame.with_columns(five_star_rate=rate("five_star", "rated_compounds"),
-                              on_time_rate=rate("closed_on_time", "closed"), satisfaction_rate=rate("satisfied", "rated"))
+                              on_time_rate=rate("closed_on_time", "closed"),
+                              satisfaction_rate=rate("satisfied", "rated"))
 
 
 def people_table(ranked: pl.DataFrame, level: str) -> pl.DataFrame:
