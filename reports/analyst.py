@@ -7,6 +7,8 @@ gets, empty ones included, so a thin night still yields a complete page.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -229,15 +231,19 @@ def _render_explanations(out: Path, as_of: date, cur: pl.DataFrame, chg: pl.Data
                          explanations: pl.DataFrame, ids: set[str]) -> None:
     """One page per changed, vetoed or downgraded compound."""
     wanted = sorted(ids)
-    lines = _explanation_lines(explanations.filter(pl.col("compound_id").is_in(wanted)), as_of)
-    lines_by = {cid: rows.drop("compound_id").to_dicts()
-                for (cid,), rows in lines.partition_by("compound_id", as_dict=True).items()}
+    lines = defaultdict(list)
+    explained = explanations.filter(pl.col("compound_id").is_in(wanted))
+    for line in _explanation_lines(explained, as_of).iter_rows(named=True):
+        lines[line.pop("compound_id")].append(line)
     changes = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True)}
     template = environment().get_template("report_explain.html")
-    for r in cur.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True):
-        cid = r["compound_id"]
-        html = template.render(as_of=as_of, r=r, change=changes.get(cid), lines=lines_by.get(cid, []), **LABELS)
-        (out / f"{page_slug(cid)}.html").write_text(html, encoding="utf-8")
+    pages = ((out / f"{page_slug(r['compound_id'])}.html",
+              template.render(as_of=as_of, r=r, change=changes.get(r["compound_id"]), lines=lines[r["compound_id"]],
+                              **LABELS)) for r in cur.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True))
+    # a night writes tens of thousands of pages: one thread creates the files (kernel time)
+    # while this one renders the next
+    with ThreadPoolExecutor(max_workers=1) as files:
+        list(files.map(lambda page: page[0].write_text(page[1], encoding="utf-8"), pages))
 
 
 def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
