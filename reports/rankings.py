@@ -115,8 +115,8 @@ def page_table(title: str, csv: str, frame: pl.DataFrame, headers: dict[str, str
     """A table of a ranking page: Chinese headers, ``rates`` as percentages, numbers marked."""
     shown = for_people(frame.with_columns(pl.format("{}%", (pl.col(c) * 100).round(1)).alias(c)
                                           for c in rates if c in frame.columns), headers)
-    return {"title": title, "csv": csv, "columns": [(c, t.is_numeric()) for c, t in shown.schema.items()],
-            "rows": shown.rows()}
+    return {"title": title, "csv": csv, "rows": shown.rows(),
+            "columns": [(c, t.is_numeric()) for c, t in zip(shown.columns, frame.schema.values())]}
 
 
 def write_page(path: Path, template: str, **context) -> Path:
