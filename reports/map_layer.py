@@ -38,11 +38,12 @@ class Layer:
     shapes: Shapes
     ids: bool = False
 
-    def collection(self, system: str = "WGS84") -> dict:
-        """The layer as a GeoJSON FeatureCollection object, in ``system``."""
-        return {"type": "FeatureCollection", "features": [
-            {"type": "Feature", **({"id": r["id"]} if self.ids else {}), "properties": r, "geometry": g}
-            for r, g in zip(self.rows, self.shapes[system][0])]}
+    def json(self, system: str = "WGS84") -> bytes:
+        """The layer as GeoJSON FeatureCollection bytes, in ``system``."""
+        return orjson.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", **({"id": r["id"]} if self.ids else {}), "properties": r,
+             "geometry": None if g is None else orjson.Fragment(g)}
+            for r, g in zip(self.rows, self.shapes[system].geojson)]})
 
 
 def build_features(
@@ -96,7 +97,7 @@ def _geometries(table: pl.DataFrame, polygons: dict | None) -> np.ndarray:
 
 def _points(layer: Layer) -> pl.DataFrame:
     """Per compound with a shape: district, street, stars and its inner point (WGS-84)."""
-    xy = layer.shapes["WGS84"][1]
+    xy = layer.shapes["WGS84"].inner
     return pl.DataFrame({
         "district": [r["district"] for r in layer.rows], "street": [r["street"] for r in layer.rows],
         "stars": [r["stars"] for r in layer.rows], "lon": xy[:, 0], "lat": xy[:, 1],
@@ -183,7 +184,7 @@ def write_map_layers(map_dir: Path, compounds: Layer, hotspots: pl.DataFrame,
     for name, layer in layers.items():
         for system in SYSTEMS:
             path = map_dir / layer_file(name, system)
-            path.write_bytes(orjson.dumps(layer.collection(system)) + b"\n")
+            path.write_bytes(layer.json(system) + b"\n")
             paths.append(path)
     return paths
 

@@ -67,23 +67,25 @@ def _lookup(values: list) -> tuple[list, list[int]]:
     return distinct, [pos["" if v is None else str(v)] for v in values]
 
 
-def pack_compounds(fc: dict, xy: np.ndarray | None = None) -> dict:
-    """The compounds column-wise: properties, the point each is drawn and clicked at
-    (``xy``, computed from the shapes when not given) and exterior rings as flat lists."""
+def pack_compounds(fc: dict) -> dict:
+    """The compounds of a FeatureCollection column-wise (see ``_packed``)."""
     rows = [f.get("properties") or {} for f in fc.get("features", [])]
     geometries = [f.get("geometry") for f in fc.get("features", [])]
-    xy = inner_points(parse(geometries)) if xy is None else xy
+    areal = [bool(g) and g.get("type") in ("Polygon", "MultiPolygon") for g in geometries]
+    return _packed(rows, geometries, inner_points(parse(geometries)), areal)
+
+
+def _packed(rows: list[dict], geometries: list, inner: np.ndarray, areal) -> dict:
+    """Properties as columns, the point each compound is drawn and clicked at, and the
+    GeoJSON geometry of each polygon (``shapes``: [feature index, geometry])."""
     packed: dict = {"n": len(rows)}
     for key in ("district", "street", "community", "status", "leading_group"):
         packed[key + "s"], packed[key] = _lookup([r.get(key) for r in rows])
     for key, name in (("id", "id"), ("name", "name"), ("grid_code", "grid_code"), ("index", "safety_index")):
         packed[key] = [r.get(name) for r in rows]
     packed["stars"] = [int(r.get("stars") or 0) for r in rows]
-    packed["x"], packed["y"] = np.where(np.isnan(xy), None, xy).T.tolist()
-    packed["shapes"] = [
-        [i, [[c for pt in poly[0] for c in pt] for poly in ([g["coordinates"]] if g["type"] == "Polygon"
-                                                           else g["coordinates"])]]
-        for i, g in enumerate(geometries) if g and g.get("type") in ("Polygon", "MultiPolygon")]
+    packed["x"], packed["y"] = np.where(np.isnan(inner), None, inner).T.tolist()
+    packed["shapes"] = [[i, g] for i, (g, a) in enumerate(zip(geometries, areal)) if a]
     return packed
 
 
@@ -98,7 +100,9 @@ def write_map_viewer(map_dir: Path, *, basemap: Basemap = Basemap(), site_base: 
     if compounds is None:
         packed = pack_compounds(_read(map_dir / layer_file("compounds", system)))
     else:
-        packed = pack_compounds(compounds.collection(system), compounds.shapes[system][1])
+        shapes = compounds.shapes[system]
+        packed = _packed(compounds.rows, [g and orjson.Fragment(g) for g in shapes.geojson], shapes.inner,
+                         shapes.areal)
     # a script, not a JSON file: browsers refuse fetch() of file:// (see the module doc)
     data = htmlsafe_json_dumps({"compounds": packed, **layers, "statusNames": STATUS_ZH},
                                dumps=lambda obj: orjson.dumps(obj).decode("utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import orjson
 import polars as pl
 import shapely
 from shapely.geometry import shape
@@ -13,8 +12,8 @@ from shapely.geometry import shape
 from geo.coords import wgs84_to_gcj02
 from reports.common_problems import leading_group
 from reports.map_geometry import GeometryCache, parse, shapes
-from reports.map_layer import build_features
-from reports.map_viewer import pack_compounds
+from reports.map_layer import build_features, write_map_layers
+from reports.map_viewer import Basemap, write_map_viewer
 
 
 def _shapes(seed: int = 3, n: int = 600) -> np.ndarray:
@@ -57,13 +56,14 @@ def test_every_shape_comes_out_valid_on_the_grid_oriented_and_in_place():
     shifted = shapely.transform(geoms, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1])))
     out = shapes(geoms)
     for system, source in (("WGS84", geoms), ("GCJ02", shifted)):
-        objects, xy = out[system]
-        assert len(objects) == len(geoms) == len(xy)
-        for g, obj, (x, y) in zip(source, objects, xy):
+        objects = [None if t is None else json.loads(t) for t in out[system].geojson]
+        assert len(objects) == len(geoms) == len(out[system].inner) == len(out[system].areal)
+        for g, obj, (x, y), areal in zip(source, objects, out[system].inner, out[system].areal):
             if g is None:
-                assert obj is None and np.isnan(x) and np.isnan(y)
+                assert obj is None and np.isnan(x) and np.isnan(y) and not areal
                 continue
             got = shape(obj)
+            assert areal == (got.geom_type != "Point")
             assert got.is_valid and not got.is_empty
             coords = shapely.get_coordinates(got)
             assert (np.round(coords, 6) == coords).all(), "on the 1e-6° grid"
@@ -77,8 +77,9 @@ def test_every_shape_comes_out_valid_on_the_grid_oriented_and_in_place():
 
 def test_a_sliver_the_grid_collapses_stays_on_the_map_as_a_point():
     sliver = shapely.Polygon([(118.1, 24.5), (118.1000001, 24.5000001), (118.1000002, 24.5), (118.1, 24.5)])
-    (obj,), xy = shapes(np.array([sliver], dtype=object))["WGS84"]
-    assert obj == {"type": "Point", "coordinates": [118.1, 24.5]} and xy.tolist() == [[118.1, 24.5]]
+    (text,), xy, areal = shapes(np.array([sliver], dtype=object))["WGS84"]
+    assert json.loads(text) == {"type": "Point", "coordinates": [118.1, 24.5]} and xy.tolist() == [[118.1, 24.5]]
+    assert not areal[0]
 
 
 def test_parse_repairs_flattens_and_drops_what_it_cannot_read():
@@ -102,17 +103,21 @@ def test_the_cache_gives_back_what_it_was_given(tmp_path):
     cache.save(key, value)
     back = cache.load(key)
     for system in value:
-        assert back[system][0] == value[system][0]
-        np.testing.assert_array_equal(back[system][1], value[system][1])
+        assert back[system].geojson == value[system].geojson
+        np.testing.assert_array_equal(back[system].inner, value[system].inner)
+        np.testing.assert_array_equal(back[system].areal, value[system].areal)
     (tmp_path / f"{key}.shapes.json").write_bytes(b"{half")
     assert cache.load(key) is None, "a broken entry is computed afresh, never an error"
 
 
-def test_viewer_data_from_memory_match_the_written_layer(city):
+def test_viewer_data_from_memory_match_the_written_layer(city, tmp_path):
     layer = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
-    for system in ("WGS84", "GCJ02"):
-        fc = json.loads(orjson.dumps(layer.collection(system)))
-        assert pack_compounds(layer.collection(system), layer.shapes[system][1]) == pack_compounds(fc)
+    write_map_layers(tmp_path, layer, pl.DataFrame(), city["outlines"])
+    for crs in ("WGS84", "GCJ02"):
+        write_map_viewer(tmp_path, basemap=Basemap(crs=crs))
+        from_file = (tmp_path / "map_data.js").read_bytes()
+        write_map_viewer(tmp_path, basemap=Basemap(crs=crs), compounds=layer)
+        assert (tmp_path / "map_data.js").read_bytes() == from_file
 
 
 def test_odd_property_values_survive_the_serialiser(city):
@@ -123,5 +128,5 @@ def test_odd_property_values_survive_the_serialiser(city):
         .alias("safety_index"))
     layer = build_features(comp, None, ratings, pl.DataFrame(schema={"compound_id": pl.String,
                                                                      "leading_group": pl.String}))
-    fc = json.loads(orjson.dumps(layer.collection()))
+    fc = json.loads(layer.json())
     assert [f["properties"]["name"] for f in fc["features"]] == names

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import polars as pl
@@ -109,6 +110,8 @@ def test_unusable_outline_files_say_what_to_do(tmp_path):
 @pytest.mark.parametrize("name", LAYERS)
 def test_layers_are_rfc7946(layers, name):
     fc = _load(layers["dir"] / name)
+    for coords in re.findall(rb'"coordinates":(\[[-\d.,\[\]]*\])', (layers["dir"] / name).read_bytes()):
+        assert all(len(d) <= 6 for d in re.findall(rb"\.(\d+)", coords)), "written as 6 decimals at most"
     assert fc["type"] == "FeatureCollection" and "crs" not in fc
     assert fc["features"], name
     for f in fc["features"]:
@@ -245,7 +248,7 @@ def test_bad_geometry_input_never_vanishes(city):
         {"type": "Feature", "properties": {"compound_id": "XM000002"}, "geometry": {"type": "Polygon", "coordinates": [bowtie]}},
     ]}
     fc = build_features(comp, polys, city["ratings"], pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    by = {f["id"]: f["geometry"] for f in fc.collection()["features"]}
+    by = {f["id"]: f["geometry"] for f in json.loads(fc.json())["features"]}
     assert len(by) == 4
     assert by["XM000000"]["type"] == "Point"
     assert by["XM000001"] is None
@@ -257,7 +260,7 @@ def test_compound_coordinates_in_gcj02_are_brought_back_to_wgs84(city):
     g_lon, g_lat = wgs84_to_gcj02(comp["lon"].to_numpy(), comp["lat"].to_numpy())
     shifted = comp.with_columns(pl.Series("lon", g_lon), pl.Series("lat", g_lat), pl.lit("GCJ02").alias("coord_sys"))
     fc = build_features(shifted, None, city["ratings"], pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    got = np.array([f["geometry"]["coordinates"] for f in fc.collection()["features"]])
+    got = np.array([f["geometry"]["coordinates"] for f in json.loads(fc.json())["features"]])
     np.testing.assert_allclose(got, comp.select("lon", "lat").to_numpy(), atol=2e-6)
 
 
@@ -265,7 +268,7 @@ def test_unrated_compound_is_shown_as_not_rated(city):
     comp = city["compounds"].head(2)
     fc = build_features(comp, None, city["ratings"].filter(pl.col("compound_id") != "XM000000"),
                         pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    p = {f["id"]: f["properties"] for f in fc.collection()["features"]}["XM000000"]
+    p = {f["id"]: f["properties"] for f in json.loads(fc.json())["features"]}["XM000000"]
     assert (p["status"], p["stars"], p["safety_index"]) == ("not_rated", 0, None)
 
 
@@ -284,7 +287,7 @@ def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers
     hit = build_features(city["compounds"], must_not_load, rerated, lead, cache=cache)
     fresh = build_features(city["compounds"], city["polygons"], rerated, lead)
     for system in ("WGS84", "GCJ02"):
-        assert hit.collection(system) == fresh.collection(system) != first.collection(system)
+        assert hit.json(system) == fresh.json(system) != first.json(system)
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     paths = write_map_layers(tmp_path / "a", hit, layers["problems"], city["outlines"])
