@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 
+import reports.analyst  # noqa: F401 - the template environment's imports: paid once by a run, not by the map
 from reports.common_problems import common_problems, leading_group
 from reports.map_layer import GeometryCache, build_features, write_map_layers
 from reports.map_viewer import write_map_viewer

@@ -33,8 +33,9 @@ Shapes = dict[str, Prepared]
 def parse(members: list) -> np.ndarray:
     """Shapely geometries of GeoJSON geometry members (2-D, repaired when invalid); None
     where a member is missing or unusable."""
-    geoms = shapely.force_2d(shapely.from_geojson(
-        [orjson.dumps(m) if m else None for m in members], on_invalid="ignore"))
+    geoms = shapely.from_geojson([orjson.dumps(m) if m else None for m in members], on_invalid="ignore")
+    z = shapely.has_z(geoms)
+    geoms[z] = shapely.force_2d(geoms[z])
     bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     return geoms
@@ -49,9 +50,11 @@ def _snapped(geoms: np.ndarray) -> np.ndarray:
     """On the grid, kept valid, exterior rings counter-clockwise; a sliver the grid
     collapses becomes a point inside it rather than vanishing."""
     out = shapely.transform(geoms, lambda c: np.round(c, 6))
-    # rounding keeps most outlines valid; GEOS snap-rounding (10x dearer) repairs the rest
+    # rounding keeps most outlines valid; GEOS snap-rounding (10x dearer) repairs the rest,
+    # read back as the file's readers get it: with its fixed precision model kept, inner
+    # points would be pulled onto the grid
     bad = ~shapely.is_valid(out) & ~shapely.is_missing(out)
-    out[bad] = shapely.set_precision(geoms[bad], GRID)
+    out[bad] = shapely.from_geojson(shapely.to_geojson(shapely.set_precision(geoms[bad], GRID)))
     lost = shapely.is_empty(out) & ~shapely.is_empty(geoms)
     out[lost] = shapely.set_precision(shapely.point_on_surface(geoms[lost]), GRID)
     return shapely.orient_polygons(out, exterior_cw=False)
@@ -71,9 +74,7 @@ def shapes(geoms: np.ndarray) -> Shapes:
             snapped = _snapped(shapely.transform(snapped, _shift_gcj02))
         # GEOS writes 17 significant digits, orjson the shortest that reads back (118.106344)
         texts = [t and orjson.dumps(orjson.loads(t)).decode() for t in shapely.to_geojson(snapped).tolist()]
-        # inner points of the shapes as the file's readers get them: the snapped ones carry
-        # a fixed precision model, which would move the points onto the grid
-        out[system] = Prepared(texts, inner_points(shapely.from_geojson(texts)), shapely.get_type_id(snapped) >= 3)
+        out[system] = Prepared(texts, inner_points(snapped), shapely.get_type_id(snapped) >= 3)
     return out
 
 
