@@ -50,7 +50,7 @@ def _snapped(geoms: np.ndarray) -> np.ndarray:
     """On the grid, kept valid, exterior rings counter-clockwise; a sliver the grid
     collapses becomes a point inside it rather than vanishing."""
     out = shapely.transform(geoms, lambda c: np.round(c, 6))
-    # rounding keeps most outlines valid; GEOS snap-rounding (10x dearer) repairs the rest,
+    # rounding keeps most outlines valid; GEOS snap-rounding (much dearer) repairs the rest,
     # read back as the file's readers get it: with its fixed precision model kept, inner
     # points would be pulled onto the grid
     bad = ~shapely.is_valid(out) & ~shapely.is_missing(out)
@@ -67,15 +67,15 @@ def _shift_gcj02(c: np.ndarray) -> np.ndarray:
 def shapes(geoms: np.ndarray) -> Shapes:
     """WGS-84 ``geoms`` (None allowed) prepared in both systems. The GeoJSON stays text
     (written as is by orjson): a city's worth of nested coordinate lists is slow to build."""
-    out: Shapes = {}
-    snapped = _snapped(np.asarray(geoms, dtype=object))
-    for system in SYSTEMS:
-        if system == "GCJ02":
-            snapped = _snapped(shapely.transform(snapped, _shift_gcj02))
-        # GEOS writes 17 significant digits, orjson the shortest that reads back (118.106344)
-        texts = [t and orjson.dumps(orjson.loads(t)).decode() for t in shapely.to_geojson(snapped).tolist()]
-        out[system] = Prepared(texts, inner_points(snapped), shapely.get_type_id(snapped) >= 3)
-    return out
+    wgs84 = _snapped(np.asarray(geoms, dtype=object))
+    gcj02 = _snapped(shapely.transform(wgs84, _shift_gcj02))
+    return {system: _prepared(g) for system, g in zip(SYSTEMS, (wgs84, gcj02))}
+
+
+def _prepared(snapped: np.ndarray) -> Prepared:
+    # GEOS writes 17 significant digits, orjson the shortest that reads back (118.106344)
+    texts = [t and orjson.dumps(orjson.loads(t)).decode() for t in shapely.to_geojson(snapped).tolist()]
+    return Prepared(texts, inner_points(snapped), shapely.get_type_id(snapped) >= 3)
 
 
 def inner_points(geoms: np.ndarray) -> np.ndarray:
@@ -91,8 +91,8 @@ def inner_points(geoms: np.ndarray) -> np.ndarray:
 class GeometryCache:
     """The compounds' prepared shapes of the last run, kept between runs: outlines rarely
     change, and snapping 100,000 of them twice costs seconds. An entry is keyed by the
-    outline file's digest, the compounds' ids and points in layer order and this code, so
-    a hit gives exactly what would be computed."""
+    outline file's digest, the compounds' ids and points in layer order and the code that
+    builds them, so a hit gives exactly what would be computed."""
 
     def __init__(self, folder: Path, outlines_digest: str):
         self.folder = Path(folder)
@@ -101,7 +101,8 @@ class GeometryCache:
     def key(self, points: pl.DataFrame) -> str:
         digest = hashlib.sha256(self.outlines_digest.encode("utf-8"))
         digest.update(points.write_ipc(None).getvalue())
-        digest.update(Path(__file__).read_bytes())
+        for module in ("map_geometry.py", "map_layer.py"):
+            digest.update(Path(__file__).with_name(module).read_bytes())
         digest.update(repr((shapely.__version__, shapely.geos_version)).encode("utf-8"))
         return digest.hexdigest()[:32]
 
