@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scoring.rules import CONFIG_DIR
+from config import CONFIG_DIR
 
 DEFAULT_PLAQUE_CONFIG = CONFIG_DIR / "plaques.yaml"
 

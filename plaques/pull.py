@@ -29,12 +29,11 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from plaques.artwork import PlaqueItem, date_zh
+from plaques.artwork import FONT_STACK, PlaqueItem, artwork_svg, date_zh
 from plaques.config import PlaqueConfig, load_plaque_config
 from plaques.orders import ORDER_TABLES, PRINTING, orders_sql
-from plaques.pdf import register_cjk_font
-from plaques.printfiles import FOLDERS, files_of, make_chunk
-from plaques.templates import FONT_STACK, template
+from plaques.printfiles import files_of, make_chunk, register_cjk_font, write_file
+from reports.templating import render_template
 
 LEDGER_NAME = "plaques_pulled.csv"
 LEDGER_SCHEMA = {"batch_id": pl.String, "serial": pl.String, "action": pl.String, "key_id": pl.String,
@@ -155,31 +154,38 @@ def _items(part: pl.DataFrame) -> list[PlaqueItem]:
             for r in rows.iter_rows(named=True)]
 
 
-def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf: bool, progress: bool,
-                      config_path: Path | None = None) -> int:
-    """Make every plaque's missing files, in ``workers`` processes; returns the files made."""
-    for sub in FOLDERS if items else ():
-        if pdf or sub != "pdf":
+def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig, *, workers: int, pdf: bool,
+                      progress: bool, config_path: Path | None = None) -> int:
+    """Make every plaque's missing files, the QR codes and PDFs in ``workers`` processes, the
+    artwork here as each chunk comes back; returns the files made."""
+    for sub in ("qr", "art", "pdf"):
+        if items and (pdf or sub != "pdf"):
             (dest / sub).mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not all((dest / f).exists() for f in files_of(it.serial, pdf))]
     bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="块", desc=f"牌匾 {dest.name}",
                disable=not progress, file=sys.stderr)
     chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
     cfg = str(config_path) if config_path else None
+
+    def artwork(chunk: list[PlaqueItem]) -> int:
+        bar.update(len(chunk))
+        missing = [it for it in chunk if not (dest / "art" / f"{it.serial}.svg").exists()]
+        for it in missing:
+            write_file(dest / "art" / f"{it.serial}.svg", artwork_svg(it, (dest / "qr" / f"{it.serial}.svg").read_bytes(), config))
+        return len(missing)
+
     made = 0
     try:
         if workers <= 1 or len(todo) < PARALLEL_FROM:
             for chunk in chunks:
-                made += make_chunk(chunk, dest, pdf, cfg)
-                bar.update(len(chunk))
+                made += make_chunk(chunk, dest, pdf, cfg) + artwork(chunk)
             return made
         # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): len(chunk) for chunk in chunks}
+            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): chunk for chunk in chunks}
             try:
                 for done in as_completed(futures):
-                    made += done.result()
-                    bar.update(futures[done])
+                    made += done.result() + artwork(futures[done])
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
@@ -241,15 +247,13 @@ def write_proofs(dest: Path, manifest: pl.DataFrame, withdrawals: pl.DataFrame, 
         plaques = manifest.filter(pl.col("区") == d).sort("街道", "小区编号").to_dicts()
         collect = withdrawals.filter(pl.col("区") == d).to_dicts()
         pages = [plaques[i:i + per] for i in range(0, len(plaques), per)]
-        html = template("plaque_proof.html").render(
-            batch_id=batch_id, district=d or "未分区", pages=pages, withdrawals=collect, font_stack=FONT_STACK,
+        html = render_template(
+            "plaque_proof.html", batch_id=batch_id, district=d or "未分区", pages=pages, withdrawals=collect, font_stack=FONT_STACK,
             size=config.size_text, material=config.plaque.material, issuer=config.issuer,
             n_pages=len(pages) + (1 if collect else 0),
         )
         path = dest / "proof" / f"{_safe_name(d)}.html"
-        tmp = path.with_name(f".{path.name}.part")
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
+        write_file(path, html.encode("utf-8"))
         paths.append(path)
     return paths
 
@@ -307,7 +311,7 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         dest = _dest_for(to, b, district, keys)
         dest.mkdir(parents=True, exist_ok=True)
         (dest / STATE).write_text(json.dumps({"batch_id": b, "district": district, "keys": keys}), encoding="utf-8")
-        made = make_plaque_files(_items(pending), dest, workers=workers, pdf=pdf, progress=progress,
+        made = make_plaque_files(_items(pending), dest, config, workers=workers, pdf=pdf, progress=progress,
                                  config_path=config_path)
         manifest, withdrawals = manifest_frame(pending, config, pdf), withdrawals_frame(pending)
         write_csv(manifest, dest / "manifest.csv")
