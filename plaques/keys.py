@@ -1,21 +1,15 @@
 """Keys that can't be mixed up: demo mode, signing secrets, the keyring and the public base URL.
 
-- Demo mode only when asked for: ``--demo``/``safestar demo``, or ``SAFESTAR_DEMO=1``; an
-  unset variable means not demo.
-- Outside demo mode the signing secret (``SAFESTAR_PLAQUE_SECRET``) must be set, must not be
-  the public demo secret and must not be weak (short, or few distinct characters).
-- Every key has a fingerprint (SHA-256 of the secret, domain-separated) and a key id (its
-  first 4 hex characters) that new signatures carry. ``OUT_DIR/plaque_keys.json`` records
-  the keys an output folder was signed with: a run whose secret is not the recorded current
-  key refuses to start; ``safestar plaques rotate`` retires it, and plaques signed by a
-  retired key keep verifying for the configured grace period (its secret given in
-  ``SAFESTAR_PLAQUE_OLD_SECRETS``).
-- The public base URL (``SAFESTAR_PUBLIC_BASE_URL``) is https, a plain host name, and at
-  most a plain path prefix.
+Demo mode only when asked for (``--demo``, ``safestar demo``, ``SAFESTAR_DEMO=1``). Outside it
+the secret (``SAFESTAR_PLAQUE_SECRET``) must be set, strong and not the public demo secret.
+``OUT_DIR/plaque_keys.json`` records the fingerprints of the keys an output folder was signed
+with: a run with another secret refuses to start; ``safestar plaques rotate`` retires a key,
+whose plaques keep verifying for the grace period (its secret in ``SAFESTAR_PLAQUE_OLD_SECRETS``).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -28,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plaques.config import PlaqueConfig, load_plaque_config
-from plaques.sign import PlaqueSecretError, keyed_signature, mac_matches, plaque_url, split_signature
+from plaques.sign import PlaqueSecretError, plaque_url, sign_serial, split_signature
 
 SECRET_ENV = "SAFESTAR_PLAQUE_SECRET"
 OLD_SECRETS_ENV = "SAFESTAR_PLAQUE_OLD_SECRETS"
@@ -125,7 +119,7 @@ class Keyring:
 
     def sign(self, serial: str) -> str:
         """The signature printed on a new plaque: key id and MAC of the current key."""
-        return keyed_signature(serial, self.current.id, self.current.secret)
+        return f"{self.current.id}_{sign_serial(serial, self.current.secret)}"
 
     def url(self, base_url: str, serial: str) -> str:
         return plaque_url(base_url, serial, signature=self.sign(serial))
@@ -138,10 +132,9 @@ class Keyring:
         if parts is None or not isinstance(serial, str):
             return BAD_SIGNATURE
         key_id, mac = parts
-        keys = (self.current, *self.retired)
-        candidates = [k for k in keys if key_id is None or k.id == key_id]
-        # Every candidate is compared (no early exit), each in constant time.
-        matched = [k for k in candidates if mac_matches(serial, mac, k.secret)]
+        # Every candidate key is compared (no early exit), each in constant time.
+        matched = [k for k in (self.current, *self.retired) if key_id in (None, k.id)
+                   and hmac.compare_digest(sign_serial(serial, k.secret), mac)]
         if not matched:
             return BAD_SIGNATURE
         key = matched[0]
@@ -206,7 +199,7 @@ def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = No
     config = config or load_plaque_config()
     record = read_record(out_dir) if out_dir is not None else []
     if demo is None:
-        current = next((k for k in reversed(record) if not k.get("retired_on")), None)
+        current = recorded_current(out_dir) if out_dir is not None else None
         demo = is_demo(env) or (not (env.get(SECRET_ENV) or "").strip() and current is not None
                                 and current["fingerprint"] == fingerprint(DEMO_SECRET))
     key = SigningKey.of(current_secret(env, demo=demo, config=config))
@@ -219,16 +212,15 @@ def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = No
     return Keyring(key, tuple(old))
 
 
-def ensure_recorded(out_dir: Path, keyring: Keyring, today: date) -> None:
+def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None:
     """Refuse a secret that is not the output folder's recorded current key; record the key
-    of a first run."""
+    of a first run (with ``today`` None, only check)."""
     current = recorded_current(out_dir)
-    if current is None:
+    if current is None and today is not None:
         write_record(out_dir, [*read_record(out_dir), {"id": keyring.current.id, "fingerprint": keyring.current.fingerprint,
                                                        "since": today.isoformat(), "retired_on": None,
                                                        "demo": keyring.current.is_demo}])
-        return
-    if current["fingerprint"] != keyring.current.fingerprint:
+    elif current is not None and current["fingerprint"] != keyring.current.fingerprint:
         what = "the demo key" if current.get("demo") else f"key {current['id']}"
         raise KeyMismatchError(
             f"{SECRET_ENV} is not the key the plaques in {out_dir} were signed with ({what}, "
@@ -263,7 +255,7 @@ def base_url_of(value: str | None, *, demo: bool) -> str:
         raise BaseUrlError(f"{BASE_URL_ENV}={value!r} needs a plain host name (no IP address): {fix}")
     if parts.query or parts.fragment or "?" in value or "#" in value:
         raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must not carry a query or fragment: {fix}")
-    segments = [s for s in parts.path.split("/")]
+    segments = parts.path.split("/")
     inner = segments[1:-1] if parts.path.endswith("/") else segments[1:]
     if parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
                                                               for s in inner)):
@@ -294,7 +286,4 @@ def plaque_settings(env: Mapping[str, str] | None = None, *, demo: bool, base_ur
 def preflight(out_dir: Path, env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None) -> None:
     """Before a run starts: the settings are usable and the secret is the recorded key
     (raises one-line ``ValueError``s; records nothing)."""
-    settings = plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir)
-    current = recorded_current(out_dir)
-    if current is not None and current["fingerprint"] != settings.keyring.current.fingerprint:
-        ensure_recorded(out_dir, settings.keyring, date.today())  # raises the mismatch
+    ensure_recorded(out_dir, plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir).keyring, None)

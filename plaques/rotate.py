@@ -29,6 +29,7 @@ from plaques.keys import (
     current_secret,
     fingerprint,
     read_record,
+    recorded_current,
     write_record,
 )
 from plaques.orders import print_orders
@@ -59,8 +60,7 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: d
     today = today or date.today()
     out_dir = Path(out_dir)
     config = load_plaque_config()
-    record = read_record(out_dir)
-    current = next((k for k in reversed(record) if not k.get("retired_on")), None)
+    record, current = read_record(out_dir), recorded_current(out_dir)
     if current is None:
         raise PlaqueSecretError(f"no signing key recorded in {out_dir}: nothing to rotate (a first "
                                 "`safestar run` records the key)")
@@ -92,7 +92,7 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: d
         active[Plaque.issued_on].alias("rated_on"))
     with warehouse.transaction() as w:
         w.replace_partition("marts.plaque_reissues", orders, "as_of", today)
-    retired = [{**k, "retired_on": today.isoformat()} if k is current else k for k in record]
+    retired = [{**k, "retired_on": today.isoformat()} if k == current else k for k in record]
     write_record(out_dir, [*retired, {"id": new.id, "fingerprint": new.fingerprint, "since": today.isoformat(),
                                       "retired_on": None, "demo": False}])
     return Rotation(batch_id=batch_id, reissued=orders.height, old_key=current["id"], new_key=new.id,
