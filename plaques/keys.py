@@ -170,6 +170,11 @@ def write_record(out_dir: Path, keys: list[dict]) -> None:
     os.replace(tmp, path)
 
 
+def _entry(key: SigningKey, since: date) -> dict:
+    return {"id": key.id, "fingerprint": key.fingerprint, "since": since.isoformat(), "retired_on": None,
+            "demo": key.is_demo}
+
+
 def recorded_current(out_dir: Path) -> dict | None:
     return next((k for k in reversed(read_record(out_dir)) if not k.get("retired_on")), None)
 
@@ -217,9 +222,7 @@ def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None
     of a first run (with ``today`` None, only check)."""
     current = recorded_current(out_dir)
     if current is None and today is not None:
-        write_record(out_dir, [*read_record(out_dir), {"id": keyring.current.id, "fingerprint": keyring.current.fingerprint,
-                                                       "since": today.isoformat(), "retired_on": None,
-                                                       "demo": keyring.current.is_demo}])
+        write_record(out_dir, [*read_record(out_dir), _entry(keyring.current, today)])
     elif current is not None and current["fingerprint"] != keyring.current.fingerprint:
         what = "the demo key" if current.get("demo") else f"key {current['id']}"
         raise KeyMismatchError(
@@ -287,3 +290,73 @@ def preflight(out_dir: Path, env: Mapping[str, str] | None = None, *, demo: bool
     """Before a run starts: the settings are usable and the secret is the recorded key
     (raises one-line ``ValueError``s; records nothing)."""
     ensure_recorded(out_dir, plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir).keyring, None)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a rotation did."""
+
+    batch_id: str
+    reissued: int
+    old_key: str
+    new_key: str
+    old_valid_until: date
+
+    def summary(self) -> str:
+        return (f"rotated plaque key {self.old_key} -> {self.new_key}: {self.reissued} plaques to re-issue in batch "
+                f"{self.batch_id} (`safestar plaques pull --batch {self.batch_id}`); plaques of key {self.old_key} "
+                f"verify until {self.old_valid_until} while {OLD_SECRETS_ENV} holds its secret")
+
+
+def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: date | None = None) -> Rotation:
+    """``safestar plaques rotate``: retire the recorded key for the new one in ``SAFESTAR_PLAQUE_SECRET``
+    and order the re-issue (batch ``R<date>``, same serials, new QR codes) of every plaque on a
+    wall; the old key's plaques verify for the grace period while its secret stays in
+    ``SAFESTAR_PLAQUE_OLD_SECRETS``. The orders are written before the key record, so an
+    interrupted rotation is simply run again."""
+    import polars as pl
+
+    from pipelines.resources import Warehouse
+    from plaques.orders import print_orders
+    from schemas.plaques import Plaque
+
+    env = os.environ if env is None else env
+    today = today or date.today()
+    out_dir = Path(out_dir)
+    config = load_plaque_config()
+    record, current = read_record(out_dir), recorded_current(out_dir)
+    if current is None:
+        raise PlaqueSecretError(f"no signing key recorded in {out_dir}: nothing to rotate (a first "
+                                "`safestar run` records the key)")
+    new = SigningKey.of(current_secret(env, demo=False, config=config))
+    if new.fingerprint == current["fingerprint"]:
+        raise PlaqueSecretError(f"{SECRET_ENV} is still the current key {current['id']}: put the new secret in "
+                                f"{SECRET_ENV} and the current one in {OLD_SECRETS_ENV}")
+    if new.id in {k["id"] for k in record}:
+        raise PlaqueSecretError(f"the new secret's key id {new.id} was used before: generate another secret")
+    old_secrets = {fingerprint(s): s for s in _split_secrets(env.get(OLD_SECRETS_ENV, ""))}
+    if not current.get("demo") and current["fingerprint"] not in old_secrets:
+        raise PlaqueSecretError(f"{OLD_SECRETS_ENV} lacks the secret of the current key {current['id']}: add it, "
+                                f"so the plaques on walls keep verifying for {config.signing.grace_days} days")
+    warehouse = Warehouse(path=str(out_dir / "warehouse.duckdb"))
+    registry = warehouse.read("marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques)")
+    if registry is None or registry.is_empty():
+        raise FileNotFoundError(f"no plaque registry in {out_dir}: run `safestar run` first")
+    active = registry.filter(pl.col(Plaque.status) == "active")
+    actions = active.select(
+        Plaque.serial, Plaque.compound_id, pl.lit("reissue").alias("action"), pl.col(Plaque.stars),
+        pl.col(Plaque.serial).alias("previous_serial"),
+        pl.lit(f"key rotation {current['id']} -> {new.id}").alias("reason"),
+    )
+    settings = PlaqueSettings(demo=False, base_url=base_url_of(env.get("SAFESTAR_PUBLIC_BASE_URL"), demo=False),
+                              keyring=Keyring(new))
+    batch_id = f"R{today:%Y%m%d}"
+    # A re-issued plaque states the rating date of its stars, as the plaque it replaces did.
+    orders = print_orders(actions, batch_id=batch_id, settings=settings, as_of=today).with_columns(
+        active[Plaque.issued_on].alias("rated_on"))
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.plaque_reissues", orders, "as_of", today)
+    retired = [{**k, "retired_on": today.isoformat()} if k == current else k for k in record]
+    write_record(out_dir, [*retired, _entry(new, today)])
+    return Rotation(batch_id=batch_id, reissued=orders.height, old_key=current["id"], new_key=new.id,
+                    old_valid_until=today + timedelta(days=config.signing.grace_days))
