@@ -55,11 +55,6 @@ def fingerprint(secret: str) -> str:
     return "sha256:" + hashlib.sha256(b"safestar-plaque-key\x00" + secret.encode("utf-8")).hexdigest()
 
 
-def key_id_of(secret: str) -> str:
-    """The key id new signatures carry: the first 4 hex characters of the fingerprint."""
-    return fingerprint(secret)[len("sha256:"):][:4]
-
-
 def entropy_bits(secret: str) -> float:
     """A rough estimate of a secret's entropy: its length times the Shannon entropy of its
     characters, counting only distinct steps between neighbours (so 'abcdef…' is weak too)."""
@@ -99,7 +94,8 @@ class SigningKey:
     @classmethod
     def of(cls, secret: str, retired_on: date | None = None, grace_days: int = 0) -> SigningKey:
         until = retired_on + timedelta(days=grace_days) if retired_on is not None else None
-        return cls(key_id_of(secret), fingerprint(secret), secret, retired_on, until)
+        fp = fingerprint(secret)  # its first 4 hex characters are the key id new signatures carry
+        return cls(fp[len("sha256:"):][:4], fp, secret, retired_on, until)
 
     @property
     def is_demo(self) -> bool:

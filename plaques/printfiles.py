@@ -1,15 +1,9 @@
-"""The print files of one plaque, made in the pull's worker processes (which need neither
-Polars nor the template environment): the QR code as ``qrcode``'s SVG and PNG images, and the
-print-ready PDF (reportlab): trim size plus bleed, crop marks outside the bleed, TrimBox and
-BleedBox set, a CJK font embedded (a subset), the QR code as vectors. The artwork SVG is
-rendered by the pulling process from the QR code's SVG (``plaques.artwork.artwork_svg``).
-
-reportlab embeds TrueType outlines only (not the CFF ``.ttc`` of Noto Sans CJK), so a
-TrueType CJK font is looked for: ``pdf_fonts`` in ``config/plaques.yaml``, then every Chinese
-font fontconfig lists; without one, ``CJKFontError`` says what to install.
-
-A file is written under a temporary name and renamed, so a file that exists is whole: an
-interrupted pull resumes by skipping what exists.
+"""The print files of one plaque, made in the pull's worker processes (no Polars, no template
+environment): the QR code as ``qrcode``'s SVG and PNG images and the print-ready PDF
+(reportlab: trim plus bleed, crop marks, TrimBox and BleedBox, the QR code as vectors, an
+embedded subset of a TrueType CJK font — reportlab cannot embed the CFF ``.ttc`` of Noto Sans
+CJK). Each file is written under a temporary name and renamed: a file that exists is whole,
+so an interrupted pull resumes by skipping what exists.
 """
 from __future__ import annotations
 
