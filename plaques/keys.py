@@ -245,20 +245,21 @@ def base_url_of(value: str | None, *, demo: bool) -> str:
     except ValueError as e:
         raise BaseUrlError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
     host = (parts.hostname or "").rstrip(".")
-    if parts.scheme != "https":
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must start with https:// (residents scan it): {fix}")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} carries a user name: {fix}")
     labels = host.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} needs a plain host name (no IP address): {fix}")
-    if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must not carry a query or fragment: {fix}")
-    segments = parts.path.split("/")
-    inner = segments[1:-1] if parts.path.endswith("/") else segments[1:]
-    if parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
-                                                              for s in inner)):
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} has an unusual path (empty, '.' or '..' segments): {fix}")
+    inner = parts.path.removesuffix("/").split("/")[1:]
+    problems = [
+        (parts.scheme != "https", "must start with https:// (residents scan it)"),
+        (parts.username is not None or parts.password is not None or "@" in parts.netloc, "carries a user name"),
+        (len(labels) < 2 or not all(map(_HOST_LABEL.match, labels)) or labels[-1].isdigit(),
+         "needs a plain host name (no IP address)"),
+        (parts.query or parts.fragment or "?" in value or "#" in value, "must not carry a query or fragment"),
+        (parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
+                                                               for s in inner)),
+         "has an unusual path (empty, '.' or '..' segments)"),
+    ]
+    for failed, why in problems:
+        if failed:
+            raise BaseUrlError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
     if not demo and host == urlsplit(DEMO_BASE_URL).hostname:
         raise BaseUrlError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
     netloc = host + (f":{port}" if port is not None else "")
