@@ -266,7 +266,8 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         pulled = pending.select("batch_id", "serial", "action", "key_id", "district", pl.lit(str(to)).alias("pulled_to"),
                                 pl.lit(datetime.now(UTC).isoformat(timespec="seconds")).alias("pulled_at"))
         # Written whole and renamed, so an interrupted pull never leaves half a ledger.
-        write_file(out_dir / LEDGER_NAME, pl.concat([read_ledger(out_dir), pulled.cast(LEDGER_SCHEMA)]).write_csv().encode())
+        ledger = pl.concat([read_ledger(out_dir), pulled.cast(LEDGER_SCHEMA)])
+        write_file(out_dir / LEDGER_NAME, ledger.write_csv().encode())
         result.batches.append(b)
         result.n_print += printing.height
         result.n_withdraw += withdrawals.height

@@ -259,16 +259,13 @@ def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Ratin
         ),
     ]).select([pl.col(c).cast(t) for c, t in ACTION_SCHEMA.items()]).sort(Rating.compound_id, "action", Plaque.serial)
 
-    retired = pl.concat([
-        issuing.filter(pl.col("action") == "replace").select(
-            pl.col("plaque_serial").alias(Plaque.serial), pl.lit("superseded").alias("new_status"), "reason"),
-        withdrawing.select(pl.col("plaque_serial").alias(Plaque.serial), pl.lit("withdrawn").alias("new_status"),
-                           "reason"),
-    ])
-    changed = retired[Plaque.serial]
+    retired = dec.filter(pl.col("action").is_in(["replace", "withdraw"])).select(
+        pl.col("plaque_serial").alias(Plaque.serial), "reason",
+        pl.when(pl.col("action") == "replace").then(pl.lit("superseded")).otherwise(pl.lit("withdrawn"))
+        .alias("new_status"))
     updated = reg.join(retired, on=Plaque.serial, how="left").with_columns(
         pl.coalesce("new_status", Plaque.status).alias(Plaque.status),
-        pl.when(pl.col(Plaque.serial).is_in(changed.implode())).then(pl.lit(as_of))
+        pl.when(pl.col("new_status").is_not_null()).then(pl.lit(as_of))
         .otherwise(pl.col(Plaque.status_changed_on)).alias(Plaque.status_changed_on),
         pl.coalesce("reason_right", Plaque.reason).alias(Plaque.reason),
     ).select(list(REGISTRY_SCHEMA))
