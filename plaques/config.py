@@ -63,7 +63,8 @@ def load_plaque_config(path: Path | None = None) -> PlaqueConfig:
     try:
         return PlaqueConfig(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise PlaqueConfigError(f"{path}: cannot read the plaque config ({e}); fix: restore config/plaques.yaml") from e
+        why = " ".join(str(e).split())  # YAML errors span lines; the message is one
+        raise PlaqueConfigError(f"{path}: cannot read the plaque config ({why}); fix: restore config/plaques.yaml") from e
     except ValidationError as e:
         where = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top level)'}: {err['msg']}" for err in e.errors())
         raise PlaqueConfigError(f"{path}: {where}; fix: correct the key (see config/plaques.yaml)") from e
