@@ -30,6 +30,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.loop_lag import LoopLag, load as load_lag, summary as lag_summary
+
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICTS = [("S", "思明区"), ("H", "湖里区"), ("J", "集美区"), ("X", "翔安区"), ("T", "同安区"), ("Q", "海沧区")]
 STREETS_PER_DISTRICT, GRIDS_PER_STREET, COMPOUNDS = 10, 10, 20_000
@@ -146,17 +148,38 @@ def build(db: Path, n_needs: int) -> dict:
             "staff": staff.height, "compounds": COMPOUNDS}
 
 
-def serve(db: Path, port: int) -> None:
-    """The server process: the real app on the bench database (no site, no rate limit)."""
+def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file: Path | None = None) -> None:
+    """The server process: the real app on the bench database (no site, no rate limit) under
+    the service's own uvicorn configuration, one process as in production.
+    ``checkpoint_seconds`` overrides the config (0: SQLite's automatic checkpoint inside
+    commits). The event loop's lateness is written to ``lag_file`` on exit."""
     import uvicorn
+    from uvicorn._compat import asyncio_run
 
     from intake.app import create_app
     from intake.logs import configure_logging
+    from intake.server import uvicorn_config
+    from intake.settings import DatabaseSettings, intake_settings
 
     configure_logging()
-    app = create_app(site_dir=None, db_path=db, rate_limit=None,
+    settings = intake_settings()
+    if checkpoint_seconds is not None:
+        settings = settings.model_copy(update={"database": DatabaseSettings(checkpoint_seconds=checkpoint_seconds)})
+    app = create_app(site_dir=None, db_path=db, rate_limit=None, settings=settings,
                      compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn_config(app, "127.0.0.1", port, settings)
+    lag = LoopLag()
+
+    async def main():
+        watch = asyncio.create_task(lag.watch())
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            watch.cancel()
+            if lag_file is not None:
+                lag.save(lag_file)
+
+    asyncio_run(main(), loop_factory=config.get_loop_factory())
 
 
 class Stats:
@@ -255,7 +278,8 @@ def _pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else float("nan")
 
 
-def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: float, resident_think: float) -> dict:
+def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: float, resident_think: float,
+        checkpoint_seconds: float | None = None) -> dict:
     from intake.staff_auth import issue_token
     from intake.store import connect
     from intake.vocab import need_reference
@@ -277,10 +301,14 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
     before_need = conn.execute("SELECT max(id) FROM needs").fetchall()[0][0]
     conn.close()
     port = _free_port()
-    log = db.with_suffix(".server.log")
+    log, lag_file = db.with_suffix(".server.log"), db.with_suffix(".server-lag.json")
+    lag_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db), "--port", str(port),
+           "--lag-file", str(lag_file)]
+    if checkpoint_seconds is not None:
+        cmd += ["--checkpoint-seconds", str(checkpoint_seconds)]
     with open(log, "wb") as err:
-        server = subprocess.Popen([sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db),
-                                   "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+        server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -297,21 +325,26 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
                     return await _sign_in(url, tokens[s], stats)
 
             clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
-            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid))
+            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid),
+                          e0=time.time())
+            watch = asyncio.create_task(client_lag.watch())
             stop = time.monotonic() + seconds
             tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
             tasks += [_resident(url, keys, stop, stats, resident_think, random.Random(1000 + i))
                       for i in range(n_residents)]
             await asyncio.gather(*tasks)
+            watch.cancel()
+            window["e1"] = time.time()
 
         window: dict[str, float] = {}
+        client_lag = LoopLag()
         asyncio.run(main())
         wall = time.perf_counter() - window["t0"]
         client_cpu = time.process_time() - window["c0"]
         server_cpu = _cpu_seconds(server.pid) - window["s0"]
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
     conn = sqlite3.connect(db)
     stored = Counter(dict(conn.execute(
         "SELECT action, count(*) FROM need_events WHERE id > ? AND action NOT IN ('register', 'assign', 'overdue')"
@@ -329,7 +362,14 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
         # latencies include waiting for a core).
         "server_cpu_seconds": round(server_cpu, 1), "client_cpu_seconds": round(client_cpu, 1),
         "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 2),
+        "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, requests), 2),
         "load_average": os.getloadavg(),
+        # How late each event loop ran a 5 ms timer during the window: a request arriving
+        # then waited that long before its handler started (server), or before its
+        # response was read (client).
+        "server_loop_lag_ms": lag_summary(load_lag(lag_file), window["e0"], window["e1"]),
+        "client_loop_lag_ms": lag_summary(client_lag.samples, window["e0"], window["e1"]),
+        "slow_checkpoints": _slow_checkpoints(log),
         "latency_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99),
                            "max": round(max(v), 1)} for k, v in sorted(stats.ms.items())},
         # The same requests as timed inside the server (RequestLog): without the client's own
@@ -346,6 +386,15 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _slow_checkpoints(log: Path) -> dict:
+    """The checkpoints the server logged as slow (over 100 ms), on its own thread."""
+    ms = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"slow checkpoint"' in line:
+            ms.append(json.loads(line)["ms"])
+    return {"n": len(ms), "max_ms": max(ms, default=0)}
 
 
 def _kind(method: str, path: str) -> str | None:
@@ -455,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     srv = sub.add_parser("serve")
     srv.add_argument("--db", required=True)
     srv.add_argument("--port", type=int, required=True)
+    srv.add_argument("--lag-file")
+    srv.add_argument("--checkpoint-seconds", type=float)
     parser.add_argument("--needs", type=int, default=1_000_000)
     parser.add_argument("--staff", type=int, default=50)
     parser.add_argument("--residents", type=int, default=200)
@@ -462,12 +513,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--staff-think", type=float, default=1.0, help="mean seconds between a staff member's steps")
     parser.add_argument("--resident-think", type=float, default=2.0, help="mean seconds between a resident's steps")
     parser.add_argument("--db", help="build (or reuse, if it exists) the database here")
+    parser.add_argument("--checkpoint-seconds", type=float,
+                        help="the server's WAL checkpoint period (default: config; 0: SQLite's automatic checkpoint)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     parser.add_argument("--probe", type=int, metavar="ROUNDS",
                         help="instead of the load run: service time per request, one at a time in-process")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(Path(args.db), args.port)
+        serve(Path(args.db), args.port, args.checkpoint_seconds, Path(args.lag_file) if args.lag_file else None)
         return 0
     tmp = None
     if args.db:
@@ -484,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"probe_ms": probe(db, args.probe), "load_average": os.getloadavg(), "build": built},
                          ensure_ascii=False, indent=1))
         return 0
-    result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think)
+    result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think,
+                 args.checkpoint_seconds)
     result["build"] = built
     result["db_mb"] = round(db.stat().st_size / 2**20)
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -6,6 +6,7 @@ Every response, of every route, carries the security headers (``intake.security`
 """
 from __future__ import annotations
 
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 from datetime import datetime
@@ -80,8 +81,10 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
 
     @asynccontextmanager
     async def lifespan(app):
-        async with staff.sweeping():
-            yield
+        seconds = settings.database.checkpoint_seconds
+        with store.Checkpointer(conn, Path(db_path), seconds) if seconds else contextlib.nullcontext():
+            async with staff.sweeping():
+                yield
         conn.close()
 
     routes = [
