@@ -12,16 +12,22 @@ from pathlib import Path
 class LoopLag:
     """Samples the loop's lateness every ``interval`` seconds: (epoch seconds, ms late)."""
 
-    def __init__(self, interval: float = 0.005):
-        self.interval = interval
+    def __init__(self, interval: float = 0.005, save_to: Path | None = None):
+        self.interval, self.save_to = interval, save_to
         self.samples: list[tuple[float, float]] = []
 
     async def watch(self) -> None:
+        """Sample until cancelled; with ``save_to``, the samples are written there every
+        second (a server may be ended by a signal before any clean-up runs)."""
         loop = asyncio.get_running_loop()
+        saved = time.time()
         while True:
             t = loop.time()
             await asyncio.sleep(self.interval)
             self.samples.append((time.time(), (loop.time() - t - self.interval) * 1000))
+            if self.save_to is not None and self.samples[-1][0] - saved > 1:
+                self.save(self.save_to)
+                saved = self.samples[-1][0]
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(self.samples))

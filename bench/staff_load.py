@@ -28,8 +28,10 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import httptools
 import httpx
 
+from bench.http_client import Client
 from bench.loop_lag import LoopLag, load as load_lag, summary as lag_summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +41,8 @@ CATEGORIES = ["治安隐患", "消防安全", "防范诈骗", "矛盾纠纷", "�
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _REF = re.compile(r'/staff/needs/(N\d{8}-\d+)')
 _ACTION = re.compile(r'name="action" value="([a-z_]+)"')
-# Drop idle connections well before the server's keep-alive timeout (uvicorn: 5 s), so a
-# request is never sent on a connection the server is closing.
-_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+# A connection error, a timeout or a garbled answer: counted, never fatal to the run.
+TRANSPORT = (OSError, asyncio.TimeoutError, httptools.HttpParserError)
 
 
 def _grids() -> list[tuple[str, str, str]]:
@@ -168,16 +169,12 @@ def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file
     app = create_app(site_dir=None, db_path=db, rate_limit=None, settings=settings,
                      compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
     config = uvicorn_config(app, "127.0.0.1", port, settings)
-    lag = LoopLag()
+    lag = LoopLag(save_to=lag_file)
 
     async def main():
         watch = asyncio.create_task(lag.watch())
-        try:
-            await uvicorn.Server(config).serve()
-        finally:
-            watch.cancel()
-            if lag_file is not None:
-                lag.save(lag_file)
+        await uvicorn.Server(config).serve()
+        watch.cancel()
 
     asyncio_run(main(), loop_factory=config.get_loop_factory())
 
@@ -195,82 +192,85 @@ class Stats:
         return r
 
 
-async def _sign_in(url: str, token: str, stats: Stats) -> httpx.AsyncClient | None:
-    c = httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS)
+async def _sign_in(port: int, token: str, stats: Stats) -> Client | None:
+    c = Client("127.0.0.1", port)
     form = await c.get("/staff/login")
-    r = await stats.timed("login", c.post("/staff/login", data={"token": token,
+    r = await stats.timed("login", c.post_form("/staff/login", {"token": token,
                                                                 "csrf": _CSRF.search(form.text).group(1)}))
-    if r.status_code != 303:
+    if r.status != 303:
         stats.errors["login"] += 1
-        await c.aclose()
+        await c.close()
         return None
     return c
 
 
-async def _staff_client(c: httpx.AsyncClient, stop, stats: Stats, think: float, rng: random.Random):
+async def _staff_client(c: Client, stop, stats: Stats, think: float, rng: random.Random):
     try:
         while time.monotonic() < stop:
             try:
                 await _staff_step(c, stats, think, rng)
-            except httpx.TransportError as exc:
+            except TRANSPORT as exc:
                 stats.errors[f"transport_{type(exc).__name__}"] += 1
     finally:
-        await c.aclose()
+        await c.close()
 
 
-async def _staff_step(c: httpx.AsyncClient, stats: Stats, think: float, rng: random.Random):
+async def _staff_step(c: Client, stats: Stats, think: float, rng: random.Random):
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     q = await stats.timed("queue", c.get("/staff/queue"))
     refs = _REF.findall(q.text)
-    if q.status_code != 200 or not refs:
-        stats.errors["queue"] += q.status_code != 200
+    if q.status != 200 or not refs:
+        stats.errors["queue"] += q.status != 200
         return
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     ref = rng.choice(refs[:20])
     d = await stats.timed("detail", c.get(f"/staff/needs/{ref}"))
     actions = _ACTION.findall(d.text)
-    if d.status_code != 200 or not actions:
+    if d.status != 200 or not actions:
         return
     action = next((a for a in ("accept", "close") if a in actions), None) or rng.choice(
         [a for a in actions if a in ("record", "resolve")] or actions)
     data = {"csrf": _CSRF.search(d.text).group(1), "action": action, "note": "压测处置记录"}
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-    r = await stats.timed("action", c.post(f"/staff/needs/{ref}", data=data))
-    if r.status_code == 303:
+    r = await stats.timed("action", c.post_form(f"/staff/needs/{ref}", data))
+    if r.status == 303:
         stats.acked[action] += 1
     else:
-        stats.errors[f"action_{r.status_code}"] += 1
+        stats.errors[f"action_{r.status}"] += 1
 
 
-async def _resident(url, keys, stop, stats: Stats, think: float, rng: random.Random):
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS) as c:
+async def _resident(port: int, keys, stop, stats: Stats, think: float, rng: random.Random):
+    c = Client("127.0.0.1", port)
+    try:
         while time.monotonic() < stop:
             try:
                 await _resident_step(c, keys, stats, think, rng)
-            except httpx.TransportError as exc:
+            except TRANSPORT as exc:
                 stats.errors[f"transport_{type(exc).__name__}"] += 1
+    finally:
+        await c.close()
 
 
-async def _resident_step(c: httpx.AsyncClient, keys, stats: Stats, think: float, rng: random.Random):
+async def _resident_step(c: Client, keys, stats: Stats, think: float, rng: random.Random):
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     body = {"compound_id": f"B{rng.randrange(COMPOUNDS):05d}", "category": rng.choice(CATEGORIES),
             "text": "压测：小区路灯不亮"}
-    r = await stats.timed("submit", c.post("/api/needs", json=body))
-    if r.status_code != 201:
-        stats.errors[f"submit_{r.status_code}"] += 1
+    r = await stats.timed("submit", c.post_json("/api/needs", body))
+    if r.status != 201:
+        stats.errors[f"submit_{r.status}"] += 1
         return
     stats.acked["submit"] += 1
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     r = await stats.timed("receipt", c.get(r.json()["receipt_url"]))
-    stats.errors["receipt"] += r.status_code != 200
+    stats.errors["receipt"] += r.status != 200
     if keys:
         ref, key = keys.pop()
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-        r = await stats.timed("rate", c.post(f"/api/needs/{ref}/rating", data={"key": key, "rating": "满意"}))
-        if r.status_code == 303:
+        r = await stats.timed("rate", c.post_form(f"/api/needs/{ref}/rating", {"key": key, "rating": "满意"}))
+        if r.status == 303:
             stats.acked["rate"] += 1
         else:
-            stats.errors[f"rate_{r.status_code}"] += 1
+            stats.errors[f"rate_{r.status}"] += 1
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -322,7 +322,7 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
 
             async def one(s):
                 async with sem:
-                    return await _sign_in(url, tokens[s], stats)
+                    return await _sign_in(port, tokens[s], stats)
 
             clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
             window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid),
@@ -330,7 +330,7 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
             watch = asyncio.create_task(client_lag.watch())
             stop = time.monotonic() + seconds
             tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
-            tasks += [_resident(url, keys, stop, stats, resident_think, random.Random(1000 + i))
+            tasks += [_resident(port, keys, stop, stats, resident_think, random.Random(1000 + i))
                       for i in range(n_residents)]
             await asyncio.gather(*tasks)
             watch.cancel()

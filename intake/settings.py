@@ -49,6 +49,10 @@ class DatabaseSettings(_Strict):
     checkpoint_seconds: float = Field(ge=0)
 
 
+class SiteSettings(_Strict):
+    page_cache_mib: float = Field(gt=0)
+
+
 class IntakeSettings(_Strict):
     """Every threshold of the intake service."""
 
@@ -59,6 +63,7 @@ class IntakeSettings(_Strict):
     officer_session: OfficerSessionSettings
     limits: Limits
     database: DatabaseSettings
+    site: SiteSettings
     hsts_max_age_seconds: int = Field(ge=0)
 
     @field_validator("trusted_proxies")
