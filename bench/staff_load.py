@@ -2,15 +2,26 @@
 
     python -m bench.staff_load [--needs 1000000] [--staff 50] [--residents 200] [--seconds 60]
                                [--staff-think 1.0] [--resident-think 2.0] [--db PATH] [--keep]
+                               [--checkpoint-seconds S]
 
 Builds an intake database holding ``--needs`` needs (with their events and cached state,
 in SQL: a recursive CTE, no Python loop per need) on a city of 600 grids in 60 streets and
-6 districts, 20,000 compounds; starts a real uvicorn server on it (one process, as in
-production); then ``--staff`` signed-in staff (grid workers, street and district
-supervisors) work their queues — queue page, a need's page, an action — while
-``--residents`` residents submit needs, open their receipts and rate closed needs, each
-with a think time between steps. Afterwards every acknowledged action is counted in the
-database: nothing may be lost. Prints latency percentiles per kind of request as JSON.
+6 districts, 20,000 compounds; starts a real uvicorn server on it (one process, the
+service's own uvicorn configuration, as in production); then ``--staff`` signed-in staff
+(grid workers, street and district supervisors) work their queues — queue page, a need's
+page, an action — while ``--residents`` residents submit needs, open their receipts and
+rate closed needs. Afterwards every acknowledged action is counted in the database:
+nothing may be lost. Prints latency percentiles per kind of request as JSON.
+
+The model: each person is a closed loop with think time (a uniform 0.5–1.5 × the mean
+between steps), as people work: a grid worker does not open the next page before this one
+has loaded. The think times (≈1 s, ≈2 s) are far longer than a request, so the loop hardly
+holds arrivals back (no coordinated omission to speak of), and 250 people make ≈130
+requests a second. The clients are ``bench.http_client`` (keep-alive connections, the C
+parser): a load generator in Python shares the machine's 2 cores with the server, and
+with httpx it spent more CPU per request than the server did. The figures say how much of
+the time was the machine's: CPU milliseconds per request of server and client, and how late
+each process's event loop ran (``bench.loop_lag``).
 """
 from __future__ import annotations
 

@@ -153,11 +153,13 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
+        self.copied = 0  # frames copied into the database so far
 
     def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int]:
         """One passive checkpoint: (frames in the log, frames copied)."""
         busy, log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
         self.runs += 1
+        self.copied = max(self.copied, copied)
         return log, copied
 
     def _loop(self) -> None:
