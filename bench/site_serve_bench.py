@@ -152,7 +152,7 @@ def wrk_run(url: str, script: Path, clients: int, seconds: float, server_pid: in
     offset = log.stat().st_size
     load_before = os.getloadavg()[0]
     s0, c0, t0 = _cpu_seconds(server_pid), _children_cpu(), time.perf_counter()
-    proc = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url],
+    proc = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
     server_cpu, wrk_cpu = _cpu_seconds(server_pid) - s0, _children_cpu() - c0
