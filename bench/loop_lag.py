@@ -52,3 +52,10 @@ def load(path: Path) -> list[tuple[float, float]]:
         return [tuple(s) for s in json.loads(Path(path).read_text())]
     except (OSError, ValueError):
         return []
+
+
+def schedstat(pid: int) -> tuple[float, float]:
+    """Seconds a process's main thread has spent on a CPU and runnable but waiting for one
+    (Linux ``/proc/PID/schedstat``): how much of its time the machine, not the code, took."""
+    on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(on_cpu) / 1e9, int(waiting) / 1e9

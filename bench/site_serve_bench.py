@@ -39,6 +39,8 @@ from pathlib import Path
 import httpx
 import polars as pl
 
+from bench.loop_lag import schedstat
+
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 23)
 GROUPS = {"暴力": "暴力类", "盗窃": "盗窃类", "诈骗": "诈骗类", "黄赌毒": "黄赌毒类", "治安": "治安类", "纠纷": "纠纷类"}
@@ -152,10 +154,12 @@ def wrk_run(url: str, script: Path, clients: int, seconds: float, server_pid: in
     offset = log.stat().st_size
     load_before = os.getloadavg()[0]
     s0, c0, t0 = _cpu_seconds(server_pid), _children_cpu(), time.perf_counter()
+    sched0 = schedstat(server_pid)
     proc = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
     server_cpu, wrk_cpu = _cpu_seconds(server_pid) - s0, _children_cpu() - c0
+    sched1 = schedstat(server_pid)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("WRK ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-500:] or proc.stdout[-500:]}")
@@ -168,6 +172,9 @@ def wrk_run(url: str, script: Path, clients: int, seconds: float, server_pid: in
             "server_ms": {"n": len(ms), "p50": _pct(ms, 0.5), "p95": _pct(ms, 0.95), "p99": _pct(ms, 0.99)},
             "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, n), 3),
             "wrk_cpu_ms_per_request": round(1000 * wrk_cpu / max(1, n), 3),
+            # the server's main thread: seconds on a CPU, and runnable but waiting for one
+            "server_sched_s": {"on_cpu": round(sched1[0] - sched0[0], 1),
+                               "waiting_for_cpu": round(sched1[1] - sched0[1], 1)},
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 

@@ -43,7 +43,7 @@ import httptools
 import httpx
 
 from bench.http_client import Client
-from bench.loop_lag import LoopLag, load as load_lag, summary as lag_summary
+from bench.loop_lag import LoopLag, load as load_lag, schedstat, summary as lag_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICTS = [("S", "思明区"), ("H", "湖里区"), ("J", "集美区"), ("X", "翔安区"), ("T", "同安区"), ("Q", "海沧区")]
@@ -338,6 +338,7 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
             clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
             window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid),
                           e0=time.time())
+            window["sched0"] = schedstat(server.pid)
             watch = asyncio.create_task(client_lag.watch())
             stop = time.monotonic() + seconds
             tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
@@ -346,6 +347,7 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
             await asyncio.gather(*tasks)
             watch.cancel()
             window["e1"] = time.time()
+            window["sched1"] = schedstat(server.pid)
 
         window: dict[str, float] = {}
         client_lag = LoopLag()
@@ -381,6 +383,9 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
         "server_loop_lag_ms": lag_summary(load_lag(lag_file), window["e0"], window["e1"]),
         "client_loop_lag_ms": lag_summary(client_lag.samples, window["e0"], window["e1"]),
         "slow_checkpoints": _slow_checkpoints(log),
+        # The server's main thread: seconds on a CPU, and runnable but waiting for one.
+        "server_sched_s": {"on_cpu": round(window["sched1"][0] - window["sched0"][0], 1),
+                           "waiting_for_cpu": round(window["sched1"][1] - window["sched0"][1], 1)},
         "latency_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99),
                            "max": round(max(v), 1)} for k, v in sorted(stats.ms.items())},
         # The same requests as timed inside the server (RequestLog): without the client's own
