@@ -15,9 +15,9 @@ nothing may be lost. Prints latency percentiles per kind of request as JSON.
 
 The model: each person is a closed loop with think time (a uniform 0.5–1.5 × the mean
 between steps), as people work: a grid worker does not open the next page before this one
-has loaded. The think times (≈1 s, ≈2 s) are far longer than a request, so the loop hardly
-holds arrivals back (no coordinated omission to speak of), and 250 people make ≈130
-requests a second. The clients are ``bench.http_client`` (keep-alive connections, the C
+has loaded. While requests stay far shorter than the think times (≈1 s, ≈2 s) the loop
+hardly holds arrivals back, and 250 people make ≈130 requests a second; when answers take
+seconds (a starved server) fewer requests are offered, which the requests/s figure shows. The clients are ``bench.http_client`` (keep-alive connections, the C
 parser): a load generator in Python shares the machine's 2 cores with the server, and
 with httpx it spent more CPU per request than the server did. The figures say how much of
 the time was the machine's: CPU milliseconds per request of server and client, and how late
@@ -164,7 +164,7 @@ def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file
     """The server process: the real app on the bench database (no site, no rate limit) under
     the service's own uvicorn configuration, one process as in production.
     ``checkpoint_seconds`` overrides the config (0: SQLite's automatic checkpoint inside
-    commits). The event loop's lateness is written to ``lag_file`` on exit."""
+    commits). The event loop's lateness is written to ``lag_file`` every second."""
     import uvicorn
     from uvicorn._compat import asyncio_run
 

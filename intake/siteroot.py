@@ -72,7 +72,7 @@ class SitePages:
     client without gzip gets it decompressed."""
 
     def __init__(self, publications: Publications, plaque_secret: str | None = None, keyring: Keyring | None = None,
-                 cache_bytes: int = 64 * 2**20):
+                 *, cache_bytes: int):
         self.publications = publications
         # The keyring verifies plaques of retired keys in their grace period too.
         self._keyring = keyring or (Keyring(SigningKey.of(plaque_secret)) if plaque_secret else None)
