@@ -194,6 +194,20 @@ def _serve(cmd: list[str], port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError(f"server did not start: {' '.join(cmd)}; see {log}")
 
 
+async def _warm(port: int, paths: list[str], clients: int) -> None:
+    from bench.http_client import Client
+
+    todo = iter(paths)
+
+    async def one() -> None:
+        c = Client("127.0.0.1", port)
+        for p in todo:
+            (await c.get(p)).status
+        await c.close()
+
+    await asyncio.gather(*(one() for _ in range(clients)))
+
+
 async def _chart_ms(url: str, paths: list[str]) -> float:
     lat = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as c:
@@ -216,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think-ms", default="0", help="comma-separated think times, one measured run each")
     ap.add_argument("--runs", type=int, default=1, help="repeat every think time this often")
     ap.add_argument("--charts", type=int, default=20, help="chart images timed on their own")
+    ap.add_argument("--cache-mib", type=float, help="the service's page cache (default: config/intake.yaml)")
+    ap.add_argument("--warm", action="store_true", help="request every page of the pool once before measuring")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: install it (apt-get install wrk) and run the bench again", file=sys.stderr)
@@ -237,11 +253,27 @@ def main(argv: list[str] | None = None) -> int:
                   rng.choice(plaques) if x < 0.20 else f"/c/{rng.choice(slugs)}.html") for _ in range(200_000)]
         (tmp / "paths.txt").write_text("\n".join(paths) + "\n", encoding="utf-8")
         port, log = free_port(), tmp / "server.log"
-        proc = _serve([sys.executable, "-m", "intake", "serve", "--site", str(path), "--db", str(tmp / "i.sqlite"),
-                       "--no-rate-limit", "--port", str(port)], port, log)
+        cmd = [sys.executable, "-m", "intake", "serve", "--site", str(path), "--db", str(tmp / "i.sqlite"),
+               "--no-rate-limit", "--port", str(port)]
+        if args.cache_mib:
+            import yaml
+
+            from intake.settings import DEFAULT_INTAKE_CONFIG
+
+            policy = yaml.safe_load(DEFAULT_INTAKE_CONFIG.read_text(encoding="utf-8"))
+            policy["site"]["page_cache_mib"] = args.cache_mib
+            (tmp / "intake.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+            cmd += ["--config", str(tmp / "intake.yaml")]
+            out["cache_mib"] = args.cache_mib
+        proc = _serve(cmd, port, log)
         url = f"http://127.0.0.1:{port}"
         try:
             runs = []
+            if args.warm:  # every distinct page once, by --clients connections (not measured)
+                distinct = sorted(set(paths))
+                t0 = time.perf_counter()
+                asyncio.run(_warm(port, distinct, args.clients))
+                out["warm"] = {"pages": len(distinct), "seconds": round(time.perf_counter() - t0, 1)}
             for k in range(args.runs):
                 for think in [float(t) for t in args.think_ms.split(",")]:
                     script = tmp / f"wrk_{think:g}.lua"
