@@ -1,7 +1,8 @@
 """Public pages served on request from a publication under concurrent clients.
 
     python -m bench.site_serve_bench [--compounds 100000] [--publication PATH] [--clients 50]
-                                     [--seconds 20] [--think-ms 0,20] [--runs 1]
+                                     [--seconds 20] [--think-ms 0,50] [--runs 1]
+                                     [--cache-mib MIB] [--warm]
 
 Builds a synthetic publication (``public_tables`` + ``write_publication``: compounds with
 categories, 12 months and a plaque each; or reuses ``--publication`` when it exists), starts
@@ -17,7 +18,9 @@ answer before its next request (0: back to back, the server saturated, so latenc
 clients ÷ throughput). Reported per run: requests per second, client-side latency
 percentiles (wrk), server-side percentiles (the service's own request log over the same
 window), CPU milliseconds per request of the server and of wrk, and the load average.
-Charts (``*.trend.svg``) are timed on their own (first render and cached).
+``--cache-mib`` runs the service with another page cache budget (a copy of the policy) and
+``--warm`` requests every page of the pool once before measuring. Charts
+(``*.trend.svg``) are timed on their own (first render and cached).
 """
 from __future__ import annotations
 
