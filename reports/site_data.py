@@ -269,25 +269,16 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
         pl.col("months_withheld").alias("withheld"), "safety_index")
 
     # Downgrade kinds by their public labels (config/rules.yaml), in the rules' order.
-    kinds = list(downgrade_labels)
-    down = (
-        base.select("compound_id", pl.col("rules").str.split("|").alias("rule")).explode("rule")
-        .filter(pl.col("rule").str.starts_with("downgrade:"))
-        .with_columns(pl.col("rule").str.strip_prefix("downgrade:").alias("kind"))
-        .filter(pl.col("kind").is_in(kinds))
-        .with_columns(pl.col("kind").replace_strict({k: i for i, k in enumerate(kinds)}, return_dtype=pl.Int32).alias("k"))
-        .sort("compound_id", "k").unique(["compound_id", "kind"], maintain_order=True)
-        .group_by("compound_id", maintain_order=True)
-        .agg(pl.col("kind").replace_strict(downgrade_labels, return_dtype=pl.String).str.join("、").alias("downgrade_kinds"))
-    )
-    base = base.join(down, on="compound_id", how="left")
-    if lapses is not None and lapses.height:
-        base = base.join(lapses.group_by("compound_id").agg(pl.col("lapse_on").max()), on="compound_id", how="left")
-    else:
-        base = base.with_columns(pl.lit(None, pl.Date).alias("lapse_on"))
+    fired = pl.col("rules").str.split("|")
+    kinds = pl.concat_list([pl.when(fired.list.contains(f"downgrade:{k}")).then(pl.lit(label))
+                            for k, label in downgrade_labels.items()] or [pl.lit(None, pl.String)]
+                           ).list.drop_nulls().list.join("、")
+    lapses = lapses if lapses is not None else pl.DataFrame(schema={"compound_id": pl.String, "lapse_on": pl.Date})
+    base = base.join(lapses.group_by("compound_id").agg(pl.col("lapse_on").max()), on="compound_id", how="left")
     base = base.with_columns(
+        pl.when(kinds != "").then(kinds).alias("downgrade_kinds"),
         pl.when(pl.col("status") == "vetoed").then(pl.lit(date(as_of.year + 1, 1, 1)))
-        .when(pl.col("status") == "downgraded").then(pl.col("lapse_on")).otherwise(None).alias("lapse_on"))
+        .when(pl.col("status") == "downgraded").then(pl.col("lapse_on")).alias("lapse_on"))
 
     base = base.join(_need_figures(needs, below), on="compound_id", how="left").with_columns(
         pl.when(pl.col("known").is_null()).then(0).otherwise(pl.col(c)).alias(c) for c in NEED_COUNTS)
@@ -297,17 +288,14 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
                                                 pl.col("path").first().alias("plaque_path"))
     base = base.join(current, on="compound_id", how="left")
 
-    if appeals is not None and appeals.height:
-        latest = appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
-            pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
-            pl.col("outcome").last().alias("appeal_outcome"),
-            pl.col("reply_text").drop_nulls().str.strip_chars().filter(pl.col("reply_text").drop_nulls().str.strip_chars() != "")
-            .str.join("\n\n").alias("reply_text"))
-        base = base.join(latest, on="compound_id", how="left")
-    else:
-        base = base.with_columns(pl.lit(None, pl.Date).alias("appeal_filed"), pl.lit(None, pl.String).alias("appeal_status"),
-                                 pl.lit(None, pl.String).alias("appeal_outcome"), pl.lit(None, pl.String).alias("reply_text"))
-    base = base.with_columns(pl.when(pl.col("reply_text") == "").then(None).otherwise(pl.col("reply_text")).alias("reply_text"))
+    if appeals is None:
+        appeals = pl.DataFrame(schema={"compound_id": pl.String, "filed_at": pl.Date, "status": pl.String,
+                                       "outcome": pl.String, "reply_text": pl.String})
+    reply = pl.col("reply_text").str.strip_chars()
+    base = base.join(appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
+        pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
+        pl.col("outcome").last().alias("appeal_outcome"), reply.filter(reply != "").str.join("\n\n").alias("reply_text"),
+    ), on="compound_id", how="left").with_columns(pl.when(pl.col("reply_text") != "").then("reply_text").alias("reply_text"))
 
     # Tips follow the leading groups as the page shows them (never the hidden counts).
     leading = groups.filter(pl.col("ord") < 2).group_by("compound_id").agg(
