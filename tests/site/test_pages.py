@@ -154,6 +154,7 @@ def test_the_months_needs_figures_with_small_counts_suppressed(pub):
     assert loop_figures(page(pub, "XM-003"))["need-received"] == "0 件"
     for cid in ("XM-001", "XM-003"):
         assert "居民反映平安需求不影响本小区的星级和平安指数" in page(pub, cid)
+    assert "不计入平安指数，不影响任何小区的星级" in render(pub, "/about.html").body
 
 
 def test_a_publication_with_needs_figures_that_leak_is_refused(tmp_path):
