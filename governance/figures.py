@@ -205,12 +205,13 @@ PUBLIC_COUNTS = ("needs_received", "needs_closed", "checkins")
 def small_public_counts(public: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
     """Rows of the public compound figures that show a count between 1 and the threshold, or
     give one away: an on-time share beside a withheld count, or whose on-time or late part
-    (share times the needs closed) is small; a satisfaction share marked withheld."""
-    def small(n: pl.Expr) -> pl.Expr:
-        return n.is_between(1, suppress_below - 1)
+    (share times the needs closed, within the share's rounding) is small for certain; a
+    satisfaction share marked withheld."""
+    def small(n: pl.Expr, hi: pl.Expr | None = None) -> pl.Expr:
+        return (n >= 1) & ((n if hi is None else hi) <= suppress_below - 1)
 
-    on_time = (pl.col("on_time_share") * pl.col("needs_closed")).round(0)
-    derived = ((pl.col("on_time_share").is_not_null() & pl.col("needs_closed").is_null())
-               | small(on_time) | small(pl.col("needs_closed") - on_time)
+    closed, share = pl.col("needs_closed"), pl.col("on_time_share")
+    lo, hi = ((share - 0.005) * closed).ceil(), ((share + 0.005) * closed).floor()
+    derived = ((share.is_not_null() & closed.is_null()) | small(lo, hi) | small(closed - hi, closed - lo)
                | (pl.col("satisfaction_share").is_not_null() & pl.col("satisfaction_suppressed")))
     return public.filter(pl.any_horizontal(*[small(pl.col(c)) for c in PUBLIC_COUNTS]) | derived.fill_null(False))
