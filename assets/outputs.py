@@ -140,12 +140,13 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     kinds={"sqlite"},
     owners=OWNERS,
     partitions_def=rating_dates,
-    deps=[ratings, plaques, intake_counts],
+    deps=[ratings, plaques, dg.AssetKey(["marts", "compound_need_figures"])],
     pool=WAREHOUSE_POOL,
 )
 def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The public data of the rating date in one read-only file (``public.sqlite``): ratings,
-    suppressed public figures, trends, the plaque registry, published appeal replies. The
+    suppressed public figures (this month's needs and check-ins too), trends, the plaque
+    registry, published appeal replies. The
     web service (``safestar serve``) renders every public page from it on request; no page
     is written here."""
     as_of = as_of_of(context)
@@ -164,7 +165,7 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
         suppress_below=rules.public.suppress_below, group_labels=group_labels(),
         downgrade_labels={k: v.label for k, v in rules.downgrade.items()},
         plaques=registry, plaque_paths={s: keyring.url("", s) for s in registry["serial"].to_list()},
-        intake=_on(warehouse, "marts.intake_counts", as_of), appeals=_appeals(context, folders), lapses=lapses,
+        needs=_on(warehouse, "marts.compound_need_figures", as_of), appeals=_appeals(context, folders), lapses=lapses,
     )
     path = write_publication(folders.staging(context.partition_key) / PUBLICATION_FILE, tables, {
         "as_of": as_of.isoformat(), "suppress_below": str(rules.public.suppress_below),
@@ -227,7 +228,7 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
         basemap = Basemap()
     # the layer is still in memory: the viewer packs it from there instead of re-reading it
     paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
-    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths),
+    return dg.MaterializeResult(metadata={"features": len(features.rows), "files": len(paths),
                                           "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 

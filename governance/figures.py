@@ -150,25 +150,31 @@ def compound_month_figures(facts: DataFrame[NeedFact], events: pl.DataFrame, che
     """The public page's figures of each compound for the month of ``as_of`` up to that day:
     needs received and closed, the share closed on time, the share of ratings satisfied, and
     check-ins. A count under ``suppress_below`` is withheld (null, with ``*_suppressed``), and
-    so is a share whose base is under it: no small count can be read or derived."""
+    so is a share unless both its parts (on time and late, satisfied and not) are 0 or at
+    least ``suppress_below``: share times base must give no small count either."""
     start = as_of.replace(day=1)
     fig = unit_figures(facts, events, checkins, pl.DataFrame({"compound_id": compound_ids}).with_columns(
         district=pl.lit("-"), street=pl.lit("-"), community=pl.lit("-"), grid_code="compound_id"),
         start, as_of, satisfied).filter(pl.col("level") == "grid")
     raw = fig.select(compound_id="unit_id", received="received", closed="closed", on_time="closed_on_time",
                      rated="rated", satisfied="satisfied", checkins="checkins")
-    # None at all is shown as 0: "no need this month" tells nothing about anyone.
-    shown = {c: (pl.col(c) >= suppress_below) | (pl.col(c) == 0) for c in ("received", "closed", "rated", "checkins")}
+
+    def fine(n: pl.Expr) -> pl.Expr:  # None at all is shown as 0: "no need this month" tells nothing about anyone.
+        return (n >= suppress_below) | (n == 0)
+
+    shown = {c: fine(pl.col(c)) for c in ("received", "closed", "rated", "checkins")}
+    share_shown = {part: (pl.col(base) > 0) & fine(pl.col(part)) & fine(pl.col(base) - pl.col(part))
+                   for part, base in (("on_time", "closed"), ("satisfied", "rated"))}
     return raw.select(
         "compound_id", pl.lit(as_of).alias("as_of"),
         needs_received=pl.when(shown["received"]).then("received"),
         needs_closed=pl.when(shown["closed"]).then("closed"),
-        on_time_share=pl.when(shown["closed"] & (pl.col("closed") > 0)).then((pl.col("on_time") / pl.col("closed")).round(2)),
-        satisfaction_share=pl.when(shown["rated"] & (pl.col("rated") > 0)).then((pl.col("satisfied") / pl.col("rated")).round(2)),
+        on_time_share=pl.when(share_shown["on_time"]).then((pl.col("on_time") / pl.col("closed")).round(2)),
+        satisfaction_share=pl.when(share_shown["satisfied"]).then((pl.col("satisfied") / pl.col("rated")).round(2)),
         checkins=pl.when(shown["checkins"]).then("checkins"),
         needs_received_suppressed=~shown["received"],
         needs_closed_suppressed=~shown["closed"],
-        satisfaction_suppressed=~shown["rated"],
+        satisfaction_suppressed=(pl.col("rated") > 0) & ~share_shown["satisfied"],
         checkins_suppressed=~shown["checkins"],
     ).sort("compound_id")
 
@@ -197,9 +203,15 @@ PUBLIC_COUNTS = ("needs_received", "needs_closed", "checkins")
 
 
 def small_public_counts(public: pl.DataFrame, suppress_below: int) -> pl.DataFrame:
-    """Rows of the public compound figures that show a count between 1 and the threshold,
-    or a share whose base could be that small (a share beside a withheld count)."""
-    small = pl.any_horizontal(*[pl.col(c).is_between(1, suppress_below - 1) for c in PUBLIC_COUNTS])
-    derived = ((pl.col("on_time_share").is_not_null() & pl.col("needs_closed").is_null())
+    """Rows of the public compound figures that show a count between 1 and the threshold, or
+    give one away: an on-time share beside a withheld count, or whose on-time or late part
+    (share times the needs closed, within the share's rounding) is small for certain; a
+    satisfaction share marked withheld."""
+    def small(n: pl.Expr, hi: pl.Expr | None = None) -> pl.Expr:
+        return (n >= 1) & ((n if hi is None else hi) <= suppress_below - 1)
+
+    closed, share = pl.col("needs_closed"), pl.col("on_time_share")
+    lo, hi = ((share - 0.005) * closed).ceil(), ((share + 0.005) * closed).floor()
+    derived = ((share.is_not_null() & closed.is_null()) | small(lo, hi) | small(closed - hi, closed - lo)
                | (pl.col("satisfaction_share").is_not_null() & pl.col("satisfaction_suppressed")))
-    return public.filter(small | derived)
+    return public.filter(pl.any_horizontal(*[small(pl.col(c)) for c in PUBLIC_COUNTS]) | derived.fill_null(False))

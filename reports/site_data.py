@@ -3,10 +3,11 @@ suppressed (vectorised, no I/O).
 
 Only ratings, the registry's public fields, the public aggregates, the plaque registry and
 the published appeal replies go in; events never. Small counts are suppressed HERE, before
-any page or chart sees them: a count of incidents or residents' needs under the threshold is
-stored as null ("少量"), and a compound's monthly counts are withheld altogether when, read
-together with its category table, they would pin a hidden count to one value
-(``pinned``: the reasoning an attacker would do, see tests/site/test_suppression.py).
+any page or chart sees them: a count of incidents under the threshold is stored as null
+("少量"), and a compound's monthly counts are withheld altogether when, read together with its
+category table, they would pin a hidden count to one value (``pinned``: the reasoning an
+attacker would do, see tests/site/test_suppression.py). The month's needs and check-ins come
+suppressed from ``governance.figures.compound_month_figures`` and are refused if they are not.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from datetime import date
 import polars as pl
 import yaml
 
+from governance.figures import small_public_counts
+from schemas.governance import CompoundNeedFigures
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
@@ -29,6 +32,10 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
 # Bidirectional overrides and isolates: escaping leaves them, and they would let a name
 # reorder the text around it on the page. Public text never needs them.
 _BIDI = BIDI_CONTROLS.pattern
+# The month's needs and check-ins as the page shows them (marts.compound_need_figures).
+NEED_COUNTS = ["needs_received", "needs_closed", "checkins"]
+NEED_COLUMNS = {"compound_id": pl.String, **dict.fromkeys(NEED_COUNTS, pl.Int64),
+                "on_time_share": pl.Float64, "satisfaction_share": pl.Float64}
 TEXT_COLUMNS = ["name", "aliases", "district", "street", "community", "reply_text", "label"]
 
 
@@ -198,6 +205,17 @@ def _withheld(groups: pl.DataFrame, months: pl.DataFrame, below: int) -> pl.Data
     )
 
 
+def _need_figures(needs: pl.DataFrame | None, below: int) -> pl.DataFrame:
+    """The suppressed needs figures (null: under the threshold), ``known`` where a row exists."""
+    if needs is None or needs.is_empty():
+        return pl.DataFrame(schema={**NEED_COLUMNS, "known": pl.Boolean})
+    leaks = small_public_counts(CompoundNeedFigures.validate(needs), below)
+    if leaks.height:
+        raise ValueError(f"the needs figures of {leaks.height} compounds (first {leaks['compound_id'][0]}) show "
+                         "or give away a count under the threshold; rebuild marts.compound_need_figures")
+    return needs.select(*NEED_COLUMNS, known=pl.lit(True))
+
+
 def _plaques(registry: pl.DataFrame | None, paths: dict[str, str]) -> pl.DataFrame:
     """Every plaque ever issued with its public status: ``current``, ``superseded`` (with the
     compound's current plaque) or ``withdrawn`` (a superseded plaque whose replacement was
@@ -227,12 +245,13 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
                   monthly: pl.DataFrame, history: pl.DataFrame, suppress_below: int,
                   group_labels: dict[str, str], downgrade_labels: dict[str, str],
                   plaques: pl.DataFrame | None = None, plaque_paths: dict[str, str] | None = None,
-                  intake: pl.DataFrame | None = None, appeals: pl.DataFrame | None = None,
+                  needs: pl.DataFrame | None = None, appeals: pl.DataFrame | None = None,
                   lapses: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """The tables of the publication file (see ``reports.site_store``), suppressed.
 
     ``plaques``: the plaque registry of the date, ``plaque_paths`` serial -> URL path of its
-    page; ``intake``: compound_id, n_checkins_month, n_needs_month; ``appeals``: valid appeals
+    page; ``needs``: this month's public needs figures (schemas.governance.CompoundNeedFigures,
+    already suppressed; a compound without a row had none); ``appeals``: valid appeals
     (schemas.decisions.Appeal); ``lapses``: compound_id, lapse_on (when its downgrades lapse if
     nothing new is recorded)."""
     below = suppress_below
@@ -250,53 +269,33 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
         pl.col("months_withheld").alias("withheld"), "safety_index")
 
     # Downgrade kinds by their public labels (config/rules.yaml), in the rules' order.
-    kinds = list(downgrade_labels)
-    down = (
-        base.select("compound_id", pl.col("rules").str.split("|").alias("rule")).explode("rule")
-        .filter(pl.col("rule").str.starts_with("downgrade:"))
-        .with_columns(pl.col("rule").str.strip_prefix("downgrade:").alias("kind"))
-        .filter(pl.col("kind").is_in(kinds))
-        .with_columns(pl.col("kind").replace_strict({k: i for i, k in enumerate(kinds)}, return_dtype=pl.Int32).alias("k"))
-        .sort("compound_id", "k").unique(["compound_id", "kind"], maintain_order=True)
-        .group_by("compound_id", maintain_order=True)
-        .agg(pl.col("kind").replace_strict(downgrade_labels, return_dtype=pl.String).str.join("、").alias("downgrade_kinds"))
-    )
-    base = base.join(down, on="compound_id", how="left")
-    if lapses is not None and lapses.height:
-        base = base.join(lapses.group_by("compound_id").agg(pl.col("lapse_on").max()), on="compound_id", how="left")
-    else:
-        base = base.with_columns(pl.lit(None, pl.Date).alias("lapse_on"))
+    fired = pl.col("rules").str.split("|")
+    kinds = pl.concat_list([pl.when(fired.list.contains(f"downgrade:{k}")).then(pl.lit(label))
+                            for k, label in downgrade_labels.items()] or [pl.lit(None, pl.String)]
+                           ).list.drop_nulls().list.join("、")
+    lapses = lapses if lapses is not None else pl.DataFrame(schema={"compound_id": pl.String, "lapse_on": pl.Date})
+    base = base.join(lapses.group_by("compound_id").agg(pl.col("lapse_on").max()), on="compound_id", how="left")
     base = base.with_columns(
+        pl.when(kinds != "").then(kinds).alias("downgrade_kinds"),
         pl.when(pl.col("status") == "vetoed").then(pl.lit(date(as_of.year + 1, 1, 1)))
-        .when(pl.col("status") == "downgraded").then(pl.col("lapse_on")).otherwise(None).alias("lapse_on"))
+        .when(pl.col("status") == "downgraded").then(pl.col("lapse_on")).alias("lapse_on"))
 
-    if intake is not None and intake.height:
-        counts = intake.group_by("compound_id").agg(
-            pl.col("n_checkins_month").sum().cast(pl.Int64), pl.col("n_needs_month").sum().cast(pl.Int64))
-        base = base.join(counts, on="compound_id", how="left")
-    else:
-        base = base.with_columns(pl.lit(None, pl.Int64).alias("n_checkins_month"),
-                                 pl.lit(None, pl.Int64).alias("n_needs_month"))
-    base = base.with_columns(pl.col("n_checkins_month").fill_null(0),
-                             suppressed(pl.col("n_needs_month").fill_null(0), below).alias("n_needs_month"))
-
+    base = base.join(_need_figures(needs, below), on="compound_id", how="left").with_columns(
+        pl.when(pl.col("known").is_null()).then(0).otherwise(pl.col(c)).alias(c) for c in NEED_COUNTS)
     plaque_table = _plaques(plaques, plaque_paths or {})
     current = plaque_table.filter(pl.col("status") == "current").sort("serial").group_by(
         "compound_id", maintain_order=True).agg(pl.col("serial").first().alias("plaque_serial"),
                                                 pl.col("path").first().alias("plaque_path"))
     base = base.join(current, on="compound_id", how="left")
 
-    if appeals is not None and appeals.height:
-        latest = appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
-            pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
-            pl.col("outcome").last().alias("appeal_outcome"),
-            pl.col("reply_text").drop_nulls().str.strip_chars().filter(pl.col("reply_text").drop_nulls().str.strip_chars() != "")
-            .str.join("\n\n").alias("reply_text"))
-        base = base.join(latest, on="compound_id", how="left")
-    else:
-        base = base.with_columns(pl.lit(None, pl.Date).alias("appeal_filed"), pl.lit(None, pl.String).alias("appeal_status"),
-                                 pl.lit(None, pl.String).alias("appeal_outcome"), pl.lit(None, pl.String).alias("reply_text"))
-    base = base.with_columns(pl.when(pl.col("reply_text") == "").then(None).otherwise(pl.col("reply_text")).alias("reply_text"))
+    if appeals is None:
+        appeals = pl.DataFrame(schema={"compound_id": pl.String, "filed_at": pl.Date, "status": pl.String,
+                                       "outcome": pl.String, "reply_text": pl.String})
+    reply = pl.col("reply_text").str.strip_chars()
+    base = base.join(appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
+        pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
+        pl.col("outcome").last().alias("appeal_outcome"), reply.filter(reply != "").str.join("\n\n").alias("reply_text"),
+    ), on="compound_id", how="left").with_columns(pl.when(pl.col("reply_text") != "").then("reply_text").alias("reply_text"))
 
     # Tips follow the leading groups as the page shows them (never the hidden counts).
     leading = groups.filter(pl.col("ord") < 2).group_by("compound_id").agg(
@@ -307,7 +306,7 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
         "compound_id", "slug", "name", "aliases", "district", "street", "community", "street_slug",
         "safety_index", "stars", "status", "downgrade_kinds", "lapse_on", "months_withheld",
         "street_avg", "street_five", "district_avg", "district_five", "plaque_serial", "plaque_path",
-        pl.col("n_checkins_month").alias("n_checkins"), pl.col("n_needs_month").alias("n_needs"),
+        *list(NEED_COLUMNS)[1:],
         "appeal_filed", "appeal_status", "appeal_outcome", "reply_text", "leading",
     ).sort("compound_id")
     out = {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),

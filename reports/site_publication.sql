@@ -5,9 +5,11 @@ CREATE TABLE compounds (
   compound_id TEXT PRIMARY KEY, slug TEXT NOT NULL UNIQUE, name TEXT, aliases TEXT, district TEXT,
   street TEXT, community TEXT, street_slug TEXT, safety_index REAL, stars INTEGER, status TEXT,
   downgrade_kinds TEXT, lapse_on TEXT, months_withheld INTEGER, street_avg REAL, street_five REAL,
-  district_avg REAL, district_five REAL, plaque_serial TEXT, plaque_path TEXT, n_checkins INTEGER,
-  n_needs INTEGER, appeal_filed TEXT, appeal_status TEXT, appeal_outcome TEXT, reply_text TEXT,
-  leading TEXT
+  district_avg REAL, district_five REAL, plaque_serial TEXT, plaque_path TEXT,
+  -- this month's needs and check-ins: a count NULL is under the threshold (少量); a share NULL
+  -- is not shown (nothing to share, or a part of it under the threshold)
+  needs_received INTEGER, needs_closed INTEGER, checkins INTEGER, on_time_share REAL, satisfaction_share REAL,
+  appeal_filed TEXT, appeal_status TEXT, appeal_outcome TEXT, reply_text TEXT, leading TEXT
 );
 CREATE INDEX compounds_street ON compounds (street_slug, name, compound_id);
 -- n NULL: fewer than the threshold (shown as 少量); groups with no incident have no row.

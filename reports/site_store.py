@@ -21,14 +21,6 @@ SCHEMA = Path(__file__).with_name("site_publication.sql")
 TABLES = ["compounds", "groups", "months", "streets", "districts", "plaques"]
 
 
-def _cell(v):
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return int(v)
-    return v
-
-
 def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[str, str]) -> Path:
     """Write ``tables`` (``reports.site_data.public_tables``) and ``meta`` to ``path``
     atomically; ``meta`` gains ``publication``, a digest of everything in the file."""
@@ -46,8 +38,8 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
             columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
             frame = frame.select(columns)
             digest.update(frame.write_csv().encode("utf-8"))
-            rows = ([_cell(v) for v in row] for row in frame.iter_rows())
-            conn.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(columns))})", rows)
+            frame = frame.with_columns(pl.col(pl.Date).dt.to_string(), pl.col(pl.Boolean).cast(pl.Int8))
+            conn.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(columns))})", frame.iter_rows())
         pub = {**meta, "publication": digest.hexdigest()[:16]}
         conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(pub.items()))
         conn.commit()

@@ -53,7 +53,8 @@ class UnitFigures(pa.DataFrameModel):
 
 class CompoundNeedFigures(pa.DataFrameModel):
     """What the public compound page shows of this month's needs and check-ins (counts under
-    the threshold withheld: null with the matching ``*_suppressed`` flag)."""
+    the threshold withheld: null with the matching ``*_suppressed`` flag; a share withheld
+    when one of its parts is under the threshold)."""
 
     compound_id: str = pa.Field(unique=True)
     as_of: pl.Date

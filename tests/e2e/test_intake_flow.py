@@ -58,7 +58,8 @@ def test_next_run_counts_needs_and_checkins(tmp_path):
     from reports.site import render
     from reports.site_store import FILE_NAME, Publication
     page = render(Publication(out / second.isoformat() / FILE_NAME), f"/c/{target}.html").body
-    assert "本月政法干警报到服务 <strong>1</strong> 次" in page
+    # 2 needs and 1 check-in: counted, and under the threshold on the public page
+    assert '<td class="n" id="need-received">少量 件</td>' in page and '<td class="n" id="visits">少量 次</td>' in page
 
     db.rename(tmp_path / "elsewhere.sqlite")  # the same date without any intake
     counts_without, ratings_without = rated()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
-import polars as pl
 import pytest
 from starlette.testclient import TestClient
 
@@ -96,6 +95,6 @@ def test_a_replayed_check_in_counts_once_on_the_public_page(tmp_path):
     checkins = intake_counts(tables["needs"], tables["checkins"], day).select(
         "compound_id", n_month="n_checkins_month")
     assert checkins.rows() == [("XM-002", 1)]
-    intake = checkins.rename({"n_month": "n_checkins_month"}).with_columns(pl.lit(0).alias("n_needs_month"))
-    page = render(Publication(frames.publication(tmp_path / "pub", intake=intake)), "/c/XM-002.html").body
-    assert "本月政法干警报到服务 <strong>1</strong> 次" in page
+    figures = frames.need_figures(needs={}, checkins=dict(checkins.rows()))
+    page = render(Publication(frames.publication(tmp_path / "pub", needs=figures)), "/c/XM-002.html").body
+    assert '<td class="n" id="visits">少量 次</td>' in page  # one check-in, under the threshold (not 50)

@@ -89,8 +89,43 @@ def plaque_registry() -> pl.DataFrame:
                                 "status_changed_on", "reason", "batch_id", "issue_reason"], orient="row")
 
 
-def intake() -> pl.DataFrame:
-    return pl.DataFrame({"compound_id": ["XM-001", "XM-002"], "n_checkins_month": [4, 1], "n_needs_month": [6, 2]})
+# A need of this month: (closed?, on time?, the resident's rating or None).
+Need = tuple[bool, bool, str | None]
+NEEDS: dict[str, list[Need]] = {
+    "XM-001": [(True, True, "满意")] * 3 + [(True, True, None)] + [(False, False, None)] * 2,  # 6, 4 on time, 3 满意
+    "XM-002": [(False, False, None)] * 2,  # 2: 少量
+    "XM-004": [(True, True, "满意")] * 3 + [(True, False, "基本满意")] * 2,  # 5 closed, 2 of them late
+}
+CHECKINS = {"XM-001": 4, "XM-002": 1}
+
+
+def need_figures(needs: dict[str, list[Need]] | None = None, checkins: dict[str, int] | None = None,
+                 below: int = 3) -> pl.DataFrame:
+    """marts.compound_need_figures of the five compounds, made the nightly run's way from
+    needs and check-ins of the month of AS_OF (the defaults: NEEDS and CHECKINS)."""
+    from datetime import datetime, timedelta
+
+    from governance.config import load_governance_config
+    from governance.figures import compound_month_figures, need_facts
+    from tests.governance.factories import Loop, checkins as checkin_rows
+
+    loop, start = Loop(), datetime.combine(AS_OF.replace(day=1), datetime.min.time()) + timedelta(hours=8)
+    for cid, rows in (NEEDS if needs is None else needs).items():
+        for i, (closed, on_time, rating) in enumerate(rows):
+            at = start + timedelta(minutes=i)
+            n = loop.need(cid, at, hours=24)
+            loop.step(n, "accept", at + timedelta(hours=1))
+            if closed:
+                loop.step(n, "resolve", at + timedelta(hours=2 if on_time else 30))
+                loop.step(n, "close", at + timedelta(hours=40))
+                if rating:
+                    loop.step(n, "rate", at + timedelta(hours=41), rating=rating)
+    needs_frame, events = loop.frames()
+    visits = [(cid, start + timedelta(hours=k)) for cid, n in (CHECKINS if checkins is None else checkins).items()
+              for k in range(n)]
+    end = datetime.combine(AS_OF, datetime.max.time())
+    return compound_month_figures(need_facts(needs_frame, events, end), events, checkin_rows(*visits),
+                                  compounds()["compound_id"], AS_OF, load_governance_config().satisfied, below)
 
 
 def appeals() -> pl.DataFrame:
@@ -111,7 +146,7 @@ def tables(**overrides) -> dict[str, pl.DataFrame]:
               history=history(), suppress_below=rules.public.suppress_below, group_labels=GROUPS,
               downgrade_labels={k: v.label for k, v in rules.downgrade.items()}, plaques=registry,
               plaque_paths={s: Keyring(SigningKey.of(SECRET)).url("", s) for s in registry["serial"].to_list()},
-              intake=intake(), appeals=appeals(),
+              needs=need_figures(), appeals=appeals(),
               lapses=pl.DataFrame({"compound_id": ["XM-004"], "lapse_on": [date(2027, 5, 14)]}))
     kw.update(overrides)
     return public_tables(**kw)

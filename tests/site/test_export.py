@@ -21,6 +21,8 @@ def test_export_writes_every_page_as_served(tmp_path, capsys):
         assert (tmp_path / "public" / path.lstrip("/")).read_text(encoding="utf-8") == render(pub, path).body, path
     assert all(f"/p/{s}." in " ".join(paths) for s in ["P000001", "P000003", "P000004"])
     assert "页面不存在" in (tmp_path / "public" / "404.html").read_text(encoding="utf-8")
+    static = (tmp_path / "public" / "c" / "XM-001.html").read_text(encoding="utf-8")
+    assert '<td class="n" id="need-received">6 件</td>' in static  # the month's needs figures, as served
 
 
 def test_export_refuses_a_missing_publication_in_one_line(tmp_path, capsys):

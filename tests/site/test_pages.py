@@ -124,22 +124,44 @@ def test_rating_explanation_states_the_configured_thresholds(tmp_path, pub):
     assert "不低于 92 分" in other and "不低于 90 分" not in other
 
 
+def loop_figures(html: str) -> dict[str, str]:
+    """The month's needs and check-in figures of a compound page, by cell id."""
+    return dict(re.findall(r'<td class="n" id="([a-z-]+)">([^<]+)</td>', html.split('id="h-loop"')[1].split("</section>")[0]))
+
+
 def test_checkins_comparison_plaque_link_and_no_checkin_form(pub):
     html = page(pub, "XM-001")
-    assert "本月政法干警报到服务 <strong>4</strong> 次" in html
+    assert loop_figures(html)["visits"] == "4 次"
     assert "<td>鹭江街道</td><td class=\"n\">83.8</td><td class=\"n\">50%</td>" in html
     path = pub.plaque("P000001")["path"]
     assert f'href="..{path}">核验本小区牌匾真伪' in html
     assert 'method="post" action="/api/needs"' in html and 'value="XM-001"' in html
     assert "checkin" not in html and "令牌" not in html and "localStorage" not in html  # officers' page only
     assert 'href="../p/' not in page(pub, "XM-003")  # withdrawn: no link
-    assert "本月政法干警报到服务 <strong>0</strong> 次" in page(pub, "XM-003")
+    assert loop_figures(page(pub, "XM-003"))["visits"] == "0 次"
 
 
-def test_needs_counts_under_the_threshold_are_suppressed(pub):
-    assert "本月居民已反映平安需求 <strong>6</strong> 件" in page(pub, "XM-001")
-    assert "本月居民已反映平安需求 <strong>少量</strong> 件" in page(pub, "XM-002")  # 2
-    assert "本月居民已反映平安需求 <strong>0</strong> 件" in page(pub, "XM-003")
+def test_the_months_needs_figures_with_small_counts_suppressed(pub):
+    # XM-001: 6 received, 4 closed all on time, 3 rated satisfied, 4 check-ins
+    assert loop_figures(page(pub, "XM-001")) == {"need-received": "6 件", "need-closed": "4 件", "need-on-time": "100%",
+                                                 "need-satisfied": "100%", "visits": "4 次"}
+    # XM-002: 2 received (少量), none closed, 1 check-in (少量)
+    assert loop_figures(page(pub, "XM-002")) == {"need-received": "少量 件", "need-closed": "0 件", "need-on-time": "—",
+                                                 "need-satisfied": "—", "visits": "少量 次"}
+    # XM-004: 5 closed, 2 of them late: 60% would give the 2 away
+    xm4 = loop_figures(page(pub, "XM-004"))
+    assert (xm4["need-closed"], xm4["need-on-time"], xm4["need-satisfied"]) == ("5 件", "—", "100%")
+    assert loop_figures(page(pub, "XM-003"))["need-received"] == "0 件"
+    for cid in ("XM-001", "XM-003"):
+        assert "居民反映平安需求不影响本小区的星级和平安指数" in page(pub, cid)
+    assert "不计入平安指数，不影响任何小区的星级" in render(pub, "/about.html").body
+
+
+def test_a_publication_with_needs_figures_that_leak_is_refused(tmp_path):
+    leaky = frames.need_figures().with_columns(
+        pl.when(pl.col("compound_id") == "XM-002").then(2).otherwise(pl.col("needs_received")).alias("needs_received"))
+    with pytest.raises(ValueError, match="XM-002.*under the threshold"):
+        frames.tables(needs=leaky)
 
 
 def test_trend_chart_and_month_table(pub):
@@ -198,7 +220,7 @@ def test_history_fills_the_index_line_when_monthly_lacks_it(tmp_path):
 def test_empty_aggregates_still_render_every_registry_compound(tmp_path):
     pub = Publication(frames.publication(
         tmp_path, ratings=frames.ratings().clear(), stats=frames.stats().clear(), monthly=frames.monthly().clear(),
-        history=frames.history().clear(), plaques=frames.plaque_registry().clear(), intake=None, appeals=None))
+        history=frames.history().clear(), plaques=frames.plaque_registry().clear(), needs=None, appeals=None))
     assert pub.count() == 5
     html = page(pub, "XM-001")
     assert site_texts()["notes"]["not_rated"] in html and "没有计入评星的案事件" in html

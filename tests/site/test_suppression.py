@@ -1,9 +1,10 @@
 """Suppression that holds: an attacker reading every page of generated small cities derives
 no count under the threshold, and cities that differ only inside hidden counts publish the
-same pages (charts included)."""
+same pages (charts included) — incidents, and the month's needs and check-ins alike."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ from reports.site import page_paths, render
 from reports.site_data import trend_months
 from reports.site_store import Publication
 from tests.site import frames
-from tests.site.attacker import derived, small_numbers
+from tests.site.attacker import derived, derived_needs, small_numbers
 
 IDS = ["XM-001", "XM-002", "XM-003", "XM-004", "XM-005"]
 GROUPS = list(frames.GROUPS)
@@ -92,3 +93,59 @@ def test_a_hidden_category_is_not_the_total_minus_the_listed_ones(tmp_path):
     cell = '<td class="n">不公布</td>'
     leaky = html.replace(cell, '<td class="n">4</td>', 1).replace(cell, '<td class="n">0</td>')
     assert derived(leaky, BELOW) == [("groups", 1, 1)]
+
+
+# One need of the month: (closed?, on time?, the resident's rating if closed).
+need = st.tuples(st.booleans(), st.booleans(), st.sampled_from([None, "满意", "基本满意", "不满意"]))
+loop = st.fixed_dictionaries({}, optional={cid: st.lists(need, max_size=9) for cid in IDS})
+visits = st.dictionaries(st.sampled_from(IDS), st.integers(0, 5))
+
+
+def rated(needs, cid):
+    return sum(1 for closed, _, rating in needs.get(cid, []) if closed and rating)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(needs=loop, checkins=visits)
+def test_the_attacker_derives_no_small_count_from_the_needs_figures(tmp_path_factory, needs, checkins):
+    pub = Publication(frames.publication(tmp_path_factory.mktemp("pub"), needs=frames.need_figures(needs, checkins)))
+    for cid in IDS:
+        html = render(pub, f"/c/{cid}.html").body
+        assert small_numbers(html, BELOW) == [], (cid, needs, checkins)
+        # told how many ratings there were, the attacker still pins no small part of a share
+        assert derived_needs(html, BELOW, rated(needs, cid)) == [], (cid, needs, checkins)
+
+
+ON_TIME, LATE, OPEN = (True, True, None), (True, False, None), (False, False, None)
+
+
+@pytest.mark.parametrize("one, other", [
+    ({"XM-003": [OPEN]}, {"XM-003": [OPEN] * 2}),                                  # received 1 or 2
+    ({"XM-003": [ON_TIME]}, {"XM-003": [LATE, ON_TIME]}),                          # closed 1 or 2
+    ({"XM-004": [ON_TIME] * 3 + [LATE] * 2}, {"XM-004": [ON_TIME] * 4 + [LATE]}),   # 5 closed, 2 or 1 late
+    ({"XM-004": [(True, True, "满意")] * 2 + [(True, True, "不满意")] * 3},           # 5 rated, 2 or 1 satisfied
+     {"XM-004": [(True, True, "满意")] + [(True, True, "不满意")] * 4}),
+])
+def test_a_hidden_needs_count_changes_no_page(tmp_path, one, other):
+    base = {"XM-001": [ON_TIME] * 4 + [OPEN] * 3}
+    a, b = (Publication(frames.publication(tmp_path / name, needs=frames.need_figures({**base, **world}, {})))
+            for name, world in (("a", one), ("b", other)))
+    assert page_paths(a) == page_paths(b)
+    for path in page_paths(a):
+        assert render(a, path).body == render(b, path).body, path
+
+
+def test_one_checkin_or_two_publish_the_same_pages(tmp_path):
+    a, b = (Publication(frames.publication(tmp_path / str(n), needs=frames.need_figures({}, {"XM-002": n})))
+            for n in (1, 2))
+    assert render(a, "/c/XM-002.html").body == render(b, "/c/XM-002.html").body
+
+
+def test_a_share_beside_its_base_would_give_a_late_need_away(tmp_path):
+    """5 needs closed, 2 late: 60% on time would tell the 2. The page shows "—"; the same
+    page with the share printed is caught by the attacker."""
+    figures = frames.need_figures({"XM-004": [ON_TIME] * 3 + [LATE] * 2}, {})
+    html = render(Publication(frames.publication(tmp_path, needs=figures)), "/c/XM-004.html").body
+    assert derived_needs(html, BELOW, 0) == [] and 'id="need-closed">5 件<' in html
+    leaky = html.replace('id="need-on-time">—<', 'id="need-on-time">60%<')
+    assert derived_needs(leaky, BELOW, 0) == [("late", 2)]
