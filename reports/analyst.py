@@ -46,8 +46,6 @@ def reason_zh(reason: str | None) -> str:
     return text
 
 
-jinja_env = environment  # reports/map_viewer.py's import, until its rewrite (branch map17) lands
-
 # the words every report template may use
 LABELS = {"change_zh": CHANGE_ZH, "status_zh": STATUS_ZH, "rules_zh": rules_zh, "reason_zh": reason_zh}
 
