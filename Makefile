@@ -28,7 +28,7 @@ test: install-test browser
 
 bench: install-test
 	$(BIN)/pip install --quiet -r requirements-bench.lock
-	$(BIN)/python -m bench.run_all
+	@echo "benchmarks installed; run one with $(BIN)/python -m bench.<name> (commands and figures: bench/RESULTS.md)"
 
 clean:
 	rm -rf demo artifacts .pytest_cache

@@ -2,15 +2,26 @@
 
     python -m bench.staff_load [--needs 1000000] [--staff 50] [--residents 200] [--seconds 60]
                                [--staff-think 1.0] [--resident-think 2.0] [--db PATH] [--keep]
+                               [--checkpoint-seconds S]
 
 Builds an intake database holding ``--needs`` needs (with their events and cached state,
 in SQL: a recursive CTE, no Python loop per need) on a city of 600 grids in 60 streets and
-6 districts, 20,000 compounds; starts a real uvicorn server on it (one process, as in
-production); then ``--staff`` signed-in staff (grid workers, street and district
-supervisors) work their queues — queue page, a need's page, an action — while
-``--residents`` residents submit needs, open their receipts and rate closed needs, each
-with a think time between steps. Afterwards every acknowledged action is counted in the
-database: nothing may be lost. Prints latency percentiles per kind of request as JSON.
+6 districts, 20,000 compounds; starts a real uvicorn server on it (one process, the
+service's own uvicorn configuration, as in production); then ``--staff`` signed-in staff
+(grid workers, street and district supervisors) work their queues — queue page, a need's
+page, an action — while ``--residents`` residents submit needs, open their receipts and
+rate closed needs. Afterwards every acknowledged action is counted in the database:
+nothing may be lost. Prints latency percentiles per kind of request as JSON.
+
+The model: each person is a closed loop with think time (a uniform 0.5–1.5 × the mean
+between steps), as people work: a grid worker does not open the next page before this one
+has loaded. While requests stay far shorter than the think times (≈1 s, ≈2 s) the loop
+hardly holds arrivals back, and 250 people make ≈130 requests a second; when answers take
+seconds (a starved server) fewer requests are offered, which the requests/s figure shows. The clients are ``bench.http_client`` (keep-alive connections, the C
+parser): a load generator in Python shares the machine's 2 cores with the server, and
+with httpx it spent more CPU per request than the server did. The figures say how much of
+the time was the machine's: CPU milliseconds per request of server and client, and how late
+each process's event loop ran (``bench.loop_lag``).
 """
 from __future__ import annotations
 
@@ -28,7 +39,11 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import httptools
 import httpx
+
+from bench.http_client import Client
+from bench.loop_lag import LoopLag, load as load_lag, schedstat, summary as lag_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICTS = [("S", "思明区"), ("H", "湖里区"), ("J", "集美区"), ("X", "翔安区"), ("T", "同安区"), ("Q", "海沧区")]
@@ -37,9 +52,8 @@ CATEGORIES = ["治安隐患", "消防安全", "防范诈骗", "矛盾纠纷", "�
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _REF = re.compile(r'/staff/needs/(N\d{8}-\d+)')
 _ACTION = re.compile(r'name="action" value="([a-z_]+)"')
-# Drop idle connections well before the server's keep-alive timeout (uvicorn: 5 s), so a
-# request is never sent on a connection the server is closing.
-_LIMITS = httpx.Limits(keepalive_expiry=1.0)
+# A connection error, a timeout or a garbled answer: counted, never fatal to the run.
+TRANSPORT = (OSError, asyncio.TimeoutError, httptools.HttpParserError)
 
 
 def _grids() -> list[tuple[str, str, str]]:
@@ -146,17 +160,34 @@ def build(db: Path, n_needs: int) -> dict:
             "staff": staff.height, "compounds": COMPOUNDS}
 
 
-def serve(db: Path, port: int) -> None:
-    """The server process: the real app on the bench database (no site, no rate limit)."""
+def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file: Path | None = None) -> None:
+    """The server process: the real app on the bench database (no site, no rate limit) under
+    the service's own uvicorn configuration, one process as in production.
+    ``checkpoint_seconds`` overrides the config (0: SQLite's automatic checkpoint inside
+    commits). The event loop's lateness is written to ``lag_file`` every second."""
     import uvicorn
+    from uvicorn._compat import asyncio_run
 
     from intake.app import create_app
     from intake.logs import configure_logging
+    from intake.server import uvicorn_config
+    from intake.settings import DatabaseSettings, intake_settings
 
     configure_logging()
-    app = create_app(site_dir=None, db_path=db, rate_limit=None,
+    settings = intake_settings()
+    if checkpoint_seconds is not None:
+        settings = settings.model_copy(update={"database": DatabaseSettings(checkpoint_seconds=checkpoint_seconds)})
+    app = create_app(site_dir=None, db_path=db, rate_limit=None, settings=settings,
                      compound_ids=[f"B{i:05d}" for i in range(COMPOUNDS)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    config = uvicorn_config(app, "127.0.0.1", port, settings)
+    lag = LoopLag(save_to=lag_file)
+
+    async def main():
+        watch = asyncio.create_task(lag.watch())
+        await uvicorn.Server(config).serve()
+        watch.cancel()
+
+    asyncio_run(main(), loop_factory=config.get_loop_factory())
 
 
 class Stats:
@@ -172,82 +203,85 @@ class Stats:
         return r
 
 
-async def _sign_in(url: str, token: str, stats: Stats) -> httpx.AsyncClient | None:
-    c = httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS)
+async def _sign_in(port: int, token: str, stats: Stats) -> Client | None:
+    c = Client("127.0.0.1", port)
     form = await c.get("/staff/login")
-    r = await stats.timed("login", c.post("/staff/login", data={"token": token,
+    r = await stats.timed("login", c.post_form("/staff/login", {"token": token,
                                                                 "csrf": _CSRF.search(form.text).group(1)}))
-    if r.status_code != 303:
+    if r.status != 303:
         stats.errors["login"] += 1
-        await c.aclose()
+        await c.close()
         return None
     return c
 
 
-async def _staff_client(c: httpx.AsyncClient, stop, stats: Stats, think: float, rng: random.Random):
+async def _staff_client(c: Client, stop, stats: Stats, think: float, rng: random.Random):
     try:
         while time.monotonic() < stop:
             try:
                 await _staff_step(c, stats, think, rng)
-            except httpx.TransportError as exc:
+            except TRANSPORT as exc:
                 stats.errors[f"transport_{type(exc).__name__}"] += 1
     finally:
-        await c.aclose()
+        await c.close()
 
 
-async def _staff_step(c: httpx.AsyncClient, stats: Stats, think: float, rng: random.Random):
+async def _staff_step(c: Client, stats: Stats, think: float, rng: random.Random):
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     q = await stats.timed("queue", c.get("/staff/queue"))
     refs = _REF.findall(q.text)
-    if q.status_code != 200 or not refs:
-        stats.errors["queue"] += q.status_code != 200
+    if q.status != 200 or not refs:
+        stats.errors["queue"] += q.status != 200
         return
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     ref = rng.choice(refs[:20])
     d = await stats.timed("detail", c.get(f"/staff/needs/{ref}"))
     actions = _ACTION.findall(d.text)
-    if d.status_code != 200 or not actions:
+    if d.status != 200 or not actions:
         return
     action = next((a for a in ("accept", "close") if a in actions), None) or rng.choice(
         [a for a in actions if a in ("record", "resolve")] or actions)
     data = {"csrf": _CSRF.search(d.text).group(1), "action": action, "note": "压测处置记录"}
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-    r = await stats.timed("action", c.post(f"/staff/needs/{ref}", data=data))
-    if r.status_code == 303:
+    r = await stats.timed("action", c.post_form(f"/staff/needs/{ref}", data))
+    if r.status == 303:
         stats.acked[action] += 1
     else:
-        stats.errors[f"action_{r.status_code}"] += 1
+        stats.errors[f"action_{r.status}"] += 1
 
 
-async def _resident(url, keys, stop, stats: Stats, think: float, rng: random.Random):
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=_LIMITS) as c:
+async def _resident(port: int, keys, stop, stats: Stats, think: float, rng: random.Random):
+    c = Client("127.0.0.1", port)
+    try:
         while time.monotonic() < stop:
             try:
                 await _resident_step(c, keys, stats, think, rng)
-            except httpx.TransportError as exc:
+            except TRANSPORT as exc:
                 stats.errors[f"transport_{type(exc).__name__}"] += 1
+    finally:
+        await c.close()
 
 
-async def _resident_step(c: httpx.AsyncClient, keys, stats: Stats, think: float, rng: random.Random):
+async def _resident_step(c: Client, keys, stats: Stats, think: float, rng: random.Random):
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     body = {"compound_id": f"B{rng.randrange(COMPOUNDS):05d}", "category": rng.choice(CATEGORIES),
             "text": "压测：小区路灯不亮"}
-    r = await stats.timed("submit", c.post("/api/needs", json=body))
-    if r.status_code != 201:
-        stats.errors[f"submit_{r.status_code}"] += 1
+    r = await stats.timed("submit", c.post_json("/api/needs", body))
+    if r.status != 201:
+        stats.errors[f"submit_{r.status}"] += 1
         return
     stats.acked["submit"] += 1
     await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
     r = await stats.timed("receipt", c.get(r.json()["receipt_url"]))
-    stats.errors["receipt"] += r.status_code != 200
+    stats.errors["receipt"] += r.status != 200
     if keys:
         ref, key = keys.pop()
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
-        r = await stats.timed("rate", c.post(f"/api/needs/{ref}/rating", data={"key": key, "rating": "满意"}))
-        if r.status_code == 303:
+        r = await stats.timed("rate", c.post_form(f"/api/needs/{ref}/rating", {"key": key, "rating": "满意"}))
+        if r.status == 303:
             stats.acked["rate"] += 1
         else:
-            stats.errors[f"rate_{r.status_code}"] += 1
+            stats.errors[f"rate_{r.status}"] += 1
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -255,7 +289,8 @@ def _pct(values: list[float], q: float) -> float:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1) if values else float("nan")
 
 
-def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: float, resident_think: float) -> dict:
+def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: float, resident_think: float,
+        checkpoint_seconds: float | None = None) -> dict:
     from intake.staff_auth import issue_token
     from intake.store import connect
     from intake.vocab import need_reference
@@ -277,10 +312,14 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
     before_need = conn.execute("SELECT max(id) FROM needs").fetchall()[0][0]
     conn.close()
     port = _free_port()
-    log = db.with_suffix(".server.log")
+    log, lag_file = db.with_suffix(".server.log"), db.with_suffix(".server-lag.json")
+    lag_file.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db), "--port", str(port),
+           "--lag-file", str(lag_file)]
+    if checkpoint_seconds is not None:
+        cmd += ["--checkpoint-seconds", str(checkpoint_seconds)]
     with open(log, "wb") as err:
-        server = subprocess.Popen([sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db),
-                                   "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+        server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -294,24 +333,31 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
 
             async def one(s):
                 async with sem:
-                    return await _sign_in(url, tokens[s], stats)
+                    return await _sign_in(port, tokens[s], stats)
 
             clients = [c for c in await asyncio.gather(*(one(s) for s in chosen)) if c is not None]
-            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid))
+            window.update(t0=time.perf_counter(), c0=time.process_time(), s0=_cpu_seconds(server.pid),
+                          e0=time.time())
+            window["sched0"] = schedstat(server.pid)
+            watch = asyncio.create_task(client_lag.watch())
             stop = time.monotonic() + seconds
             tasks = [_staff_client(c, stop, stats, staff_think, random.Random(i)) for i, c in enumerate(clients)]
-            tasks += [_resident(url, keys, stop, stats, resident_think, random.Random(1000 + i))
+            tasks += [_resident(port, keys, stop, stats, resident_think, random.Random(1000 + i))
                       for i in range(n_residents)]
             await asyncio.gather(*tasks)
+            watch.cancel()
+            window["e1"] = time.time()
+            window["sched1"] = schedstat(server.pid)
 
         window: dict[str, float] = {}
+        client_lag = LoopLag()
         asyncio.run(main())
         wall = time.perf_counter() - window["t0"]
         client_cpu = time.process_time() - window["c0"]
         server_cpu = _cpu_seconds(server.pid) - window["s0"]
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(30)
     conn = sqlite3.connect(db)
     stored = Counter(dict(conn.execute(
         "SELECT action, count(*) FROM need_events WHERE id > ? AND action NOT IN ('register', 'assign', 'overdue')"
@@ -329,7 +375,17 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
         # latencies include waiting for a core).
         "server_cpu_seconds": round(server_cpu, 1), "client_cpu_seconds": round(client_cpu, 1),
         "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, requests), 2),
+        "client_cpu_ms_per_request": round(1000 * client_cpu / max(1, requests), 2),
         "load_average": os.getloadavg(),
+        # How late each event loop ran a 5 ms timer during the window: a request arriving
+        # then waited that long before its handler started (server), or before its
+        # response was read (client).
+        "server_loop_lag_ms": lag_summary(load_lag(lag_file), window["e0"], window["e1"]),
+        "client_loop_lag_ms": lag_summary(client_lag.samples, window["e0"], window["e1"]),
+        "slow_checkpoints": _slow_checkpoints(log),
+        # The server's main thread: seconds on a CPU, and runnable but waiting for one.
+        "server_sched_s": {"on_cpu": round(window["sched1"][0] - window["sched0"][0], 1),
+                           "waiting_for_cpu": round(window["sched1"][1] - window["sched0"][1], 1)},
         "latency_ms": {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99),
                            "max": round(max(v), 1)} for k, v in sorted(stats.ms.items())},
         # The same requests as timed inside the server (RequestLog): without the client's own
@@ -346,6 +402,15 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _slow_checkpoints(log: Path) -> dict:
+    """The checkpoints the server logged as slow (over 100 ms), on its own thread."""
+    ms = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"slow checkpoint"' in line:
+            ms.append(json.loads(line)["ms"])
+    return {"n": len(ms), "max_ms": max(ms, default=0)}
 
 
 def _kind(method: str, path: str) -> str | None:
@@ -455,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     srv = sub.add_parser("serve")
     srv.add_argument("--db", required=True)
     srv.add_argument("--port", type=int, required=True)
+    srv.add_argument("--lag-file")
+    srv.add_argument("--checkpoint-seconds", type=float)
     parser.add_argument("--needs", type=int, default=1_000_000)
     parser.add_argument("--staff", type=int, default=50)
     parser.add_argument("--residents", type=int, default=200)
@@ -462,12 +529,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--staff-think", type=float, default=1.0, help="mean seconds between a staff member's steps")
     parser.add_argument("--resident-think", type=float, default=2.0, help="mean seconds between a resident's steps")
     parser.add_argument("--db", help="build (or reuse, if it exists) the database here")
+    parser.add_argument("--checkpoint-seconds", type=float,
+                        help="the server's WAL checkpoint period (default: config; 0: SQLite's automatic checkpoint)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database")
     parser.add_argument("--probe", type=int, metavar="ROUNDS",
                         help="instead of the load run: service time per request, one at a time in-process")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(Path(args.db), args.port)
+        serve(Path(args.db), args.port, args.checkpoint_seconds, Path(args.lag_file) if args.lag_file else None)
         return 0
     tmp = None
     if args.db:
@@ -484,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"probe_ms": probe(db, args.probe), "load_average": os.getloadavg(), "build": built},
                          ensure_ascii=False, indent=1))
         return 0
-    result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think)
+    result = run(db, args.staff, args.residents, args.seconds, args.staff_think, args.resident_think,
+                 args.checkpoint_seconds)
     result["build"] = built
     result["db_mb"] = round(db.stat().st_size / 2**20)
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -6,6 +6,7 @@ Every response, of every route, carries the security headers (``intake.security`
 """
 from __future__ import annotations
 
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 from datetime import datetime
@@ -80,8 +81,10 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
 
     @asynccontextmanager
     async def lifespan(app):
-        async with staff.sweeping():
-            yield
+        seconds = settings.database.checkpoint_seconds
+        with store.Checkpointer(conn, Path(db_path), seconds) if seconds else contextlib.nullcontext():
+            async with staff.sweeping():
+                yield
         conn.close()
 
     routes = [
@@ -98,8 +101,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     if pubs is not None:
         # Every other path is a public page, rendered from the publication; nothing on disk is
         # served. GET and HEAD only; other methods a 405 with what the path accepts.
-        routes.append(Mount("/", MethodGuard(request_response(SitePages(pubs, plaque_secret, plaque_keyring).page), routes),
-                            name="site"))
+        site = SitePages(pubs, plaque_secret, plaque_keyring, cache_bytes=int(settings.site.page_cache_mib * 2**20))
+        routes.append(Mount("/", MethodGuard(request_response(site.page), routes), name="site"))
     # Outermost first: the real client (trusted hops only), then the headers every response
     # carries, the log (and the 500 for a route's bug), the cap, the origin check.
     middleware = [

@@ -66,14 +66,18 @@ def guarded_protocol(header_deadline: float, max_connections: int) -> type[HttpT
     return Guarded
 
 
-def serve(app, host: str, port: int, settings: IntakeSettings) -> None:
-    """Serve ``app`` until interrupted: idle keep-alive connections closed after
+def uvicorn_config(app, host: str, port: int, settings: IntakeSettings) -> uvicorn.Config:
+    """uvicorn's configuration for the service: idle keep-alive connections closed after
     ``keep_alive_seconds``, at most ``max_connections`` open connections (more are closed
     at once), headers within ``header_deadline_seconds``."""
     limits = settings.limits
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False,
         http=guarded_protocol(limits.header_deadline_seconds, limits.max_connections),
         timeout_keep_alive=limits.keep_alive_seconds, server_header=False,
     )
-    uvicorn.Server(config).run()
+
+
+def serve(app, host: str, port: int, settings: IntakeSettings) -> None:
+    """Serve ``app`` until interrupted (``uvicorn_config``)."""
+    uvicorn.Server(uvicorn_config(app, host, port, settings)).run()

@@ -45,6 +45,14 @@ class Limits(_Strict):
     max_connections: int = Field(gt=0)
 
 
+class DatabaseSettings(_Strict):
+    checkpoint_seconds: float = Field(ge=0)
+
+
+class SiteSettings(_Strict):
+    page_cache_mib: float = Field(gt=0)
+
+
 class IntakeSettings(_Strict):
     """Every threshold of the intake service."""
 
@@ -54,6 +62,8 @@ class IntakeSettings(_Strict):
     idempotency: IdempotencySettings
     officer_session: OfficerSessionSettings
     limits: Limits
+    database: DatabaseSettings
+    site: SiteSettings
     hsts_max_age_seconds: int = Field(ge=0)
 
     @field_validator("trusted_proxies")

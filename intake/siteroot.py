@@ -51,11 +51,12 @@ class Publications:
 
     def current(self) -> Publication:
         try:
-            real = os.path.realpath(self._path)
-            st = os.stat(real)
-            key = (real, st.st_dev, st.st_ino, st.st_mtime_ns)
+            # One stat through the link: the file it names now. Only a new file is resolved
+            # (a realpath is a stat per folder) and opened.
+            st = os.stat(self._path)
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
             if key != self._key:
-                self._pub, self._key = Publication(Path(real)), key
+                self._pub, self._key = Publication(Path(os.path.realpath(self._path))), key
         except (OSError, ValueError):
             if self._pub is None:
                 raise
@@ -65,19 +66,23 @@ class Publications:
 
 class SitePages:
     """The public pages, rendered on request (``reports.site.render``) from the current
-    publication, with caching headers keyed by the publication and the page code. Rendered
-    pages are kept gzipped (a bounded LRU by bytes), so a popular page is rendered and
-    compressed once per publication."""
+    publication, with caching headers keyed by the publication and the page code. Pages are
+    kept gzipped in a bounded LRU (``cache_bytes`` of compressed pages, keyed by publication
+    and path), so a popular page is rendered and compressed once per publication; the rare
+    client without gzip gets it decompressed."""
 
-    CACHE_BYTES = 64 * 2**20
-
-    def __init__(self, publications: Publications, plaque_secret: str | None = None, keyring: Keyring | None = None):
+    def __init__(self, publications: Publications, plaque_secret: str | None = None, keyring: Keyring | None = None,
+                 *, cache_bytes: int):
         self.publications = publications
         # The keyring verifies plaques of retired keys in their grace period too.
         self._keyring = keyring or (Keyring(SigningKey.of(plaque_secret)) if plaque_secret else None)
         self._demo_keyring = Keyring(SigningKey.of(DEMO_SECRET))
-        self._cache: OrderedDict[tuple[str, str], tuple[Page, bytes, bytes]] = OrderedDict()
+        # (publication, path) -> (media type, gzipped body): bytes only, nothing for the
+        # collector to walk, and the size counted is the memory held.
+        self._cache: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
         self._cached_bytes = 0
+        self.cache_bytes = cache_bytes
+        self.hits = self.misses = 0
         self._code = _templates_digest()
 
     def _verify(self, pub: Publication):
@@ -86,23 +91,28 @@ class SitePages:
             return None  # the signed path recorded at issuance is compared instead
         return lambda serial, signature: keyring.check(serial, signature, local_now().date()) in (GENUINE, OLD_KEY)
 
-    async def _rendered(self, pub: Publication, path: str) -> tuple[Page, bytes, bytes]:
+    async def _rendered(self, pub: Publication, path: str) -> Page | tuple[str, bytes]:
+        """A page from the cache (media type, gzipped body), or rendered: a page of status
+        200 is compressed and cached, any other is returned as rendered."""
         key = (pub.id, path)
         hit = self._cache.get(key)
         if hit is not None:
+            self.hits += 1
             self._cache.move_to_end(key)
             return hit
+        self.misses += 1
         if path.endswith(".svg"):  # a chart: vl-convert takes tens of ms, off the event loop
             page = await run_in_threadpool(render, pub, path, self._verify(pub))
         else:
             page = render(pub, path, self._verify(pub))
-        body = page.body.encode("utf-8")
-        entry = (page, body, gzip.compress(body, 6) if page.status == 200 else b"")
-        if page.status == 200:
-            self._cache[key] = entry
-            self._cached_bytes += len(entry[2])
-            while self._cached_bytes > self.CACHE_BYTES:
-                self._cached_bytes -= len(self._cache.popitem(last=False)[1][2])
+        if page.status != 200:
+            return page
+        entry = (page.media_type, gzip.compress(page.body.encode("utf-8"), 6))
+        self._cache[key] = entry
+        self._cached_bytes += len(entry[1]) + len(path)
+        while self._cached_bytes > self.cache_bytes and self._cache:
+            (_, old_path), (_, old) = self._cache.popitem(last=False)
+            self._cached_bytes -= len(old) + len(old_path)
         return entry
 
     async def page(self, request: Request) -> Response:
@@ -113,18 +123,23 @@ class SitePages:
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
-        page, body, gz = await self._rendered(pub, path)
-        if page.status == 404:
-            request.state.refusal = page.reason or "not_found"
-            return HTMLResponse(body, 404, headers={"Cache-Control": "no-store"})
-        if page.location is not None:
-            return RedirectResponse(page.location, page.status)
+        got = await self._rendered(pub, path)
+        if isinstance(got, Page):
+            if got.status == 404:
+                request.state.refusal = got.reason or "not_found"
+                return HTMLResponse(got.body, 404, headers={"Cache-Control": "no-store"})
+            if got.location is not None:
+                return RedirectResponse(got.location, got.status)
+            return Response(got.body, got.status, media_type=got.media_type, headers={"Cache-Control": "no-store"})
+        media_type, body = got
         if "gzip" in request.headers.get("accept-encoding", ""):
-            body, headers["Content-Encoding"] = gz, "gzip"
+            headers["Content-Encoding"] = "gzip"
+        else:
+            body = gzip.decompress(body)
         if request.method == "HEAD":
             headers["Content-Length"] = str(len(body))
-            return Response(status_code=page.status, headers=headers, media_type=page.media_type)
-        return Response(body, page.status, headers=headers, media_type=page.media_type)
+            return Response(status_code=200, headers=headers, media_type=media_type)
+        return Response(body, 200, headers=headers, media_type=media_type)
 
 
 def _templates_digest() -> str:

@@ -11,6 +11,7 @@ import re
 import secrets
 import sqlite3
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -134,6 +135,63 @@ def connect(db_path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=10000")
     conn.executescript(SCHEMA + WORKFLOW_SCHEMA)
     return conn
+
+
+class Checkpointer:
+    """Copies the write-ahead log back into the database file on a thread of its own, every
+    ``seconds``, while the service runs (a context manager around the service's life).
+
+    SQLite otherwise checkpoints inside whichever commit takes the log past 1,000 pages:
+    that commit then writes and fsyncs megabytes on the event loop, and every request
+    queued behind it waits. The service's connection has its automatic checkpoint turned
+    off for as long as this runs. PASSIVE: never waits for, nor blocks, a reader or writer
+    (the sqlite3 module releases the GIL while SQLite works). A checkpoint slower than
+    ``slow_ms`` is logged."""
+
+    def __init__(self, conn: sqlite3.Connection, db_path: Path, seconds: float, slow_ms: float = 100.0):
+        self.conn, self.db_path, self.seconds, self.slow_ms = conn, Path(db_path), seconds, slow_ms
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+        self.copied = 0  # frames copied into the database so far
+
+    def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int]:
+        """One passive checkpoint: (frames in the log, frames copied)."""
+        busy, log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()[0]
+        self.runs += 1
+        self.copied = max(self.copied, copied)
+        return log, copied
+
+    def _loop(self) -> None:
+        from intake.logs import logger
+
+        conn = sqlite3.connect(self.db_path, isolation_level=None, timeout=10.0)
+        try:
+            while not self._stop.wait(self.seconds):
+                t0 = time.perf_counter()
+                try:
+                    log, copied = self.checkpoint(conn)
+                except sqlite3.Error as exc:  # a locked or busy file: the next round retries
+                    logger.warning("checkpoint failed", extra={"fields": {"error": str(exc)}})
+                    continue
+                ms = (time.perf_counter() - t0) * 1000
+                if ms > self.slow_ms:
+                    logger.info("slow checkpoint", extra={"fields": {"ms": round(ms, 1), "frames": log,
+                                                                      "copied": copied}})
+        finally:
+            conn.close()
+
+    def __enter__(self) -> Checkpointer:
+        self.conn.execute("PRAGMA wal_autocheckpoint=0").fetchall()
+        self._thread = threading.Thread(target=self._loop, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.conn.execute("PRAGMA wal_autocheckpoint=1000").fetchall()
 
 
 @contextlib.contextmanager

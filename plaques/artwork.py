@@ -1,15 +1,13 @@
 """A plaque's design: its QR code (the ``qrcode`` package's encoder and image factories), its
-layout in millimetres, and the artwork SVG rendered from ``plaque_artwork.svg.j2``.
-
-The layout is computed once here and drawn twice, by the SVG template and by the print PDF
-(``plaques.pdf``), so both show the same plaque. Chinese text stays text (a CJK font stack
-in the SVG, an embedded CJK font in the PDF).
+layout in millimetres, drawn alike by the artwork SVG (``plaque_artwork.svg.j2``) and by the
+print PDF (``plaques.printfiles``), and the artwork SVG itself. Chinese text stays text.
 """
 from __future__ import annotations
 
 import io
 import math
 import unicodedata
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,15 +17,17 @@ from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
 from plaques.config import PlaqueConfig
-from plaques.templates import FONT_STACK, template
+from reports.templating import render_template
 
 QUIET_ZONE = 4  # modules of light margin on every side, as the QR standard asks
-ERROR_CORRECTION = ERROR_CORRECT_Q  # outdoor plaques weather and get dirty
 RED, GOLD, WHITE, PINK = "#b0141e", "#f4d27a", "#ffffff", "#fbe3e4"
 DEMO_MARK = "样例"  # on demo plaques: signed with the public demo key, not for a wall
 STAR_RADIUS_MM = 26.0
-SVG_BOX_SIZE = 10  # qrcode's SVG factories draw box_size / 10 mm per module: 1 mm
 NAME_BOX_MM = 340.0
+# Chinese text must never fall back to a font without the glyphs (tofu on a printed
+# plaque); Noto/Source Han on Linux printers' RIPs, YaHei on Windows.
+FONT_STACK = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
+              '"PingFang SC", sans-serif')
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,18 @@ class PlaqueItem:
 
 
 def qr_code(url: str) -> qrcode.QRCode:
-    """The QR code of a URL: error correction Q, a 4-module quiet zone, the smallest version."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, border=QUIET_ZONE)
+    """The QR code of a URL: error correction Q (outdoor plaques weather and get dirty), a
+    4-module quiet zone, the smallest version."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_Q, border=QUIET_ZONE)
     code.add_data(url)
     code.make(fit=True)
     return code
 
 
-def qr_vector(code: qrcode.QRCode) -> SvgPathImage:
-    """The QR code as ``qrcode``'s SVG path image (one module = 1 mm)."""
-    code.box_size = SVG_BOX_SIZE
-    return code.make_image(image_factory=SvgPathImage)
-
-
-def qr_svg(code: qrcode.QRCode, image: SvgPathImage | None = None) -> bytes:
-    """The QR code alone as a vector SVG file."""
-    return (image or qr_vector(code)).to_string(encoding="utf-8") + b"\n"
+def qr_svg(code: qrcode.QRCode) -> bytes:
+    """The QR code as ``qrcode``'s SVG path image; box size 10 draws one module per millimetre."""
+    code.box_size = 10
+    return code.make_image(image_factory=SvgPathImage).to_string(encoding="utf-8") + b"\n"
 
 
 def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
@@ -68,7 +64,7 @@ def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
     code.box_size = config.plaque.qr_module_px
     buf = io.BytesIO()
     dpi = config.plaque.qr_dpi
-    code.make_image(image_factory=PilImage).save(buf, format="PNG", dpi=(dpi, dpi))
+    code.make_image(image_factory=PilImage).save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
     return buf.getvalue()
 
 
@@ -97,13 +93,11 @@ def date_zh(d: date) -> str:
 
 
 def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
-    """Every element of the plaque in millimetres from the trim's top-left corner.
-
-    Texts: (x, y baseline, size, colour, anchor, text, bold)."""
+    """Every element of the plaque in millimetres from the trim's top-left corner; texts are
+    (x, y baseline, size, colour, anchor, text, bold)."""
     p = config.plaque
     w, h = p.width_mm, p.height_mm
-    qr = {"x": w - 40 - p.qr_size_mm, "y": 130.0, "size": p.qr_size_mm, "n": modules}
-    qr["scale"] = qr["size"] / modules
+    qr = {"x": w - 40 - p.qr_size_mm, "y": 130.0, "size": p.qr_size_mm, "n": modules, "scale": p.qr_size_mm / modules}
     name, place = printable(item.name), printable(f"{item.district}{item.street}")
     name_size = name_font_size(name)
     texts = [
@@ -127,13 +121,13 @@ def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
             f"{date_zh(item.rated_on)} {item.serial}"}
 
 
-def artwork_svg(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig,
-                image: SvgPathImage | None = None) -> bytes:
+def artwork_svg(item: PlaqueItem, qr: bytes, config: PlaqueConfig) -> bytes:
     """The plaque's artwork: an SVG of the trim size plus bleed, in millimetres, the QR code
-    drawn with the path of ``qrcode``'s SVG path image (``image``, made when not given)."""
-    lay = layout(item, config, len(code.get_matrix()))
+    drawn with the path of its ``qr_svg`` image (one module per unit of its viewBox)."""
+    image = ET.fromstring(qr)
+    path = image.find("{http://www.w3.org/2000/svg}path")
+    lay = layout(item, config, int(float(image.get("viewBox").split()[2])))
     stars = [{"points": " ".join(f"{x:.2f},{y:.2f}" for x, y in s["points"]), "earned": s["earned"]}
              for s in lay["stars"]]
-    return template("plaque_artwork.svg.j2").render(
-        lay=lay, stars=stars, qr_d=(image or qr_vector(code)).path.get("d"), font_stack=FONT_STACK, red=RED, gold=GOLD,
-    ).encode("utf-8")
+    return render_template("plaque_artwork.svg.j2", lay=lay, stars=stars, qr_d=path.get("d"), font_stack=FONT_STACK,
+                           red=RED, gold=GOLD).encode("utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from plaques.keys import rotate_keys
 from plaques.pull import pull_batch
-from plaques.rotate import rotate_keys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

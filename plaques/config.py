@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scoring.rules import CONFIG_DIR
+from config import CONFIG_DIR
 
 DEFAULT_PLAQUE_CONFIG = CONFIG_DIR / "plaques.yaml"
 
@@ -61,12 +61,12 @@ def load_plaque_config(path: Path | None = None) -> PlaqueConfig:
     """The plaque config (default ``config/plaques.yaml``); raises ``PlaqueConfigError`` in one line."""
     path = Path(path) if path is not None else DEFAULT_PLAQUE_CONFIG
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return PlaqueConfig(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise PlaqueConfigError(f"{path}: cannot read the plaque config ({e}); fix: restore config/plaques.yaml") from e
-    try:
-        return PlaqueConfig(**(raw or {}))
-    except (TypeError, ValidationError) as e:
-        errors = e.errors() if isinstance(e, ValidationError) else [{"loc": (), "msg": str(e)}]
-        where = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top level)'}: {err['msg']}" for err in errors)
+        why = " ".join(str(e).split())  # YAML errors span lines; the message is one
+        raise PlaqueConfigError(f"{path}: cannot read the plaque config ({why}); fix: restore config/plaques.yaml") from e
+    except ValidationError as e:
+        where = "; ".join(f"{'.'.join(map(str, err['loc'])) or '(top level)'}: {err['msg']}" for err in e.errors())
         raise PlaqueConfigError(f"{path}: {where}; fix: correct the key (see config/plaques.yaml)") from e
+    except TypeError as e:  # not a mapping
+        raise PlaqueConfigError(f"{path}: {e}; fix: correct the key (see config/plaques.yaml)") from e

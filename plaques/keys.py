@@ -1,21 +1,15 @@
 """Keys that can't be mixed up: demo mode, signing secrets, the keyring and the public base URL.
 
-- Demo mode only when asked for: ``--demo``/``safestar demo``, or ``SAFESTAR_DEMO=1``; an
-  unset variable means not demo.
-- Outside demo mode the signing secret (``SAFESTAR_PLAQUE_SECRET``) must be set, must not be
-  the public demo secret and must not be weak (short, or few distinct characters).
-- Every key has a fingerprint (SHA-256 of the secret, domain-separated) and a key id (its
-  first 4 hex characters) that new signatures carry. ``OUT_DIR/plaque_keys.json`` records
-  the keys an output folder was signed with: a run whose secret is not the recorded current
-  key refuses to start; ``safestar plaques rotate`` retires it, and plaques signed by a
-  retired key keep verifying for the configured grace period (its secret given in
-  ``SAFESTAR_PLAQUE_OLD_SECRETS``).
-- The public base URL (``SAFESTAR_PUBLIC_BASE_URL``) is https, a plain host name, and at
-  most a plain path prefix.
+Demo mode only when asked for (``--demo``, ``safestar demo``, ``SAFESTAR_DEMO=1``). Outside it
+the secret (``SAFESTAR_PLAQUE_SECRET``) must be set, strong and not the public demo secret.
+``OUT_DIR/plaque_keys.json`` records the fingerprints of the keys an output folder was signed
+with: a run with another secret refuses to start; ``safestar plaques rotate`` retires a key,
+whose plaques keep verifying for the grace period (its secret in ``SAFESTAR_PLAQUE_OLD_SECRETS``).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -28,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plaques.config import PlaqueConfig, load_plaque_config
-from plaques.sign import PlaqueSecretError, keyed_signature, mac_matches, plaque_url, split_signature
+from plaques.sign import PlaqueSecretError, plaque_url, sign_serial, split_signature
 
 SECRET_ENV = "SAFESTAR_PLAQUE_SECRET"
 OLD_SECRETS_ENV = "SAFESTAR_PLAQUE_OLD_SECRETS"
@@ -59,11 +53,6 @@ def is_demo(env: Mapping[str, str] | None = None) -> bool:
 def fingerprint(secret: str) -> str:
     """The public fingerprint of a secret (never the secret): ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(b"safestar-plaque-key\x00" + secret.encode("utf-8")).hexdigest()
-
-
-def key_id_of(secret: str) -> str:
-    """The key id new signatures carry: the first 4 hex characters of the fingerprint."""
-    return fingerprint(secret)[len("sha256:"):][:4]
 
 
 def entropy_bits(secret: str) -> float:
@@ -105,7 +94,8 @@ class SigningKey:
     @classmethod
     def of(cls, secret: str, retired_on: date | None = None, grace_days: int = 0) -> SigningKey:
         until = retired_on + timedelta(days=grace_days) if retired_on is not None else None
-        return cls(key_id_of(secret), fingerprint(secret), secret, retired_on, until)
+        fp = fingerprint(secret)  # its first 4 hex characters are the key id new signatures carry
+        return cls(fp[len("sha256:"):][:4], fp, secret, retired_on, until)
 
     @property
     def is_demo(self) -> bool:
@@ -125,7 +115,7 @@ class Keyring:
 
     def sign(self, serial: str) -> str:
         """The signature printed on a new plaque: key id and MAC of the current key."""
-        return keyed_signature(serial, self.current.id, self.current.secret)
+        return f"{self.current.id}_{sign_serial(serial, self.current.secret)}"
 
     def url(self, base_url: str, serial: str) -> str:
         return plaque_url(base_url, serial, signature=self.sign(serial))
@@ -138,10 +128,9 @@ class Keyring:
         if parts is None or not isinstance(serial, str):
             return BAD_SIGNATURE
         key_id, mac = parts
-        keys = (self.current, *self.retired)
-        candidates = [k for k in keys if key_id is None or k.id == key_id]
-        # Every candidate is compared (no early exit), each in constant time.
-        matched = [k for k in candidates if mac_matches(serial, mac, k.secret)]
+        # Every candidate key is compared (no early exit), each in constant time.
+        matched = [k for k in (self.current, *self.retired) if key_id in (None, k.id)
+                   and hmac.compare_digest(sign_serial(serial, k.secret), mac)]
         if not matched:
             return BAD_SIGNATURE
         key = matched[0]
@@ -177,6 +166,11 @@ def write_record(out_dir: Path, keys: list[dict]) -> None:
     os.replace(tmp, path)
 
 
+def _entry(key: SigningKey, since: date) -> dict:
+    return {"id": key.id, "fingerprint": key.fingerprint, "since": since.isoformat(), "retired_on": None,
+            "demo": key.is_demo}
+
+
 def recorded_current(out_dir: Path) -> dict | None:
     return next((k for k in reversed(read_record(out_dir)) if not k.get("retired_on")), None)
 
@@ -206,7 +200,7 @@ def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = No
     config = config or load_plaque_config()
     record = read_record(out_dir) if out_dir is not None else []
     if demo is None:
-        current = next((k for k in reversed(record) if not k.get("retired_on")), None)
+        current = recorded_current(out_dir) if out_dir is not None else None
         demo = is_demo(env) or (not (env.get(SECRET_ENV) or "").strip() and current is not None
                                 and current["fingerprint"] == fingerprint(DEMO_SECRET))
     key = SigningKey.of(current_secret(env, demo=demo, config=config))
@@ -219,16 +213,13 @@ def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = No
     return Keyring(key, tuple(old))
 
 
-def ensure_recorded(out_dir: Path, keyring: Keyring, today: date) -> None:
+def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None:
     """Refuse a secret that is not the output folder's recorded current key; record the key
-    of a first run."""
+    of a first run (with ``today`` None, only check)."""
     current = recorded_current(out_dir)
-    if current is None:
-        write_record(out_dir, [*read_record(out_dir), {"id": keyring.current.id, "fingerprint": keyring.current.fingerprint,
-                                                       "since": today.isoformat(), "retired_on": None,
-                                                       "demo": keyring.current.is_demo}])
-        return
-    if current["fingerprint"] != keyring.current.fingerprint:
+    if current is None and today is not None:
+        write_record(out_dir, [*read_record(out_dir), _entry(keyring.current, today)])
+    elif current is not None and current["fingerprint"] != keyring.current.fingerprint:
         what = "the demo key" if current.get("demo") else f"key {current['id']}"
         raise KeyMismatchError(
             f"{SECRET_ENV} is not the key the plaques in {out_dir} were signed with ({what}, "
@@ -254,20 +245,21 @@ def base_url_of(value: str | None, *, demo: bool) -> str:
     except ValueError as e:
         raise BaseUrlError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
     host = (parts.hostname or "").rstrip(".")
-    if parts.scheme != "https":
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must start with https:// (residents scan it): {fix}")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} carries a user name: {fix}")
     labels = host.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} needs a plain host name (no IP address): {fix}")
-    if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} must not carry a query or fragment: {fix}")
-    segments = [s for s in parts.path.split("/")]
-    inner = segments[1:-1] if parts.path.endswith("/") else segments[1:]
-    if parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
-                                                              for s in inner)):
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} has an unusual path (empty, '.' or '..' segments): {fix}")
+    inner = parts.path.removesuffix("/").split("/")[1:]
+    problems = [
+        (parts.scheme != "https", "must start with https:// (residents scan it)"),
+        (parts.username is not None or parts.password is not None or "@" in parts.netloc, "carries a user name"),
+        (len(labels) < 2 or not all(map(_HOST_LABEL.match, labels)) or labels[-1].isdigit(),
+         "needs a plain host name (no IP address)"),
+        (parts.query or parts.fragment or "?" in value or "#" in value, "must not carry a query or fragment"),
+        (parts.path and (not parts.path.startswith("/") or any(not _PATH_SEGMENT.match(s) or s in (".", "..")
+                                                               for s in inner)),
+         "has an unusual path (empty, '.' or '..' segments)"),
+    ]
+    for failed, why in problems:
+        if failed:
+            raise BaseUrlError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
     if not demo and host == urlsplit(DEMO_BASE_URL).hostname:
         raise BaseUrlError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
     netloc = host + (f":{port}" if port is not None else "")
@@ -294,7 +286,74 @@ def plaque_settings(env: Mapping[str, str] | None = None, *, demo: bool, base_ur
 def preflight(out_dir: Path, env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None) -> None:
     """Before a run starts: the settings are usable and the secret is the recorded key
     (raises one-line ``ValueError``s; records nothing)."""
-    settings = plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir)
-    current = recorded_current(out_dir)
-    if current is not None and current["fingerprint"] != settings.keyring.current.fingerprint:
-        ensure_recorded(out_dir, settings.keyring, date.today())  # raises the mismatch
+    ensure_recorded(out_dir, plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir).keyring, None)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a rotation did."""
+
+    batch_id: str
+    reissued: int
+    old_key: str
+    new_key: str
+    old_valid_until: date
+
+    def summary(self) -> str:
+        return (f"rotated plaque key {self.old_key} -> {self.new_key}: {self.reissued} plaques to re-issue in batch "
+                f"{self.batch_id} (`safestar plaques pull --batch {self.batch_id}`); plaques of key {self.old_key} "
+                f"verify until {self.old_valid_until} while {OLD_SECRETS_ENV} holds its secret")
+
+
+def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: date | None = None) -> Rotation:
+    """``safestar plaques rotate``: retire the recorded key for the new one in ``SAFESTAR_PLAQUE_SECRET``
+    and order the re-issue (batch ``R<date>``, same serials, new QR codes) of every plaque on a
+    wall; the old key's plaques verify for the grace period while its secret stays in
+    ``SAFESTAR_PLAQUE_OLD_SECRETS``. The orders are written before the key record, so an
+    interrupted rotation is simply run again."""
+    import polars as pl
+
+    from pipelines.resources import Warehouse
+    from plaques.orders import print_orders
+    from schemas.plaques import Plaque
+
+    env = os.environ if env is None else env
+    today = today or date.today()
+    out_dir = Path(out_dir)
+    config = load_plaque_config()
+    record, current = read_record(out_dir), recorded_current(out_dir)
+    if current is None:
+        raise PlaqueSecretError(f"no signing key recorded in {out_dir}: nothing to rotate (a first "
+                                "`safestar run` records the key)")
+    new = SigningKey.of(current_secret(env, demo=False, config=config))
+    if new.fingerprint == current["fingerprint"]:
+        raise PlaqueSecretError(f"{SECRET_ENV} is still the current key {current['id']}: put the new secret in "
+                                f"{SECRET_ENV} and the current one in {OLD_SECRETS_ENV}")
+    if new.id in {k["id"] for k in record}:
+        raise PlaqueSecretError(f"the new secret's key id {new.id} was used before: generate another secret")
+    old_secrets = {fingerprint(s): s for s in _split_secrets(env.get(OLD_SECRETS_ENV, ""))}
+    if not current.get("demo") and current["fingerprint"] not in old_secrets:
+        raise PlaqueSecretError(f"{OLD_SECRETS_ENV} lacks the secret of the current key {current['id']}: add it, "
+                                f"so the plaques on walls keep verifying for {config.signing.grace_days} days")
+    warehouse = Warehouse(path=str(out_dir / "warehouse.duckdb"))
+    registry = warehouse.read("marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques)")
+    if registry is None or registry.is_empty():
+        raise FileNotFoundError(f"no plaque registry in {out_dir}: run `safestar run` first")
+    active = registry.filter(pl.col(Plaque.status) == "active")
+    actions = active.select(
+        Plaque.serial, Plaque.compound_id, pl.lit("reissue").alias("action"), pl.col(Plaque.stars),
+        pl.col(Plaque.serial).alias("previous_serial"),
+        pl.lit(f"key rotation {current['id']} -> {new.id}").alias("reason"),
+    )
+    settings = PlaqueSettings(demo=False, base_url=base_url_of(env.get("SAFESTAR_PUBLIC_BASE_URL"), demo=False),
+                              keyring=Keyring(new))
+    batch_id = f"R{today:%Y%m%d}"
+    # A re-issued plaque states the rating date of its stars, as the plaque it replaces did.
+    orders = print_orders(actions, batch_id=batch_id, settings=settings, as_of=today).with_columns(
+        active[Plaque.issued_on].alias("rated_on"))
+    with warehouse.transaction() as w:
+        w.replace_partition("marts.plaque_reissues", orders, "as_of", today)
+    retired = [{**k, "retired_on": today.isoformat()} if k == current else k for k in record]
+    write_record(out_dir, [*retired, _entry(new, today)])
+    return Rotation(batch_id=batch_id, reissued=orders.height, old_key=current["id"], new_key=new.id,
+                    old_valid_until=today + timedelta(days=config.signing.grace_days))

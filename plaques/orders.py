@@ -7,7 +7,9 @@ file is made until a printer pulls (``plaques.pull``).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from plaques.keys import PlaqueSettings
@@ -40,17 +42,30 @@ def print_orders(actions: pl.DataFrame, *, batch_id: str, settings: PlaqueSettin
     ).select([pl.col(c).cast(t) for c, t in ORDER_SCHEMA.items()])
 
 
-def orders_sql(tables: list[str]) -> str:
-    """Every order of the given order tables, with the compound's name and address and, for
-    a replaced plaque, the stars of the old one (a plaque's stars never change)."""
-    union = " UNION ALL ".join(f"SELECT {', '.join(ORDER_SCHEMA)} FROM {t}" for t in tables)
-    return f"""
-        WITH orders AS ({union}),
-        old AS (SELECT serial, any_value(stars) AS old_stars FROM marts.plaques GROUP BY serial)
-        SELECT o.*, coalesce(c.name, '') AS name, coalesce(c.district, '') AS district,
-               coalesce(c.street, '') AS street, coalesce(c.address, '') AS address, old.old_stars
-        FROM orders o
-        LEFT JOIN core.compounds c USING (compound_id)
-        LEFT JOIN old ON old.serial = o.previous_serial
-        ORDER BY o.batch_id, c.district, c.street, o.compound_id, o.action, o.serial
-    """
+def read_orders(out_dir: Path) -> pl.DataFrame:
+    """Every print order in ``OUT_DIR/warehouse.duckdb`` (read-only), with the compound's name
+    and address and, for a replaced plaque, the stars of the old one."""
+    from pipelines.resources import Warehouse
+
+    path = Path(out_dir) / "warehouse.duckdb"
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse in {out_dir}: pass the pipeline's --out folder, or run `safestar run` first")
+    warehouse = Warehouse(path=str(path))
+    try:
+        tables = [t for t in ORDER_TABLES if warehouse.has_table(t)]
+        if not tables or not warehouse.has_table("marts.plaques"):
+            return pl.DataFrame()
+        union = " UNION ALL ".join(f"SELECT {', '.join(ORDER_SCHEMA)} FROM {t}" for t in tables)
+        return warehouse.query(f"""
+            WITH orders AS ({union}),
+            old AS (SELECT serial, any_value(stars) AS old_stars FROM marts.plaques GROUP BY serial)
+            SELECT o.*, coalesce(c.name, '') AS name, coalesce(c.district, '') AS district,
+                   coalesce(c.street, '') AS street, coalesce(c.address, '') AS address, old.old_stars
+            FROM orders o
+            LEFT JOIN core.compounds c USING (compound_id)
+            LEFT JOIN old ON old.serial = o.previous_serial
+            ORDER BY o.batch_id, c.district, c.street, o.compound_id, o.action, o.serial
+        """)
+    except duckdb.IOException as e:  # a run holds the warehouse (one writer, no readers meanwhile)
+        raise ValueError(f"cannot read {path} now ({str(e).splitlines()[0]}): a run is writing it; "
+                         "pull again when it has finished") from None

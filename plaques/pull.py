@@ -1,17 +1,11 @@
 """``safestar plaques pull``: a printer's batch, made when it is pulled.
 
-The nightly run, the veto monitor and key rotations leave print orders in the warehouse
-(``plaques.orders``). A pull takes what is pending in a batch (not handed out before, per
-``OUT_DIR/plaques_pulled.csv``) and makes, under ``--to DIR/<batch>[-<district>]/``:
-
-- ``pdf/<serial>.pdf`` print-ready PDFs, ``art/<serial>.svg`` artwork, ``qr/<serial>.svg|.png``;
-- ``manifest.csv`` (制作清单) and ``withdrawals.csv`` (回收清单) with Chinese headers;
-- ``proof/<district>.html``: the proof (打样单) per district, paginated for A4;
-- ``<batch>.zip``: all of it, made with ``zipfile``, written last and renamed into place.
-
-Plaque files are made in worker processes with a progress bar. An interrupted pull resumes
-when run again: files already made are kept and skipped, and only a finished pull (its
-archive in place) is recorded in the ledger.
+A pull takes the print orders of a batch (``plaques.orders``) not handed out before (per
+``OUT_DIR/plaques_pulled.csv``) and makes, under ``--to DIR/<batch>[-<district>]/``: the
+plaques' ``pdf/``, ``art/`` and ``qr/`` files (in worker processes, with a progress bar),
+``manifest.csv`` (制作清单) and ``withdrawals.csv`` (回收清单) with Chinese headers, the proof
+(打样单) per district in ``proof/``, and last ``<batch>.zip`` of it all. An interrupted pull
+resumes when run again, keeping what was made; only a finished pull enters the ledger.
 """
 from __future__ import annotations
 
@@ -29,12 +23,11 @@ from pathlib import Path
 import polars as pl
 from tqdm import tqdm
 
-from plaques.artwork import PlaqueItem, date_zh
+from plaques.artwork import FONT_STACK, PlaqueItem, artwork_svg
 from plaques.config import PlaqueConfig, load_plaque_config
-from plaques.orders import ORDER_TABLES, PRINTING, orders_sql
-from plaques.pdf import register_cjk_font
-from plaques.printfiles import FOLDERS, files_of, make_chunk
-from plaques.templates import FONT_STACK, template
+from plaques.orders import PRINTING, read_orders
+from plaques.printfiles import files_of, make_chunk, register_cjk_font, write_file
+from reports.templating import render_template
 
 LEDGER_NAME = "plaques_pulled.csv"
 LEDGER_SCHEMA = {"batch_id": pl.String, "serial": pl.String, "action": pl.String, "key_id": pl.String,
@@ -45,10 +38,10 @@ ACTION_ZH = {"new": "新制", "replace": "更换", "reissue": "重新签发（�
 COLLECT_ZH = {"withdraw": "收回牌匾", "replace": "安装新牌后收回旧牌", "reissue": "安装新牌后收回旧牌（旧二维码停用）"}
 CHUNK = 20  # plaques per unit of work in the pool
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
-STORED = {".png", ".pdf", ".zip"}  # compressed already
+STORED = {".png", ".pdf"}  # compressed already
 
 
-@dataclass(frozen=True)
+@dataclass
 class PullResult:
     """What one pull handed out."""
 
@@ -71,52 +64,22 @@ class PullResult:
                 f"{', '.join(self.batches)} into {self.to} ({self.files_made} files made)")
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    return pl.read_csv(path, infer_schema=False, encoding="utf8").with_columns(pl.col(pl.String).fill_null(""))
-
-
 def read_ledger(out_dir: Path) -> pl.DataFrame:
     """The pulled ledger (empty when nothing was ever pulled)."""
     path = Path(out_dir) / LEDGER_NAME
     if not path.exists():
         return pl.DataFrame(schema=LEDGER_SCHEMA)
-    df = _read_csv(path)
+    df = pl.read_csv(path, infer_schema=False).with_columns(pl.col(pl.String).fill_null(""))
     return df.select([(pl.col(c) if c in df.columns else pl.lit("")).cast(t).alias(c) for c, t in LEDGER_SCHEMA.items()])
 
 
-def read_orders(out_dir: Path) -> pl.DataFrame:
-    """Every print order in ``OUT_DIR/warehouse.duckdb`` (read-only)."""
-    from pipelines.resources import Warehouse
-
-    path = Path(out_dir) / "warehouse.duckdb"
-    if not path.exists():
-        raise FileNotFoundError(f"no warehouse in {out_dir}: pass the pipeline's --out folder, or run `safestar run` first")
-    import duckdb
-
-    warehouse = Warehouse(path=str(path))
-    try:
-        tables = [t for t in ORDER_TABLES if warehouse.has_table(t)]
-        if not tables or not warehouse.has_table("marts.plaques"):
-            return pl.DataFrame()
-        return warehouse.query(orders_sql(tables))
-    except duckdb.IOException as e:  # a run holds the warehouse (one writer, no readers meanwhile)
-        raise ValueError(f"cannot read {path} now ({str(e).splitlines()[0]}): a run is writing it; "
-                         "pull again when it has finished") from None
-
-
-def _batch_sort_key(batch_id: str) -> tuple[str, str]:
-    return batch_id[1:9], batch_id
-
-
 def _select_batches(batches: list[str], batch: str) -> list[str]:
-    ordered = sorted(batches, key=_batch_sort_key)
-    if batch == "latest":
-        return ordered[-1:]
-    if batch == "all":
-        return ordered
+    ordered = sorted(batches, key=lambda b: (b[1:9], b))  # by date: B20260303 < B20260303U < R20260304
+    if batch in ("latest", "all"):
+        return ordered[-1:] if batch == "latest" else ordered
     if batch not in batches:
-        known = ", ".join(ordered[-5:])
-        raise ValueError(f"no plaque batch {batch!r}; known batches (latest last): {known} — or use --batch latest")
+        raise ValueError(f"no plaque batch {batch!r}; known batches (latest last): {', '.join(ordered[-5:])} — "
+                         "or use --batch latest")
     return [batch]
 
 
@@ -131,34 +94,29 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(". ") or "未分区"
 
 
-def _dest_for(to: Path, batch_id: str, district: str | None, keys: list[str]) -> Path:
+def _dest_for(to: Path, batch_id: str, state: dict) -> Path:
     """The pull's folder: the unfinished one of the same pull (to resume), else a new one —
     a pull never overwrites what a printer already has."""
+    district = state["district"]
     base = to / (batch_id if district is None else f"{batch_id}-{_safe_name(district)}")
     n, candidate = 1, base
     while candidate.exists():
         try:
-            state = json.loads((candidate / STATE).read_text(encoding="utf-8"))
+            same = json.loads((candidate / STATE).read_text(encoding="utf-8")) == state
         except (OSError, ValueError):
-            state = None
-        if state == {"batch_id": batch_id, "district": district, "keys": keys} and not (candidate / f"{batch_id}.zip").exists():
+            same = False
+        if same and not (candidate / f"{batch_id}.zip").exists():
             return candidate
         n += 1
         candidate = base.with_name(f"{base.name}_{n}")
     return candidate
 
 
-def _items(part: pl.DataFrame) -> list[PlaqueItem]:
-    rows = part.filter(pl.col("action").is_in(PRINTING)).sort("serial")
-    return [PlaqueItem(serial=r["serial"], url=r["url"], name=r["name"], stars=int(r["stars"]), district=r["district"],
-                       street=r["street"], rated_on=r["rated_on"], demo=bool(r["demo"]))
-            for r in rows.iter_rows(named=True)]
-
-
-def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf: bool, progress: bool,
-                      config_path: Path | None = None) -> int:
-    """Make every plaque's missing files, in ``workers`` processes; returns the files made."""
-    for sub in FOLDERS if items else ():
+def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig, *, workers: int, pdf: bool,
+                      progress: bool, config_path: Path | None = None) -> int:
+    """Make every plaque's missing files, the QR codes and PDFs in ``workers`` processes, the
+    artwork here as each chunk comes back; returns the files made."""
+    for sub in ("qr", "art", "pdf") if items else ():
         if pdf or sub != "pdf":
             (dest / sub).mkdir(parents=True, exist_ok=True)
     todo = [it for it in items if not all((dest / f).exists() for f in files_of(it.serial, pdf))]
@@ -166,20 +124,27 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf:
                disable=not progress, file=sys.stderr)
     chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
     cfg = str(config_path) if config_path else None
+
+    def artwork(chunk: list[PlaqueItem]) -> int:
+        missing = [it for it in chunk if not (dest / "art" / f"{it.serial}.svg").exists()]
+        for it in missing:
+            qr = (dest / "qr" / f"{it.serial}.svg").read_bytes()
+            write_file(dest / "art" / f"{it.serial}.svg", artwork_svg(it, qr, config))
+        bar.update(len(chunk))
+        return len(missing)
+
     made = 0
     try:
         if workers <= 1 or len(todo) < PARALLEL_FROM:
             for chunk in chunks:
-                made += make_chunk(chunk, dest, pdf, cfg)
-                bar.update(len(chunk))
+                made += make_chunk(chunk, dest, pdf, cfg) + artwork(chunk)
             return made
         # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): len(chunk) for chunk in chunks}
+            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): chunk for chunk in chunks}
             try:
                 for done in as_completed(futures):
-                    made += done.result()
-                    bar.update(futures[done])
+                    made += done.result() + artwork(futures[done])
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
@@ -190,17 +155,16 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, *, workers: int, pdf:
 
 def manifest_frame(part: pl.DataFrame, config: PlaqueConfig, pdf: bool) -> pl.DataFrame:
     """制作清单: one row per plaque to print, in the print shop's words."""
-    p = config.plaque
+    p, rated_on = config.plaque, pl.col("rated_on")
     rows = part.filter(pl.col("action").is_in(PRINTING))
-    files = ["|".join(files_of(s, pdf)) for s in rows["serial"]]
     return rows.select(
         pl.col("batch_id").alias("批次"), pl.col("serial").alias("编号"),
         pl.col("action").replace_strict(ACTION_ZH).alias("操作"),
         pl.col("compound_id").alias("小区编号"), pl.col("name").alias("小区名称"), pl.col("district").alias("区"),
         pl.col("street").alias("街道"), pl.col("address").alias("地址"), pl.col("stars").alias("星级"),
-        pl.col("rated_on").map_elements(date_zh, return_dtype=pl.String).alias("评定日期"),
+        pl.format("{}年{}月{}日", rated_on.dt.year(), rated_on.dt.month(), rated_on.dt.day()).alias("评定日期"),
         pl.lit(config.size_text).alias("尺寸"), pl.lit(p.material).alias("材质"), pl.lit(p.quantity).alias("数量"),
-        pl.Series("文件", files, dtype=pl.String),
+        pl.Series("文件", ["|".join(files_of(s, pdf)) for s in rows["serial"]], dtype=pl.String),
         pl.col("url").alias("二维码网址"),
         pl.when(pl.col("action") == "replace").then(pl.col("previous_serial")).otherwise(pl.lit("")).alias("替换旧牌"),
         pl.when(pl.col("demo")).then(pl.lit("样例，不得上墙")).otherwise(pl.lit("")).alias("样例"),
@@ -210,66 +174,50 @@ def manifest_frame(part: pl.DataFrame, config: PlaqueConfig, pdf: bool) -> pl.Da
 def withdrawals_frame(part: pl.DataFrame) -> pl.DataFrame:
     """回收清单: every plaque to take down (withdrawn, or the old plaque of a replaced or
     re-issued one), with where it hangs and what to do."""
-    collect = part.filter(pl.col("action").is_in(list(COLLECT_ZH)))
-    old_serial = pl.when(pl.col("action") == "withdraw").then(pl.col("serial")).otherwise(pl.col("previous_serial"))
-    old_stars = pl.when(pl.col("action") == "replace").then(pl.col("old_stars")).otherwise(pl.col("stars"))
-    return collect.select(
-        pl.col("batch_id").alias("批次"), old_serial.alias("编号"), pl.col("compound_id").alias("小区编号"),
-        pl.col("name").alias("小区名称"), pl.col("district").alias("区"), pl.col("street").alias("街道"),
-        pl.col("address").alias("地址"), old_stars.cast(pl.Int64).alias("星级"), pl.lit(1).alias("数量"),
-        pl.col("action").replace_strict(COLLECT_ZH).alias("回收"),
-        pl.when(pl.col("action") == "withdraw").then(pl.lit("")).otherwise(pl.col("serial")).alias("新牌编号"),
+    action = pl.col("action")
+    return part.filter(action.is_in(list(COLLECT_ZH))).select(
+        pl.col("batch_id").alias("批次"),
+        pl.when(action == "withdraw").then(pl.col("serial")).otherwise(pl.col("previous_serial")).alias("编号"),
+        pl.col("compound_id").alias("小区编号"), pl.col("name").alias("小区名称"), pl.col("district").alias("区"),
+        pl.col("street").alias("街道"), pl.col("address").alias("地址"),
+        pl.when(action == "replace").then(pl.col("old_stars")).otherwise(pl.col("stars")).cast(pl.Int64).alias("星级"),
+        pl.lit(1).alias("数量"), action.replace_strict(COLLECT_ZH).alias("回收"),
+        pl.when(action == "withdraw").then(pl.lit("")).otherwise(pl.col("serial")).alias("新牌编号"),
     ).sort("区", "街道", "小区编号", "编号")
 
 
 def write_csv(df: pl.DataFrame, path: Path) -> None:
     """UTF-8 with a BOM, so Excel on a print shop's PC shows the Chinese."""
-    tmp = path.with_name(f".{path.name}.part")
-    df.write_csv(tmp, include_bom=True, line_terminator="\r\n")
-    os.replace(tmp, path)
+    write_file(path, df.write_csv(include_bom=True, line_terminator="\r\n").encode("utf-8"))
 
 
 def write_proofs(dest: Path, manifest: pl.DataFrame, withdrawals: pl.DataFrame, *, batch_id: str,
-                 config: PlaqueConfig) -> list[Path]:
+                 config: PlaqueConfig) -> None:
     """``proof/<district>.html`` for every district of the pull: its plaques, ``per_page`` to an
     A4 page, then its plaques to collect."""
     (dest / "proof").mkdir(exist_ok=True)
     per = config.proof.per_page
-    districts = sorted(set(manifest["区"].to_list()) | set(withdrawals["区"].to_list()))
-    paths = []
-    for d in districts:
+    for d in sorted(set(manifest["区"]) | set(withdrawals["区"])):
         plaques = manifest.filter(pl.col("区") == d).sort("街道", "小区编号").to_dicts()
         collect = withdrawals.filter(pl.col("区") == d).to_dicts()
         pages = [plaques[i:i + per] for i in range(0, len(plaques), per)]
-        html = template("plaque_proof.html").render(
-            batch_id=batch_id, district=d or "未分区", pages=pages, withdrawals=collect, font_stack=FONT_STACK,
-            size=config.size_text, material=config.plaque.material, issuer=config.issuer,
-            n_pages=len(pages) + (1 if collect else 0),
-        )
-        path = dest / "proof" / f"{_safe_name(d)}.html"
-        tmp = path.with_name(f".{path.name}.part")
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+        html = render_template("plaque_proof.html", batch_id=batch_id, district=d or "未分区", pages=pages,
+                               withdrawals=collect, font_stack=FONT_STACK, size=config.size_text,
+                               material=config.plaque.material, issuer=config.issuer,
+                               n_pages=len(pages) + (1 if collect else 0))
+        write_file(dest / "proof" / f"{_safe_name(d)}.html", html.encode("utf-8"))
 
 
-def write_archive(dest: Path, batch_id: str, as_of: date) -> Path:
+def write_archive(dest: Path, batch_id: str, as_of: date) -> None:
     """``<batch>.zip`` of the pull's files (sorted, fixed timestamps), renamed into place last."""
-    target = dest / f"{batch_id}.zip"
     tmp = dest / f".{batch_id}.zip.part"
-    stamp = (as_of.year, as_of.month, as_of.day, 0, 0, 0)
-    files = sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith("."))
-    with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(f"{batch_id}/{path.relative_to(dest).as_posix()}", date_time=stamp)
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for path in sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            info = zipfile.ZipInfo(f"{batch_id}/{path.relative_to(dest).as_posix()}", date_time=as_of.timetuple()[:6])
             info.compress_type = zipfile.ZIP_STORED if path.suffix in STORED else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            with path.open("rb") as src, archive.open(info, "w") as out:
-                while block := src.read(1 << 20):
-                    out.write(block)
-    os.replace(tmp, target)
-    return target
+            archive.writestr(info, path.read_bytes())
+    os.replace(tmp, dest / f"{batch_id}.zip")
 
 
 def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = None, to: Path,
@@ -287,48 +235,42 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
     if to.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"--to {to} is inside the output folder {out_dir}; pull into a folder of its own")
     chosen = _select_batches(orders["batch_id"].unique().to_list(), batch)
-    selected = orders.filter(pl.col("batch_id").is_in(chosen))
-    if district is not None and selected.filter(_district_filter(district)).is_empty():
-        names = sorted({d for d in selected["district"].to_list() if d})
+    selected = orders.filter(pl.col("batch_id").is_in(chosen) & _district_filter(district))
+    if selected.is_empty():
+        names = sorted({d for d in orders.filter(pl.col("batch_id").is_in(chosen))["district"] if d})
         raise ValueError(f"no plaques for district {district!r} in {', '.join(chosen)}; districts there: "
                          f"{', '.join(names) or 'none'}")
     if pdf:
         register_cjk_font(tuple(config.pdf_fonts))  # before any work: no font, one clear line
-    ledger = read_ledger(out_dir)
-    workers = workers or os.cpu_count() or 1
     result = PullResult(to=to)
     for b in chosen:
-        pending = (selected.filter((pl.col("batch_id") == b) & _district_filter(district))
-                   .with_columns(pl.col("key_id").fill_null(""))
-                   .join(ledger.select(KEY), on=KEY, how="anti"))
+        # Read again per batch: a later batch of this pull does not hand out the same plaque again.
+        pending = (selected.filter(pl.col("batch_id") == b).with_columns(pl.col("key_id").fill_null(""))
+                   .join(read_ledger(out_dir).select(KEY), on=KEY, how="anti"))
         if pending.is_empty():
             continue
-        keys = sorted("|".join(k) for k in pending.select(KEY).rows())
-        dest = _dest_for(to, b, district, keys)
+        state = {"batch_id": b, "district": district, "keys": sorted("|".join(k) for k in pending.select(KEY).rows())}
+        dest = _dest_for(to, b, state)
         dest.mkdir(parents=True, exist_ok=True)
-        (dest / STATE).write_text(json.dumps({"batch_id": b, "district": district, "keys": keys}), encoding="utf-8")
-        made = make_plaque_files(_items(pending), dest, workers=workers, pdf=pdf, progress=progress,
-                                 config_path=config_path)
+        (dest / STATE).write_text(json.dumps(state), encoding="utf-8")
+        printing = pending.filter(pl.col("action").is_in(PRINTING)).sort("serial")
+        items = [PlaqueItem(r["serial"], r["url"], r["name"], int(r["stars"]), r["district"], r["street"],
+                            r["rated_on"], bool(r["demo"])) for r in printing.iter_rows(named=True)]
+        made = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
+                                 progress=progress, config_path=config_path)
         manifest, withdrawals = manifest_frame(pending, config, pdf), withdrawals_frame(pending)
         write_csv(manifest, dest / "manifest.csv")
         write_csv(withdrawals, dest / "withdrawals.csv")
         write_proofs(dest, manifest, withdrawals, batch_id=b, config=config)
         write_archive(dest, b, pending["as_of"].max())
-        _append_ledger(out_dir, pending.select(
-            "batch_id", "serial", "action", "key_id", "district",
-            pl.lit(str(to)).alias("pulled_to"), pl.lit(datetime.now(UTC).isoformat(timespec="seconds")).alias("pulled_at")))
-        ledger = read_ledger(out_dir)  # a later batch of this pull does not hand out the same plaque again
-        n_print = pending.filter(pl.col("action").is_in(PRINTING)).height
-        result = PullResult(to=to, batches=[*result.batches, b], n_print=result.n_print + n_print,
-                            n_withdraw=result.n_withdraw + withdrawals.height,
-                            folders=[*result.folders, dest], files_made=result.files_made + made)
+        pulled = pending.select("batch_id", "serial", "action", "key_id", "district", pl.lit(str(to)).alias("pulled_to"),
+                                pl.lit(datetime.now(UTC).isoformat(timespec="seconds")).alias("pulled_at"))
+        # Written whole and renamed, so an interrupted pull never leaves half a ledger.
+        ledger = pl.concat([read_ledger(out_dir), pulled.cast(LEDGER_SCHEMA)])
+        write_file(out_dir / LEDGER_NAME, ledger.write_csv().encode())
+        result.batches.append(b)
+        result.n_print += printing.height
+        result.n_withdraw += withdrawals.height
+        result.folders.append(dest)
+        result.files_made += made
     return result
-
-
-def _append_ledger(out_dir: Path, rows: pl.DataFrame) -> None:
-    # Written whole and renamed, so an interrupted pull never leaves half a ledger.
-    path = Path(out_dir) / LEDGER_NAME
-    ledger = pl.concat([read_ledger(out_dir), rows.select([pl.col(c).cast(t) for c, t in LEDGER_SCHEMA.items()])])
-    tmp = path.with_suffix(".csv.part")
-    ledger.write_csv(tmp)
-    os.replace(tmp, path)

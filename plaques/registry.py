@@ -1,36 +1,43 @@
 """The plaque registry: which plaque each compound should have on its wall, and what to do.
 
-``plan_plaques`` takes the registry as it stood, every rating up to ``as_of`` and the
-compound registry, and returns the new registry plus the actions of the date:
+``plan_plaques`` returns the registry after a rating date and the date's actions:
 
-- a rated or downgraded compound without an active plaque gets a ``new`` one (unless it
-  was vetoed in the same calendar year: a vetoed compound stays without a plaque until
-  the next year);
+- a rated or downgraded compound without an active plaque gets a ``new`` one, unless it
+  was vetoed in the same calendar year (then none until the next year);
 - a veto, or a compound becoming ``not_rated`` or leaving the ratings, ``withdraw``\\ s
   its plaque at once;
-- a downgrade (status ``downgraded`` with fewer stars than the plaque, and a rule that
-  was not in force when the plaque was issued) ``replace``\\ s it at once;
-- a star change from the index alone becomes a ``replace`` only once the new star level
-  has held on every rating date for ``stability_days``, so an index wobbling across a
-  threshold does not reprint plaques.
+- a downgrade (fewer stars than the plaque, by a rule not in force when the plaque was
+  issued) ``replace``\\ s it at once;
+- a star change from the index alone becomes a ``replace`` only once the new level has held
+  on every rating date for the stability days, so an index wobbling across a threshold does
+  not reprint plaques.
 
-Re-running a date gives the same plan: changes the registry recorded on or after
-``as_of`` are undone first.
+Re-running a date gives the same plan: changes recorded on or after ``as_of`` are undone
+first. Serials read ``<district>-<compound>-<seq>`` (``350203-XM00123-01``): the district's
+division code (else an abbreviation of its name, else a hash), the compound id (a hash when
+it is not URL-safe) and a sequence number growing with every plaque of the compound.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 from pandera.typing.polars import DataFrame
 
-from plaques.serials import serial_seq, serials_expr
 from schemas.plaques import Plaque, PlaqueAction
 from schemas.ratings import Rating
 from schemas.registry import Compound
+from scoring.rules import load_rules
 
-DEFAULT_STABILITY_DAYS = 30
+# Pinyin initials of Xiamen's districts, for registries without division codes.
+DISTRICT_ABBREVIATIONS = {
+    "思明区": "SM", "湖里区": "HL", "海沧区": "HC", "集美区": "JM", "同安区": "TA", "翔安区": "XA",
+}
+_DIVISION_CODE = re.compile(r"\d{6}")
+_SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,39}")
 RATED = ["rated", "downgraded"]
 
 REGISTRY_SCHEMA = {
@@ -48,8 +55,8 @@ ACTION_SCHEMA = {
 
 @dataclass(frozen=True)
 class PlaquePlan:
-    """The registry after a rating date, the actions it calls for, and index-only star
-    changes still waiting out the stability period (``pending``, for analysts)."""
+    """The registry after a rating date, its actions, and index-only star changes still
+    waiting out the stability period (``pending``, for analysts)."""
 
     registry: DataFrame[Plaque]
     actions: DataFrame[PlaqueAction]
@@ -58,20 +65,24 @@ class PlaquePlan:
     as_of: date
 
 
-def batch_id_for(as_of: date) -> str:
-    """The print batch of a rating date."""
-    return f"B{as_of:%Y%m%d}"
+def _hash_part(text: str, prefix: str, n: int) -> str:
+    return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:n].upper()
 
 
-def empty_registry() -> pl.DataFrame:
-    """A registry without plaques."""
-    return pl.DataFrame(schema=REGISTRY_SCHEMA)
+def serial_for(district_code: str | None, district: str | None, compound_id: str, seq: int) -> str:
+    """The serial of a compound's ``seq``-th plaque."""
+    if district_code and _DIVISION_CODE.fullmatch(district_code):
+        part = district_code
+    else:
+        part = DISTRICT_ABBREVIATIONS.get(district) or _hash_part(district or "", "D", 4)
+    compound = compound_id if _SAFE_PART.fullmatch(compound_id) else _hash_part(compound_id, "X", 10)
+    return f"{part}-{compound}-{seq:02d}"
 
 
 def _rolled_back(registry: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
     """The registry as it stood before ``as_of``: later issues dropped, later changes undone."""
     if registry is None or registry.is_empty():
-        return empty_registry()
+        return pl.DataFrame(schema=REGISTRY_SCHEMA)
     reg = registry
     if Plaque.issue_reason not in reg.columns:
         reg = reg.with_columns(pl.lit(None, dtype=pl.String).alias(Plaque.issue_reason))
@@ -137,7 +148,8 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
     at_issue = history.select(
         cid, pl.col(Rating.as_of).alias(Plaque.issued_on), pl.col(Rating.rules).fill_null("").alias("issue_rules"))
     active = active.join(at_issue, on=[cid, Plaque.issued_on], how="left")
-    seqs = reg.group_by(cid).agg(serial_seq(pl.col(Plaque.serial)).max().fill_null(0).alias("last_seq"))
+    seq = pl.col(Plaque.serial).str.extract(r"-(\d+)$", 1).cast(pl.Int32, strict=False)
+    seqs = reg.group_by(cid).agg(seq.max().fill_null(0).alias("last_seq"))
     if Compound.district_code not in compounds.columns:  # the code is optional in the registry
         compounds = compounds.with_columns(pl.lit(None, dtype=pl.String).alias(Compound.district_code))
     codes = compounds.select(cid, pl.col(Compound.district_code), pl.col(Compound.district).alias("reg_district"))
@@ -184,33 +196,27 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
     )
 
 
-def plan_history_sql(*, ratings: str = "marts.ratings", plaques: str | None = "marts.plaques") -> str:
-    """DuckDB query (parameters: `plan_history_params(as_of)`) of the ratings
-    `plan_plaques` needs, and nothing else: it plans the same from them as from every
-    rating up to that date. A year of nightly dates at 100,000 compounds is 36M ratings
-    (19 GB to read whole); this keeps, per compound,
-
-    - the first rating of every run of one star level (what `_held_since` needs: every kept
-      row between two run starts has the level of the run it is in, so the runs are the same),
-    - the rating of the date itself (the current ratings),
-    - its first veto in the date's calendar year (`_vetoed_this_year`),
-    - its ratings on a date some plaque of it was issued (the rules in force then),
-      when `plaques` (the registry table, every date of it) is given."""
+def plan_history_sql(*, plaques: str | None = "marts.plaques") -> str:
+    """DuckDB query (parameters: ``plan_history_params(as_of)``) of only the ratings
+    ``plan_plaques`` needs to plan as from every rating up to the date (a year of nightly
+    dates at 100,000 compounds is 36M ratings): per compound the first rating of every run of
+    one star level (what ``_held_since`` needs), the date's own, its first veto of the year,
+    and those of the dates a plaque of it was issued (``plaques``, the registry table)."""
     rated = ", ".join(f"'{s}'" for s in RATED)
     issued = f" UNION SELECT compound_id, issued_on FROM {plaques}" if plaques else ""
     # The window runs over three narrow columns; the kept ratings are then read whole.
     return f"""
         WITH levels AS (
             SELECT compound_id, as_of, CASE WHEN status IN ({rated}) THEN stars::SMALLINT ELSE -1 END AS level
-            FROM {ratings} WHERE as_of <= ?
+            FROM marts.ratings WHERE as_of <= ?
         ), keep AS (
             -- as `_held_since`: a level unlike the one before (or the first) starts a run
             SELECT compound_id, as_of FROM levels
             QUALIFY coalesce(level <> lag(level) OVER (PARTITION BY compound_id ORDER BY as_of), true)
-            UNION SELECT compound_id, min(as_of) FROM {ratings}
+            UNION SELECT compound_id, min(as_of) FROM marts.ratings
                   WHERE status = 'vetoed' AND year(as_of) = ? AND as_of <= ? GROUP BY compound_id{issued}
         )
-        SELECT * FROM {ratings}
+        SELECT * FROM marts.ratings
         WHERE as_of = ? OR (as_of <= ? AND (compound_id, as_of) IN (SELECT compound_id, as_of FROM keep))
         ORDER BY as_of, compound_id
     """
@@ -222,23 +228,23 @@ def plan_history_params(as_of: date) -> list:
 
 
 def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Rating],
-                 compounds: DataFrame[Compound], *, as_of: date,
-                 stability_days: int = DEFAULT_STABILITY_DAYS) -> PlaquePlan:
-    """The registry after ``as_of`` and the plaque actions the ratings of ``as_of`` call for."""
+                 compounds: DataFrame[Compound], *, as_of: date, stability_days: int | None = None) -> PlaquePlan:
+    """The registry after ``as_of`` and the plaque actions the ratings of ``as_of`` call for
+    (``stability_days`` by default from the rules)."""
+    stability_days = load_rules().plaque_stability_days if stability_days is None else stability_days
     if stability_days < 0:
         raise ValueError(f"stability_days must be 0 or more, not {stability_days}")
     history = ratings_history.filter(pl.col(Rating.as_of) <= as_of)
     if history.filter(pl.col(Rating.as_of) == as_of).is_empty():
         raise ValueError(f"no ratings for {as_of.isoformat()}: rate that date before planning its plaques")
-    batch = batch_id_for(as_of)
+    batch = f"B{as_of:%Y%m%d}"
     reg = _rolled_back(registry, as_of)
     dec = _decisions(reg, history, compounds, as_of, stability_days)
 
-    issuing = (
-        dec.filter(pl.col("action").is_in(["new", "replace"]))
-        .with_columns((pl.col("last_seq") + 1).alias("seq"))
-        .with_columns(serials_expr(Compound.district_code, "district_name", Rating.compound_id, "seq").alias("serial"))
-    )
+    issuing = dec.filter(pl.col("action").is_in(["new", "replace"]))
+    serials = [serial_for(*row, seq + 1) for *row, seq in
+               issuing.select(Compound.district_code, "district_name", Rating.compound_id, "last_seq").iter_rows()]
+    issuing = issuing.with_columns(pl.Series(Plaque.serial, serials, dtype=pl.String))
     withdrawing = dec.filter(pl.col("action") == "withdraw")
     actions = pl.concat([
         issuing.select(
@@ -253,16 +259,13 @@ def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Ratin
         ),
     ]).select([pl.col(c).cast(t) for c, t in ACTION_SCHEMA.items()]).sort(Rating.compound_id, "action", Plaque.serial)
 
-    retired = pl.concat([
-        issuing.filter(pl.col("action") == "replace").select(
-            pl.col("plaque_serial").alias(Plaque.serial), pl.lit("superseded").alias("new_status"), "reason"),
-        withdrawing.select(pl.col("plaque_serial").alias(Plaque.serial), pl.lit("withdrawn").alias("new_status"),
-                           "reason"),
-    ])
-    changed = retired[Plaque.serial]
+    retired = dec.filter(pl.col("action").is_in(["replace", "withdraw"])).select(
+        pl.col("plaque_serial").alias(Plaque.serial), "reason",
+        pl.when(pl.col("action") == "replace").then(pl.lit("superseded")).otherwise(pl.lit("withdrawn"))
+        .alias("new_status"))
     updated = reg.join(retired, on=Plaque.serial, how="left").with_columns(
         pl.coalesce("new_status", Plaque.status).alias(Plaque.status),
-        pl.when(pl.col(Plaque.serial).is_in(changed.implode())).then(pl.lit(as_of))
+        pl.when(pl.col("new_status").is_not_null()).then(pl.lit(as_of))
         .otherwise(pl.col(Plaque.status_changed_on)).alias(Plaque.status_changed_on),
         pl.coalesce("reason_right", Plaque.reason).alias(Plaque.reason),
     ).select(list(REGISTRY_SCHEMA))

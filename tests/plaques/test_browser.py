@@ -112,7 +112,7 @@ def test_artwork_text_uses_cjk_fonts(batch, browser):
 def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_path):
     from datetime import date
 
-    from plaques.artwork import PlaqueItem, artwork_svg, qr_code
+    from plaques.artwork import PlaqueItem, artwork_svg, qr_code, qr_svg
     from plaques.config import load_plaque_config
 
     manifest = pl.read_csv(batch / "manifest.csv", infer_schema=False)
@@ -121,7 +121,7 @@ def test_qr_svg_and_artwork_decode_as_chromium_draws_them(batch, browser, tmp_pa
     # A demo plaque's 样例 mark leaves its QR code readable.
     url = manifest["二维码网址"][0]
     demo = PlaqueItem("350203-C1-01", url, "鹭江花园", 4, "思明区", "厦港街道", date(2026, 3, 2), demo=True)
-    (tmp_path / "demo.svg").write_bytes(artwork_svg(demo, qr_code(url), load_plaque_config()))
+    (tmp_path / "demo.svg").write_bytes(artwork_svg(demo, qr_svg(qr_code(url)), load_plaque_config()))
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     for path, width, expected in [(batch / rel, w, u) for rel, w, u in rows] + [(tmp_path / "demo.svg", 1200, url)]:
         wrapper = tmp_path / "view.html"

@@ -14,7 +14,7 @@ from pypdf.generic import ContentStream
 
 from plaques.artwork import QUIET_ZONE, PlaqueItem, artwork_svg, qr_code, qr_png, qr_svg
 from plaques.config import load_plaque_config
-from plaques.pdf import CROP_GAP_MM, CJKFontError, plaque_pdf, register_cjk_font
+from plaques.printfiles import CROP_GAP_MM, CJKFontError, plaque_pdf, register_cjk_font
 from tests.plaques.conftest import KEYRING
 from tests.plaques.qr_decode import decode
 
@@ -50,7 +50,7 @@ def test_qr_svg_is_qrcodes_own_vector_image():
 
 
 def test_artwork_svg_states_issuer_date_size_and_keeps_hostile_names_inert():
-    svg = artwork_svg(item(HOSTILE), qr_code(URL), CONFIG)
+    svg = artwork_svg(item(HOSTILE), qr_svg(qr_code(URL)), CONFIG)
     root = ET.fromstring(svg)  # well-formed XML despite the name
     ns = "{http://www.w3.org/2000/svg}"
     texts = ["".join(t.itertext()) for t in root.iter(f"{ns}text")]
@@ -59,7 +59,7 @@ def test_artwork_svg_states_issuer_date_size_and_keeps_hostile_names_inert():
     assert f"颁发单位：{CONFIG.issuer}" in texts and "评定日期 2026年3月2日 · 4星" in texts
     p = CONFIG.plaque
     assert root.get("width") == f"{p.width_mm + 2 * p.bleed_mm:g}mm" and "样例" not in svg.decode()
-    demo = ET.fromstring(artwork_svg(item(demo=True), qr_code(URL), CONFIG))
+    demo = ET.fromstring(artwork_svg(item(demo=True), qr_svg(qr_code(URL)), CONFIG))
     assert any("".join(t.itertext()) == "样例" for t in demo.iter(f"{ns}text"))
     assert demo.find(f"{ns}title").text.startswith("样例")
 
@@ -111,7 +111,7 @@ def test_pdf_is_the_same_bytes_for_the_same_plaque():
 
 
 def test_no_cjk_font_is_one_clear_error(monkeypatch):
-    import plaques.pdf as pdf
+    import plaques.printfiles as pdf
 
     register_cjk_font.cache_clear()
     monkeypatch.setattr(pdf, "_fontconfig_candidates", lambda: ["/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"])

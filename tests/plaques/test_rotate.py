@@ -20,8 +20,8 @@ from plaques.keys import (
     load_keyring,
     preflight,
     read_record,
+    rotate_keys,
 )
-from plaques.rotate import rotate_keys
 from plaques.sign import parse_page_name
 from tests.plaques.conftest import KEYRING, SECRET
 from tests.plaques.scenario import build, pulled
