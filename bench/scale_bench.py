@@ -60,9 +60,8 @@ def run_child(argv: list[str], log: Path) -> tuple[float, float, str]:
             pending = ""
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                cpu = _cpu_seconds(proc.pid)
+                # After the exit, the last lines are charged with the process's final CPU time.
+                cpu = usage.ru_utime + usage.ru_stime if pid else _cpu_seconds(proc.pid)
                 pending += tail.read()
                 *lines, pending = pending.split("\n")
                 for line in lines:
@@ -70,6 +69,8 @@ def run_child(argv: list[str], log: Path) -> tuple[float, float, str]:
                         running[m.group(1)] = cpu
                     elif (m := STEP.search(line)) and m.group(1) in running:
                         step_cpu[m.group(1)] = cpu - running.pop(m.group(1))
+                if pid:
+                    break
                 # A shared machine: stop the run before it takes the memory of everyone else.
                 if MAX_RSS_MIB and _rss_mib(proc.pid) > MAX_RSS_MIB:
                     proc.kill()
