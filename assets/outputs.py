@@ -227,7 +227,7 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
         basemap = Basemap()
     # the layer is still in memory: the viewer packs it from there instead of re-reading it
     paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
-    return dg.MaterializeResult(metadata={"features": features.size, "files": len(paths),
+    return dg.MaterializeResult(metadata={"features": len(features.rows), "files": len(paths),
                                           "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 

@@ -1,21 +1,25 @@
 """Map benchmark: 100,000 synthetic compounds through the map layer and the viewer.
 
-Times the Python side (features, GeoJSON layers, viewer data) and, in headless Chromium,
-the page's load-to-first-draw, a full redraw, a filter change and zoom/pan redraws.
+Times the Python side (features with and without the geometry cache, GeoJSON layers,
+viewer data) and, in headless Chromium, the page's load-to-first-draw, a full redraw, a
+filter change and zoom/pan redraws.
 
-    python -m bench.map_bench [--n 100000] [--polygons 0.0] [--out /tmp/map_bench]
+    python -m bench.map_bench [--n 100000] [--polygons 0.0] [--out /tmp/map_bench] [--no-browser]
 """
 from __future__ import annotations
 
 import argparse
+import inspect
+import shutil
 import statistics
 import time
 from datetime import date
 from pathlib import Path
 
 
+import reports.analyst  # noqa: F401 - the template environment's imports: paid once by a run, not by the map
 from reports.common_problems import common_problems, leading_group
-from reports.map_layer import build_features, write_map_layers
+from reports.map_layer import GeometryCache, build_features, write_map_layers
 from reports.map_viewer import write_map_viewer
 from tests.reports import fakecity
 
@@ -40,11 +44,20 @@ def build(n: int, polygon_share: float, out: Path) -> dict:
     stats = fakecity.public_stats(comp, as_of, seed=2)
     prev = fakecity.public_stats(comp, as_of, seed=1)
     probs = _timed("common_problems (s)", lambda: common_problems(stats, prev, comp), figures)
-    feats = _timed("build_features (s)",
-                   lambda: build_features(comp, polys, ratings, leading_group(stats)), figures)
+    lead = leading_group(stats)
+    _timed("build_features, no cache (s)", lambda: build_features(comp, polys, ratings, lead), figures)
+    shutil.rmtree(out / "cache", ignore_errors=True)
+    cache = GeometryCache(out / "cache", "outlines")
+    _timed("build_features, cache miss (s)", lambda: build_features(comp, polys, ratings, lead, cache=cache), figures)
+    feats = _timed("build_features, cache hit (s)",
+                   lambda: build_features(comp, polys, ratings, lead, cache=cache), figures)
     _timed("write_map_layers (s)",
            lambda: write_map_layers(out, feats, probs, fakecity.outlines()), figures)
-    _timed("write_map_viewer (s)", lambda: write_map_viewer(out), figures)
+    in_memory = "compounds" in inspect.signature(write_map_viewer).parameters
+    _timed("write_map_viewer (s)",
+           lambda: write_map_viewer(out, compounds=feats) if in_memory else write_map_viewer(out), figures)
+    figures["nightly map step: hit + layers + viewer (s)"] = sum(
+        figures[k] for k in ("build_features, cache hit (s)", "write_map_layers (s)", "write_map_viewer (s)"))
     figures["map_data.js (MB)"] = (out / "map_data.js").stat().st_size / 1e6
     figures["compounds.geojson (MB)"] = (out / "compounds.geojson").stat().st_size / 1e6
     return figures
@@ -90,10 +103,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--polygons", type=float, default=0.0, help="share of compounds with a polygon")
     ap.add_argument("--out", type=Path, default=Path("/tmp/map_bench"))
+    ap.add_argument("--no-browser", action="store_true", help="time the Python side only")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     figures = build(a.n, a.polygons, a.out)
-    figures.update(browse(a.out, a.n))
+    if not a.no_browser:
+        figures.update(browse(a.out, a.n))
     print(f"map bench: {a.n:,} compounds, polygon share {a.polygons}")
     for k, v in figures.items():
         print(f"  {k:38s} {v:.3f}" if isinstance(v, float) else f"  {k:38s} {v}")

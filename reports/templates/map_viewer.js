@@ -49,12 +49,13 @@
     if (x < minLon) minLon = x; if (x > maxLon) maxLon = x;
     if (y < minLat) minLat = y; if (y > maxLat) maxLat = y;
   }
-  // polygons: projected exterior rings and their pixel bounding boxes
+  // polygons (GeoJSON geometries): projected exterior rings as flat x, y arrays and their pixel bounding boxes
   var shapeOf = new Int32Array(N).fill(-1), shapes = [];
   C.shapes.forEach(function (s) {
-    var rings = s[1].map(function (flat) {
-      var r = new Float64Array(flat.length);
-      for (var k = 0; k < flat.length; k += 2) { r[k] = (flat[k] + 180) / 360 * 256; r[k + 1] = mercY(flat[k + 1]); }
+    var polygons = s[1].type === "Polygon" ? [s[1].coordinates] : s[1].coordinates;
+    var rings = polygons.map(function (polygon) {
+      var ring = polygon[0], r = new Float64Array(ring.length * 2);
+      for (var k = 0; k < ring.length; k++) { r[2 * k] = (ring[k][0] + 180) / 360 * 256; r[2 * k + 1] = mercY(ring[k][1]); }
       return r;
     });
     var b = [Infinity, Infinity, -Infinity, -Infinity];

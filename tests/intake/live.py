@@ -41,7 +41,7 @@ def live_server(site: Path, db: Path, log: Path, *extra: str):
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # a loaded 2-core machine can take long to import the service
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited early: {log.read_text()}")

@@ -139,6 +139,26 @@ def test_vetoed_compounds_have_their_own_colour(page, site, city):
     assert vetoed_n >= 2 and page.evaluate("safestarMap.visibleCount()") == vetoed_n  # the vetoed class alone
 
 
+def test_polygon_compounds_are_drawn_and_clicked_by_their_outline(page, site, city):
+    write_map_viewer(site["root"] / "map", compounds=site["layer"])
+    _open_map(page, f"{site['url']}/map/index.html")
+    outline = city["polygons"]["features"][0]
+    cid, ring = outline["properties"]["compound_id"], outline["geometry"]["coordinates"][0]
+    (x0, y0), (x1, y1) = min(ring), max(ring)
+    page.evaluate(f"safestarMap.setFilter({{q: '{cid}'}}) && 0")
+    page.evaluate(f"safestarMap.map.setView([{(y0 + y1) / 2}, {(x0 + x1) / 2}], 17, {{animate: false}}) && 0")
+    colour = page.evaluate(f"safestarMap.colourOf('{cid}')")
+    # near a corner, far from the point it is counted at: inside the outline, and only there
+    inside, outside = (x0 + 0.1 * (x1 - x0), y0 + 0.1 * (y1 - y0)), (x0 - 0.1 * (x1 - x0), y0 - 0.1 * (y1 - y0))
+    def near(a, b):  # the outline is filled at 75% opacity, which rounds the colour by a unit
+        return all(abs(int(a[k:k + 2], 16) - int(b[k:k + 2], 16)) <= 2 for k in (1, 3, 5))
+
+    assert near(_pixel(page, *inside), colour) and not near(_pixel(page, *outside), colour)
+    at = page.evaluate(f"(() => {{ const p = safestarMap.map.latLngToContainerPoint([{inside[1]}, {inside[0]}]); "
+                       "return safestarMap.featureAt(p.x, p.y); })()")
+    assert at == cid
+
+
 def test_hotspots_follow_the_filters(page, site):
     write_map_viewer(site["root"] / "map", compounds=site["layer"])
     _open_map(page, f"{site['url']}/map/index.html")

@@ -1,41 +1,25 @@
-"""The map's bulk geometry path gives exactly what the careful per-shape path gives."""
+"""The map's geometry: every shape of every kind comes out valid, on the grid, oriented per
+RFC 7946 and where it was, in WGS-84 and in the GCJ-02 copy; the viewer's data match."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import polars as pl
-import pytest
 import shapely
+from shapely.geometry import shape
 
 from geo.coords import wgs84_to_gcj02
 from reports.common_problems import leading_group
-import orjson
-
-from reports.map_geometry import (
-    format_numbers,
-    geometry_object,
-    normalise,
-    normalise_geometries,
-    parse_polygons,
-    shifted_objects,
-)
-from reports.map_layer import build_features
-from reports.map_viewer import pack_compounds, packed_layer
+from reports.map_geometry import GeometryCache, inner_points, parse, shapes
+from reports.map_layer import build_features, write_map_layers
+from reports.map_viewer import Basemap, write_map_viewer
 
 
-def _plain(objects):
-    """Geometry objects as the JSON they serialise to (tuples and lists alike)."""
-    return json.loads(orjson.dumps(objects))
-
-
-def _careful(geoms):
-    return _plain([geometry_object(g) for g in normalise_geometries(np.asarray(geoms, dtype=object))])
-
-
-def _shapes(seed: int = 3, n: int = 1500) -> np.ndarray:
+def _shapes(seed: int = 3, n: int = 600) -> np.ndarray:
     """Compound-sized polygons of many kinds: both orientations, 3–11 vertices, vertices
-    off and on the grid, needle-thin ones near the grid size, holes, multipolygons, points."""
+    off and on the grid, needle-thin ones near the grid size, notches narrower than the
+    grid, holes, multipolygons, points."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -58,68 +42,94 @@ def _shapes(seed: int = 3, n: int = 1500) -> np.ndarray:
             out.append(shapely.Point(ring[0]))
         if i % 13 == 0:
             out.append(None)
+        if i % 40 == 0:  # a notch narrower than the grid, which rounding alone would close into a crossing
+            x, y, w = round(ring[0][0], 4), round(ring[0][1], 4), rng.uniform(1e-7, 4e-7)
+            out.append(shapely.Polygon([(x, y), (x + 1e-3, y), (x + 1e-3, y + 1e-3), (x + 5e-4 + w, y + 1e-3),
+                                        (x + 5e-4 + w, y + 2e-4), (x + 5e-4 - w, y + 2e-4), (x + 5e-4 - w, y + 1e-3),
+                                        (x, y + 1e-3)]))
     return np.array(out, dtype=object)
 
 
-def test_bulk_normalisation_matches_geos_snap_rounding():
+def _rings(g):
+    for p in getattr(g, "geoms", [g]):
+        yield p.exterior, True
+        for r in p.interiors:
+            yield r, False
+
+
+def test_every_shape_comes_out_valid_on_the_grid_oriented_and_in_place():
     geoms = _shapes()
-    fast = normalise(geoms)
-    assert _plain(fast.objects) == _careful(geoms)
-    assert fast.rings.index.size > len(geoms) // 2, "most outlines take the bulk path"
-    for i in fast.rings.index[:50]:
-        assert shapely.equals_exact(fast.geoms[i], normalise_geometries(geoms[i:i + 1])[0], tolerance=0)
+    shifted = shapely.transform(geoms, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1])))
+    rounded = shapely.transform(geoms, lambda c: np.round(c, 6))
+    assert (~shapely.is_valid(rounded) & ~shapely.is_missing(rounded)).sum() > 5, "some need GEOS snap-rounding"
+    out = shapes(geoms)
+    for system, source in (("WGS84", geoms), ("GCJ02", shifted)):
+        objects = [None if t is None else json.loads(t) for t in out[system].geojson]
+        # the inner points are those of the shapes as the file's readers get them
+        np.testing.assert_array_equal(out[system].inner, inner_points(parse(objects)))
+        assert len(objects) == len(geoms) == len(out[system].inner) == len(out[system].areal)
+        for g, obj, (x, y), areal in zip(source, objects, out[system].inner, out[system].areal):
+            if g is None:
+                assert obj is None and np.isnan(x) and np.isnan(y) and not areal
+                continue
+            got = shape(obj)
+            assert areal == (got.geom_type != "Point")
+            assert got.is_valid and not got.is_empty
+            coords = shapely.get_coordinates(got)
+            assert (np.round(coords, 6) == coords).all(), "on the 1e-6° grid"
+            # where it was: snapping twice (the GCJ-02 copy) moves a boundary by under 2 grid cells
+            assert shapely.symmetric_difference(got, g).area <= 2e-6 * g.length + 1e-12, "where it was"
+            assert shapely.distance(got, g) == 0 or shapely.hausdorff_distance(got, g) < 3e-6
+            if got.geom_type in ("Polygon", "MultiPolygon"):
+                assert all(ring.is_ccw == exterior for ring, exterior in _rings(got)), "right-hand rule"
+                assert shapely.contains_xy(got, x, y) or shapely.touches(got, shapely.Point(x, y))
+            else:
+                assert [x, y] == obj["coordinates"]
 
 
-def test_clockwise_squares_and_grid_ties():
-    # squares drawn clockwise with vertices exactly half a grid cell off (rounding ties)
-    x0 = 118.1 + np.arange(200) * 1e-3 + 5e-7
-    y0 = 24.5 + np.arange(200) * 1e-3
-    squares = [shapely.Polygon([(x, y), (x, y + 5e-4), (x + 5e-4, y + 5e-4), (x + 5e-4, y), (x, y)])
-               for x, y in zip(x0, y0)]
-    geoms = np.array(squares, dtype=object)
-    assert _plain(normalise(geoms).objects) == _careful(geoms)
+def test_a_sliver_the_grid_collapses_stays_on_the_map_as_a_point():
+    sliver = shapely.Polygon([(118.1, 24.5), (118.1000001, 24.5000001), (118.1000002, 24.5), (118.1, 24.5)])
+    (text,), xy, areal = shapes(np.array([sliver], dtype=object))["WGS84"]
+    assert json.loads(text) == {"type": "Point", "coordinates": [118.1, 24.5]} and xy.tolist() == [[118.1, 24.5]]
+    assert not areal[0]
 
 
-def test_shifted_copy_matches_shifting_then_normalising():
-    geoms = _shapes(seed=5, n=600)
-    shapes = normalise(geoms)
-
-    def shift(c):
-        return np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
-
-    moved = shapes.geoms.copy()
-    present = np.array([g is not None for g in moved], dtype=bool)
-    moved[present] = shapely.transform(moved[present], shift)
-    assert _plain(shifted_objects(shapes, shift)) == _careful(moved)
-
-
-def test_numbers_are_written_as_python_writes_them():
-    values = np.array([118.0, 24.436338, -0.5, 1e-5, 1.5e-05, 0.0001, 123.456789, 1e16, -2.0, 0.0])
-    assert format_numbers(values).to_list() == [repr(float(v)) for v in values]
-    with pytest.raises(ValueError):
-        format_numbers(np.array([1.0, np.nan]))
-
-
-def test_parse_polygons_matches_shape_and_leaves_odd_members_out():
+def test_parse_repairs_flattens_and_drops_what_it_cannot_read():
+    x, y = 118.1, 24.5
     members = [
-        {"type": "Polygon", "coordinates": [[[118.1, 24.5], [118.2, 24.5], [118.2, 24.6], [118.1, 24.5]]]},
-        {"type": "Polygon", "coordinates": [[[1, 2]]]},                       # too short
-        {"type": "MultiPolygon", "coordinates": []},                          # not a polygon
-        {"type": "Polygon", "coordinates": [[[118.1, 24.5], [118.2, 24.5], [118.2, 24.6]]]},  # open ring
+        {"type": "Polygon", "coordinates": [[[x, y], [x + 1e-3, y + 1e-3], [x + 1e-3, y], [x, y + 1e-3], [x, y]]]},
+        {"type": "Polygon", "coordinates": [[[x, y, 5], [x + 1e-3, y, 5], [x, y + 1e-3, 5], [x, y, 5]]]},
+        {"type": "Polygon", "coordinates": [[1, 2]]}, "not a geometry", None, {"type": "Polygon"},
     ]
-    got = parse_polygons(members)
-    assert got[0].equals_exact(shapely.geometry.shape(members[0]), tolerance=0)
-    assert list(got[1:]) == [None, None, None]
-    ragged = parse_polygons([members[0], {"type": "Polygon", "coordinates": [[[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 2, 3]]]}])
-    assert list(ragged) == [None, None], "a 3-D member sends the batch the careful way"
+    got = parse(members)
+    assert got[0].geom_type == "MultiPolygon" and got[0].is_valid, "a bow-tie is repaired into its two halves"
+    assert not shapely.has_z(got[1]) and got[1].geom_type == "Polygon"
+    assert list(got[2:]) == [None] * 4
 
 
-def test_layer_json_and_viewer_data_match_the_collection(city):
+def test_the_cache_gives_back_what_it_was_given(tmp_path):
+    value = shapes(_shapes(seed=5, n=60))
+    cache = GeometryCache(tmp_path, "digest")
+    key = cache.key(pl.DataFrame({"compound_id": ["A"], "lon": [118.1], "lat": [24.5]}))
+    assert cache.load(key) is None
+    cache.save(key, value)
+    back = cache.load(key)
+    for system in value:
+        assert back[system].geojson == value[system].geojson
+        np.testing.assert_array_equal(back[system].inner, value[system].inner)
+        np.testing.assert_array_equal(back[system].areal, value[system].areal)
+    (tmp_path / f"{key}.shapes.json").write_bytes(b"{half")
+    assert cache.load(key) is None, "a broken entry is computed afresh, never an error"
+
+
+def test_viewer_data_from_memory_match_the_written_layer(city, tmp_path):
     layer = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
-    fc = json.loads(layer.json())
-    assert layer.json() == orjson.dumps(fc), "what the serialiser writes, deterministically"
-    assert _plain(layer["features"]) == fc["features"] and layer.size == len(fc["features"])
-    assert _plain(packed_layer(layer)) == _plain(pack_compounds(fc))
+    write_map_layers(tmp_path, layer, pl.DataFrame(), city["outlines"])
+    for crs in ("WGS84", "GCJ02"):
+        write_map_viewer(tmp_path, basemap=Basemap(crs=crs))
+        from_file = (tmp_path / "map_data.js").read_bytes()
+        write_map_viewer(tmp_path, basemap=Basemap(crs=crs), compounds=layer)
+        assert (tmp_path / "map_data.js").read_bytes() == from_file
 
 
 def test_odd_property_values_survive_the_serialiser(city):

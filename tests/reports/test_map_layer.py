@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import polars as pl
@@ -109,6 +110,8 @@ def test_unusable_outline_files_say_what_to_do(tmp_path):
 @pytest.mark.parametrize("name", LAYERS)
 def test_layers_are_rfc7946(layers, name):
     fc = _load(layers["dir"] / name)
+    for coords in re.findall(rb'"coordinates":(\[[-\d.,\[\]]*\])', (layers["dir"] / name).read_bytes()):
+        assert all(len(d) <= 6 for d in re.findall(rb"\.(\d+)", coords)), "written as 6 decimals at most"
     assert fc["type"] == "FeatureCollection" and "crs" not in fc
     assert fc["features"], name
     for f in fc["features"]:
@@ -245,7 +248,7 @@ def test_bad_geometry_input_never_vanishes(city):
         {"type": "Feature", "properties": {"compound_id": "XM000002"}, "geometry": {"type": "Polygon", "coordinates": [bowtie]}},
     ]}
     fc = build_features(comp, polys, city["ratings"], pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    by = {f["id"]: f["geometry"] for f in fc["features"]}
+    by = {f["id"]: f["geometry"] for f in json.loads(fc.json())["features"]}
     assert len(by) == 4
     assert by["XM000000"]["type"] == "Point"
     assert by["XM000001"] is None
@@ -257,7 +260,7 @@ def test_compound_coordinates_in_gcj02_are_brought_back_to_wgs84(city):
     g_lon, g_lat = wgs84_to_gcj02(comp["lon"].to_numpy(), comp["lat"].to_numpy())
     shifted = comp.with_columns(pl.Series("lon", g_lon), pl.Series("lat", g_lat), pl.lit("GCJ02").alias("coord_sys"))
     fc = build_features(shifted, None, city["ratings"], pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    got = np.array([f["geometry"]["coordinates"] for f in fc["features"]])
+    got = np.array([f["geometry"]["coordinates"] for f in json.loads(fc.json())["features"]])
     np.testing.assert_allclose(got, comp.select("lon", "lat").to_numpy(), atol=2e-6)
 
 
@@ -265,7 +268,7 @@ def test_unrated_compound_is_shown_as_not_rated(city):
     comp = city["compounds"].head(2)
     fc = build_features(comp, None, city["ratings"].filter(pl.col("compound_id") != "XM000000"),
                         pl.DataFrame(schema={"compound_id": pl.String, "leading_group": pl.String}))
-    p = {f["id"]: f["properties"] for f in fc["features"]}["XM000000"]
+    p = {f["id"]: f["properties"] for f in json.loads(fc.json())["features"]}["XM000000"]
     assert (p["status"], p["stars"], p["safety_index"]) == ("not_rated", 0, None)
 
 
@@ -283,14 +286,15 @@ def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers
     rerated = city["ratings"].with_columns(pl.lit(1).alias("stars"))
     hit = build_features(city["compounds"], must_not_load, rerated, lead, cache=cache)
     fresh = build_features(city["compounds"], city["polygons"], rerated, lead)
-    assert hit.json() == fresh.json() != first.json()
+    for system in ("WGS84", "GCJ02"):
+        assert hit.json(system) == fresh.json(system) != first.json(system)
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     paths = write_map_layers(tmp_path / "a", hit, layers["problems"], city["outlines"])
     write_map_layers(tmp_path / "b", fresh, layers["problems"], city["outlines"])
     for p in paths:
         assert p.read_bytes() == (tmp_path / "b" / p.name).read_bytes(), p.name
-    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 1
+    assert len(list((tmp_path / "cache").glob("*.shapes.json"))) == 1
 
     # Another outline file, or a compound that moved, is computed afresh.
     calls = []
@@ -299,4 +303,4 @@ def test_geometry_cache_gives_the_same_layer_without_reading_the_outlines(layers
     moved = city["compounds"].with_columns(pl.col("lon") + 0.001)
     build_features(moved, lambda: calls.append(1) or city["polygons"], city["ratings"], lead, cache=cache)
     assert calls == [1, 1]
-    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 1  # only the newest entry is kept
+    assert len(list((tmp_path / "cache").glob("*.shapes.json"))) == 1  # only the newest entry is kept

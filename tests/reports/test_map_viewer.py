@@ -8,7 +8,7 @@ import pytest
 
 from reports.common_problems import leading_group
 from reports.map_layer import build_features, write_map_layers
-from reports.map_viewer import pack_compounds, write_map_viewer
+from reports.map_viewer import Basemap, pack_compounds, write_map_viewer
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_packed_data_matches_the_layer(map_dir, city):
 
 
 def test_basemap_and_gcj02_options(map_dir):
-    page = write_map_viewer(map_dir, tile_url="https://tiles.example/{z}/{x}/{y}.png", gcj02=True,
+    page = write_map_viewer(map_dir, basemap=Basemap("https://tiles.example/{z}/{x}/{y}.png", "GCJ02"),
                             site_base="/site/")
     html = page.read_text(encoding="utf-8")
     assert '"tileUrl": "https://tiles.example/{z}/{x}/{y}.png"' in html
