@@ -37,6 +37,7 @@ import yaml
 from generator import writers
 
 STEP = re.compile(r"\]\s+(\S+) done in ([0-9.]+)s")
+STARTED = re.compile(r"\]\s+(\S+) …$")
 LOCAL = timezone(timedelta(hours=8))  # the landing zone's epoch timestamps are UTC, dates are Beijing time
 
 
@@ -47,29 +48,55 @@ def per_asset(stderr: str) -> dict[str, float]:
 def run_child(argv: list[str], log: Path) -> tuple[float, float, str]:
     """Run a command with its output in `log`; returns (seconds, peak RSS in MiB of that process, output).
     The CPU seconds (user + system) are appended to the output as a last line: on a shared
-    machine they say more than the wall time."""
+    machine they say more than the wall time. So is the CPU time of each asset: the run's
+    CPU clock is read twice a second, and each asset gets what was spent between its start
+    and done lines (one `cpu-asset NAME SECONDS` line per asset)."""
     t0 = time.perf_counter()
+    step_cpu: dict[str, float] = {}
+    running: dict[str, float] = {}
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            # A shared machine: stop the run before it takes the memory of everyone else.
-            if MAX_RSS_MIB and _rss_mib(proc.pid) > MAX_RSS_MIB:
-                proc.kill()
-                _, status, usage = os.wait4(proc.pid, 0)
-                out.write(f"killed by the bench: resident memory above {MAX_RSS_MIB} MiB\n")
-                break
-            time.sleep(0.5)
+        with log.open("r", errors="replace") as tail:
+            pending = ""
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                # After the exit, the last lines are charged with the process's final CPU time.
+                cpu = usage.ru_utime + usage.ru_stime if pid else _cpu_seconds(proc.pid)
+                pending += tail.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    if (m := STARTED.search(line)):
+                        running[m.group(1)] = cpu
+                    elif (m := STEP.search(line)) and m.group(1) in running:
+                        step_cpu[m.group(1)] = cpu - running.pop(m.group(1))
+                if pid:
+                    break
+                # A shared machine: stop the run before it takes the memory of everyone else.
+                if MAX_RSS_MIB and _rss_mib(proc.pid) > MAX_RSS_MIB:
+                    proc.kill()
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    out.write(f"killed by the bench: resident memory above {MAX_RSS_MIB} MiB\n")
+                    break
+                time.sleep(0.5)
     seconds = time.perf_counter() - t0
     with log.open("a") as out:
+        for name, took in step_cpu.items():
+            out.write(f"cpu-asset {name} {took:.1f}\n")
         out.write(f"cpu {usage.ru_utime + usage.ru_stime:.1f}s (user {usage.ru_utime:.1f}s, system {usage.ru_stime:.1f}s)\n")
     text = log.read_text(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.stderr.write(text[-4000:])
         raise SystemExit(f"benchmark step failed ({log}): {' '.join(argv)}")
     return seconds, usage.ru_maxrss / 1024, text
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system seconds of a running process (its threads and its reaped children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 MAX_RSS_MIB = 0  # set from --max-rss-gb
@@ -241,9 +268,11 @@ def restore(snap: Path, work: Path) -> None:
 
 def report(title: str, secs: float, mem: float, log: str) -> None:
     cpu = re.findall(r"^cpu (.*)$", log, flags=re.M)
+    asset_cpu = {m.group(1): float(m.group(2)) for m in re.finditer(r"^cpu-asset (\S+) ([0-9.]+)$", log, flags=re.M)}
     print(f"{title}: {secs:.1f}s wall, {cpu[-1] if cpu else '?'} CPU, peak {mem:.0f} MiB")
+    print(f"  {'asset':32s} {'wall':>7s}  {'CPU':>7s}")
     for asset, took in sorted(per_asset(log).items(), key=lambda kv: -kv[1]):
-        print(f"  {asset:32s} {took:7.1f}s")
+        print(f"  {asset:32s} {took:7.1f}s {asset_cpu.get(asset, float('nan')):7.1f}s")
     sys.stdout.flush()
 
 
