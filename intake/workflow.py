@@ -193,20 +193,14 @@ def sweep_overdue(conn: sqlite3.Connection, now: datetime, cfg: NeedsConfig, bat
 
 # ---- reading -------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Event:
+class Event(Outcome):
+    """One appended step: what the action did (its outcome), who did it and when."""
+
     event_id: int
     at: datetime
     actor_id: str
     actor_role: str
     capacity: str
-    action: Action
-    from_state: State | None
-    to_state: State
-    level: str
-    unit: str
-    deadline: datetime | None
-    reopen_count: int
-    resolved_by: str | None
     note: str | None
     rating: str | None
 
@@ -214,11 +208,11 @@ class Event:
 def history(conn: sqlite3.Connection, need_id: int) -> list[Event]:
     """Every event of a need, oldest first."""
     rows = conn.execute(
-        "SELECT id, at, actor_id, actor_role, capacity, action, from_state, to_state, level, unit, deadline,"
-        " reopen_count, resolved_by, note, rating FROM need_events WHERE need_id = ? ORDER BY id",
+        "SELECT action, from_state, to_state, level, unit, deadline, reopen_count, resolved_by,"
+        " id, at, actor_id, actor_role, capacity, note, rating FROM need_events WHERE need_id = ? ORDER BY id",
         (need_id,)).fetchall()
-    return [Event(r[0], parse_stamp(r[1]), r[2], r[3], r[4], Action(r[5]), State(r[6]) if r[6] else None,
-                  State(r[7]), r[8], r[9], parse_stamp(r[10]), r[11], r[12], r[13], r[14]) for r in rows]
+    return [Event(Action(r[0]), State(r[1]) if r[1] else None, State(r[2]), r[3], r[4], parse_stamp(r[5]), *r[6:9],
+                  parse_stamp(r[9]), *r[10:]) for r in rows]
 
 
 def replay(events: list[Event]) -> tuple[State, str, str, datetime | None, int, str | None, int]:
