@@ -8,6 +8,8 @@ loses access (``removed_at``).
 """
 from __future__ import annotations
 
+import json
+
 import sqlite3
 from pathlib import Path
 
@@ -80,11 +82,8 @@ def load_directory(conn: sqlite3.Connection, staff: pl.DataFrame, registry: pl.D
             " removed_at = NULL",
             [(*r, now) for r in rows])
         # Whoever is not in this file is removed (by id: two loads can share a second).
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS loaded_staff (staff_id TEXT PRIMARY KEY)")
-        conn.execute("DELETE FROM loaded_staff")
-        conn.executemany("INSERT OR IGNORE INTO loaded_staff VALUES (?)", [(r[0],) for r in rows])
         conn.execute("UPDATE staff SET removed_at = ? WHERE removed_at IS NULL"
-                     " AND staff_id NOT IN (SELECT staff_id FROM loaded_staff)", (now,))
+                     " AND staff_id NOT IN (SELECT value FROM json_each(?))", (now, json.dumps([r[0] for r in rows])))
         conn.execute("DELETE FROM compound_areas")
         conn.executemany("INSERT INTO compound_areas VALUES (?, ?, ?, ?, ?)", areas)
     return len(rows), len(areas)
