@@ -1,13 +1,18 @@
 """The one persistent Dagster instance the CLI, the UI and the daemon share."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster import StringSource
 from dagster._core.storage.dagster_run import DagsterRunStatus
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
 SHIPPED_CONFIG = Path(__file__).with_name("dagster.yaml")
 PID_TAG, HOST_TAG = "safestar/pid", "safestar/host"
@@ -25,7 +30,72 @@ def persistent_instance(out_dir: Path) -> dg.DagsterInstance:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(SHIPPED_CONFIG, home / "dagster.yaml")
-    return dg.DagsterInstance.from_config(str(home))
+    return open_instance(home)
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The instance whose dagster.yaml is in ``home``; the shipped one reads DAGSTER_HOME, as
+    the UI and the daemon always have it, so it is set to ``home`` while the instance is made."""
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(Path(home).resolve())
+    try:
+        return dg.DagsterInstance.from_config(str(home))
+    finally:
+        if before is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = before
+
+
+class PoolSafeEventLogStorage(SqliteEventLogStorage):
+    """Dagster's SQLite event log where the default instance keeps it (DAGSTER_HOME/storage),
+    with the pools' slots changed by one process at a time. Dagster claims a slot with
+    SELECT ... FOR UPDATE, which SQLite ignores, so two runs started together could both take
+    the warehouse pool's one slot and overlap on the DuckDB file (seen: two `compounds` steps
+    at once). Every claim, free and limit change here holds one file lock."""
+
+    _held = threading.local()
+
+    @classmethod
+    def config_type(cls):
+        return {"dagster_home": StringSource}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(base_dir=str(Path(config_value["dagster_home"]) / "storage"), inst_data=inst_data)
+
+    @contextmanager
+    def _pool_lock(self):
+        if getattr(self._held, "depth", 0):  # already held by this thread: flock on a second fd would wait on itself
+            yield
+            return
+        with open(Path(self._base_dir) / "pools.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+
+    def claim_concurrency_slot(self, *args, **kwargs):
+        with self._pool_lock():
+            return super().claim_concurrency_slot(*args, **kwargs)
+
+    def initialize_concurrency_limit_to_default(self, *args, **kwargs):
+        with self._pool_lock():
+            return super().initialize_concurrency_limit_to_default(*args, **kwargs)
+
+    def free_concurrency_slot_for_step(self, *args, **kwargs):
+        with self._pool_lock():
+            return super().free_concurrency_slot_for_step(*args, **kwargs)
+
+    def set_concurrency_slots(self, *args, **kwargs):
+        with self._pool_lock():
+            return super().set_concurrency_slots(*args, **kwargs)
+
+    def free_concurrency_slots_for_run(self, *args, **kwargs):
+        with self._pool_lock():
+            return super().free_concurrency_slots_for_run(*args, **kwargs)
 
 
 def cli_run_tags() -> dict[str, str]:

@@ -17,7 +17,7 @@ from dagster._core.events import DagsterEventType
 from generator.city import generate_city
 from pipelines.cli import run_rating
 from pipelines.definitions import defs
-from pipelines.instance import SHIPPED_CONFIG, persistent_instance
+from pipelines.instance import SHIPPED_CONFIG, open_instance, persistent_instance
 from pipelines.resources import WAREHOUSE_POOL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_a_cli_run_is_recorded_in_the_instance_the_ui_reads(city, tmp_path, monk
     out = tmp_path / "out"
     run_rating(data, out, as_of, demo=True, quiet=True)
     # What `dagster dev` with DAGSTER_HOME=OUT_DIR/dagster_home (or `safestar ui`) reads:
-    with dg.DagsterInstance.from_config(str(out / "dagster_home")) as instance:
+    with open_instance(out / "dagster_home") as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].job_name == "nightly_rating" and runs[0].is_success
         assert runs[0].tags["dagster/partition"] == as_of.isoformat()
@@ -81,12 +81,12 @@ def test_a_cli_run_is_recorded_in_the_instance_the_ui_reads(city, tmp_path, monk
 
 RUNNER = textwrap.dedent("""
     import sys
-    import dagster as dg
     from pipelines.definitions import build_definitions
+    from pipelines.instance import open_instance
     from pipelines.resources import default_resources
     data, out, home = sys.argv[1:4]
     job = build_definitions(default_resources(data, out)).resolve_job_def("ingestion")
-    with dg.DagsterInstance.from_config(home) as instance:
+    with open_instance(home) as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     print(result.run_id)
     sys.exit(0 if result.success else 1)
@@ -101,7 +101,7 @@ def test_two_runs_started_together_never_overlap_on_the_warehouse(city, tmp_path
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(SHIPPED_CONFIG.read_text())
-    with dg.DagsterInstance.from_config(str(home)):
+    with open_instance(home):
         pass  # the storage exists before the runs, as the UI or daemon would have made it
     out = tmp_path / "out"
     procs = [subprocess.Popen([sys.executable, "-c", RUNNER, str(data), str(out), str(home)], cwd=ROOT,
@@ -110,7 +110,7 @@ def test_two_runs_started_together_never_overlap_on_the_warehouse(city, tmp_path
     assert [p.returncode for p in procs] == [0, 0], [
         [line for line in e.splitlines() if "Error" in line or "STEP_FAILURE" in line][:20] or e[-3000:] for _, e in results]
     run_ids = [o.strip().splitlines()[-1] for o, _ in results]
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with open_instance(home) as instance:
         spans = []
         for run_id in run_ids:
             starts, ends = {}, {}
