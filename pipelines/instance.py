@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import socket
@@ -47,6 +48,15 @@ def open_instance(home: Path) -> dg.DagsterInstance:
             os.environ["DAGSTER_HOME"] = before
 
 
+def _under_pool_lock(method):
+    """``method`` of the storage, run holding the storage's pool lock."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._pool_lock():
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class PoolSafeEventLogStorage(SqliteEventLogStorage):
     """Dagster's SQLite event log where the default instance keeps it (DAGSTER_HOME/storage),
     with the pools' slots changed by one process at a time. Dagster claims a slot with
@@ -77,25 +87,11 @@ class PoolSafeEventLogStorage(SqliteEventLogStorage):
             finally:
                 self._held.depth = 0
 
-    def claim_concurrency_slot(self, *args, **kwargs):
-        with self._pool_lock():
-            return super().claim_concurrency_slot(*args, **kwargs)
-
-    def initialize_concurrency_limit_to_default(self, *args, **kwargs):
-        with self._pool_lock():
-            return super().initialize_concurrency_limit_to_default(*args, **kwargs)
-
-    def free_concurrency_slot_for_step(self, *args, **kwargs):
-        with self._pool_lock():
-            return super().free_concurrency_slot_for_step(*args, **kwargs)
-
-    def set_concurrency_slots(self, *args, **kwargs):
-        with self._pool_lock():
-            return super().set_concurrency_slots(*args, **kwargs)
-
-    def free_concurrency_slots_for_run(self, *args, **kwargs):
-        with self._pool_lock():
-            return super().free_concurrency_slots_for_run(*args, **kwargs)
+    claim_concurrency_slot = _under_pool_lock(SqliteEventLogStorage.claim_concurrency_slot)
+    initialize_concurrency_limit_to_default = _under_pool_lock(SqliteEventLogStorage.initialize_concurrency_limit_to_default)
+    set_concurrency_slots = _under_pool_lock(SqliteEventLogStorage.set_concurrency_slots)
+    free_concurrency_slot_for_step = _under_pool_lock(SqliteEventLogStorage.free_concurrency_slot_for_step)
+    free_concurrency_slots_for_run = _under_pool_lock(SqliteEventLogStorage.free_concurrency_slots_for_run)
 
 
 def cli_run_tags() -> dict[str, str]:
