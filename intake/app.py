@@ -30,7 +30,7 @@ from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
 from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
 from intake.settings import IntakeSettings, intake_settings
-from intake.siteroot import Publications, SitePages, find_publication
+from intake.siteroot import Publications, SiteFirst, SitePages, find_publication
 from reports.templating import environment
 from intake.staff_pages import StaffPages, StaffRefusal
 from intake.vocab import local_now
@@ -98,11 +98,12 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Mount("/static", MethodGuard(StaticFiles(directory=SCRIPTS_DIR), []), name="static"),
         *staff.routes(),
     ]
+    site = None
     if pubs is not None:
         # Every other path is a public page, rendered from the publication; nothing on disk is
         # served. GET and HEAD only; other methods a 405 with what the path accepts.
         site = SitePages(pubs, plaque_secret, plaque_keyring, cache_bytes=int(settings.site.page_cache_mib * 2**20))
-        routes.append(Mount("/", MethodGuard(request_response(site.page), routes), name="site"))
+        routes.append(Mount("/", MethodGuard(site, routes), name="site"))
     # Outermost first: the real client (trusted hops only), then the headers every response
     # carries, the log (and the 500 for a route's bug), the cap, the origin check.
     middleware = [
@@ -116,7 +117,9 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                                      allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
                                      max_age=3600))
-    # Phones on weak connections: the search index shrinks about six-fold.
+    if site is not None:  # public pages, already gzipped, skip the router and the gzip below
+        middleware.append(Middleware(SiteFirst, site=site, routes=routes[:-1]))
+    # Phones on weak connections: the other answers (staff pages, scripts) shrink too.
     middleware.append(Middleware(GZipMiddleware, minimum_size=1024))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                      exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,

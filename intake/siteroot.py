@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 import reports
@@ -23,6 +23,9 @@ from intake.vocab import local_now
 from plaques.keys import DEMO_SECRET, GENUINE, OLD_KEY, Keyring, SigningKey
 from reports.site import Page, render
 from reports.site_store import FILE_NAME, Publication
+
+# Plaque pages follow a withdrawal within a minute; other pages may be kept five.
+_PLAQUE_CACHE, _PAGE_CACHE = "public, max-age=60", "public, max-age=300"
 
 
 def find_publication(where: Path) -> Path:
@@ -115,31 +118,57 @@ class SitePages:
             self._cached_bytes -= len(old) + len(old_path)
         return entry
 
-    async def page(self, request: Request) -> Response:
+    async def __call__(self, scope, receive, send) -> None:
+        """The page at the request's path, as a plain ASGI app (no request object: this is
+        the hot path of the service)."""
         pub = self.publications.current()  # one publication for the whole response
-        path = request.url.path
+        path = scope["path"]
+        headers = Headers(scope=scope)
         etag = f'"{pub.id}-{self._code}"'
-        max_age = 60 if path.startswith("/p/") else 300
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
-        if etag in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers=headers)
+        cache = _PLAQUE_CACHE if path.startswith("/p/") else _PAGE_CACHE
+        if etag in headers.get("if-none-match", ""):
+            response = Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache, "Vary": "Accept-Encoding"})
+            return await response(scope, receive, send)
         got = await self._rendered(pub, path)
         if isinstance(got, Page):
             if got.status == 404:
-                request.state.refusal = got.reason or "not_found"
-                return HTMLResponse(got.body, 404, headers={"Cache-Control": "no-store"})
-            if got.location is not None:
-                return RedirectResponse(got.location, got.status)
-            return Response(got.body, got.status, media_type=got.media_type, headers={"Cache-Control": "no-store"})
+                scope.setdefault("state", {})["refusal"] = got.reason or "not_found"
+                response = HTMLResponse(got.body, 404, headers={"Cache-Control": "no-store"})
+            elif got.location is not None:
+                response = RedirectResponse(got.location, got.status)
+            else:
+                response = Response(got.body, got.status, media_type=got.media_type, headers={"Cache-Control": "no-store"})
+            return await response(scope, receive, send)
         media_type, body = got
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            headers["Content-Encoding"] = "gzip"
+        out = {"ETag": etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+        if "gzip" in headers.get("accept-encoding", ""):
+            out["Content-Encoding"] = "gzip"
         else:
             body = gzip.decompress(body)
-        if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
-            return Response(status_code=200, headers=headers, media_type=media_type)
-        return Response(body, 200, headers=headers, media_type=media_type)
+        if scope["method"] == "HEAD":
+            out["Content-Length"] = str(len(body))
+            body = b""
+        await Response(body, 200, headers=out, media_type=media_type)(scope, receive, send)
+
+
+class SiteFirst:
+    """ASGI middleware: a GET or HEAD of a public page goes straight to ``site``, past the
+    router, its exception handling and the gzip middleware (pages are kept gzipped), which
+    cost a served page more than the page itself. A public page is any path whose first
+    segment none of ``routes`` claims; everything else goes on to ``app`` (where the site
+    is also mounted, behind the router, for what this lets through)."""
+
+    def __init__(self, app, site: SitePages, routes):
+        self.app, self.site = app, site
+        firsts = {getattr(r, "path", "").lstrip("/").split("/", 1)[0] for r in routes}
+        # A route whose first segment is a parameter could claim any path: no shortcut.
+        self.reserved = None if any("{" in f or not f for f in firsts) else frozenset(firsts)
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] == "http" and self.reserved is not None and scope["method"] in ("GET", "HEAD")
+                and scope["path"][1:].split("/", 1)[0] not in self.reserved):
+            return await self.site(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 def _templates_digest() -> str:

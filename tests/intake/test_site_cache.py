@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, request_response
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 import intake.siteroot as siteroot
@@ -20,7 +20,7 @@ PAGES = ["/c/XM-001.html", "/c/XM-002.html", "/c/XM-003.html", "/index.html", "/
 
 def _client(path, cache_bytes):
     site = SitePages(Publications(path), cache_bytes=cache_bytes)
-    app = Starlette(routes=[Mount("/", request_response(site.page))])
+    app = Starlette(routes=[Mount("/", site)])
     return site, TestClient(app)
 
 
