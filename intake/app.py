@@ -28,7 +28,7 @@ from intake.handlers import Handlers, MethodGuard
 from intake.logs import RequestLog
 from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
-from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
+from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders, SharedLimits
 from intake.settings import IntakeSettings, intake_settings
 from intake.siteroot import Publications, SiteFirst, SitePages, find_publication
 from reports.templating import environment
@@ -46,7 +46,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
                cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
-               clock: Callable[[], datetime] = local_now) -> Starlette:
+               clock: Callable[[], datetime] = local_now, shared: SharedLimits | None = None) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
@@ -59,7 +59,9 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     elsewhere (a CDN) post with JavaScript; they also pass the origin check.
     ``plaque_keyring`` (or just ``plaque_secret``) verifies plaque signatures on request; without it, a plaque page opens
     only at the signed path recorded when the plaque was issued. ``clock`` is the service's
-    notion of now for the needs workflow (tests move it)."""
+    notion of now for the needs workflow (tests move it). ``shared`` holds the caps and the
+    rate limit's buckets when several worker processes serve (``intake.server.serve``);
+    default: this process's own."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
@@ -70,7 +72,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     pubs = Publications(find_publication(where)) if where is not None else None
     compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
-    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit) if rate_limit else None, settings)
+    shared = shared or SharedLimits()
+    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit, shared.buckets) if rate_limit else None, settings)
     needs_cfg = load_needs_config()
     staff = StaffPages(conn, needs_cfg, clock)
     receipts = ReceiptPages(conn, needs_cfg, clock)
@@ -110,7 +113,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies or []),
         Middleware(SecurityHeaders, hsts_max_age=settings.hsts_max_age_seconds),
         Middleware(RequestLog),
-        Middleware(ConcurrencyCap, limit=settings.limits.max_concurrent_requests),
+        Middleware(ConcurrencyCap, limit=settings.limits.max_concurrent_requests, count=shared.requests),
         Middleware(OriginCheck, allowed_origins=list(cors_origins)),
     ]
     if cors_origins:

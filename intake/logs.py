@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -49,6 +50,7 @@ class RequestLog:
 
     def __init__(self, app):
         self.app = app
+        self.pid = os.getpid()  # which worker process answered
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -82,6 +84,7 @@ class RequestLog:
                 "ms": round((time.perf_counter() - start) * 1000, 2),
                 "client": client[0],
                 "reason": scope.get("state", {}).get("refusal"),
+                "pid": self.pid,
             }
             if error is not None:
                 logger.error("request failed", exc_info=error, extra={"fields": fields})
