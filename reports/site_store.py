@@ -66,6 +66,7 @@ class Publication:
         self.as_of = date.fromisoformat(self.meta["as_of"])
         self.suppress_below = int(self.meta["suppress_below"])
         self.demo = self.meta.get("demo") == "1"
+        self._districts: list[dict] | None = None
 
     def _one(self, sql: str, *params) -> dict | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -104,7 +105,10 @@ class Publication:
         return self._all("SELECT * FROM streets ORDER BY district, street")
 
     def districts(self) -> list[dict]:
-        return self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
+        """The districts, the city last (read once: the file never changes)."""
+        if self._districts is None:
+            self._districts = self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
+        return self._districts
 
     def plaque(self, serial: str) -> dict | None:
         return self._one("SELECT * FROM plaques WHERE serial = ?", serial)
