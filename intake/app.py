@@ -28,9 +28,10 @@ from intake.handlers import Handlers, MethodGuard
 from intake.logs import RequestLog
 from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
-from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders, SharedLimits
+from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
+from intake.server import Shared
 from intake.settings import IntakeSettings, intake_settings
-from intake.siteroot import Publications, SiteFirst, SitePages, find_publication
+from intake.siteroot import PageCache, Publications, SiteFirst, SitePages, find_publication
 from reports.templating import environment
 from intake.staff_pages import StaffPages, StaffRefusal
 from intake.vocab import local_now
@@ -46,7 +47,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
                cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
-               clock: Callable[[], datetime] = local_now, shared: SharedLimits | None = None) -> Starlette:
+               clock: Callable[[], datetime] = local_now, shared: Shared | None = None) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
@@ -59,9 +60,9 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     elsewhere (a CDN) post with JavaScript; they also pass the origin check.
     ``plaque_keyring`` (or just ``plaque_secret``) verifies plaque signatures on request; without it, a plaque page opens
     only at the signed path recorded when the plaque was issued. ``clock`` is the service's
-    notion of now for the needs workflow (tests move it). ``shared`` holds the caps and the
-    rate limit's buckets when several worker processes serve (``intake.server.serve``);
-    default: this process's own."""
+    notion of now for the needs workflow (tests move it). ``shared`` is what several worker
+    processes share (``intake.server.serve``): the caps, the rate limit's buckets and the
+    page cache; default: this process's own."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
@@ -72,7 +73,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     pubs = Publications(find_publication(where)) if where is not None else None
     compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
-    shared = shared or SharedLimits()
+    shared = shared or Shared()
     h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit, shared.buckets) if rate_limit else None, settings)
     needs_cfg = load_needs_config()
     staff = StaffPages(conn, needs_cfg, clock)
@@ -105,7 +106,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     if pubs is not None:
         # Every other path is a public page, rendered from the publication; nothing on disk is
         # served. GET and HEAD only; other methods a 405 with what the path accepts.
-        site = SitePages(pubs, plaque_secret, plaque_keyring, cache_bytes=int(settings.site.page_cache_mib * 2**20))
+        cache = PageCache(int(settings.site.page_cache_mib * 2**20), shared.pages)
+        site = SitePages(pubs, plaque_secret, plaque_keyring, cache=cache)
         routes.append(Mount("/", MethodGuard(site, routes), name="site"))
     # Outermost first: the real client (trusted hops only), then the headers every response
     # carries, the log (and the 500 for a route's bug), the cap, the origin check.

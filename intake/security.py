@@ -4,7 +4,6 @@ state-changing request. Plain ASGI middleware, so routes added later get them to
 from __future__ import annotations
 
 import multiprocessing
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -71,17 +70,6 @@ class SharedCount:
     @property
     def value(self) -> int:
         return self._value.value
-
-
-@dataclass
-class SharedLimits:
-    """What the worker processes of one service share so that its limits hold over all of
-    them: open connections, requests in progress, and the rate limit's buckets (an SQLite
-    file they all open; in memory when there is one process)."""
-
-    connections: SharedCount = field(default_factory=SharedCount)
-    requests: SharedCount = field(default_factory=SharedCount)
-    buckets: str = ":memory:"
 
 
 class ConcurrencyCap:

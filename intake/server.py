@@ -7,7 +7,8 @@ Several workers: the supervisor binds one listening socket per worker on the por
 connection) and stops them all when it is stopped or when one of them exits. The limits
 hold over all of them, not per worker: the open connections and the requests in progress
 are counted in shared memory, and the rate limit's buckets are one SQLite file in a
-private temporary folder (``intake.security.SharedLimits``).
+private temporary folder (``Shared``), as is the page cache: a page rendered by one worker
+is served by all.
 """
 from __future__ import annotations
 
@@ -20,13 +21,27 @@ import signal
 import socket
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from typing import Callable
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from intake.security import HEADERS, SharedCount, SharedLimits
+from intake.security import HEADERS, SharedCount
 from intake.settings import IntakeSettings
+
+
+@dataclass
+class Shared:
+    """What the worker processes of one service share: the open connections and the
+    requests in progress (so the caps hold over all of them), the rate limit's buckets and
+    the page cache (SQLite files in the supervisor's private folder; in memory when there is
+    one process)."""
+
+    connections: SharedCount = field(default_factory=SharedCount)
+    requests: SharedCount = field(default_factory=SharedCount)
+    buckets: str = ":memory:"
+    pages: str = ":memory:"
 
 
 def guarded_protocol(header_deadline: float, max_connections: int,
@@ -108,15 +123,16 @@ def uvicorn_config(app, host: str, port: int, settings: IntakeSettings,
 
 
 def serve(make_app: Callable[..., object], host: str, port: int, settings: IntakeSettings, workers: int = 1) -> int:
-    """Serve the app ``make_app(shared=SharedLimits)`` builds until interrupted, in
+    """Serve the app ``make_app(shared=Shared)`` builds until interrupted, in
     ``workers`` processes (each builds its own: ``make_app`` must pickle). Returns the exit
     status: 0 when stopped, 1 when a worker exited on its own."""
     if workers <= 1:
-        shared = SharedLimits()
+        shared = Shared()
         uvicorn.Server(uvicorn_config(make_app(shared=shared), host, port, settings, shared.connections)).run()
         return 0
-    folder = tempfile.mkdtemp(prefix="safestar-serve-")  # owner-only
-    shared = SharedLimits(buckets=os.path.join(folder, "ratelimit.sqlite"))
+    # Owner-only; in memory (tmpfs) where there is one: the page cache is only a cache.
+    folder = tempfile.mkdtemp(prefix="safestar-serve-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    shared = Shared(buckets=os.path.join(folder, "ratelimit.sqlite"), pages=os.path.join(folder, "pages.sqlite"))
     socks = _reuseport_sockets(host, port, workers)
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(make_app, host, port, settings, shared, sock), name=f"serve-{i}")
@@ -174,7 +190,7 @@ def _reuseport_sockets(host: str, port: int, n: int) -> list[socket.socket]:
     return socks
 
 
-def _worker(make_app, host: str, port: int, settings: IntakeSettings, shared: SharedLimits,
+def _worker(make_app, host: str, port: int, settings: IntakeSettings, shared: Shared,
             sock: socket.socket) -> None:
     """One worker process: its own app, serving on its own socket of the shared port."""
     from intake.logs import configure_logging
