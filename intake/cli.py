@@ -9,6 +9,7 @@ from pathlib import Path
 from intake.siteroot import find_publication
 from intake.store import DB_ENV, OUT_ENV, default_db_path, make_private_folder
 from plaques.keys import SECRET_ENV, load_keyring
+from reports.site_store import Publication
 
 
 def _settings(args: argparse.Namespace):
@@ -29,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
     publication = find_publication(Path(args.site) if args.site else out)
+    Publication(publication).close()  # a file this version cannot read: one line now, not a 500 per page
     # One default for every command: the output folder's intake.sqlite, the file the
     # nightly run reads (see `officers add`).
     db = default_db_path(args.db, args.out)
