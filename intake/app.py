@@ -47,7 +47,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
                cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
-               clock: Callable[[], datetime] = local_now, shared: Shared | None = None) -> Starlette:
+               clock: Callable[[], datetime] = local_now, shared: Shared | None = None,
+               sweep: bool = True) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
@@ -62,7 +63,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     only at the signed path recorded when the plaque was issued. ``clock`` is the service's
     notion of now for the needs workflow (tests move it). ``shared`` is what several worker
     processes share (``intake.server.serve``): the caps, the rate limit's buckets and the
-    page cache; default: this process's own."""
+    page cache; default: this process's own. ``sweep``: this process escalates overdue needs
+    in the background (one worker of several does)."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
@@ -87,7 +89,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     async def lifespan(app):
         seconds = settings.database.checkpoint_seconds
         with store.Checkpointer(conn, Path(db_path), seconds) if seconds else contextlib.nullcontext():
-            async with staff.sweeping():
+            async with staff.sweeping() if sweep else contextlib.nullcontext():
                 yield
         conn.close()
 

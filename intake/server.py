@@ -135,7 +135,7 @@ def serve(make_app: Callable[..., object], host: str, port: int, settings: Intak
     shared = Shared(buckets=os.path.join(folder, "ratelimit.sqlite"), pages=os.path.join(folder, "pages.sqlite"))
     socks = _reuseport_sockets(host, port, workers)
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(make_app, host, port, settings, shared, sock), name=f"serve-{i}")
+    procs = [ctx.Process(target=_worker, args=(make_app, host, port, settings, shared, sock, i == 0), name=f"serve-{i}")
              for i, sock in enumerate(socks)]
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
@@ -191,13 +191,14 @@ def _reuseport_sockets(host: str, port: int, n: int) -> list[socket.socket]:
 
 
 def _worker(make_app, host: str, port: int, settings: IntakeSettings, shared: Shared,
-            sock: socket.socket) -> None:
-    """One worker process: its own app, serving on its own socket of the shared port."""
+            sock: socket.socket, first: bool) -> None:
+    """One worker process: its own app, serving on its own socket of the shared port; the
+    first one also runs the service's background sweep of overdue needs."""
     from intake.logs import configure_logging
 
     configure_logging()
     try:
-        app = make_app(shared=shared)
+        app = make_app(shared=shared, sweep=first)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
