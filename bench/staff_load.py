@@ -171,10 +171,10 @@ def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file
     from intake.app import create_app
     from intake.logs import configure_logging
     from intake.server import uvicorn_config
-    from intake.settings import DatabaseSettings, intake_settings
+    from intake.settings import DatabaseSettings, load_intake_settings
 
     configure_logging()
-    settings = intake_settings()
+    settings = load_intake_settings()
     if checkpoint_seconds is not None:
         settings = settings.model_copy(update={"database": DatabaseSettings(checkpoint_seconds=checkpoint_seconds)})
     app = create_app(site_dir=None, db_path=db, rate_limit=None, settings=settings,

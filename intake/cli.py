@@ -12,9 +12,9 @@ from plaques.keys import SECRET_ENV, load_keyring
 
 
 def _settings(args: argparse.Namespace):
-    from intake.settings import DEFAULT_INTAKE_CONFIG, load_intake_settings
+    from intake.settings import load_intake_settings
 
-    return load_intake_settings(Path(args.config) if args.config else DEFAULT_INTAKE_CONFIG)
+    return load_intake_settings(Path(args.config) if args.config else None)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -7,9 +7,10 @@ import os
 import pytest
 import yaml
 
+from config.loader import ConfigError
 from ingest.taxonomy import _parse_taxonomy, load_taxonomy
 from pipelines.resources import Policy
-from scoring.rules import DEFAULT_RULES, RulesError, load_rules
+from scoring.rules import DEFAULT_RULES, load_rules
 
 
 def test_downgrade_labels_are_the_public_names():
@@ -54,5 +55,5 @@ def test_a_bad_threshold_is_refused_with_its_key(tmp_path, section, value, says)
     raw[section] = {**raw[section], **value}
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(RulesError, match=says.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
         load_rules(path)
