@@ -34,6 +34,7 @@ class Taxonomy:
 
     categories: pl.DataFrame  # code, name_zh, name_en, group, group_public
     lookup: dict[str, str] = field(repr=False)  # folded name/alias/code -> code
+    groups: dict[str, str] = field(default_factory=dict)  # group -> its public label, in the file's order
 
     @property
     def codes(self) -> set[str]:
@@ -113,5 +114,6 @@ def _parse_taxonomy(path: Path, mtime_ns: int, size: int) -> Taxonomy:
         rows,
         schema={c: pl.String for c in ("code", "name_zh", "name_en", "group", "group_public")},
     )
-    return Taxonomy(categories=frame, lookup=lookup)
+    return Taxonomy(categories=frame, lookup=lookup,
+                    groups={g: str((v or {}).get("public") or g) for g, v in groups.items()})
 
