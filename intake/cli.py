@@ -69,6 +69,13 @@ def _officers(args: argparse.Namespace) -> int:
 _DB_HELP = f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite: --out, ${OUT_ENV} or ./out)"
 
 
+def database_options(*parsers: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--out``: which intake database a command works on (``store.default_db_path``)."""
+    for p in parsers:
+        p.add_argument("--db", help=_DB_HELP)
+        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
+
+
 def register(subparsers) -> None:
     """Add ``serve``, ``officers`` and ``staff`` to the main CLI's subparsers."""
     from intake.staff_cli import register as register_staff
@@ -100,7 +107,5 @@ def register(subparsers) -> None:
     revoke = osub.add_parser("revoke", help="revoke an officer's token")
     revoke.add_argument("officer_id")
     osub.add_parser("list", help="list officers (never tokens)")
-    for p in (add, revoke, osub.choices["list"]):
-        p.add_argument("--db", help=_DB_HELP)
-        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
+    database_options(add, revoke, osub.choices["list"])
     officers.set_defaults(func=_officers)

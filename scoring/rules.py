@@ -6,15 +6,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 
 from config.loader import ConfigError, Strict, config_path, load
-from ingest.taxonomy import TaxonomyError, load_taxonomy
+from ingest.taxonomy import load_taxonomy
 from schemas.events import SOURCES
 
 DEFAULT_RULES = config_path("rules.yaml")
-DEFAULT_TAXONOMY = config_path("taxonomy.yaml")
 
 
 class Window(Strict):
@@ -248,10 +246,7 @@ def _check_codes(raw: dict, codes: tuple[str, ...], source: str) -> None:
 
 def _taxonomy_fields(raw: dict, source: str) -> dict:
     """The taxonomy's codes, names and groups a rules file is checked against and carries."""
-    try:
-        cats = load_taxonomy(DEFAULT_TAXONOMY).categories
-    except (OSError, yaml.YAMLError, TaxonomyError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"config/taxonomy.yaml: cannot read the taxonomy ({e}) — fix: restore the file") from e
+    cats = load_taxonomy().categories  # a broken taxonomy raises its own ConfigError
     codes = tuple(cats["code"].to_list())
     _check_codes(raw, codes, source)
     return {"taxonomy_codes": codes, "taxonomy_names": dict(zip(cats["code"], cats["name_zh"])),

@@ -56,8 +56,8 @@ def test_officers_add_and_serve_share_one_database_by_default(tmp_path, site_dir
     assert (out / "intake.sqlite").is_file()
 
     env = {k: v for k, v in os.environ.items() if k not in ("SAFESTAR_INTAKE_DB", "SAFESTAR_OUT_DIR")}
-    with server_process(["intake", "serve", "--out", str(out)], tmp_path / "serve.log", cwd=tmp_path, env=env,
-                        start_seconds=20) as (url, _):
+    with server_process(["intake", "serve", "--out", str(out)], tmp_path / "serve.log", cwd=tmp_path,
+                        env=env) as (url, _):
         r = httpx.post(url + "/api/checkins", json={"compound_id": "XM-001", "kind": "法治宣传"},
                        headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text  # the token `officers add --out` made is known to `serve --out`

@@ -8,13 +8,14 @@ import yaml
 
 from config.loader import CONFIG_DIR, ConfigError
 from governance.config import load_governance_config
+from ingest.taxonomy import load_taxonomy
 from intake.settings import load_intake_settings
 from intake.workflow_config import load_needs_config
 from plaques.config import load_plaque_config
 from scoring.rules import load_rules
 
 LOADERS = {"rules.yaml": load_rules, "governance.yaml": load_governance_config, "needs.yaml": load_needs_config,
-           "intake.yaml": load_intake_settings, "plaques.yaml": load_plaque_config}
+           "intake.yaml": load_intake_settings, "plaques.yaml": load_plaque_config, "taxonomy.yaml": load_taxonomy}
 
 
 def _copy(tmp_path, name: str, change) -> object:
@@ -52,6 +53,8 @@ def test_each_file_is_parsed_once_per_content_and_an_edit_is_seen_at_once(tmp_pa
     ("plaques.yaml", lambda r: r["plaque"].update(qr_dpi=10), "plaque.qr_dpi"),
     ("plaques.yaml", lambda r: r.update(isuer="x"), "isuer"),
     ("governance.yaml", lambda r: r.update(version="abc"), "version"),
+    ("taxonomy.yaml", lambda r: r["categories"][0].update(group="不存在"), "(top level)"),
+    ("taxonomy.yaml", lambda r: r["categories"][1]["aliases"].append(r["categories"][0]["code"]), "(top level)"),
 ])
 def test_every_bad_file_is_one_line_naming_the_file_the_key_and_the_fix(tmp_path, name, change, key):
     path = _copy(tmp_path, name, change)
