@@ -125,11 +125,11 @@ def test_an_interrupted_pull_resumes_keeping_what_was_made(scenario, tmp_path, m
     to = tmp_path / "printer"
     real, calls = printfiles.make_files, []
 
-    def dies_on_the_third(item, dest, config, pdf=True):
+    def dies_on_the_third(item, dest, config):
         calls.append(item.serial)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(item, dest, config, pdf)
+        return real(item, dest, config)
 
     monkeypatch.setattr(printfiles, "make_files", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
