@@ -1,10 +1,9 @@
-"""A plaque's design: its QR code (the ``qrcode`` package's encoder and image factories), its
+"""A plaque's design: its QR code (the ``qrcode`` package's encoder and SVG path image), its
 layout in millimetres, drawn alike by the artwork SVG (``plaque_artwork.svg.j2``) and by the
 print PDF (``plaques.printfiles``), and the artwork SVG itself. Chinese text stays text.
 """
 from __future__ import annotations
 
-import io
 import math
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -14,7 +13,6 @@ from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_Q
-from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
 from plaques.config import PlaqueConfig
@@ -59,15 +57,6 @@ def qr_svg(code: qrcode.QRCode) -> bytes:
     """The QR code as ``qrcode``'s SVG path image; box size 10 draws one module per millimetre."""
     code.box_size = 10
     return code.make_image(image_factory=SvgPathImage).to_string(encoding="utf-8") + b"\n"
-
-
-def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
-    """The QR code as a 1-bit PNG (``qrcode``'s PIL factory), with its print resolution."""
-    code.box_size = config.plaque.qr_module_px
-    buf = io.BytesIO()
-    dpi = config.plaque.qr_dpi
-    code.make_image(image_factory=PilImage).save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
-    return buf.getvalue()
 
 
 def star_points(cx: float, cy: float, r: float) -> list[tuple[float, float]]:

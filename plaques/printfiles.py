@@ -1,5 +1,5 @@
 """The print files of a chunk of plaques, made in the pull's worker processes (no Polars, no
-template environment): each plaque's QR code as ``qrcode``'s SVG and PNG images and the chunk's
+template environment): each plaque's QR code as ``qrcode``'s SVG path image and the chunk's
 print-ready PDF (reportlab, one page a plaque: trim plus bleed, crop marks, TrimBox and
 BleedBox, the QR code as vectors, an embedded subset of a TrueType CJK font — reportlab cannot
 embed the CFF ``.ttc`` of Noto Sans CJK). Each file is written under a temporary name and
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 from functools import lru_cache
 from itertools import groupby
@@ -21,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
-from plaques.artwork import GOLD, RED, WHITE, PlaqueItem, layout, qr_code, qr_png, qr_svg
+from plaques.artwork import GOLD, RED, WHITE, PlaqueItem, layout, qr_code, qr_svg
 from plaques.config import PlaqueConfig, load_plaque_config
 
 FONT_NAME = "PlaqueCJK"
@@ -51,8 +50,8 @@ def pdf_of(chunk: list[PlaqueItem]) -> str:
 
 def files_of(serial: str) -> list[str]:
     """The batch-relative files of one plaque (its page of the chunk's PDF aside): its artwork
-    (made by the pull's main process) and its QR images."""
-    return [f"art/{serial}.svg", f"qr/{serial}.svg", f"qr/{serial}.png"]
+    (made by the pull's main process) and its QR code."""
+    return [f"art/{serial}.svg", f"qr/{serial}.svg"]
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -61,20 +60,20 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def make_files(item: PlaqueItem, dest: Path, config: PlaqueConfig) -> int:
-    """Make the missing QR images of ``item`` under ``dest``; returns how many were made."""
-    makers = {f"qr/{item.serial}.svg": qr_svg, f"qr/{item.serial}.png": lambda code: qr_png(code, config)}
-    wanted = [rel for rel in makers if not (dest / rel).exists()]
-    for rel in wanted:
-        write_file(dest / rel, makers[rel](qr_code(item.url)))
-    return len(wanted)
+def make_files(item: PlaqueItem, dest: Path) -> int:
+    """Make the missing QR code file of ``item`` under ``dest``; returns how many were made."""
+    path = dest / "qr" / f"{item.serial}.svg"
+    if path.exists():
+        return 0
+    write_file(path, qr_svg(qr_code(item.url)))
+    return 1
 
 
 def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True, config_path: str | None = None) -> int:
     """The missing files of a chunk of plaques, its PDF last (a worker's unit of work); returns
     how many were made."""
     config, dest = load_plaque_config(Path(config_path) if config_path else None), Path(dest)
-    made = sum(make_files(item, dest, config) for item in items)
+    made = sum(make_files(item, dest) for item in items)
     if pdf and not (dest / pdf_of(items)).exists():
         write_file(dest / pdf_of(items), plaques_pdf(items, config))
         made += 1
@@ -82,11 +81,9 @@ def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True, config_pat
 
 
 def _fontconfig_candidates() -> list[str]:
-    if shutil.which("fc-list") is None:
-        return []
     try:
         out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError):  # no fontconfig
         return []
     return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
 
@@ -161,6 +158,10 @@ def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
         for cy, sy in ((0, -1), (h, 1)):
             c.line(X(cx + sx * start), Y(cy), X(cx + sx * end), Y(cy))
             c.line(X(cx), Y(cy + sy * start), X(cx), Y(cy + sy * end))
+    c.setFont(FONT_NAME, 7)
+    c.setFillColorCMYK(*REGISTRATION)
+    c.drawString(X(0), Y(h + bleed + CROP_GAP_MM + 4), f"成品尺寸 {w:g}×{h:g} 毫米 · 出血 {bleed:g} 毫米 · {p.material} · "
+                 f"数量 {p.quantity} · 100% 比例输出")
     c.endForm()
 
     for item in items:
@@ -213,8 +214,7 @@ def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
 
         c.setFont(FONT_NAME, 7)
         c.setFillColorCMYK(*REGISTRATION)
-        c.drawString(X(0), Y(h + bleed + CROP_GAP_MM + 4), f"{item.serial} · 成品尺寸 {w:g}×{h:g} 毫米 · 出血 {bleed:g} "
-                     f"毫米 · {p.material} · 数量 {p.quantity} · 100% 比例输出")
+        c.drawRightString(X(w), Y(h + bleed + CROP_GAP_MM + 4), item.serial)
         c.showPage()
     c.save()
     return buf.getvalue()

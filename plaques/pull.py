@@ -14,9 +14,10 @@ import os
 import re
 import sys
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -38,7 +39,6 @@ ACTION_ZH = {"new": "新制", "replace": "更换", "reissue": "重新签发（�
 COLLECT_ZH = {"withdraw": "收回牌匾", "replace": "安装新牌后收回旧牌", "reissue": "安装新牌后收回旧牌（旧二维码停用）"}
 CHUNK = 50  # plaques per unit of work in the pool and per PDF
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
-STORED = {".png", ".pdf"}  # compressed already
 
 
 @dataclass
@@ -117,9 +117,8 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig,
     """Make every plaque's missing files, the QR codes and PDFs chunk by chunk in ``workers``
     processes, the artwork here as each chunk comes back; returns the files made and each
     plaque's files as the manifest lists them."""
-    for sub in ("qr", "art", "pdf") if items else ():
-        if pdf or sub != "pdf":
-            (dest / sub).mkdir(parents=True, exist_ok=True)
+    for sub in ["qr", "art"] + ["pdf"] * pdf if items else []:
+        (dest / sub).mkdir(parents=True, exist_ok=True)
     units = chunks(items, CHUNK)
     listed = {it.serial: "|".join([f"{pdf_of(chunk)} 第{page}页"] * pdf + files_of(it.serial))
               for chunk in units for page, it in enumerate(chunk, 1)}
@@ -127,33 +126,24 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig,
                                                 + [f for it in chunk for f in files_of(it.serial)])]
     bar = tqdm(total=len(items), initial=len(items) - sum(map(len, todo)), unit="块", desc=f"牌匾 {dest.name}",
                disable=not progress, file=sys.stderr)
-    cfg = str(config_path) if config_path else None
-
-    def artwork(chunk: list[PlaqueItem]) -> int:
-        missing = [it for it in chunk if not (dest / "art" / f"{it.serial}.svg").exists()]
-        for it in missing:
-            qr = (dest / "qr" / f"{it.serial}.svg").read_bytes()
-            write_file(dest / "art" / f"{it.serial}.svg", artwork_svg(it, qr, config))
-        bar.update(len(chunk))
-        return len(missing)
-
+    # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
+    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            if workers > 1 and sum(map(len, todo)) >= PARALLEL_FROM else None)
+    args = repeat(dest), repeat(pdf), repeat(str(config_path) if config_path else None)
     made = 0
     try:
-        if workers <= 1 or sum(map(len, todo)) < PARALLEL_FROM:
-            for chunk in todo:
-                made += make_chunk(chunk, dest, pdf, cfg) + artwork(chunk)
-            return made, listed
-        # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): chunk for chunk in todo}
-            try:
-                for done in as_completed(futures):
-                    made += done.result() + artwork(futures[done])
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, *args)):
+            for it in chunk:  # the artwork here, as the chunk's QR codes come back
+                art = dest / "art" / f"{it.serial}.svg"
+                if not art.exists():
+                    write_file(art, artwork_svg(it, (dest / "qr" / f"{it.serial}.svg").read_bytes(), config))
+                    n += 1
+            made += n
+            bar.update(len(chunk))
         return made, listed
     finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
         bar.close()
 
 
@@ -218,7 +208,8 @@ def write_archive(dest: Path, batch_id: str, as_of: date) -> None:
     with zipfile.ZipFile(tmp, "w") as archive:
         for path in sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith(".")):
             info = zipfile.ZipInfo(f"{batch_id}/{path.relative_to(dest).as_posix()}", date_time=as_of.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_STORED if path.suffix in STORED else zipfile.ZIP_DEFLATED
+            # A PDF's streams are compressed already.
+            info.compress_type = zipfile.ZIP_STORED if path.suffix == ".pdf" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, path.read_bytes())
     os.replace(tmp, dest / f"{batch_id}.zip")

@@ -11,14 +11,13 @@ from datetime import date
 import numpy as np
 import pypdf
 import pytest
-from PIL import Image
 from pypdf.generic import ContentStream
 
-from plaques.artwork import QUIET_ZONE, PlaqueItem, artwork_svg, qr_code, qr_png, qr_svg
+from plaques.artwork import QUIET_ZONE, PlaqueItem, artwork_svg, qr_code, qr_svg
 from plaques.config import load_plaque_config
 from plaques.printfiles import CROP_GAP_MM, CJKFontError, plaques_pdf, register_cjk_font
 from tests.plaques.conftest import KEYRING
-from tests.plaques.qr_decode import decode, raster
+from tests.plaques.qr_decode import decode, matrix_from_path, raster
 
 CONFIG = load_plaque_config()
 MM = 72 / 25.4
@@ -31,24 +30,15 @@ def item(name="鹭江花园", demo=False, stars=4, serial="350203-XM000001-01") 
                       district="思明区", street="厦港街道", rated_on=date(2026, 3, 2), demo=demo)
 
 
-def test_qr_png_decodes_with_quiet_zone_and_print_resolution():
+def test_qr_svg_is_qrcodes_own_vector_image_and_decodes_with_quiet_zone():
     code = qr_code(URL)
     assert code.error_correction == 3 and code.border == QUIET_ZONE  # ERROR_CORRECT_Q
-    img = Image.open(io.BytesIO(qr_png(code, CONFIG)))
-    px = CONFIG.plaque.qr_module_px
-    assert img.size == (len(code.get_matrix()) * px,) * 2
-    assert round(img.info["dpi"][0]) == CONFIG.plaque.qr_dpi
-    grey = img.convert("L")
-    assert grey.crop((0, 0, img.width, QUIET_ZONE * px)).getextrema() == (255, 255)  # light quiet zone
-    assert decode(grey.reduce(4)) == [URL]
-
-
-def test_qr_svg_is_qrcodes_own_vector_image():
-    svg = qr_svg(qr_code(URL))
-    root = ET.fromstring(svg)
-    n = len(qr_code(URL).get_matrix())
+    root = ET.fromstring(qr_svg(code))
+    n = len(code.get_matrix())
     assert root.get("viewBox") == f"0 0 {n} {n}" and root.get("width") == f"{n}mm"
-    assert root.find("{http://www.w3.org/2000/svg}path") is not None
+    modules = matrix_from_path(root.find("{http://www.w3.org/2000/svg}path").get("d"), n)
+    assert not modules[:QUIET_ZONE].any() and not modules[:, -QUIET_ZONE:].any()  # light quiet zone
+    assert decode(raster(modules)) == [URL]
 
 
 def test_artwork_svg_states_issuer_date_size_and_keeps_hostile_names_inert():
