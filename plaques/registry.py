@@ -40,17 +40,9 @@ _DIVISION_CODE = re.compile(r"\d{6}")
 _SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,39}")
 RATED = ["rated", "downgraded"]
 
-REGISTRY_SCHEMA = {
-    Plaque.serial: pl.String, Plaque.compound_id: pl.String, Plaque.stars: pl.Int8,
-    Plaque.rating_year: pl.Int32, Plaque.issued_on: pl.Date, Plaque.status: pl.String,
-    Plaque.status_changed_on: pl.Date, Plaque.reason: pl.String, Plaque.batch_id: pl.String,
-    Plaque.issue_reason: pl.String,
-}
-ACTION_SCHEMA = {
-    PlaqueAction.serial: pl.String, PlaqueAction.compound_id: pl.String,
-    PlaqueAction.action: pl.String, PlaqueAction.stars: pl.Int8,
-    PlaqueAction.previous_serial: pl.String, PlaqueAction.reason: pl.String,
-}
+# Column -> Polars type, in the order of the data contracts.
+REGISTRY_SCHEMA = {c: col.dtype.type for c, col in Plaque.to_schema().columns.items()}
+ACTION_SCHEMA = {c: col.dtype.type for c, col in PlaqueAction.to_schema().columns.items()}
 
 
 @dataclass(frozen=True)
