@@ -36,11 +36,8 @@ class CJKFontError(ValueError):
 def chunks(items: list[PlaqueItem], size: int) -> list[list[PlaqueItem]]:
     """The pull's units of work, one PDF each: up to ``size`` plaques of one district (the
     serial's first part), in the order of ``items`` (by serial)."""
-    out = []
-    for _, group in groupby(items, key=lambda it: it.serial.split("-")[0]):
-        group = list(group)
-        out += [group[i:i + size] for i in range(0, len(group), size)]
-    return out
+    districts = (list(group) for _, group in groupby(items, key=lambda it: it.serial.split("-")[0]))
+    return [d[i:i + size] for d in districts for i in range(0, len(d), size)]
 
 
 def pdf_of(chunk: list[PlaqueItem]) -> str:
@@ -179,11 +176,8 @@ def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
             for x, y in rest:
                 path.lineTo(X(x), Y(y))
             path.close()
-            c.saveState()
-            if not star["earned"]:
-                c.setStrokeAlpha(0.45)
+            c.setStrokeAlpha(1 if star["earned"] else 0.45)  # nothing is stroked after the stars
             c.drawPath(path, stroke=not star["earned"], fill=star["earned"])
-            c.restoreState()
 
         qr = lay["qr"]
         c.saveState()

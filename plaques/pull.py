@@ -15,7 +15,7 @@ import re
 import sys
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from itertools import repeat
 from multiprocessing import get_context
@@ -249,8 +249,7 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         dest.mkdir(parents=True, exist_ok=True)
         (dest / STATE).write_text(json.dumps(state), encoding="utf-8")
         printing = pending.filter(pl.col("action").is_in(PRINTING)).sort("serial")
-        items = [PlaqueItem(r["serial"], r["url"], r["name"], int(r["stars"]), r["district"], r["street"],
-                            r["rated_on"], bool(r["demo"])) for r in printing.iter_rows(named=True)]
+        items = [PlaqueItem(**r) for r in printing.select(f.name for f in fields(PlaqueItem)).iter_rows(named=True)]
         made, files = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
                                         progress=progress, config_path=config_path)
         manifest, withdrawals = manifest_frame(pending, config, files), withdrawals_frame(pending)
