@@ -163,24 +163,17 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
     arrow = pl.format("{}→{} stars", ps, stars)
     new_rule = _rule_ids(Rating.rules).list.set_difference(_rule_ids("issue_rules")).list.len() > 0
     downgrade_now = has & (status == "downgraded") & (stars < ps) & new_rule
-    action = (
-        pl.when(has & status.is_null()).then(pl.lit("withdraw"))
-        .when(has & status.is_in(["vetoed", "not_rated"])).then(pl.lit("withdraw"))
-        .when(downgrade_now).then(pl.lit("replace"))
-        .when(has & (stars != ps) & (held_days >= stability_days)).then(pl.lit("replace"))
-        .when(~has & status.is_in(RATED) & ~pl.col("vetoed_this_year")).then(pl.lit("new"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    reason = (
-        pl.when(has & status.is_null()).then(pl.lit("no longer in the ratings"))
-        .when(has & (status == "vetoed")).then(pl.format("veto: {}", pl.col(Rating.rules)))
-        .when(has & (status == "not_rated")).then(pl.lit("not_rated: no population or households"))
-        .when(downgrade_now).then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
-        .when(has & (stars != ps) & (held_days >= stability_days))
-        .then(pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days))
-        .when(~has & status.is_in(RATED)).then(pl.format("new plaque: {} stars", stars))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
+    rules = [  # (when, action, reason): the first that holds decides
+        (has & status.is_null(), "withdraw", pl.lit("no longer in the ratings")),
+        (has & (status == "vetoed"), "withdraw", pl.format("veto: {}", pl.col(Rating.rules))),
+        (has & (status == "not_rated"), "withdraw", pl.lit("not_rated: no population or households")),
+        (downgrade_now, "replace", pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow)),
+        (has & (stars != ps) & (held_days >= stability_days), "replace",
+         pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days)),
+        (~has & status.is_in(RATED) & ~pl.col("vetoed_this_year"), "new", pl.format("new plaque: {} stars", stars)),
+    ]
+    action = pl.coalesce([pl.when(when).then(pl.lit(act)) for when, act, _ in rules])
+    reason = pl.coalesce([pl.when(when).then(why) for when, _, why in rules])
     waiting = has & status.is_in(RATED) & (stars != ps) & action.is_null()
     return df.with_columns(
         action.alias("action"), reason.alias("reason"), waiting.fill_null(False).alias("waiting"),
