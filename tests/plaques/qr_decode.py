@@ -7,6 +7,7 @@ geometry, not the matrix it came from.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import zxingcpp
@@ -36,3 +37,10 @@ def matrix_from_path(d: str, n: int) -> np.ndarray:
 def raster(matrix: np.ndarray, px: int = 4) -> Image.Image:
     big = np.repeat(np.repeat(~matrix, px, axis=0), px, axis=1)
     return Image.fromarray(big.astype(np.uint8) * 255, mode="L")
+
+
+def decode_svg(data: bytes) -> list[str]:
+    """What the QR code of ``qrcode``'s SVG path image decodes to, from its path's geometry."""
+    svg = ET.fromstring(data)
+    n = int(svg.get("viewBox").split()[2])
+    return decode(raster(matrix_from_path(svg.find("{http://www.w3.org/2000/svg}path").get("d"), n)))

@@ -125,6 +125,7 @@ def test_a_chunk_pdf_draws_the_shared_artwork_once_and_every_page_scans():
                item("集美学村", demo=True, serial="350203-XM000003-01")]
     reader = pypdf.PdfReader(io.BytesIO(plaques_pdf(plaques, CONFIG)))
     assert len(reader.pages) == 3
+    assert len({(tuple(page.trimbox), tuple(page.bleedbox)) for page in reader.pages}) == 1  # every page
     forms = {id(x.get_object()) for page in reader.pages for x in page["/Resources"]["/XObject"].values()}
     assert len(forms) == 1  # ground, frame, issuer and crop marks: one form shared by every page
     # One font dictionary for the document: each subset of the font is embedded once, not per page.
