@@ -16,8 +16,6 @@ class PhysicalPlaque(Strict):
     material: str = Field(min_length=1)
     quantity: int = Field(ge=1)
     qr_size_mm: float = Field(gt=0)
-    qr_module_px: int = Field(ge=1, le=64)
-    qr_dpi: int = Field(ge=72, le=2400)
 
 
 class Proof(Strict):
