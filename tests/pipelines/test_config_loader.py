@@ -50,7 +50,7 @@ def test_each_file_is_parsed_once_per_content_and_an_edit_is_seen_at_once(tmp_pa
     ("governance.yaml", lambda r: r["score"].update(decimals=9), "score.decimals"),
     ("needs.yaml", lambda r: r["staff"].update(session_minutes=1), "staff.session_minutes"),
     ("intake.yaml", lambda r: r["limits"].update(max_connections=0), "limits.max_connections"),
-    ("plaques.yaml", lambda r: r["plaque"].update(qr_dpi=10), "plaque.qr_dpi"),
+    ("plaques.yaml", lambda r: r["plaque"].update(bleed_mm=50), "plaque.bleed_mm"),
     ("plaques.yaml", lambda r: r.update(isuer="x"), "isuer"),
     ("governance.yaml", lambda r: r.update(version="abc"), "version"),
     ("taxonomy.yaml", lambda r: r["categories"][0].update(group="不存在"), "(top level)"),
