@@ -16,7 +16,7 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from reports import charts
-from reports.excel import SOURCE_ZH, STATUS_ZH, category_zh, column_zh, rules_zh
+from reports.excel import SOURCE_ZH, STATUS_ZH, category_zh, column_zh, rules_zh, write_people_csv
 from reports.rankings import FIVE_STAR_LINE
 from reports.site_data import page_slug
 from reports.templating import environment
@@ -32,6 +32,13 @@ KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "str
 # what the value of an explanation line counts, by kind: stars of a rule, days until the
 # lift, index points of a category, source or comparison
 VALUE_UNIT_ZH = {"rule": "星", "lift": "天", "category": "分", "source": "分", "compare": "分"}
+# The report lists at most this many compounds per kind of change and per alert status, and
+# writes explanation pages for the listed ones only: a night at 100,000 compounds changes
+# tens of thousands. Every row is in the CSVs beside the page; any compound's explanation is
+# `safestar explain COMPOUND_ID`.
+LISTED = 100
+CSV = {"changes": "评级变动.csv", "alerts": "否决与降星.csv"}
+CHANGE_HEADERS = {"change": "变动", "stars_before": "原星级", "stars_after": "现星级", "previous_as_of": "上次评定日期"}
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
 _RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
 _REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("first rating", "首次评定"),
@@ -73,14 +80,24 @@ def render_report(
     shown = as_of if (ratings[Rating.as_of] == as_of).any() else ratings[Rating.as_of].max()
     cur = ratings.filter(pl.col(Rating.as_of) == pl.lit(shown, pl.Date))
     chg = changes.filter(pl.col(RatingChange.as_of) == as_of)
-    explained = set(chg.filter(pl.col("change") != "unchanged")["compound_id"]) | set(
-        cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))["compound_id"])
-    env = environment()
-    page = env.get_template("report_index.html").render(
-        as_of=as_of, headline=_headline(cur), districts=_districts(cur), changes=_changes(cur, chg),
-        alerts=cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))
-        .join(chg.select("compound_id", "change"), on="compound_id", how="left")
-        .sort(pl.col("status") != "vetoed", "district", "street", "compound_id").to_dicts(),
+    counts, changed = _changes(cur, chg)
+    alerts = (cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))
+              .join(chg.select("compound_id", "change"), on="compound_id", how="left")
+              .sort(pl.col("status") != "vetoed", "district", "street", "compound_id"))
+    reasons = {r: reason_zh(r) for r in changed["reason"].drop_nulls().unique()}
+    write_people_csv(changed.select("compound_id", "name", "district", "street", pl.col("change").replace(CHANGE_ZH),
+                                    "stars_before", "stars_after", "safety_index", "status",
+                                    pl.col("reason").replace_strict(reasons, default=None), "previous_as_of"),
+                     report_dir / CSV["changes"], CHANGE_HEADERS)
+    write_people_csv(alerts.select("compound_id", "name", "district", "street", "status", "stars", "rules",
+                                   pl.col("change").replace(CHANGE_ZH)), report_dir / CSV["alerts"], CHANGE_HEADERS)
+    listed = {"changes": _listed(changed, "change"), "alerts": _listed(alerts, "status")}
+    # the listed compounds that have a rating to explain: a page each, and a link to it
+    explained = (set(listed["changes"]["compound_id"]) | set(listed["alerts"]["compound_id"])) & set(cur["compound_id"])
+    page = environment().get_template("report_index.html").render(
+        as_of=as_of, headline=_headline(cur), districts=_districts(cur),
+        changes={"counts": counts, "rows": listed["changes"].to_dicts(), "total": changed.height},
+        alerts=listed["alerts"].to_dicts(), alerts_total=alerts.height, listed=LISTED, csv=CSV,
         problems=problems.head(50).to_dicts(), problems_total=problems.height,
         cp=problem_settings or load_rules().common_problems,
         quality=_quality(quality), match_rates=_table(match_rates), review_size=review_size,
@@ -126,14 +143,20 @@ def _districts(cur: pl.DataFrame) -> dict:
             "star_labels": charts.STAR_LABELS}
 
 
-def _changes(cur: pl.DataFrame, chg: pl.DataFrame) -> dict:
+def _changes(cur: pl.DataFrame, chg: pl.DataFrame) -> tuple[list[tuple], pl.DataFrame]:
+    """The count of each kind of change, and the changed compounds in the report's order."""
     counts = dict(chg.group_by("change").agg(pl.len()).rows())
     rows = (chg.filter(pl.col("change") != "unchanged")
             .join(cur.select("compound_id", "name", "district", "street", "safety_index", "status"),
                   on="compound_id", how="left")
             .sort(pl.col("change").replace_strict(CHANGE_ORDER, range(len(CHANGE_ORDER)), default=99),
                   "district", "street", "compound_id"))
-    return {"counts": [(k, CHANGE_ZH[k], counts.get(k, 0)) for k in CHANGE_ORDER], "rows": rows.to_dicts()}
+    return [(k, CHANGE_ZH[k], counts.get(k, 0)) for k in CHANGE_ORDER], rows
+
+
+def _listed(rows: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """The first ``LISTED`` rows of each ``kind``, in the order they came."""
+    return rows.filter(pl.int_range(pl.len()).over(kind) < LISTED)
 
 
 def _table(df: pl.DataFrame | None) -> dict:
