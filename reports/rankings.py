@@ -19,6 +19,9 @@ from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
+# The page lists the first rows of each ranking (the city's top compounds); the CSVs and the
+# workbook hold every row. A page of all 100,000 compounds was 27 MB.
+PAGE_ROWS = 200
 # English frame columns → Chinese headers of every written file
 HEADERS = {
     "rank_city": "全市排名", "rank_district": "区内排名", "rank_street": "街道内排名",
@@ -84,7 +87,8 @@ def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:
     """The rankings as people-CSVs, one workbook (the summaries, the whole city, then a sheet
-    per district) and one page, into ``out_dir``."""
+    per district with its streets: the whole-city sheet, filtered on 区, ranks a district's
+    compounds) and one page, into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     city = rankings["city"]
@@ -93,10 +97,13 @@ def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Pat
     paths = [write_people_csv(rankings[key], out_dir / f"{stem}.csv", HEADERS) for key, stem in FILES.items()]
     sheets = [sheet("全市" if key == "city" else stem, rankings[key], HEADERS, rates, f"{TITLES[key]}　评定日期 {as_of}")
               for key, stem in FILES.items()]
-    sheets += [sheet(d, city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True),
-                     HEADERS, rates, f"{d} 小区平安星级排名　评定日期 {as_of}") for d in city["district"].unique().sort()]
+    sheets += [sheet(d, rankings["street"].filter(pl.col("district") == d), HEADERS, rates,
+                     f"{d} 各街道排名（本区小区：在“全市”表按“区”筛选）　评定日期 {as_of}")
+               for d in rankings["district"]["district"].drop_nulls().sort()]
     paths.append(write_workbook(out_dir / "平安星级排名.xlsx", sheets, title=f"平安星级小区排名 {as_of}"))
-    tables = [page_table(stem, f"{stem}.csv", rankings[key].drop("as_of", strict=False), HEADERS, rates)
+    tables = [page_table(stem if rankings[key].height <= PAGE_ROWS else
+                         f"{stem}（前 {PAGE_ROWS} 名，全部 {rankings[key].height:,} 个见 CSV 与 Excel）", f"{stem}.csv",
+                         rankings[key].drop("as_of", strict=False).head(PAGE_ROWS), HEADERS, rates)
               for key, stem in FILES.items()]
     paths.append(write_page(out_dir / "index.html", "report_tables.html", title=f"平安星级小区排名 {as_of}",
                             heading="平安星级小区排名", note=f"评定日期 {as_of} · 五星占比基准线 {FIVE_STAR_LINE:.0%}",
