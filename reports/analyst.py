@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -92,8 +91,8 @@ def render_report(
     write_people_csv(alerts.select("compound_id", "name", "district", "street", "status", "stars", "rules",
                                    pl.col("change").replace(CHANGE_ZH)), report_dir / CSV["alerts"], CHANGE_HEADERS)
     listed = {"changes": _listed(changed, "change"), "alerts": _listed(alerts, "status")}
-    # the listed compounds that have a rating to explain: a page each, and a link to it
-    explained = (set(listed["changes"]["compound_id"]) | set(listed["alerts"]["compound_id"])) & set(cur["compound_id"])
+    explained = _render_explanations(report_dir / "explain", as_of, cur, chg, explanations,
+                                     set(listed["changes"]["compound_id"]) | set(listed["alerts"]["compound_id"]))
     page = environment().get_template("report_index.html").render(
         as_of=as_of, headline=_headline(cur), districts=_districts(cur),
         changes={"counts": counts, "rows": listed["changes"].to_dicts(), "total": changed.height},
@@ -106,7 +105,6 @@ def render_report(
                  for r in (sources.sort("source").iter_rows(named=True) if sources is not None else [])],
         explained=explained, **LABELS)
     (report_dir / "index.html").write_text(page, encoding="utf-8")
-    _render_explanations(report_dir / "explain", as_of, cur, chg, explanations, explained)
     return report_dir / "index.html"
 
 
@@ -249,22 +247,18 @@ def _trend(counts: pl.DataFrame | None) -> dict:
 
 
 def _render_explanations(out: Path, as_of: date, cur: pl.DataFrame, chg: pl.DataFrame,
-                         explanations: pl.DataFrame, ids: set[str]) -> None:
-    """One page per changed, vetoed or downgraded compound."""
-    wanted = sorted(ids)
+                         explanations: pl.DataFrame, ids: set[str]) -> set[str]:
+    """A page for each compound of ``ids`` that has a rating; returns the compounds that got one."""
     lines = defaultdict(list)
-    explained = explanations.filter(pl.col("compound_id").is_in(wanted))
-    for line in _explanation_lines(explained, as_of).iter_rows(named=True):
+    for line in _explanation_lines(explanations.filter(pl.col("compound_id").is_in(ids)), as_of).iter_rows(named=True):
         lines[line.pop("compound_id")].append(line)
-    changes = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True)}
+    changes = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(ids)).iter_rows(named=True)}
     template = environment().get_template("report_explain.html")
-    pages = ((out / f"{page_slug(r['compound_id'])}.html",
-              template.render(as_of=as_of, r=r, change=changes.get(r["compound_id"]), lines=lines[r["compound_id"]],
-                              **LABELS)) for r in cur.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True))
-    # a night writes tens of thousands of pages: one thread creates the files (kernel time)
-    # while this one renders the next
-    with ThreadPoolExecutor(max_workers=1) as files:
-        list(files.map(lambda page: page[0].write_text(page[1], encoding="utf-8"), pages))
+    rated = cur.filter(pl.col("compound_id").is_in(ids))
+    for r in rated.iter_rows(named=True):
+        page = template.render(as_of=as_of, r=r, change=changes.get(r["compound_id"]), lines=lines[r["compound_id"]], **LABELS)
+        (out / f"{page_slug(r['compound_id'])}.html").write_text(page, encoding="utf-8")
+    return set(rated["compound_id"])
 
 
 def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:
