@@ -95,8 +95,9 @@ def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Pat
     as_of = str(city["as_of"].max()) if city.height else ""
     rates = ["five_star_share"]
     paths = [write_people_csv(rankings[key], out_dir / f"{stem}.csv", HEADERS) for key, stem in FILES.items()]
-    sheets = [sheet("全市" if key == "city" else stem, rankings[key], HEADERS, rates, f"{TITLES[key]}　评定日期 {as_of}")
-              for key, stem in FILES.items()]
+    # the date is in every sheet's title: not 100,000 times in a column
+    sheets = [sheet("全市" if key == "city" else stem, rankings[key].drop("as_of", strict=False), HEADERS, rates,
+                    f"{TITLES[key]}　评定日期 {as_of}") for key, stem in FILES.items()]
     sheets += [sheet(d, rankings["street"].filter(pl.col("district") == d), HEADERS, rates,
                      f"{d} 各街道排名（本区小区：在“全市”表按“区”筛选）　评定日期 {as_of}")
                for d in rankings["district"]["district"].drop_nulls().sort()]
