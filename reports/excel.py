@@ -7,10 +7,8 @@ formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets 
 apostrophe (OWASP "CSV injection"). Machine-readable CSVs are written beside these by their
 own assets.
 
-Workbooks are written by xlsxwriter row by row in constant-memory mode, text always as text
-(never a formula or a link): per sheet an optional title row, a bold header row kept in view,
-an autofilter, column widths from the display width of the text (East Asian wide characters
-count two) and a landscape A4 print set-up one page wide, title and header rows repeated.
+Workbooks (xlsxwriter, constant memory) keep text as text, never a formula or a link; widths
+count East Asian wide characters as two.
 """
 from __future__ import annotations
 
@@ -122,7 +120,9 @@ class Sheet:
 
 
 def write_workbook(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
-    """Write ``sheets`` into the workbook ``path`` (replaced); returns the path."""
+    """Write ``sheets`` into the workbook ``path`` (replaced); returns the path. Per sheet: the
+    title row if any, a bold header row kept in view, an autofilter, widths from the text, and
+    a landscape A4 print set-up one page wide with the title and header rows repeated."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": title, "created": _CREATED})
