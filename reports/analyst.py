@@ -31,10 +31,8 @@ KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "str
 # what the value of an explanation line counts, by kind: stars of a rule, days until the
 # lift, index points of a category, source or comparison
 VALUE_UNIT_ZH = {"rule": "星", "lift": "天", "category": "分", "source": "分", "compare": "分"}
-# The report lists at most this many compounds per kind of change and per alert status, and
-# writes explanation pages for the listed ones only: a night at 100,000 compounds changes
-# tens of thousands. Every row is in the CSVs beside the page; any compound's explanation is
-# `safestar explain COMPOUND_ID`.
+# compounds listed (and explained) per kind of change and per alert: at 100,000 compounds a
+# night changes tens of thousands; every row is in the CSVs, any compound in `safestar explain`
 LISTED = 100
 CSV = {"changes": "评级变动.csv", "alerts": "否决与降星.csv"}
 CHANGE_HEADERS = {"change": "变动", "stars_before": "原星级", "stars_after": "现星级", "previous_as_of": "上次评定日期"}

@@ -19,8 +19,7 @@ from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
-# The page lists the first rows of each ranking (the city's top compounds); the CSVs and the
-# workbook hold every row. A page of all 100,000 compounds was 27 MB.
+# rows of each ranking on the page (all 100,000 compounds made it 27 MB); the files hold all
 PAGE_ROWS = 200
 # English frame columns → Chinese headers of every written file
 HEADERS = {
