@@ -6,7 +6,8 @@
 
 Builds a synthetic publication (``public_tables`` + ``write_publication``: compounds with
 categories, 12 months and a plaque each; or reuses ``--publication`` when it exists), starts
-the service as deployed (``python -m intake serve --site``: one uvicorn process), and loads
+the service as deployed (``python -m intake serve --site``: ``workers`` uvicorn processes of
+config/intake.yaml, or ``--workers``), and loads
 it with ``wrk`` (a C load generator: it costs the 2 shared cores little, where a Python
 client costs more than the server it measures) holding ``--clients`` keep-alive connections.
 Requests are drawn from the whole site, 80% compound pages, 15% plaque pages, 5% the index,
@@ -131,17 +132,38 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the service's worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").iterdir():
+            todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _tree_cpu(pids: list[int]) -> float:
+    return sum(_cpu_seconds(p) for p in pids)
+
+
+def _tree_sched(pids: list[int]) -> tuple[float, float]:
+    got = [schedstat(p) for p in pids]
+    return sum(g[0] for g in got), sum(g[1] for g in got)
+
+
 def _children_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
 
-def _server_ms(log: Path, offset: int) -> tuple[list[float], int]:
-    """The request durations the service logged after byte ``offset`` (sorted), and the new offset."""
+def _server_ms(log: Path, offset: int) -> tuple[list[float], dict, int]:
+    """The request durations the service logged after byte ``offset`` (sorted), the
+    requests each worker process answered, and the new offset."""
     with open(log, "rb") as f:
         f.seek(offset)
         data = f.read()
-    ms = []
+    ms, pids = [], {}
     for line in data.decode("utf-8", "replace").splitlines():
         try:
             rec = json.loads(line)
@@ -149,33 +171,36 @@ def _server_ms(log: Path, offset: int) -> tuple[list[float], int]:
             continue
         if "ms" in rec and rec.get("method") == "GET":
             ms.append(float(rec["ms"]))
-    return sorted(ms), offset + len(data)
+            pids[rec.get("pid")] = pids.get(rec.get("pid"), 0) + 1
+    return sorted(ms), pids, offset + len(data)
 
 
 def wrk_run(url: str, script: Path, clients: int, seconds: float, server_pid: int, log: Path) -> dict:
     """One wrk run against ``url``: client- and server-side figures over the same window."""
     offset = log.stat().st_size
     load_before = os.getloadavg()[0]
-    s0, c0, t0 = _cpu_seconds(server_pid), _children_cpu(), time.perf_counter()
-    sched0 = schedstat(server_pid)
+    pids = _tree(server_pid)
+    s0, c0, t0 = _tree_cpu(pids), _children_cpu(), time.perf_counter()
+    sched0 = _tree_sched(pids)
     proc = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    server_cpu, wrk_cpu = _cpu_seconds(server_pid) - s0, _children_cpu() - c0
-    sched1 = schedstat(server_pid)
+    server_cpu, wrk_cpu = _tree_cpu(pids) - s0, _children_cpu() - c0
+    sched1 = _tree_sched(pids)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("WRK ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed: {proc.stderr.strip()[-500:] or proc.stdout[-500:]}")
     client = json.loads(line[4:])
     time.sleep(0.5)  # the log's last lines
-    ms, _ = _server_ms(log, offset)
+    ms, per_worker, _ = _server_ms(log, offset)
     n = client["requests"]
     return {"requests": n, "per_second": round(n / wall, 1), "failed": client["non_2xx"] + client["socket_errors"],
             "client_ms": {k[:-3]: client[k] for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
             "server_ms": {"n": len(ms), "p50": _pct(ms, 0.5), "p95": _pct(ms, 0.95), "p99": _pct(ms, 0.99)},
+            "requests_per_worker": sorted(per_worker.values(), reverse=True),
             "server_cpu_ms_per_request": round(1000 * server_cpu / max(1, n), 3),
             "wrk_cpu_ms_per_request": round(1000 * wrk_cpu / max(1, n), 3),
-            # the server's main thread: seconds on a CPU, and runnable but waiting for one
+            # the server's main threads (every worker): seconds on a CPU, and runnable but waiting for one
             "server_sched_s": {"on_cpu": round(sched1[0] - sched0[0], 1),
                                "waiting_for_cpu": round(sched1[1] - sched0[1], 1)},
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
@@ -233,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--think-ms", default="0", help="comma-separated think times, one measured run each")
     ap.add_argument("--runs", type=int, default=1, help="repeat every think time this often")
     ap.add_argument("--charts", type=int, default=20, help="chart images timed on their own")
+    ap.add_argument("--workers", type=int, help="the service's worker processes (default: config/intake.yaml)")
     ap.add_argument("--cache-mib", type=float, help="the service's page cache (default: config/intake.yaml)")
     ap.add_argument("--warm", action="store_true", help="request every page of the pool once before measuring")
     args = ap.parse_args(argv)
@@ -258,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         port, log = free_port(), tmp / "server.log"
         cmd = [sys.executable, "-m", "intake", "serve", "--site", str(path), "--db", str(tmp / "i.sqlite"),
                "--no-rate-limit", "--port", str(port)]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+            out["workers"] = args.workers
         if args.cache_mib:
             import yaml
 

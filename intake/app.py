@@ -29,8 +29,9 @@ from intake.logs import RequestLog
 from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
 from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
+from intake.server import Shared
 from intake.settings import IntakeSettings, intake_settings
-from intake.siteroot import Publications, SitePages, find_publication
+from intake.siteroot import PageCache, Publications, SiteFirst, SitePages, find_publication
 from reports.templating import environment
 from intake.staff_pages import StaffPages, StaffRefusal
 from intake.vocab import local_now
@@ -46,7 +47,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
                out_dir: Path | None = None, rate_limit: RateLimit | None | object = _DEFAULT,
                compound_ids: Iterable[str] | None = None, trusted_proxies: Iterable[str] | None = None,
                cors_origins: Iterable[str] = (), settings: IntakeSettings | None = None,
-               clock: Callable[[], datetime] = local_now) -> Starlette:
+               clock: Callable[[], datetime] = local_now, shared: Shared | None = None,
+               sweep: bool = True) -> Starlette:
     """The ASGI app.
 
     ``site_dir`` is a publication (``public.sqlite``, or a published date folder holding
@@ -59,7 +61,10 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     elsewhere (a CDN) post with JavaScript; they also pass the origin check.
     ``plaque_keyring`` (or just ``plaque_secret``) verifies plaque signatures on request; without it, a plaque page opens
     only at the signed path recorded when the plaque was issued. ``clock`` is the service's
-    notion of now for the needs workflow (tests move it)."""
+    notion of now for the needs workflow (tests move it). ``shared`` is what several worker
+    processes share (``intake.server.serve``): the caps, the rate limit's buckets and the
+    page cache; default: this process's own. ``sweep``: this process escalates overdue needs
+    in the background (one worker of several does)."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
     settings = settings or intake_settings()
@@ -70,7 +75,8 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     pubs = Publications(find_publication(where)) if where is not None else None
     compounds = CompoundList(pubs.current if pubs is not None else None, compound_ids)
     conn = store.connect(Path(db_path))
-    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit) if rate_limit else None, settings)
+    shared = shared or Shared()
+    h = Handlers(conn, compounds, pubs, TokenBuckets(rate_limit, shared.buckets) if rate_limit else None, settings)
     needs_cfg = load_needs_config()
     staff = StaffPages(conn, needs_cfg, clock)
     receipts = ReceiptPages(conn, needs_cfg, clock)
@@ -83,7 +89,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     async def lifespan(app):
         seconds = settings.database.checkpoint_seconds
         with store.Checkpointer(conn, Path(db_path), seconds) if seconds else contextlib.nullcontext():
-            async with staff.sweeping():
+            async with staff.sweeping() if sweep else contextlib.nullcontext():
                 yield
         conn.close()
 
@@ -98,25 +104,29 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
         Mount("/static", MethodGuard(StaticFiles(directory=SCRIPTS_DIR), []), name="static"),
         *staff.routes(),
     ]
+    site = None
     if pubs is not None:
         # Every other path is a public page, rendered from the publication; nothing on disk is
         # served. GET and HEAD only; other methods a 405 with what the path accepts.
-        site = SitePages(pubs, plaque_secret, plaque_keyring, cache_bytes=int(settings.site.page_cache_mib * 2**20))
-        routes.append(Mount("/", MethodGuard(request_response(site.page), routes), name="site"))
+        cache = PageCache(int(settings.site.page_cache_mib * 2**20), shared.pages)
+        site = SitePages(pubs, plaque_secret, plaque_keyring, cache=cache)
+        routes.append(Mount("/", MethodGuard(site, routes), name="site"))
     # Outermost first: the real client (trusted hops only), then the headers every response
     # carries, the log (and the 500 for a route's bug), the cap, the origin check.
     middleware = [
         Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies or []),
         Middleware(SecurityHeaders, hsts_max_age=settings.hsts_max_age_seconds),
         Middleware(RequestLog),
-        Middleware(ConcurrencyCap, limit=settings.limits.max_concurrent_requests),
+        Middleware(ConcurrencyCap, limit=settings.limits.max_concurrent_requests, count=shared.requests),
         Middleware(OriginCheck, allowed_origins=list(cors_origins)),
     ]
     if cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                                      allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
                                      max_age=3600))
-    # Phones on weak connections: the search index shrinks about six-fold.
+    if site is not None:  # public pages, already gzipped, skip the router and the gzip below
+        middleware.append(Middleware(SiteFirst, site=site, routes=routes[:-1]))
+    # Phones on weak connections: the other answers (staff pages, scripts) shrink too.
     middleware.append(Middleware(GZipMiddleware, minimum_size=1024))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                      exception_handlers={Refusal: h.on_refusal, HTTPException: h.on_http,

@@ -9,6 +9,7 @@ from pathlib import Path
 from intake.siteroot import find_publication
 from intake.store import DB_ENV, OUT_ENV, default_db_path, make_private_folder
 from plaques.keys import SECRET_ENV, load_keyring
+from reports.site_store import Publication
 
 
 def _settings(args: argparse.Namespace):
@@ -18,6 +19,8 @@ def _settings(args: argparse.Namespace):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from functools import partial
+
     from intake.app import create_app
     from intake.logs import configure_logging
     from intake.ratelimit import RateLimit
@@ -27,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     out = None if args.site else Path(args.out or os.environ.get(OUT_ENV) or "out")
     publication = find_publication(Path(args.site) if args.site else out)
+    Publication(publication).close()  # a file this version cannot read: one line now, not a 500 per page
     # One default for every command: the output folder's intake.sqlite, the file the
     # nightly run reads (see `officers add`).
     db = default_db_path(args.db, args.out)
@@ -38,13 +42,17 @@ def _serve(args: argparse.Namespace) -> int:
     make_private_folder(db.parent)
     configure_logging()
     limit = None if args.no_rate_limit else RateLimit(burst, rate)
-    app = create_app(site_dir=None if out else publication, out_dir=out, db_path=db, rate_limit=limit,
-                     plaque_keyring=load_keyring(out_dir=out) if os.environ.get(SECRET_ENV) else None,
-                     trusted_proxies=proxies, cors_origins=args.cors_origin, settings=settings)
+    workers = settings.workers if args.workers is None else args.workers
+    if workers < 1:
+        raise ValueError("--workers must be at least 1")
+    # Each worker process builds its own app from these.
+    make_app = partial(create_app, site_dir=None if out else publication, out_dir=out, db_path=db, rate_limit=limit,
+                       plaque_keyring=load_keyring(out_dir=out) if os.environ.get(SECRET_ENV) else None,
+                       trusted_proxies=proxies, cors_origins=args.cors_origin, settings=settings)
     print(f"serving {publication if not out else f'the latest publication under {out}'} on "
-          f"http://{args.host}:{args.port} (intake db {db})", file=sys.stderr)
-    serve(app, args.host, args.port, settings)
-    return 0
+          f"http://{args.host}:{args.port} with {workers} worker process{'es' if workers > 1 else ''} "
+          f"(intake db {db})", file=sys.stderr)
+    return serve(make_app, args.host, args.port, settings, workers)
 
 
 def _officers(args: argparse.Namespace) -> int:
@@ -85,6 +93,8 @@ def register(subparsers) -> None:
     serve.add_argument("--rate", type=float, help="per-client refill, requests per second (default: config)")
     serve.add_argument("--burst", type=float, help="per-client burst size (default: config)")
     serve.add_argument("--no-rate-limit", action="store_true", help="disable the per-client limit (load tests)")
+    serve.add_argument("--workers", type=int, help="worker processes on the port (default: config); the limits "
+                                                   "hold over all of them")
     serve.add_argument("--trusted-proxy", action="append", metavar="ADDR",
                        help="a proxy hop (IP or CIDR) whose X-Forwarded-For/-Proto are believed; the client is "
                             "the right-most address it did not add (repeatable; default: config)")

@@ -3,6 +3,7 @@ headers (HSTS over https), a cap on requests in progress, and the origin check o
 state-changing request. Plain ASGI middleware, so routes added later get them too."""
 from __future__ import annotations
 
+import multiprocessing
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -21,6 +22,7 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_NAMES = frozenset(k for k, _ in HEADERS) | {b"strict-transport-security"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -39,33 +41,57 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                names = {k for k, _ in extra}
-                message["headers"] = [h for h in message.get("headers", []) if h[0] not in names] + extra
+                message["headers"] = [h for h in message.get("headers", []) if h[0] not in _NAMES] + extra
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-class ConcurrencyCap:
-    """At most ``limit`` requests in progress; the next ones get 503 at once (and their
-    connection closed) instead of queueing behind slow clients."""
+class SharedCount:
+    """A count every worker process of the service sees (a ``multiprocessing`` shared
+    integer, passed to each worker as it starts), so a cap holds over all of them."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit, self.active = app, limit, 0
+    def __init__(self):
+        self._value = multiprocessing.get_context("spawn").RawValue("i", 0)
+        self._lock = multiprocessing.get_context("spawn").Lock()
+
+    def enter(self, limit: int) -> bool:
+        """Count one more, unless ``limit`` are counted already (then False)."""
+        with self._lock:
+            if self._value.value >= limit:
+                return False
+            self._value.value += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._value.value -= 1
+
+    @property
+    def value(self) -> int:
+        return self._value.value
+
+
+class ConcurrencyCap:
+    """At most ``limit`` requests in progress (over every worker process sharing
+    ``count``); the next ones get 503 at once (and their connection closed) instead of
+    queueing behind slow clients."""
+
+    def __init__(self, app, limit: int, count: SharedCount | None = None):
+        self.app, self.limit, self.count = app, limit, count or SharedCount()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if self.active >= self.limit:
+        if not self.count.enter(self.limit):
             scope.setdefault("state", {})["refusal"] = "busy"
             response = JSONResponse({"error": "busy", "detail": "the service is at capacity; retry shortly"}, 503,
                                     headers={"Retry-After": "1", "Connection": "close"})
             return await response(scope, receive, send)
-        self.active += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.active -= 1
+            self.count.leave()
 
 
 def _origin(url: str) -> str | None:

@@ -65,6 +65,7 @@ class IntakeSettings(_Strict):
     database: DatabaseSettings
     site: SiteSettings
     hsts_max_age_seconds: int = Field(ge=0)
+    workers: int = Field(ge=1, le=64)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -12,6 +12,7 @@ import hashlib
 import os
 import sqlite3
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -49,6 +50,23 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
     return path
 
 
+@lru_cache(maxsize=1)
+def _expected_columns() -> dict[str, tuple[str, ...]]:
+    """The columns of each table, as this code writes them (``site_publication.sql``)."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(SCHEMA.read_text(encoding="utf-8"))
+    return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in TABLES}
+
+
+def _missing_columns(conn: sqlite3.Connection) -> list[str]:
+    """``table.column`` this code reads that the file lacks (a file of an older version)."""
+    missing = []
+    for table, columns in _expected_columns().items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing += [f"{table}.{c}" for c in columns if c not in have]
+    return missing
+
+
 class Publication:
     """A publication file opened read-only; every page of one response reads one of these."""
 
@@ -62,10 +80,15 @@ class Publication:
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not a SafeStar publication file ({exc}); "
                              "run `safestar run` to write one") from None
+        missing = _missing_columns(self._conn)
+        if missing:
+            raise ValueError(f"{path} was written by another version of SafeStar (no {', '.join(missing)}); "
+                             "run `safestar run` to write it again")
         self.id = self.meta["publication"]
         self.as_of = date.fromisoformat(self.meta["as_of"])
         self.suppress_below = int(self.meta["suppress_below"])
         self.demo = self.meta.get("demo") == "1"
+        self._districts: list[dict] | None = None
 
     def _one(self, sql: str, *params) -> dict | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -104,7 +127,10 @@ class Publication:
         return self._all("SELECT * FROM streets ORDER BY district, street")
 
     def districts(self) -> list[dict]:
-        return self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
+        """The districts, the city last (read once: the file never changes)."""
+        if self._districts is None:
+            self._districts = self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
+        return self._districts
 
     def plaque(self, serial: str) -> dict | None:
         return self._one("SELECT * FROM plaques WHERE serial = ?", serial)

@@ -23,6 +23,27 @@ def test_unusable_publications_are_clear_errors(tmp_path):
         create_app(site_dir=None, db_path=tmp_path / "no" / "i.sqlite", compound_ids=["A"])
 
 
+def test_a_publication_of_an_older_version_is_refused_in_one_line(tmp_path):
+    """Finding: a publication written before the needs columns opened, and then every
+    compound page was a 500 with a logged traceback (80% of a load test's answers)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from tests.intake.live import ROOT
+    from tests.site import frames
+
+    path = frames.publication(tmp_path / "pub")
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE compounds DROP COLUMN needs_received")
+    with pytest.raises(ValueError, match="another version of SafeStar .*compounds.needs_received"):
+        create_app(site_dir=path, db_path=tmp_path / "i.sqlite")
+    run = subprocess.run([sys.executable, "-m", "intake", "serve", "--site", str(path), "--db", str(tmp_path / "i.sqlite")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and run.stderr.strip().count("\n") == 0, run.stderr
+    assert run.stderr.startswith("error: ") and "safestar run" in run.stderr and "Traceback" not in run.stderr
+
+
 def test_cors_only_for_configured_origins(tmp_path):
     app = create_app(site_dir=None, db_path=tmp_path / "i.sqlite", compound_ids=["A"],
                      cors_origins=["https://cdn.example.cn"])

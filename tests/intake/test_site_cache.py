@@ -6,11 +6,11 @@ from __future__ import annotations
 import gzip
 
 from starlette.applications import Starlette
-from starlette.routing import Mount, request_response
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 import intake.siteroot as siteroot
-from intake.siteroot import Publications, SitePages
+from intake.siteroot import PageCache, Publications, SitePages
 from reports.site import render
 from reports.site_store import Publication
 from tests.site import frames
@@ -18,9 +18,9 @@ from tests.site import frames
 PAGES = ["/c/XM-001.html", "/c/XM-002.html", "/c/XM-003.html", "/index.html", "/about.html"]
 
 
-def _client(path, cache_bytes):
-    site = SitePages(Publications(path), cache_bytes=cache_bytes)
-    app = Starlette(routes=[Mount("/", request_response(site.page))])
+def _client(path, cache_bytes, cache_file=":memory:"):
+    site = SitePages(Publications(path), cache=PageCache(cache_bytes, cache_file))
+    app = Starlette(routes=[Mount("/", site)])
     return site, TestClient(app)
 
 
@@ -53,8 +53,9 @@ def test_the_cache_keeps_to_its_budget_and_drops_the_oldest_page(tmp_path):
     site, client = _client(path, budget)
     for p in PAGES:
         assert client.get(p).status_code == 200
-        assert site._cached_bytes <= budget
-    assert [k[1] for k in site._cache] == PAGES[-len(site._cache):]  # the newest stay
+        assert 0 < site.cache.held <= budget
+    kept = [k[1] for k in site.cache.keys()]
+    assert kept and kept == PAGES[-len(kept):]  # the newest stay
     misses = site.misses
     client.get(PAGES[0])  # dropped long ago: rendered again
     assert site.misses == misses + 1
@@ -64,4 +65,19 @@ def test_unknown_pages_are_not_cached(tmp_path):
     site, client = _client(frames.publication(tmp_path / "pub"), 2**20)
     for i in range(50):
         assert client.get(f"/c/nope-{i}.html").status_code == 404
-    assert len(site._cache) == 0 and site._cached_bytes == 0
+    assert site.cache.keys() == [] and site.cache.held == 0
+
+
+def test_worker_processes_share_one_cache(tmp_path, monkeypatch):
+    """Two workers (two SitePages on one cache file, as ``serve --workers 2`` makes them):
+    a page one of them rendered is served by the other without rendering it again."""
+    path = frames.publication(tmp_path / "pub")
+    calls = []
+    real = siteroot.render
+    monkeypatch.setattr(siteroot, "render", lambda pub, p, verify=None: calls.append(p) or real(pub, p, verify))
+    cache_file = str(tmp_path / "pages.sqlite")
+    (first, one), (second, two) = _client(path, 2**20, cache_file), _client(path, 2**20, cache_file)
+    a = one.get(PAGES[0], headers={"Accept-Encoding": "gzip"})
+    b = two.get(PAGES[0], headers={"Accept-Encoding": "gzip"})
+    assert a.status_code == b.status_code == 200 and a.content == b.content and a.headers["etag"] == b.headers["etag"]
+    assert calls == [PAGES[0]] and (first.misses, second.hits, second.misses) == (1, 1, 0)
