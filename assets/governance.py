@@ -12,7 +12,6 @@ import polars as pl
 from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.ratings import ratings
 from assets.registry import compounds
-from governance.config import load_governance_config
 from governance.figures import (compound_month_figures, intake_counts as count_intake, local_datetime, need_facts,
                                 small_public_counts, unit_figures)
 from governance.month import month_end, monthly_ranking
@@ -118,7 +117,7 @@ def _loop_frames(warehouse: Warehouse) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
 def need_figures(context: dg.AssetExecutionContext, warehouse: Warehouse, policy: Policy):
     """Figures of the closed loop for the month of the rating date, up to that date."""
     as_of = as_of_of(context)
-    cfg = load_governance_config()
+    cfg = policy.governance
     needs, events, checkins = _loop_frames(warehouse)
     registry = warehouse.read("core.compounds")
     facts = need_facts(needs, events, datetime.combine(as_of, time.max))
@@ -155,14 +154,15 @@ def _last_ratings(warehouse: Warehouse, last_day: date) -> pl.DataFrame | None:
     deps=[dg.AssetKey(["core", "needs"]), ratings],
     pool="warehouse",
 )
-def governance_ranking(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
+def governance_ranking(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders,
+                       policy: Policy):
     """The monthly ranking (每月通报) of streets and communities across the city and of grids
     inside their street on the governance score (config/governance.yaml): the month's safety
     ratings, on-time closure and satisfaction of residents' needs, officers' check-ins; with
     last month's rank and the change. Written as a workbook, CSV files, an HTML page and a
     one-page summary for the committee in OUT_DIR/monthly/<month>/."""
     first = date.fromisoformat(context.partition_key)
-    cfg = load_governance_config()
+    cfg = policy.governance
     needs, events, checkins = _loop_frames(warehouse)
     ratings_now = _last_ratings(warehouse, month_end(first))
     ratings_before = _last_ratings(warehouse, date.fromordinal(first.toordinal() - 1))
@@ -176,7 +176,7 @@ def governance_ranking(context: dg.AssetExecutionContext, warehouse: Warehouse, 
     if staging.exists():
         shutil.rmtree(staging)
     paths = write_month(staging, first, ranked, figures, rated_on=rated_on, data_until=_data_until(events, first),
-                        version=cfg.version)
+                        cfg=cfg)
     _swap_in(staging, target)
     top = ranked.filter(pl.col("level") == "street").head(10).select("unit_id", "score", "rank", "rank_change")
     return dg.MaterializeResult(metadata={**frame_metadata(top), "dagster/row_count": ranked.height,

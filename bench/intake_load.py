@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,8 +20,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -93,12 +88,6 @@ def count_needs(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM needs").fetchone()[0]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.intake_load")
     ap.add_argument("--n", type=int, default=2000)
@@ -113,27 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if result.failed == 0 else 1
     with tempfile.TemporaryDirectory() as tmp:
         from bench.site_serve_bench import synthetic_publication
+        from tests.intake.live import live_server
 
         db = Path(tmp) / "intake.sqlite"
         site = synthetic_publication(Path(tmp) / "pub", args.compounds)  # the compounds a need may name
         ids = [f"XM{i:06d}" for i in range(args.compounds)]
-        port = _free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "intake", "serve", "--site", str(site), "--db", str(db),
-             "--port", str(port), "--no-rate-limit"],
-            cwd=ROOT, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            result = run_load(url, args.n, args.concurrency, ids)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        with live_server(site, db, Path(tmp) / "server.log", "--no-rate-limit") as srv:
+            result = run_load(srv.url, args.n, args.concurrency, ids)
         stored = count_needs(db)
     out = {k: v for k, v in asdict(result).items() if k != "references"}
     out.update(stored=stored, lost=args.n - stored, unique_refs=len(set(result.references)))

@@ -3,11 +3,10 @@ printer's pull of the first batch — every plaque's PDF, artwork and QR codes, 
 proofs and the archive — and the pull of the second date's small batch.
 
 Run: ``python -m bench.plaques_bench [n_compounds] [--workers N] [--no-pull] [--work DIR] [--keep]``.
-Prints wall and CPU seconds per stage (CPU counts this process and its worker processes).
-The issue's targets: a 1,000-plaque pull under 60 s (``python -m bench.plaques_bench 1000
---workers 2``); the first issuance of 100,000 plaques measured (``python -m bench.plaques_bench
-100000 --no-pull`` for the nightly decision, a pull of a first batch at a size the machine
-allows, e.g. ``5000``, extrapolated).
+Prints wall and CPU seconds per stage (CPU counts this process and its worker processes) and
+the peak memory. The issue's targets: a 1,000-plaque pull under 60 s (``python -m
+bench.plaques_bench 1000 --workers 2``); the first issuance of 100,000 plaques measured
+(``python -m bench.plaques_bench 100000 --workers 2``: about 5 GB of files in ``--work``).
 """
 from __future__ import annotations
 
@@ -118,6 +117,8 @@ def run(n: int, *, workers: int, work: Path, pull: bool = True) -> dict:
     timed("pull second batch", lambda: pull_batch(out, batch="latest", to=work / "print", workers=workers), results)
     size = sum(p.stat().st_size for p in pulled.folders[0].rglob("*") if p.is_file())
     print(f"first batch: {pulled.files_made} files, {size / 1e6:.1f} MB with the archive", flush=True)
+    # Only this process: a spawned worker's own figure starts from this process's size at the fork.
+    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
     return results
 
 

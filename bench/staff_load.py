@@ -32,7 +32,6 @@ import os
 import random
 import re
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,8 +43,8 @@ import httpx
 
 from bench.http_client import Client
 from bench.loop_lag import LoopLag, load as load_lag, schedstat, summary as lag_summary
+from tests.intake.live import server_process
 
-ROOT = Path(__file__).resolve().parents[1]
 DISTRICTS = [("S", "思明区"), ("H", "湖里区"), ("J", "集美区"), ("X", "翔安区"), ("T", "同安区"), ("Q", "海沧区")]
 STREETS_PER_DISTRICT, GRIDS_PER_STREET, COMPOUNDS = 10, 10, 20_000
 CATEGORIES = ["治安隐患", "消防安全", "防范诈骗", "矛盾纠纷", "邻里求助", "法律咨询", "其他"]
@@ -171,10 +170,10 @@ def serve(db: Path, port: int, checkpoint_seconds: float | None = None, lag_file
     from intake.app import create_app
     from intake.logs import configure_logging
     from intake.server import uvicorn_config
-    from intake.settings import DatabaseSettings, intake_settings
+    from intake.settings import DatabaseSettings, load_intake_settings
 
     configure_logging()
-    settings = intake_settings()
+    settings = load_intake_settings()
     if checkpoint_seconds is not None:
         settings = settings.model_copy(update={"database": DatabaseSettings(checkpoint_seconds=checkpoint_seconds)})
     app = create_app(site_dir=None, db_path=db, rate_limit=None, settings=settings,
@@ -311,19 +310,13 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
     before_event = conn.execute("SELECT max(id) FROM need_events").fetchall()[0][0]
     before_need = conn.execute("SELECT max(id) FROM needs").fetchall()[0][0]
     conn.close()
-    port = _free_port()
     log, lag_file = db.with_suffix(".server.log"), db.with_suffix(".server-lag.json")
     lag_file.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "bench.staff_load", "serve", "--db", str(db), "--port", str(port),
-           "--lag-file", str(lag_file)]
+    cmd = ["bench.staff_load", "serve", "--db", str(db), "--lag-file", str(lag_file)]
     if checkpoint_seconds is not None:
         cmd += ["--checkpoint-seconds", str(checkpoint_seconds)]
-    with open(log, "wb") as err:
-        server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
-                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url, server, log)
+    with server_process(cmd, log, start_seconds=60) as (url, server):
+        port = httpx.URL(url).port
         stats = Stats()
 
         async def main():
@@ -355,9 +348,6 @@ def run(db: Path, n_staff: int, n_residents: int, seconds: float, staff_think: f
         wall = time.perf_counter() - window["t0"]
         client_cpu = time.process_time() - window["c0"]
         server_cpu = _cpu_seconds(server.pid) - window["s0"]
-    finally:
-        server.terminate()
-        server.wait(30)
     conn = sqlite3.connect(db)
     stored = Counter(dict(conn.execute(
         "SELECT action, count(*) FROM need_events WHERE id > ? AND action NOT IN ('register', 'assign', 'overdue')"
@@ -490,28 +480,6 @@ def probe(db: Path, rounds: int = 200) -> dict:
             timed("receipt", lambda: c.get(r.json()["receipt_url"]))
     return {k: {"n": len(v), "p50": _pct(v, 0.5), "p95": _pct(v, 0.95), "p99": _pct(v, 0.99)}
             for k, v in sorted(ms.items())}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not start within 60 s")
 
 
 def main(argv: list[str] | None = None) -> int:

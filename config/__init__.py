@@ -1,6 +1,6 @@
 """SafeStar's versioned policy files (rules.yaml, taxonomy.yaml, ...), shipped inside the
-package so an installed wheel finds them; read through `scoring.rules.load_rules` (and,
-in assets, the `Policy` resource)."""
-from pathlib import Path
+package so an installed wheel finds them; every one is read through `config.loader.load`
+(and, in assets, the `Policy` resource)."""
+from config.loader import CONFIG_DIR
 
-CONFIG_DIR = Path(__file__).resolve().parent
+__all__ = ["CONFIG_DIR"]

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from intake import store
-from intake.settings import intake_settings
+from intake.settings import load_intake_settings
 from intake.staff_directory import load_directory, read_staff, staff_view
 from intake.vocab import CHECKIN_KINDS, LOCAL_TZ, NEED_CATEGORIES
 from intake.workflow import RESIDENT, Actor, act, load_need, need_id_of, submit_need, sweep_overdue
@@ -232,7 +232,7 @@ def _checkins(conn: sqlite3.Connection, registry: pl.DataFrame, rng: np.random.G
               end: date) -> None:
     """Officers' check-ins (报到): a few per day across the city, each at one compound (a
     repeat within the service's counting interval is stored once, as the service does)."""
-    interval = timedelta(hours=intake_settings().checkins.count_interval_hours)
+    interval = timedelta(hours=load_intake_settings().checkins.count_interval_hours)
     days = (end - start).days + 1
     for d in range(days):
         day = start + timedelta(days=d)

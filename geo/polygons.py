@@ -42,6 +42,20 @@ class RejectedFeature:
     reason: str
 
 
+def read_feature_collection(path: Path) -> dict:
+    """A GeoJSON FeatureCollection file (a UTF-8 BOM allowed); ValueError in one line saying
+    what to do when it is unusable."""
+    try:
+        # orjson: a city's outlines are tens of MB (seconds with json.loads).
+        doc = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable GeoJSON file ({exc}); re-export it as UTF-8 GeoJSON "
+                         f"or remove it") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection; re-export it or remove it")
+    return doc
+
+
 @dataclass
 class CompoundPolygons:
     """Compound outlines (WGS-84 lon/lat) with a spatial index for fast point location."""
@@ -69,15 +83,7 @@ class CompoundPolygons:
     @classmethod
     def from_geojson(cls, path: Path, id_property: str = "compound_id") -> CompoundPolygons:
         """Read a GeoJSON FeatureCollection whose features carry `properties.compound_id`."""
-        path = Path(path)
-        try:
-            # orjson: a city's outlines are tens of MB (seconds with json.loads); a BOM is allowed.
-            doc = orjson.loads(path.read_bytes().removeprefix(codecs.BOM_UTF8))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: not a readable GeoJSON file ({exc})") from exc
-        if not isinstance(doc, Mapping) or doc.get("type") != "FeatureCollection":
-            raise ValueError(f"{path}: expected a GeoJSON FeatureCollection")
-        return cls.from_features(doc.get("features") or [], id_property=id_property)
+        return cls.from_features(read_feature_collection(Path(path)).get("features") or [], id_property=id_property)
 
     @classmethod
     def from_features(

@@ -1,20 +1,13 @@
 """The unified case taxonomy: one vocabulary every source's categories are mapped onto."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
-import yaml
+from pydantic import Field, field_validator, model_validator
 
-from config import CONFIG_DIR
-
-DEFAULT_TAXONOMY = CONFIG_DIR / "taxonomy.yaml"
-
-
-class TaxonomyError(ValueError):
-    """The taxonomy file is unusable (the message names the file and the entry)."""
+from config.loader import Strict, load
 
 
 def normalise_label(values: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
@@ -28,16 +21,73 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", str(text).strip()).strip()
 
 
-@dataclass(frozen=True)
-class Taxonomy:
+class TaxonomyGroup(Strict):
+    name_en: str | None = None
+    public: str | None = None  # the label the public pages show (the group key when absent)
+
+
+class TaxonomyEntry(Strict):
+    code: str
+    name_zh: str | None = None
+    name_en: str | None = None
+    group: str
+    aliases: tuple[str | int | float, ...] = ()  # as they appear in real exports
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a category needs a code")
+        return v.strip()
+
+
+class Taxonomy(Strict):
     """Unified categories plus every name and alias they go by in real exports."""
 
-    categories: pl.DataFrame  # code, name_zh, name_en, group, group_public
-    lookup: dict[str, str] = field(repr=False)  # folded name/alias/code -> code
+    group_specs: dict[str, TaxonomyGroup | None] = Field(alias="groups")
+    entries: tuple[TaxonomyEntry, ...] = Field(alias="categories")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Taxonomy":
+        for e in self.entries:
+            if e.group not in self.group_specs:
+                raise ValueError(f"category {e.code!r} has group {e.group!r}, which is not under `groups:` "
+                                 f"(known: {', '.join(self.group_specs)})")
+        if len({e.code for e in self.entries}) != len(self.entries):
+            raise ValueError("duplicate category codes")
+        self.lookup  # noqa: B018 - a name listed under two categories is refused here
+        return self
+
+    @cached_property
+    def groups(self) -> dict[str, str]:
+        """Category group -> its public label, in the file's order."""
+        return {g: (spec.public if spec and spec.public else g) for g, spec in self.group_specs.items()}
+
+    @cached_property
+    def categories(self) -> pl.DataFrame:
+        """code, name_zh, name_en, group, group_public: one row per category, in the file's order."""
+        rows = [{"code": e.code, "name_zh": e.name_zh or e.code, "name_en": e.name_en or e.code,
+                 "group": e.group, "group_public": self.groups[e.group]} for e in self.entries]
+        return pl.DataFrame(rows, schema={c: pl.String for c in ("code", "name_zh", "name_en", "group", "group_public")})
+
+    @cached_property
+    def lookup(self) -> dict[str, str]:
+        """Folded name, alias or code -> code."""
+        lookup: dict[str, str] = {}
+        for e in self.entries:
+            for name in (e.code, e.name_zh, e.name_en, *e.aliases):
+                if name is None or str(name).strip() == "":
+                    continue
+                key = _fold(name)
+                if lookup.get(key, e.code) != e.code:
+                    raise ValueError(f"name {name!r} is listed for both {lookup[key]!r} and {e.code!r}; "
+                                     "keep it under one category")
+                lookup[key] = e.code
+        return lookup
 
     @property
     def codes(self) -> set[str]:
-        return set(self.categories["code"].to_list())
+        return {e.code for e in self.entries}
 
     def resolve(self, values: pl.Series, source_map: dict | None = None) -> pl.Series:
         """Map raw category values to unified codes (null when unknown; never guessed).
@@ -62,56 +112,5 @@ class Taxonomy:
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
-    """Read `config/taxonomy.yaml` (or `path`) into a Taxonomy, checking it is coherent.
-    Parsed once per file version: later calls return the same Taxonomy until the file changes."""
-    path = Path(path) if path is not None else DEFAULT_TAXONOMY
-    if not path.is_file():
-        raise TaxonomyError(f"{path}: taxonomy file not found")
-    stat = path.stat()
-    return _parse_taxonomy(path.resolve(), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=8)
-def _parse_taxonomy(path: Path, mtime_ns: int, size: int) -> Taxonomy:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    groups = doc.get("groups") or {}
-    rows, lookup = [], {}
-    for i, entry in enumerate(doc.get("categories") or []):
-        code = str(entry.get("code") or "").strip()
-        group = entry.get("group")
-        if not code:
-            raise TaxonomyError(f"{path}: categories[{i}] has no code")
-        if group not in groups:
-            raise TaxonomyError(
-                f"{path}: category {code!r} has group {group!r}, which is not under `groups:` "
-                f"(known: {', '.join(groups)})"
-            )
-        rows.append(
-            {
-                "code": code,
-                "name_zh": str(entry.get("name_zh") or code),
-                "name_en": str(entry.get("name_en") or code),
-                "group": str(group),
-                "group_public": str((groups[group] or {}).get("public") or group),
-            }
-        )
-        names = [code, entry.get("name_zh"), entry.get("name_en"), *(entry.get("aliases") or [])]
-        for name in names:
-            if name is None or str(name).strip() == "":
-                continue
-            key = _fold(name)
-            if lookup.get(key, code) != code:
-                raise TaxonomyError(
-                    f"{path}: name {name!r} is listed for both {lookup[key]!r} and {code!r}; "
-                    "keep it under one category"
-                )
-            lookup[key] = code
-    codes = [r["code"] for r in rows]
-    if len(set(codes)) != len(codes):
-        raise TaxonomyError(f"{path}: duplicate category codes")
-    frame = pl.DataFrame(
-        rows,
-        schema={c: pl.String for c in ("code", "name_zh", "name_en", "group", "group_public")},
-    )
-    return Taxonomy(categories=frame, lookup=lookup)
-
+    """The taxonomy (default `config/taxonomy.yaml`), checked coherent; parsed once per content."""
+    return load(path or "taxonomy.yaml", Taxonomy)

@@ -30,7 +30,7 @@ from intake.officer import OfficerPage
 from intake.ratelimit import RateLimit, TokenBuckets
 from intake.security import ConcurrencyCap, OriginCheck, SecurityHeaders
 from intake.server import Shared
-from intake.settings import IntakeSettings, intake_settings
+from intake.settings import IntakeSettings, load_intake_settings
 from intake.siteroot import PageCache, Publications, SiteFirst, SitePages, find_publication
 from reports.templating import environment
 from intake.staff_pages import StaffPages, StaffRefusal
@@ -67,7 +67,7 @@ def create_app(*, site_dir: Path | None, db_path: Path, plaque_secret: str | Non
     in the background (one worker of several does)."""
     if site_dir is not None and out_dir is not None:
         raise ValueError("pass either a publication (--site) or an output folder (--out), not both")
-    settings = settings or intake_settings()
+    settings = settings or load_intake_settings()
     if rate_limit is _DEFAULT:
         rate_limit = RateLimit(settings.rate_limit.burst, settings.rate_limit.per_second)
     proxies = list(settings.trusted_proxies if trusted_proxies is None else trusted_proxies)

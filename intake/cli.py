@@ -13,9 +13,9 @@ from reports.site_store import Publication
 
 
 def _settings(args: argparse.Namespace):
-    from intake.settings import DEFAULT_INTAKE_CONFIG, load_intake_settings
+    from intake.settings import load_intake_settings
 
-    return load_intake_settings(Path(args.config) if args.config else DEFAULT_INTAKE_CONFIG)
+    return load_intake_settings(Path(args.config) if args.config else None)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -77,6 +77,13 @@ def _officers(args: argparse.Namespace) -> int:
 _DB_HELP = f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite: --out, ${OUT_ENV} or ./out)"
 
 
+def database_options(*parsers: argparse.ArgumentParser) -> None:
+    """``--db`` and ``--out``: which intake database a command works on (``store.default_db_path``)."""
+    for p in parsers:
+        p.add_argument("--db", help=_DB_HELP)
+        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
+
+
 def register(subparsers) -> None:
     """Add ``serve``, ``officers`` and ``staff`` to the main CLI's subparsers."""
     from intake.staff_cli import register as register_staff
@@ -110,7 +117,5 @@ def register(subparsers) -> None:
     revoke = osub.add_parser("revoke", help="revoke an officer's token")
     revoke.add_argument("officer_id")
     osub.add_parser("list", help="list officers (never tokens)")
-    for p in (add, revoke, osub.choices["list"]):
-        p.add_argument("--db", help=_DB_HELP)
-        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
+    database_options(add, revoke, osub.choices["list"])
     officers.set_defaults(func=_officers)

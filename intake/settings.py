@@ -2,41 +2,35 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from scoring.rules import CONFIG_DIR
+from config.loader import Strict, config_path, load
 
-DEFAULT_INTAKE_CONFIG = CONFIG_DIR / "intake.yaml"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+DEFAULT_INTAKE_CONFIG = config_path("intake.yaml")
 
 
-class RateLimitSettings(_Strict):
+class RateLimitSettings(Strict):
     burst: float = Field(gt=0)
     per_second: float = Field(gt=0)
 
 
-class CheckinSettings(_Strict):
+class CheckinSettings(Strict):
     count_interval_hours: float = Field(gt=0)
 
 
-class IdempotencySettings(_Strict):
+class IdempotencySettings(Strict):
     keep_hours: float = Field(gt=0)
     min_key_length: int = Field(ge=8)
     max_key_length: int = Field(le=255)
 
 
-class OfficerSessionSettings(_Strict):
+class OfficerSessionSettings(Strict):
     max_age_hours: float = Field(gt=0)
 
 
-class Limits(_Strict):
+class Limits(Strict):
     max_body_bytes: int = Field(gt=0)
     body_deadline_seconds: float = Field(gt=0)
     header_deadline_seconds: float = Field(gt=0)
@@ -45,15 +39,15 @@ class Limits(_Strict):
     max_connections: int = Field(gt=0)
 
 
-class DatabaseSettings(_Strict):
+class DatabaseSettings(Strict):
     checkpoint_seconds: float = Field(ge=0)
 
 
-class SiteSettings(_Strict):
+class SiteSettings(Strict):
     page_cache_mib: float = Field(gt=0)
 
 
-class IntakeSettings(_Strict):
+class IntakeSettings(Strict):
     """Every threshold of the intake service."""
 
     rate_limit: RateLimitSettings
@@ -82,21 +76,7 @@ def check_proxy(value: str) -> str:
     return value.strip()
 
 
-def load_intake_settings(path: Path = DEFAULT_INTAKE_CONFIG) -> IntakeSettings:
-    """Read and validate the intake policy; a clear one-line error names the bad key."""
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the intake settings ({exc}); restore config/intake.yaml") from None
-    try:
-        return IntakeSettings.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']}; fix it (see config/intake.yaml)") from None
-
-
-@lru_cache(maxsize=1)
-def intake_settings() -> IntakeSettings:
-    """The shipped intake policy, read once."""
-    return load_intake_settings()
+def load_intake_settings(path: Path | None = None) -> IntakeSettings:
+    """Read and validate the intake policy (default ``config/intake.yaml``); a one-line
+    ``ConfigError`` names the bad key."""
+    return load(path or "intake.yaml", IntakeSettings)

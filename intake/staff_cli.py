@@ -5,7 +5,8 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
-from intake.store import DB_ENV, OUT_ENV, connect, default_db_path, make_private_folder
+from intake.cli import database_options
+from intake.store import connect, default_db_path, make_private_folder
 from intake.vocab import LOCAL_TZ
 
 
@@ -81,7 +82,5 @@ def register(subparsers) -> None:
     sweep = sub.add_parser("sweep", help="escalate overdue needs one level now (the service also does it every minute)")
     sweep.add_argument("--at", help="as of this local time (ISO 8601), default now")
     listing = sub.add_parser("list", help="list staff (never tokens)")
-    for p in (load, add, revoke, sweep, listing):
-        p.add_argument("--db", help=f"intake SQLite file (default ${DB_ENV}, else OUT/intake.sqlite)")
-        p.add_argument("--out", help=f"output folder whose intake.sqlite to use (default ${OUT_ENV} or ./out)")
+    database_options(load, add, revoke, sweep, listing)
     staff.set_defaults(func=_staff)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import secrets
 import sqlite3
-from collections.abc import Callable
 from datetime import datetime
 
 from starlette.requests import Request
@@ -23,8 +22,6 @@ from intake.bodies import read_fields
 from intake.staff_auth import (SESSION_COOKIE, Session, check_token, close_session, csrf_ok, find_session,
                                open_session)
 from intake.staff_directory import departments, staff_name, staff_view
-from intake.vocab import local_now
-from intake.workflow_config import NeedsConfig
 from intake.workflow_rules import (STAFF_ACTIONS, Action, Refused, StaffView, allowed_actions,
                                    can_see, is_handler, roles_of)
 from reports.templating import render_template
@@ -41,11 +38,8 @@ class StaffRefusal(Exception):
         self.status, self.code, self.zh, self.en = status, code, zh, en
 
 
-class StaffPages:
+class StaffPages(workflow.NeedsPages):
     """Request handlers for ``/staff/...``, sharing the service's SQLite connection."""
-
-    def __init__(self, conn: sqlite3.Connection, cfg: NeedsConfig, clock: Callable[[], datetime] = local_now):
-        self.conn, self.cfg, self.clock = conn, cfg, clock
 
     def routes(self) -> list[Route]:
         return [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,16 @@ from intake.workflow_rules import (CITY_UNIT, OPEN_STATES, TRANSITIONS, Action, 
 _REFERENCE = re.compile(r"^N\d{8}-(\d{6,12})$")
 _STATE_COLS = ("need_id, state, level, unit, deadline, reopen_count, resolved_by, category, grid_code, street,"
                " district, escalations, last_event_id")
+
+
+@dataclass(eq=False)
+class NeedsPages:
+    """Base of the request handlers over needs (the staff desk, the resident's receipt): the
+    service's SQLite connection, the needs policy and the clock."""
+
+    conn: sqlite3.Connection
+    cfg: NeedsConfig
+    clock: Callable[[], datetime] = local_now
 
 
 def stamp(t: datetime) -> str:

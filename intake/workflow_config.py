@@ -5,32 +5,21 @@ level and label the workflow uses is read from here.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from config.loader import Strict, config_path, load, parse
 from intake.vocab import NEED_CATEGORIES
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
-DEFAULT_NEEDS = CONFIG_DIR / "needs.yaml"
+DEFAULT_NEEDS = config_path("needs.yaml")
 LEVELS = ("grid", "street", "district", "city")
 
 
-class NeedsConfigError(ValueError):
-    """A needs policy file that cannot be used, with the key at fault and how to fix it."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Limit(_Strict):
+class Limit(Strict):
     """A time limit: clock hours, or working days (same time of day)."""
 
     hours: float | None = Field(None, gt=0, le=24 * 60)
@@ -48,7 +37,7 @@ class CategoryPolicy(Limit):
     route: Literal["grid", "department"] = "grid"
 
 
-class Escalation(_Strict):
+class Escalation(Strict):
     levels: tuple[Literal["grid", "street", "district", "city"], ...]
     department_escalates_to: Literal["grid", "street", "district", "city"] = "street"
     hours: float = Field(24, gt=0, le=24 * 30)
@@ -60,7 +49,7 @@ class Escalation(_Strict):
         return self
 
 
-class Rating(_Strict):
+class Rating(Strict):
     choices: tuple[str, ...]
     reopens: str
     max_reopen: int = Field(1, ge=0, le=5)
@@ -72,7 +61,7 @@ class Rating(_Strict):
         return self
 
 
-class StaffPolicy(_Strict):
+class StaffPolicy(Strict):
     session_minutes: int = Field(480, ge=5, le=24 * 60)
     scrypt_log2_n: int = Field(14, ge=10, le=20)
     sweep_seconds: float = Field(60, ge=1, le=3600)
@@ -86,7 +75,7 @@ _ROLES = ("grid_worker", "street_supervisor", "district_supervisor", "city_super
 _UNIT_LEVELS = (*LEVELS, "department")
 
 
-class Labels(_Strict):
+class Labels(Strict):
     """Chinese labels of states, actions, levels and roles, and the resident's timeline."""
 
     states: dict[str, str]
@@ -106,7 +95,7 @@ class Labels(_Strict):
         return self
 
 
-class NeedsConfig(_Strict):
+class NeedsConfig(Strict):
     """The whole needs policy, plus ``version`` (first 12 hex digits of the file's sha256)."""
 
     categories: dict[str, CategoryPolicy]
@@ -129,15 +118,9 @@ class NeedsConfig(_Strict):
         return v
 
 
-def parse_needs_config(raw: dict, version: str = "unversioned", source: str = "needs config") -> NeedsConfig:
+def parse_needs_config(raw: dict, source: str = "needs config") -> NeedsConfig:
     """Validate an already-parsed needs policy (tests build variants this way)."""
-    try:
-        return NeedsConfig.model_validate({**raw, "version": version})
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = " ".join(str(err["msg"]).split())
-        raise NeedsConfigError(f"{source}: {where}: {msg}; fix it (see config/needs.yaml)") from None
+    return parse(raw, NeedsConfig, source)
 
 
 NEEDS_CONFIG_ENV = "SAFESTAR_NEEDS_CONFIG"
@@ -146,16 +129,5 @@ NEEDS_CONFIG_ENV = "SAFESTAR_NEEDS_CONFIG"
 def load_needs_config(path: Path | None = None) -> NeedsConfig:
     """Load and validate the needs policy: ``path``, else the file named by
     ``SAFESTAR_NEEDS_CONFIG`` (a city's own policy), else ``config/needs.yaml``."""
-    return _load_needs_config(Path(path or os.environ.get(NEEDS_CONFIG_ENV) or DEFAULT_NEEDS))
-
-
-@lru_cache(maxsize=4)
-def _load_needs_config(path: Path) -> NeedsConfig:
-    try:
-        data = path.read_bytes()
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise NeedsConfigError(f"{path}: cannot read the needs policy ({e}); restore config/needs.yaml") from None
-    if not isinstance(raw, dict):
-        raise NeedsConfigError(f"{path}: the needs policy must be a YAML mapping; restore config/needs.yaml")
-    return parse_needs_config(raw, hashlib.sha256(data).hexdigest()[:12], str(path))
+    env = os.environ.get(NEEDS_CONFIG_ENV)
+    return load(path or (Path(env) if env else "needs.yaml"), NeedsConfig)

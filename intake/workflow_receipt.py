@@ -6,28 +6,18 @@ the only staff text shown is the result written for the resident.
 """
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from datetime import datetime
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from intake import store, workflow
 from intake.bodies import Refusal, read_fields
-from intake.vocab import local_now
-from intake.workflow_config import NeedsConfig
 from intake.workflow_rules import Action, Refused, State
 from reports.templating import render_template
 
 
-
-class ReceiptPages:
+class ReceiptPages(workflow.NeedsPages):
     """``GET /api/needs/{reference}?key=`` and ``POST /api/needs/{reference}/rating``."""
-
-    def __init__(self, conn: sqlite3.Connection, cfg: NeedsConfig, clock: Callable[[], datetime] = local_now):
-        self.conn, self.cfg, self.clock = conn, cfg, clock
 
     def routes(self) -> list[Route]:
         return [

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pandera.errors
 import polars as pl
 
+from geo.polygons import read_feature_collection
 from schemas.registry import GRID_CODE_PATTERN, GRID_CODE_RULE, Compound, Grid
 
 REGISTRY_DTYPES = {
@@ -138,13 +138,9 @@ def read_polygons(data_dir: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        # orjson: a city's outlines are tens of MB, and json.loads takes seconds on them.
-        collection = orjson.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not valid GeoJSON ({exc}); re-export it as UTF-8 GeoJSON") from exc
-    if collection.get("type") != "FeatureCollection":
-        raise InputError(f"{path}: expected a GeoJSON FeatureCollection")
-    return collection
+        return read_feature_collection(path)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def read_decision_file(data_dir: Path, name: str) -> pl.DataFrame | None:

@@ -1,10 +1,9 @@
-"""Dagster resources: the DuckDB warehouse, the run's folders and the policy (rules)."""
+"""Dagster resources: the DuckDB warehouse, the run's folders and the policy (rules, taxonomy, governance)."""
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -12,8 +11,9 @@ import dagster as dg
 import duckdb
 import polars as pl
 
+from governance.config import GovernanceConfig, load_governance_config
 from ingest.taxonomy import Taxonomy, load_taxonomy
-from scoring.rules import DEFAULT_RULES, Rules, load_rules
+from scoring.rules import Rules, load_rules
 
 # Every asset and check that opens the warehouse runs in this concurrency pool; the shipped
 # dagster.yaml (pipelines/dagster.yaml) limits it to one step at a time across all runs,
@@ -149,28 +149,22 @@ class Writer:
 
 class Policy(dg.ConfigurableResource):
     """The one typed place every rule, threshold and label is read from: the rules file
-    (default config/rules.yaml, shipped in the package) and the taxonomy, each parsed once
-    per file version."""
+    (default config/rules.yaml, shipped in the package), the taxonomy and the governance
+    policy, each parsed once per file content through `config.loader`."""
 
     rules_path: str = ""
 
     @property
     def rules(self) -> Rules:
-        path = Path(self.rules_path) if self.rules_path else DEFAULT_RULES
-        try:
-            stat = path.stat()
-        except OSError:
-            return load_rules(path)  # raises RulesError: the file cannot be read, with the fix
-        return _cached_rules(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        return load_rules(Path(self.rules_path) if self.rules_path else None)
 
     @property
     def taxonomy(self) -> Taxonomy:
         return load_taxonomy()
 
-
-@lru_cache(maxsize=8)
-def _cached_rules(path: str, mtime_ns: int, size: int) -> Rules:
-    return load_rules(Path(path))
+    @property
+    def governance(self) -> GovernanceConfig:
+        return load_governance_config()
 
 
 class RunFolders(dg.ConfigurableResource):

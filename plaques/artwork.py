@@ -1,19 +1,18 @@
-"""A plaque's design: its QR code (the ``qrcode`` package's encoder and image factories), its
+"""A plaque's design: its QR code (the ``qrcode`` package's encoder and SVG path image), its
 layout in millimetres, drawn alike by the artwork SVG (``plaque_artwork.svg.j2``) and by the
 print PDF (``plaques.printfiles``), and the artwork SVG itself. Chinese text stays text.
 """
 from __future__ import annotations
 
-import io
 import math
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import qrcode
 from qrcode.constants import ERROR_CORRECT_Q
-from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 
 from plaques.config import PlaqueConfig
@@ -44,6 +43,7 @@ class PlaqueItem:
     demo: bool
 
 
+@lru_cache(maxsize=256)  # a worker's chunk encodes each URL once for its QR files and its PDF
 def qr_code(url: str) -> qrcode.QRCode:
     """The QR code of a URL: error correction Q (outdoor plaques weather and get dirty), a
     4-module quiet zone, the smallest version."""
@@ -57,15 +57,6 @@ def qr_svg(code: qrcode.QRCode) -> bytes:
     """The QR code as ``qrcode``'s SVG path image; box size 10 draws one module per millimetre."""
     code.box_size = 10
     return code.make_image(image_factory=SvgPathImage).to_string(encoding="utf-8") + b"\n"
-
-
-def qr_png(code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
-    """The QR code as a 1-bit PNG (``qrcode``'s PIL factory), with its print resolution."""
-    code.box_size = config.plaque.qr_module_px
-    buf = io.BytesIO()
-    dpi = config.plaque.qr_dpi
-    code.make_image(image_factory=PilImage).save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
-    return buf.getvalue()
 
 
 def star_points(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
@@ -93,21 +84,24 @@ def date_zh(d: date) -> str:
 
 
 def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
-    """Every element of the plaque in millimetres from the trim's top-left corner; texts are
-    (x, y baseline, size, colour, anchor, text, bold)."""
+    """Every element of the plaque in millimetres from the trim's top-left corner: ``static``
+    texts (alike on every plaque) and the plaque's own ``texts`` are (x, y baseline, size,
+    colour, anchor, text, bold)."""
     p = config.plaque
     w, h = p.width_mm, p.height_mm
     qr = {"x": w - 40 - p.qr_size_mm, "y": 130.0, "size": p.qr_size_mm, "n": modules, "scale": p.qr_size_mm / modules}
     name, place = printable(item.name), printable(f"{item.district}{item.street}")
     name_size = name_font_size(name)
-    texts = [
+    static = [
         (w / 2, 72, 46, GOLD, "middle", "平安星级小区", True),
-        (40, 128 + name_size * 0.85, name_size, WHITE, "start", name, True),
-        (40, 346, 24, WHITE, "start", f"评定日期 {date_zh(item.rated_on)} · {item.stars}星", False),
-        (40, 378, 16, PINK, "start", f"编号 {item.serial}", False),
         (w - 40, 378, 16, PINK, "end", f"颁发单位：{config.issuer}", False),
         (qr["x"] + qr["size"] / 2, qr["y"] + qr["size"] + 26, 17, WHITE, "middle", "扫码查看平安档案", False),
         (qr["x"] + qr["size"] / 2, qr["y"] + qr["size"] + 48, 17, WHITE, "middle", "反映安全需求", False),
+    ]
+    texts = [
+        (40, 128 + name_size * 0.85, name_size, WHITE, "start", name, True),
+        (40, 346, 24, WHITE, "start", f"评定日期 {date_zh(item.rated_on)} · {item.stars}星", False),
+        (40, 378, 16, PINK, "start", f"编号 {item.serial}", False),
     ]
     if place:
         texts.append((40, 226, 20, PINK, "start", place, False))
@@ -116,8 +110,8 @@ def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
              for i in range(5)]
     # Left of the QR code, which it must not cover (the code would stop scanning).
     demo = {"x": qr["x"] / 2 + 20, "y": h / 2 + 50, "size": 140, "angle": -18, "text": DEMO_MARK} if item.demo else None
-    return {"width": w, "height": h, "bleed": p.bleed_mm, "texts": texts, "stars": stars, "qr": qr, "demo": demo,
-            "title": f"{DEMO_MARK + ' ' if item.demo else ''}平安星级小区 {name} {item.stars}星 "
+    return {"width": w, "height": h, "bleed": p.bleed_mm, "static": static, "texts": texts, "stars": stars, "qr": qr,
+            "demo": demo, "title": f"{DEMO_MARK + ' ' if item.demo else ''}平安星级小区 {name} {item.stars}星 "
             f"{date_zh(item.rated_on)} {item.serial}"}
 
 

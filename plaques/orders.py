@@ -13,14 +13,12 @@ import duckdb
 import polars as pl
 
 from plaques.keys import PlaqueSettings
+from plaques.registry import ACTION_SCHEMA
 from schemas.plaques import PlaqueAction
 
 ORDER_TABLES = ("marts.plaque_actions", "marts.urgent_plaque_actions", "marts.plaque_reissues")
-ORDER_SCHEMA = {
-    "batch_id": pl.String, "serial": pl.String, "compound_id": pl.String, "action": pl.String, "stars": pl.Int8,
-    "previous_serial": pl.String, "reason": pl.String, "url": pl.String, "key_id": pl.String, "demo": pl.Boolean,
-    "rated_on": pl.Date, "as_of": pl.Date,
-}
+ORDER_SCHEMA = {"batch_id": pl.String, **ACTION_SCHEMA, "url": pl.String, "key_id": pl.String, "demo": pl.Boolean,
+                "rated_on": pl.Date, "as_of": pl.Date}
 PRINTING = ("new", "replace", "reissue")
 
 

@@ -1,28 +1,26 @@
-"""The print files of one plaque, made in the pull's worker processes (no Polars, no template
-environment): the QR code as ``qrcode``'s SVG and PNG images and the print-ready PDF
-(reportlab: trim plus bleed, crop marks, TrimBox and BleedBox, the QR code as vectors, an
-embedded subset of a TrueType CJK font — reportlab cannot embed the CFF ``.ttc`` of Noto Sans
-CJK). Each file is written under a temporary name and renamed: a file that exists is whole,
-so an interrupted pull resumes by skipping what exists.
+"""The print files of a chunk of plaques, made in the pull's worker processes (no Polars, no
+template environment): each plaque's QR code as ``qrcode``'s SVG path image and the chunk's
+print-ready PDF (reportlab, one page a plaque: trim plus bleed, crop marks, TrimBox and
+BleedBox, the QR code as vectors, an embedded subset of a TrueType CJK font — reportlab cannot
+embed the CFF ``.ttc`` of Noto Sans CJK). Each file is written under a temporary name and
+renamed: a file that exists is whole, so an interrupted pull resumes by skipping what exists.
 """
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 
-import qrcode
 from reportlab import rl_config
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen import canvas
 
-from plaques.artwork import GOLD, RED, WHITE, PlaqueItem, layout, qr_code, qr_png, qr_svg
+from plaques.artwork import GOLD, RED, WHITE, PlaqueItem, layout, qr_code, qr_svg
 from plaques.config import PlaqueConfig, load_plaque_config
 
 FONT_NAME = "PlaqueCJK"
@@ -35,9 +33,22 @@ class CJKFontError(ValueError):
     """No Chinese font the PDF library can embed (the message says what to install)."""
 
 
-def files_of(serial: str, pdf: bool = True) -> list[str]:
-    """The batch-relative files of a plaque."""
-    return [f"pdf/{serial}.pdf"] * pdf + [f"art/{serial}.svg", f"qr/{serial}.svg", f"qr/{serial}.png"]
+def chunks(items: list[PlaqueItem], size: int) -> list[list[PlaqueItem]]:
+    """The pull's units of work, one PDF each: up to ``size`` plaques of one district (the
+    serial's first part), in the order of ``items`` (by serial)."""
+    districts = (list(group) for _, group in groupby(items, key=lambda it: it.serial.split("-")[0]))
+    return [d[i:i + size] for d in districts for i in range(0, len(d), size)]
+
+
+def pdf_of(chunk: list[PlaqueItem]) -> str:
+    """The batch-relative PDF of a chunk, named by its first and last serial."""
+    return f"pdf/{chunk[0].serial}{'_' + chunk[-1].serial if len(chunk) > 1 else ''}.pdf"
+
+
+def files_of(serial: str) -> list[str]:
+    """The batch-relative files of one plaque (its page of the chunk's PDF aside): its artwork
+    (made by the pull's main process) and its QR code."""
+    return [f"art/{serial}.svg", f"qr/{serial}.svg"]
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -46,30 +57,30 @@ def write_file(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def make_files(item: PlaqueItem, dest: Path, config: PlaqueConfig, pdf: bool = True) -> int:
-    """Make the missing QR and PDF files of ``item`` under ``dest``; returns how many were made."""
-    makers = {f"qr/{item.serial}.svg": qr_svg, f"qr/{item.serial}.png": lambda code: qr_png(code, config)}
-    if pdf:
-        makers[f"pdf/{item.serial}.pdf"] = lambda code: plaque_pdf(item, code, config)
-    wanted = [rel for rel in makers if not (dest / rel).exists()]
-    code = qr_code(item.url) if wanted else None
-    for rel in wanted:
-        write_file(dest / rel, makers[rel](code))
-    return len(wanted)
+def make_files(item: PlaqueItem, dest: Path) -> int:
+    """Make the missing QR code file of ``item`` under ``dest``; returns how many were made."""
+    path = dest / "qr" / f"{item.serial}.svg"
+    if path.exists():
+        return 0
+    write_file(path, qr_svg(qr_code(item.url)))
+    return 1
 
 
 def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True, config_path: str | None = None) -> int:
-    """``make_files`` for a chunk of plaques (a worker's unit of work)."""
-    config = load_plaque_config(Path(config_path) if config_path else None)
-    return sum(make_files(item, Path(dest), config, pdf) for item in items)
+    """The missing files of a chunk of plaques, its PDF last (a worker's unit of work); returns
+    how many were made."""
+    config, dest = load_plaque_config(Path(config_path) if config_path else None), Path(dest)
+    made = sum(make_files(item, dest) for item in items)
+    if pdf and not (dest / pdf_of(items)).exists():
+        write_file(dest / pdf_of(items), plaques_pdf(items, config))
+        made += 1
+    return made
 
 
 def _fontconfig_candidates() -> list[str]:
-    if shutil.which("fc-list") is None:
-        return []
     try:
         out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError):  # no fontconfig
         return []
     return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
 
@@ -91,14 +102,21 @@ def register_cjk_font(candidates: tuple[str, ...]) -> str:
                        "or pull with --no-pdf")
 
 
-def plaque_pdf(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig) -> bytes:
-    """One page: the plaque at 100 % with its bleed, crop marks and a slug line stating the
-    physical size and material."""
+def _draw_texts(c: canvas.Canvas, texts: list[tuple], X, Y) -> None:
+    for x, y, size, colour, anchor, text, _bold in texts:
+        c.setFont(FONT_NAME, size * mm)
+        c.setFillColor(colour)
+        draw = {"start": c.drawString, "middle": c.drawCentredString, "end": c.drawRightString}[anchor]
+        draw(X(x), Y(y), text)
+
+
+def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
+    """One page a plaque at 100 % with its bleed, crop marks and a slug line stating the
+    physical size and material. What every plaque shares (ground, frame, fixed texts, crop
+    marks) is one form XObject drawn on every page, and the font subset is embedded once."""
     register_cjk_font(tuple(config.pdf_fonts))
-    matrix = code.get_matrix()
-    lay = layout(item, config, len(matrix))
     p = config.plaque
-    w, h, bleed = lay["width"], lay["height"], lay["bleed"]
+    w, h, bleed = p.width_mm, p.height_mm, p.bleed_mm
     margin = bleed + CROP_GAP_MM + p.crop_mark_mm + 2
 
     def X(x: float) -> float:
@@ -110,69 +128,25 @@ def plaque_pdf(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig) -> b
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=((w + 2 * margin) * mm, (h + 2 * margin) * mm), invariant=True,
                       pageCompression=1, initialFontName=FONT_NAME)
-    c.setTitle(lay["title"])
+    demo = "样例 " if any(it.demo for it in items) else ""
+    c.setTitle(f"{demo}平安星级小区牌匾 {items[0].serial} – {items[-1].serial}（{len(items)} 块）")
     c.setAuthor(config.issuer)
     c.setSubject(f"成品尺寸 {w:g}×{h:g} 毫米，出血 {bleed:g} 毫米，{p.material}")
     c.setCreator("SafeStar plaques")
     c.setTrimBox((X(0), Y(h), X(w), Y(0)))
     c.setBleedBox((X(-bleed), Y(h + bleed), X(w + bleed), Y(-bleed)))
 
+    lay = layout(items[0], config, 1)
+    qr = lay["qr"]
+    c.beginForm("plaque")
     c.setFillColor(RED)
     c.rect(X(-bleed), Y(h + bleed), (w + 2 * bleed) * mm, (h + 2 * bleed) * mm, stroke=0, fill=1)
     c.setStrokeColor(GOLD)
     c.setLineWidth(3 * mm)
     c.roundRect(X(10), Y(h - 10), (w - 20) * mm, (h - 20) * mm, 8 * mm, stroke=1, fill=0)
-    for x, y, size, colour, anchor, text, _bold in lay["texts"]:
-        c.setFont(FONT_NAME, size * mm)
-        c.setFillColor(colour)
-        draw = {"start": c.drawString, "middle": c.drawCentredString, "end": c.drawRightString}[anchor]
-        draw(X(x), Y(y), text)
-
-    c.setFillColor(GOLD)
-    c.setStrokeColor(GOLD)
-    c.setLineWidth(1.5 * mm)
-    for star in lay["stars"]:
-        path = c.beginPath()
-        (x0, y0), *rest = star["points"]
-        path.moveTo(X(x0), Y(y0))
-        for x, y in rest:
-            path.lineTo(X(x), Y(y))
-        path.close()
-        c.saveState()
-        if not star["earned"]:
-            c.setStrokeAlpha(0.45)
-        c.drawPath(path, stroke=not star["earned"], fill=star["earned"])
-        c.restoreState()
-
-    qr = lay["qr"]
-    c.saveState()
-    c.translate(X(qr["x"]), Y(qr["y"]))
-    c.scale(qr["scale"] * mm, -qr["scale"] * mm)  # one unit per module, rows downwards
+    _draw_texts(c, lay["static"], X, Y)
     c.setFillColor(WHITE)
-    c.rect(0, 0, qr["n"], qr["n"], stroke=0, fill=1)
-    c.setFillColor("#000000")
-    dark = c.beginPath()
-    for r, row in enumerate(matrix):
-        col = 0
-        for is_dark, run in groupby(row):  # one rectangle per run of dark modules
-            n = len(list(run))
-            if is_dark:
-                dark.rect(col, r, n, 1)
-            col += n
-    c.drawPath(dark, stroke=0, fill=1)
-    c.restoreState()
-
-    if lay["demo"]:
-        d = lay["demo"]
-        c.saveState()
-        c.translate(X(d["x"]), Y(d["y"]))
-        c.rotate(-d["angle"])
-        c.setFillColor(WHITE)
-        c.setFillAlpha(0.5)
-        c.setFont(FONT_NAME, d["size"] * mm)
-        c.drawCentredString(0, 0, d["text"])
-        c.restoreState()
-
+    c.rect(X(qr["x"]), Y(qr["y"] + qr["size"]), qr["size"] * mm, qr["size"] * mm, stroke=0, fill=1)
     # Crop marks: hairlines in registration colour on the trim's edge lines, outside the bleed.
     c.setStrokeColorCMYK(*REGISTRATION)
     c.setLineWidth(0.25)
@@ -183,8 +157,58 @@ def plaque_pdf(item: PlaqueItem, code: qrcode.QRCode, config: PlaqueConfig) -> b
             c.line(X(cx), Y(cy + sy * start), X(cx), Y(cy + sy * end))
     c.setFont(FONT_NAME, 7)
     c.setFillColorCMYK(*REGISTRATION)
-    c.drawString(X(0), Y(h + bleed + CROP_GAP_MM + 4), f"{item.serial} · 成品尺寸 {w:g}×{h:g} 毫米 · 出血 {bleed:g} 毫米 · "
-                 f"{p.material} · 数量 {p.quantity} · 100% 比例输出")
-    c.showPage()
+    c.drawString(X(0), Y(h + bleed + CROP_GAP_MM + 4), f"成品尺寸 {w:g}×{h:g} 毫米 · 出血 {bleed:g} 毫米 · {p.material} · "
+                 f"数量 {p.quantity} · 100% 比例输出")
+    c.endForm()
+
+    for item in items:
+        matrix = qr_code(item.url).get_matrix()
+        lay = layout(item, config, len(matrix))
+        c.doForm("plaque")
+        _draw_texts(c, lay["texts"], X, Y)
+        c.setFillColor(GOLD)
+        c.setStrokeColor(GOLD)
+        c.setLineWidth(1.5 * mm)
+        for star in lay["stars"]:
+            path = c.beginPath()
+            (x0, y0), *rest = star["points"]
+            path.moveTo(X(x0), Y(y0))
+            for x, y in rest:
+                path.lineTo(X(x), Y(y))
+            path.close()
+            c.setStrokeAlpha(1 if star["earned"] else 0.45)  # nothing is stroked after the stars
+            c.drawPath(path, stroke=not star["earned"], fill=star["earned"])
+
+        qr = lay["qr"]
+        c.saveState()
+        c.translate(X(qr["x"]), Y(qr["y"]))
+        c.scale(qr["scale"] * mm, -qr["scale"] * mm)  # one unit per module, rows downwards
+        c.setFillColor("#000000")
+        dark = c.beginPath()
+        for r, row in enumerate(matrix):
+            col = 0
+            for is_dark, run in groupby(row):  # one rectangle per run of dark modules
+                n = len(list(run))
+                if is_dark:
+                    dark.rect(col, r, n, 1)
+                col += n
+        c.drawPath(dark, stroke=0, fill=1)
+        c.restoreState()
+
+        if lay["demo"]:
+            d = lay["demo"]
+            c.saveState()
+            c.translate(X(d["x"]), Y(d["y"]))
+            c.rotate(-d["angle"])
+            c.setFillColor(WHITE)
+            c.setFillAlpha(0.5)
+            c.setFont(FONT_NAME, d["size"] * mm)
+            c.drawCentredString(0, 0, d["text"])
+            c.restoreState()
+
+        c.setFont(FONT_NAME, 7)
+        c.setFillColorCMYK(*REGISTRATION)
+        c.drawRightString(X(w), Y(h + bleed + CROP_GAP_MM + 4), item.serial)
+        c.showPage()
     c.save()
     return buf.getvalue()

@@ -14,9 +14,10 @@ import os
 import re
 import sys
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tqdm import tqdm
 from plaques.artwork import FONT_STACK, PlaqueItem, artwork_svg
 from plaques.config import PlaqueConfig, load_plaque_config
 from plaques.orders import PRINTING, read_orders
-from plaques.printfiles import files_of, make_chunk, register_cjk_font, write_file
+from plaques.printfiles import chunks, files_of, make_chunk, pdf_of, register_cjk_font, write_file
 from reports.templating import render_template
 
 LEDGER_NAME = "plaques_pulled.csv"
@@ -36,9 +37,8 @@ KEY = ["serial", "action", "key_id"]
 STATE = ".pull.json"
 ACTION_ZH = {"new": "新制", "replace": "更换", "reissue": "重新签发（新二维码）", "withdraw": "收回"}
 COLLECT_ZH = {"withdraw": "收回牌匾", "replace": "安装新牌后收回旧牌", "reissue": "安装新牌后收回旧牌（旧二维码停用）"}
-CHUNK = 20  # plaques per unit of work in the pool
+CHUNK = 50  # plaques per unit of work in the pool and per PDF
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
-STORED = {".png", ".pdf"}  # compressed already
 
 
 @dataclass
@@ -113,48 +113,42 @@ def _dest_for(to: Path, batch_id: str, state: dict) -> Path:
 
 
 def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig, *, workers: int, pdf: bool,
-                      progress: bool, config_path: Path | None = None) -> int:
-    """Make every plaque's missing files, the QR codes and PDFs in ``workers`` processes, the
-    artwork here as each chunk comes back; returns the files made."""
-    for sub in ("qr", "art", "pdf") if items else ():
-        if pdf or sub != "pdf":
-            (dest / sub).mkdir(parents=True, exist_ok=True)
-    todo = [it for it in items if not all((dest / f).exists() for f in files_of(it.serial, pdf))]
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), unit="块", desc=f"牌匾 {dest.name}",
+                      progress: bool, config_path: Path | None = None) -> tuple[int, dict[str, str]]:
+    """Make every plaque's missing files, the QR codes and PDFs chunk by chunk in ``workers``
+    processes, the artwork here as each chunk comes back; returns the files made and each
+    plaque's files as the manifest lists them."""
+    for sub in ["qr", "art"] + ["pdf"] * pdf if items else []:
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    units = chunks(items, CHUNK)
+    listed = {it.serial: "|".join([f"{pdf_of(chunk)} 第{page}页"] * pdf + files_of(it.serial))
+              for chunk in units for page, it in enumerate(chunk, 1)}
+    todo = [chunk for chunk in units if not all((dest / f).exists() for f in [pdf_of(chunk)] * pdf
+                                                + [f for it in chunk for f in files_of(it.serial)])]
+    bar = tqdm(total=len(items), initial=len(items) - sum(map(len, todo)), unit="块", desc=f"牌匾 {dest.name}",
                disable=not progress, file=sys.stderr)
-    chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
-    cfg = str(config_path) if config_path else None
-
-    def artwork(chunk: list[PlaqueItem]) -> int:
-        missing = [it for it in chunk if not (dest / "art" / f"{it.serial}.svg").exists()]
-        for it in missing:
-            qr = (dest / "qr" / f"{it.serial}.svg").read_bytes()
-            write_file(dest / "art" / f"{it.serial}.svg", artwork_svg(it, qr, config))
-        bar.update(len(chunk))
-        return len(missing)
-
+    # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
+    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            if workers > 1 and sum(map(len, todo)) >= PARALLEL_FROM else None)
+    args = repeat(dest), repeat(pdf), repeat(str(config_path) if config_path else None)
     made = 0
     try:
-        if workers <= 1 or len(todo) < PARALLEL_FROM:
-            for chunk in chunks:
-                made += make_chunk(chunk, dest, pdf, cfg) + artwork(chunk)
-            return made
-        # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(make_chunk, chunk, dest, pdf, cfg): chunk for chunk in chunks}
-            try:
-                for done in as_completed(futures):
-                    made += done.result() + artwork(futures[done])
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return made
+        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, *args)):
+            for it in chunk:  # the artwork here, as the chunk's QR codes come back
+                art = dest / "art" / f"{it.serial}.svg"
+                if not art.exists():
+                    write_file(art, artwork_svg(it, (dest / "qr" / f"{it.serial}.svg").read_bytes(), config))
+                    n += 1
+            made += n
+            bar.update(len(chunk))
+        return made, listed
     finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
         bar.close()
 
 
-def manifest_frame(part: pl.DataFrame, config: PlaqueConfig, pdf: bool) -> pl.DataFrame:
-    """制作清单: one row per plaque to print, in the print shop's words."""
+def manifest_frame(part: pl.DataFrame, config: PlaqueConfig, files: dict[str, str]) -> pl.DataFrame:
+    """制作清单: one row per plaque to print, in the print shop's words (``files``: its files by serial)."""
     p, rated_on = config.plaque, pl.col("rated_on")
     rows = part.filter(pl.col("action").is_in(PRINTING))
     return rows.select(
@@ -164,7 +158,7 @@ def manifest_frame(part: pl.DataFrame, config: PlaqueConfig, pdf: bool) -> pl.Da
         pl.col("street").alias("街道"), pl.col("address").alias("地址"), pl.col("stars").alias("星级"),
         pl.format("{}年{}月{}日", rated_on.dt.year(), rated_on.dt.month(), rated_on.dt.day()).alias("评定日期"),
         pl.lit(config.size_text).alias("尺寸"), pl.lit(p.material).alias("材质"), pl.lit(p.quantity).alias("数量"),
-        pl.Series("文件", ["|".join(files_of(s, pdf)) for s in rows["serial"]], dtype=pl.String),
+        pl.Series("文件", [files[s] for s in rows["serial"]], dtype=pl.String),
         pl.col("url").alias("二维码网址"),
         pl.when(pl.col("action") == "replace").then(pl.col("previous_serial")).otherwise(pl.lit("")).alias("替换旧牌"),
         pl.when(pl.col("demo")).then(pl.lit("样例，不得上墙")).otherwise(pl.lit("")).alias("样例"),
@@ -214,7 +208,8 @@ def write_archive(dest: Path, batch_id: str, as_of: date) -> None:
     with zipfile.ZipFile(tmp, "w") as archive:
         for path in sorted(p for p in dest.rglob("*") if p.is_file() and not p.name.startswith(".")):
             info = zipfile.ZipInfo(f"{batch_id}/{path.relative_to(dest).as_posix()}", date_time=as_of.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_STORED if path.suffix in STORED else zipfile.ZIP_DEFLATED
+            # A PDF's streams are compressed already.
+            info.compress_type = zipfile.ZIP_STORED if path.suffix == ".pdf" else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, path.read_bytes())
     os.replace(tmp, dest / f"{batch_id}.zip")
@@ -254,11 +249,10 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         dest.mkdir(parents=True, exist_ok=True)
         (dest / STATE).write_text(json.dumps(state), encoding="utf-8")
         printing = pending.filter(pl.col("action").is_in(PRINTING)).sort("serial")
-        items = [PlaqueItem(r["serial"], r["url"], r["name"], int(r["stars"]), r["district"], r["street"],
-                            r["rated_on"], bool(r["demo"])) for r in printing.iter_rows(named=True)]
-        made = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
-                                 progress=progress, config_path=config_path)
-        manifest, withdrawals = manifest_frame(pending, config, pdf), withdrawals_frame(pending)
+        items = [PlaqueItem(**r) for r in printing.select(f.name for f in fields(PlaqueItem)).iter_rows(named=True)]
+        made, files = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
+                                        progress=progress, config_path=config_path)
+        manifest, withdrawals = manifest_frame(pending, config, files), withdrawals_frame(pending)
         write_csv(manifest, dest / "manifest.csv")
         write_csv(withdrawals, dest / "withdrawals.csv")
         write_proofs(dest, manifest, withdrawals, batch_id=b, config=config)

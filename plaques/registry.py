@@ -40,17 +40,9 @@ _DIVISION_CODE = re.compile(r"\d{6}")
 _SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,39}")
 RATED = ["rated", "downgraded"]
 
-REGISTRY_SCHEMA = {
-    Plaque.serial: pl.String, Plaque.compound_id: pl.String, Plaque.stars: pl.Int8,
-    Plaque.rating_year: pl.Int32, Plaque.issued_on: pl.Date, Plaque.status: pl.String,
-    Plaque.status_changed_on: pl.Date, Plaque.reason: pl.String, Plaque.batch_id: pl.String,
-    Plaque.issue_reason: pl.String,
-}
-ACTION_SCHEMA = {
-    PlaqueAction.serial: pl.String, PlaqueAction.compound_id: pl.String,
-    PlaqueAction.action: pl.String, PlaqueAction.stars: pl.Int8,
-    PlaqueAction.previous_serial: pl.String, PlaqueAction.reason: pl.String,
-}
+# Column -> Polars type, in the order of the data contracts.
+REGISTRY_SCHEMA = {c: col.dtype.type for c, col in Plaque.to_schema().columns.items()}
+ACTION_SCHEMA = {c: col.dtype.type for c, col in PlaqueAction.to_schema().columns.items()}
 
 
 @dataclass(frozen=True)
@@ -171,24 +163,17 @@ def _decisions(reg: pl.DataFrame, history: pl.DataFrame, compounds: pl.DataFrame
     arrow = pl.format("{}→{} stars", ps, stars)
     new_rule = _rule_ids(Rating.rules).list.set_difference(_rule_ids("issue_rules")).list.len() > 0
     downgrade_now = has & (status == "downgraded") & (stars < ps) & new_rule
-    action = (
-        pl.when(has & status.is_null()).then(pl.lit("withdraw"))
-        .when(has & status.is_in(["vetoed", "not_rated"])).then(pl.lit("withdraw"))
-        .when(downgrade_now).then(pl.lit("replace"))
-        .when(has & (stars != ps) & (held_days >= stability_days)).then(pl.lit("replace"))
-        .when(~has & status.is_in(RATED) & ~pl.col("vetoed_this_year")).then(pl.lit("new"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
-    reason = (
-        pl.when(has & status.is_null()).then(pl.lit("no longer in the ratings"))
-        .when(has & (status == "vetoed")).then(pl.format("veto: {}", pl.col(Rating.rules)))
-        .when(has & (status == "not_rated")).then(pl.lit("not_rated: no population or households"))
-        .when(downgrade_now).then(pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow))
-        .when(has & (stars != ps) & (held_days >= stability_days))
-        .then(pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days))
-        .when(~has & status.is_in(RATED)).then(pl.format("new plaque: {} stars", stars))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
+    rules = [  # (when, action, reason): the first that holds decides
+        (has & status.is_null(), "withdraw", pl.lit("no longer in the ratings")),
+        (has & (status == "vetoed"), "withdraw", pl.format("veto: {}", pl.col(Rating.rules))),
+        (has & (status == "not_rated"), "withdraw", pl.lit("not_rated: no population or households")),
+        (downgrade_now, "replace", pl.format("downgrade: {} ({})", pl.col(Rating.rules), arrow)),
+        (has & (stars != ps) & (held_days >= stability_days), "replace",
+         pl.format("index: {}, held since {} ({} days)", arrow, pl.col("held_since"), held_days)),
+        (~has & status.is_in(RATED) & ~pl.col("vetoed_this_year"), "new", pl.format("new plaque: {} stars", stars)),
+    ]
+    action = pl.coalesce([pl.when(when).then(pl.lit(act)) for when, act, _ in rules])
+    reason = pl.coalesce([pl.when(when).then(why) for when, _, why in rules])
     waiting = has & status.is_in(RATED) & (stars != ps) & action.is_null()
     return df.with_columns(
         action.alias("action"), reason.alias("reason"), waiting.fill_null(False).alias("waiting"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from governance.config import PARTS, load_governance_config
+from governance.config import PARTS, GovernanceConfig
 from reports.excel import write_people_csv, write_workbook
 from reports.rankings import page_table, sheet, write_page
 
@@ -91,10 +91,9 @@ def _summary(ranked: pl.DataFrame, figures: pl.DataFrame) -> dict:
 
 
 def write_month(folder: Path, first: date, ranked: pl.DataFrame, figures: pl.DataFrame, *,
-                rated_on: date | None, data_until: date | None, version: str) -> list[Path]:
+                rated_on: date | None, data_until: date | None, cfg: GovernanceConfig) -> list[Path]:
     """Write the month's workbook, CSV files, ranking page and summary into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    cfg = load_governance_config()
     label = f"{first.year}年{first.month}月"
     workbook = f"每月通报_{first:%Y-%m}.xlsx"
     levels = [lv for lv in cfg.ranking.levels if lv in TITLES]
@@ -110,7 +109,7 @@ def write_month(folder: Path, first: date, ranked: pl.DataFrame, figures: pl.Dat
     paths.append(write_workbook(folder / workbook, sheets, title=f"基层治理每月通报 {label}"))
     note = (f"{f'星级取 {rated_on} 评定结果' if rated_on else '本月尚无评定结果'}；"
             f"{f'需求与报到数据截至 {data_until}' if data_until else '本月尚无需求与报到数据'}")
-    context = {"month_label": label, "note": note, "workbook": workbook, "version": version,
+    context = {"month_label": label, "note": note, "workbook": workbook, "version": cfg.version,
                "as_of": rated_on or label}
     page_tables = [page_table(TITLES[lv], f"{LEVEL_ZH[lv]}排名.csv", tables[lv].with_columns(rank_change=_arrow()),
                               COLUMNS, RATES) for lv in levels]

@@ -19,6 +19,7 @@ import shapely
 from pandera.typing.polars import DataFrame
 
 from geo.coords import to_wgs84
+from geo.polygons import read_feature_collection
 from reports.map_geometry import SYSTEMS, GeometryCache, Shapes, parse, polygonal, shapes
 from schemas.ratings import Rating
 from schemas.registry import Compound
@@ -196,12 +197,4 @@ def layer_file(layer: str, system: str) -> str:
 def read_outlines(path: Path) -> dict | None:
     """An optional outline file (DATA_DIR/streets.geojson, grids.geojson), or None when
     absent; ValueError with one line saying what to do when it is unusable."""
-    if not path.exists():
-        return None
-    try:
-        fc = orjson.loads(path.read_bytes())
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{path}: not readable GeoJSON ({exc}); re-export it as UTF-8 GeoJSON or remove it") from exc
-    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
-        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection; re-export it or remove it")
-    return fc
+    return read_feature_collection(path) if path.exists() else None

@@ -17,16 +17,15 @@ import re
 from datetime import date
 
 import polars as pl
-import yaml
 
 from governance.figures import small_public_counts
+from ingest.taxonomy import load_taxonomy
 from schemas.governance import CompoundNeedFigures
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
 from schemas.registry import Compound
 from reports.templating import BIDI_CONTROLS
-from scoring.rules import DEFAULT_TAXONOMY
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
 # Bidirectional overrides and isolates: escaping leaves them, and they would let a name
@@ -53,8 +52,7 @@ def public_rules(rules) -> str:
 
 def group_labels() -> dict[str, str]:
     """Category group -> its public label, in the taxonomy's order (``config/taxonomy.yaml``)."""
-    groups = (yaml.safe_load(DEFAULT_TAXONOMY.read_text(encoding="utf-8")) or {}).get("groups") or {}
-    return {g: (v or {}).get("public", g) for g, v in groups.items()}
+    return load_taxonomy().groups
 
 
 def page_slug(compound_id: str) -> str:

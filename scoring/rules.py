@@ -1,50 +1,39 @@
 """The scoring rules file: loading, validation and its content-hash version."""
 from __future__ import annotations
 
-import hashlib
 import math
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from config import CONFIG_DIR
-from ingest.taxonomy import TaxonomyError, load_taxonomy
+from config.loader import ConfigError, Strict, config_path, load
+from ingest.taxonomy import load_taxonomy
 from schemas.events import SOURCES
 
-DEFAULT_RULES = CONFIG_DIR / "rules.yaml"
-DEFAULT_TAXONOMY = CONFIG_DIR / "taxonomy.yaml"
+DEFAULT_RULES = config_path("rules.yaml")
 
 
-class RulesError(ValueError):
-    """A rules file that cannot be used, with the key at fault and how to fix it."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Window(_Strict):
+class Window(Strict):
     months: int = Field(12, ge=1, le=36)
     half_life_days: float = Field(180.0, gt=0)
 
 
-class Population(_Strict):
+class Population(Strict):
     persons_per_household: float = Field(2.8, gt=0)
 
 
-class Shrinkage(_Strict):
+class Shrinkage(Strict):
     prior: Literal["five_star", "street", "city"] = "five_star"
     strength_residents: float = Field(3000.0, gt=0)
 
 
-class IndexScale(_Strict):
+class IndexScale(Strict):
     scale_per_1000: float = Field(26.0, gt=0)
 
 
-class Stars(_Strict):
+class Stars(Strict):
     thresholds: dict[int, float]
     floor: int = Field(1, ge=1, le=5)
 
@@ -61,41 +50,41 @@ class Stars(_Strict):
         return v
 
 
-class StableStars(_Strict):
+class StableStars(Strict):
     """Hysteresis of the index level: how far past a threshold, or how long across it."""
 
     margin: float = Field(0.5, ge=0, lt=10)
     days: int = Field(14, ge=0, le=366)
 
 
-class Veto(_Strict):
+class Veto(Strict):
     categories: list[str]
 
 
-class DowngradeKind(_Strict):
+class DowngradeKind(Strict):
     label: str
     categories: list[str] = Field(min_length=1)
     steps: int = Field(1, ge=1, le=4)
 
 
-class Sufficiency(_Strict):
+class Sufficiency(Strict):
     min_exposure_residents: float = Field(1.0, gt=0)
 
 
-class Attribution(_Strict):
+class Attribution(Strict):
     address_match_threshold: float = Field(85.0, gt=0, le=100)
     match_rate_warn: float = Field(0.95, ge=0, le=1)
     match_rate_floor: float = Field(0.80, ge=0, le=1)
 
 
-class SourceWindow(_Strict):
+class SourceWindow(Strict):
     recent_days: int | None = Field(None, ge=1, le=366)
     trailing_days: int | None = Field(None, ge=7, le=1100)
     min_volume_ratio: float | None = Field(None, ge=0, le=1)
     min_expected: float | None = Field(None, ge=0)
 
 
-class SourceChecks(_Strict):
+class SourceChecks(Strict):
     """Thresholds of the blocking source completeness check (see config/rules.yaml)."""
 
     recent_days: int = Field(30, ge=1, le=366)
@@ -120,18 +109,18 @@ class SourceChecks(_Strict):
         return self.model_copy(update={k: v for k, v in own.model_dump().items() if v is not None})
 
 
-class Stability(_Strict):
+class Stability(Strict):
     minor_categories: list[str] = Field(default_factory=list)
 
 
-class Public(_Strict):
+class Public(Strict):
     """What the public pages may show: counts under ``suppress_below`` read "少量" (at least
     3, or a hidden count of 1 could only be 1)."""
 
     suppress_below: int = Field(3, ge=3, le=100)
 
 
-class CommonProblems(_Strict):
+class CommonProblems(Strict):
     """How the common-problems list is tested (reports/common_problems.py)."""
 
     false_discovery_rate: float = Field(0.10, gt=0, lt=1)
@@ -140,7 +129,7 @@ class CommonProblems(_Strict):
     period_months: int = Field(3, ge=1, le=12)
 
 
-class Rules(_Strict):
+class Rules(Strict):
     """Validated scoring rules; `version` is the content hash written on every rating."""
 
     window: Window
@@ -226,16 +215,6 @@ class Rules(_Strict):
         return {kind: spec.label for kind, spec in self.downgrade.items()}
 
 
-def _read_taxonomy(path: Path) -> tuple[tuple[str, ...], dict[str, str], dict[str, str]]:
-    """Codes, Chinese names and groups from the one taxonomy parser (parsed once per file)."""
-    try:
-        cats = load_taxonomy(path).categories
-    except (OSError, yaml.YAMLError, TaxonomyError, KeyError, TypeError, AttributeError) as e:
-        raise RulesError(f"{path}: cannot read the taxonomy ({e}); fix: restore config/taxonomy.yaml") from e
-    codes = tuple(cats["code"].to_list())
-    return codes, dict(zip(cats["code"], cats["name_zh"])), dict(zip(cats["code"], cats["group"]))
-
-
 def _section(raw: dict, key: str) -> dict:
     """A mapping section of the raw YAML, or {} when it is absent or mistyped (pydantic
     then reports the type error with the key)."""
@@ -247,69 +226,34 @@ def _codes_in(v: object) -> list[str]:
     return [c for c in v if isinstance(c, str)] if isinstance(v, list) else []
 
 
-def _check_codes(raw: dict, codes: tuple[str, ...], path: Path) -> None:
-    known = set(codes)
-    fix = "fix: use a code from taxonomy.yaml"
-    problems: list[str] = []
-    cats = _section(raw, "categories")
-    for code in cats:
-        if code not in known:
-            problems.append(f"categories.{code}: not a code of taxonomy.yaml; "
-                            "fix: rename it to one of the taxonomy codes or add it there")
-    missing = [c for c in codes if c not in cats]
+def _check_codes(raw: dict, codes: tuple[str, ...], source: str) -> None:
+    """Every category the rules name is a taxonomy code, and every code has a weight."""
+    weights = _section(raw, "categories")
+    lists = {"veto.categories": _section(raw, "veto").get("categories"),
+             **{f"downgrade.{kind}.categories": spec.get("categories") if isinstance(spec, dict) else None
+                for kind, spec in _section(raw, "downgrade").items()},
+             "stability.minor_categories": _section(raw, "stability").get("minor_categories")}
+    named = [(f"categories.{code}", code) for code in weights]
+    named += [(where, code) for where, found in lists.items() for code in _codes_in(found)]
+    problems = [f"{where}: {code!r} is not a code of config/taxonomy.yaml" for where, code in named if code not in codes]
+    missing = [c for c in codes if c not in weights]
     if missing:
-        problems.append(f"categories: no weight for {', '.join(missing)}; fix: add a weight for each taxonomy code")
-    for code in _codes_in(_section(raw, "veto").get("categories")):
-        if code not in known:
-            problems.append(f"veto.categories: {code!r} is not a taxonomy code; {fix}")
-    for kind, spec in _section(raw, "downgrade").items():
-        for code in _codes_in(spec.get("categories") if isinstance(spec, dict) else None):
-            if code not in known:
-                problems.append(f"downgrade.{kind}.categories: {code!r} is not a taxonomy code; {fix}")
-    for code in _codes_in(_section(raw, "stability").get("minor_categories")):
-        if code not in known:
-            problems.append(f"stability.minor_categories: {code!r} is not a taxonomy code; {fix}")
+        problems.append(f"categories: no weight for {', '.join(missing)}")
     if problems:
-        raise RulesError(f"{path}: " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + "; ".join(problems)
+                          + " — fix the file: use the taxonomy's codes, with a weight for each")
 
 
-def load_rules(path: Path | None = None, taxonomy_path: Path | None = None) -> Rules:
-    """Load and validate a rules file (default `config/rules.yaml`) against the taxonomy.
+def _taxonomy_fields(raw: dict, source: str) -> dict:
+    """The taxonomy's codes, names and groups a rules file is checked against and carries."""
+    cats = load_taxonomy().categories  # a broken taxonomy raises its own ConfigError
+    codes = tuple(cats["code"].to_list())
+    _check_codes(raw, codes, source)
+    return {"taxonomy_codes": codes, "taxonomy_names": dict(zip(cats["code"], cats["name_zh"])),
+            "taxonomy_groups": dict(zip(cats["code"], cats["group"]))}
 
-    Raises `RulesError` naming the offending key and the fix for any unusable file.
-    """
-    path = Path(path) if path is not None else DEFAULT_RULES
-    taxonomy_path = Path(taxonomy_path) if taxonomy_path is not None else DEFAULT_TAXONOMY
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise RulesError(f"{path}: cannot read the rules file ({e}); fix: pass an existing rules.yaml") from e
-    try:
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        raise RulesError(f"{path}: not valid UTF-8 YAML ({e}); fix: correct the syntax at the position shown") from e
-    if not isinstance(raw, dict):
-        raise RulesError(f"{path}: top level must be a mapping of sections (window, stars, categories, ...)")
-    for reserved in ("version", "taxonomy_codes", "taxonomy_names", "taxonomy_groups"):
-        if reserved in raw:
-            raise RulesError(f"{path}: {reserved}: reserved (derived on load); fix: remove the key")
-    codes, names, groups = _read_taxonomy(taxonomy_path)
-    _check_codes(raw, codes, path)
-    try:
-        return Rules(
-            **raw,
-            version=hashlib.sha256(data).hexdigest()[:12],
-            taxonomy_codes=codes,
-            taxonomy_names=names,
-            taxonomy_groups=groups,
-        )
-    except ValidationError as e:
-        msgs = []
-        for err in e.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            hint = {
-                "missing": "add the key (see config/rules.yaml for the default)",
-                "extra_forbidden": "remove or correct the key (misspelt?)",
-            }.get(err["type"], "correct the value")
-            msgs.append(f"{loc}: {err['msg']}; fix: {hint}")
-        raise RulesError(f"{path}: " + "; ".join(msgs)) from e
+
+def load_rules(path: Path | None = None) -> Rules:
+    """The validated rules (default `config/rules.yaml`), checked against the taxonomy; an
+    unusable file raises `ConfigError` naming the key and the fix."""
+    return load(path or "rules.yaml", Rules, _taxonomy_fields, depends=("taxonomy.yaml",))

@@ -4,15 +4,12 @@ from __future__ import annotations
 import argparse
 import os
 import stat
-import subprocess
-import sys
-import time
 
 import httpx
 
 from intake import store
 from intake.cli import register
-from tests.intake.live import ROOT, free_port
+from tests.intake.live import server_process
 
 
 def _mode(path) -> int:
@@ -58,26 +55,10 @@ def test_officers_add_and_serve_share_one_database_by_default(tmp_path, site_dir
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert (out / "intake.sqlite").is_file()
 
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("SAFESTAR_INTAKE_DB", "SAFESTAR_OUT_DIR")}
-    proc = subprocess.Popen([sys.executable, "-m", "intake", "serve", "--out", str(out), "--port", str(port)],
-                            cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+    with server_process(["intake", "serve", "--out", str(out)], tmp_path / "serve.log", cwd=tmp_path,
+                        env=env) as (url, _):
         r = httpx.post(url + "/api/checkins", json={"compound_id": "XM-001", "kind": "法治宣传"},
                        headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text  # the token `officers add --out` made is known to `serve --out`
-    finally:
-        proc.terminate()
-        proc.wait(10)
     assert not (tmp_path / "intake.sqlite").exists()

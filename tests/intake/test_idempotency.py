@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from intake.app import create_app
 from governance.figures import intake_counts
 from intake.export import read_intake_tables
-from intake.settings import intake_settings
+from intake.settings import load_intake_settings
 from intake.tokens import add_officer
 from intake.vocab import local_now
 from reports.site import render
@@ -72,7 +72,7 @@ def test_a_check_in_counts_once_per_officer_compound_and_kind_in_the_interval(ap
     assert client.post("/api/checkins", json={**body, "compound_id": "B"}, headers=auth).json()["counted"]
     assert _count(db, "checkins") == 3
     # Once the interval has passed, the same service counts again.
-    hours = intake_settings().checkins.count_interval_hours
+    hours = load_intake_settings().checkins.count_interval_hours
     earlier = (local_now() - timedelta(hours=hours, minutes=1)).isoformat(timespec="seconds")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE checkins SET created_at = ? WHERE compound_id = 'A' AND kind = '法治宣传'", (earlier,))

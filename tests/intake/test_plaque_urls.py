@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import httpx
 import polars as pl
 import pytest
-from PIL import Image
 
 from intake.tokens import add_officer
 from plaques.keys import SECRET_ENV
@@ -23,7 +22,7 @@ from schemas.public import CompoundMonthly, CompoundPublicStats
 from scoring.rules import load_rules
 from tests.intake.live import live_server
 from tests.plaques.conftest import BASE_URL, KEYRING, SECRET
-from tests.plaques.qr_decode import decode
+from tests.plaques.qr_decode import decode_svg
 from tests.plaques.scenario import D2, build, pulled
 
 
@@ -84,7 +83,7 @@ def test_printed_qr_urls_open_their_pages_through_the_intake_server(releases, se
     for batch_dir in batches:
         manifest = pl.read_csv(batch_dir / "manifest.csv", infer_schema=False)
         for serial in manifest["编号"]:
-            [url] = decode(Image.open(batch_dir / "qr" / f"{serial}.png").convert("L").reduce(4))
+            [url] = decode_svg((batch_dir / "qr" / f"{serial}.svg").read_bytes())
             rows.append((serial, url))
     assert {s for s, _ in rows} == set(sc.second.registry["serial"])
     with httpx.Client(base_url=server.url, timeout=10) as client:

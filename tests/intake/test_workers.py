@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from intake.settings import intake_settings
+from intake.settings import load_intake_settings
 from tests.intake.live import live_server
 
 NEED = {"compound_id": "XM-001", "category": "治安隐患", "text": "楼道灯坏了"}
@@ -37,7 +37,7 @@ def two_workers(site_dir, tmp_path):
 
 
 def test_the_shipped_config_serves_with_more_than_one_worker():
-    assert intake_settings().workers >= 2
+    assert load_intake_settings().workers >= 2
 
 
 def test_the_rate_limit_holds_over_every_worker(two_workers):

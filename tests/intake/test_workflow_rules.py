@@ -7,8 +7,9 @@ import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
+from config.loader import ConfigError
 from intake.vocab import LOCAL_TZ, NEED_CATEGORIES
-from intake.workflow_config import DEFAULT_NEEDS, NeedsConfigError, load_needs_config, parse_needs_config
+from intake.workflow_config import DEFAULT_NEEDS, load_needs_config, parse_needs_config
 from intake.workflow_rules import (TRANSITIONS, Action, Location, NeedView, Refused, Role, State, StaffView,
                                    add_limit, decide, department_for, next_level, register)
 
@@ -137,7 +138,7 @@ def test_deadlines_follow_the_config(category, hours, days, use_days, start):
      "labels"),
 ])
 def test_a_broken_needs_config_is_one_line_naming_the_key(change, key):
-    with pytest.raises(NeedsConfigError) as exc:
+    with pytest.raises(ConfigError) as exc:
         parse_needs_config({**RAW, **change}, source="needs.yaml")
     message = str(exc.value)
     assert "\n" not in message and message.startswith(f"needs.yaml: {key}") and "fix" in message

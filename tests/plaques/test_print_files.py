@@ -1,22 +1,23 @@
 """A plaque's print files, made by libraries: QR codes by `qrcode` (decoded back with zxing),
-the artwork SVG from its Jinja2 template (hostile names inert), and the print PDF by reportlab
-(read back with pypdf: page and trim size, bleed, crop marks, every font embedded)."""
+the artwork SVG from its Jinja2 template (hostile names inert), and the print PDF of a chunk
+by reportlab (read back with pypdf: page and trim size, bleed, crop marks, every font
+embedded once, the shared artwork drawn as one form, each page's vector QR code scanning)."""
 from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
 from datetime import date
 
+import numpy as np
 import pypdf
 import pytest
-from PIL import Image
 from pypdf.generic import ContentStream
 
-from plaques.artwork import QUIET_ZONE, PlaqueItem, artwork_svg, qr_code, qr_png, qr_svg
+from plaques.artwork import QUIET_ZONE, PlaqueItem, artwork_svg, qr_code, qr_svg
 from plaques.config import load_plaque_config
-from plaques.printfiles import CROP_GAP_MM, CJKFontError, plaque_pdf, register_cjk_font
+from plaques.printfiles import CROP_GAP_MM, CJKFontError, plaques_pdf, register_cjk_font
 from tests.plaques.conftest import KEYRING
-from tests.plaques.qr_decode import decode
+from tests.plaques.qr_decode import decode, matrix_from_path, raster
 
 CONFIG = load_plaque_config()
 MM = 72 / 25.4
@@ -24,29 +25,20 @@ URL = KEYRING.url("https://pingan.xm.gov.cn", "350203-XM000001-01")
 HOSTILE = '<script>alert("x")</script>&\u202e园'
 
 
-def item(name="鹭江花园", demo=False, stars=4) -> PlaqueItem:
-    return PlaqueItem(serial="350203-XM000001-01", url=URL, name=name, stars=stars, district="思明区",
-                      street="厦港街道", rated_on=date(2026, 3, 2), demo=demo)
+def item(name="鹭江花园", demo=False, stars=4, serial="350203-XM000001-01") -> PlaqueItem:
+    return PlaqueItem(serial=serial, url=KEYRING.url("https://pingan.xm.gov.cn", serial), name=name, stars=stars,
+                      district="思明区", street="厦港街道", rated_on=date(2026, 3, 2), demo=demo)
 
 
-def test_qr_png_decodes_with_quiet_zone_and_print_resolution():
+def test_qr_svg_is_qrcodes_own_vector_image_and_decodes_with_quiet_zone():
     code = qr_code(URL)
     assert code.error_correction == 3 and code.border == QUIET_ZONE  # ERROR_CORRECT_Q
-    img = Image.open(io.BytesIO(qr_png(code, CONFIG)))
-    px = CONFIG.plaque.qr_module_px
-    assert img.size == (len(code.get_matrix()) * px,) * 2
-    assert round(img.info["dpi"][0]) == CONFIG.plaque.qr_dpi
-    grey = img.convert("L")
-    assert grey.crop((0, 0, img.width, QUIET_ZONE * px)).getextrema() == (255, 255)  # light quiet zone
-    assert decode(grey.reduce(4)) == [URL]
-
-
-def test_qr_svg_is_qrcodes_own_vector_image():
-    svg = qr_svg(qr_code(URL))
-    root = ET.fromstring(svg)
-    n = len(qr_code(URL).get_matrix())
+    root = ET.fromstring(qr_svg(code))
+    n = len(code.get_matrix())
     assert root.get("viewBox") == f"0 0 {n} {n}" and root.get("width") == f"{n}mm"
-    assert root.find("{http://www.w3.org/2000/svg}path") is not None
+    modules = matrix_from_path(root.find("{http://www.w3.org/2000/svg}path").get("d"), n)
+    assert not modules[:QUIET_ZONE].any() and not modules[:, -QUIET_ZONE:].any()  # light quiet zone
+    assert decode(raster(modules)) == [URL]
 
 
 def test_artwork_svg_states_issuer_date_size_and_keeps_hostile_names_inert():
@@ -64,10 +56,16 @@ def test_artwork_svg_states_issuer_date_size_and_keeps_hostile_names_inert():
     assert demo.find(f"{ns}title").text.startswith("样例")
 
 
+def _operations(page, reader) -> list:
+    """The page's drawing operations, then those of the forms it draws (drawn untransformed)."""
+    forms = [x.get_object() for x in page["/Resources"].get("/XObject", {}).values()]
+    return [op for stream in (page.get_contents(), *forms) for op in ContentStream(stream, reader).operations]
+
+
 def _lines(page, reader) -> list[tuple[tuple[float, float], tuple[float, float]]]:
     """Straight segments (m … l) drawn with a hairline in registration colour."""
     out, hairline, start = [], False, None
-    for operands, op in ContentStream(page.get_contents(), reader).operations:
+    for operands, op in _operations(page, reader):
         if op == b"w":
             hairline = float(operands[0]) <= 0.3
         elif op == b"m":
@@ -78,7 +76,7 @@ def _lines(page, reader) -> list[tuple[tuple[float, float], tuple[float, float]]
 
 
 def test_print_pdf_size_bleed_crop_marks_and_embedded_fonts(tmp_path):
-    data = plaque_pdf(item(HOSTILE, demo=True), qr_code(URL), CONFIG)
+    data = plaques_pdf([item(HOSTILE, demo=True)], CONFIG)
     reader = pypdf.PdfReader(io.BytesIO(data))
     [page] = reader.pages
     p = CONFIG.plaque
@@ -106,8 +104,35 @@ def test_print_pdf_size_bleed_crop_marks_and_embedded_fonts(tmp_path):
     assert "JavaScript" not in data.decode("latin-1") and "/JS" not in data.decode("latin-1")
 
 
-def test_pdf_is_the_same_bytes_for_the_same_plaque():
-    assert plaque_pdf(item(), qr_code(URL), CONFIG) == plaque_pdf(item(), qr_code(URL), CONFIG)
+def test_pdf_is_the_same_bytes_for_the_same_plaques():
+    assert plaques_pdf([item()], CONFIG) == plaques_pdf([item()], CONFIG)
+
+
+def _qr_modules(page, reader) -> np.ndarray:
+    """The page's dark modules, from its rectangles (drawn in module units: one per run), with
+    the light quiet zone around them."""
+    runs = [tuple(int(float(v)) for v in operands) for operands, op in ContentStream(page.get_contents(), reader)
+            .operations if op == b"re"]
+    n = max(x + w for x, _, w, _ in runs) + QUIET_ZONE
+    m = np.zeros((n, n), dtype=bool)
+    for x, y, w, h in runs:
+        m[y:y + h, x:x + w] = True
+    return m
+
+
+def test_a_chunk_pdf_draws_the_shared_artwork_once_and_every_page_scans():
+    plaques = [item(), item("海沧湾一号", stars=2, serial="350203-XM000002-01"),
+               item("集美学村", demo=True, serial="350203-XM000003-01")]
+    reader = pypdf.PdfReader(io.BytesIO(plaques_pdf(plaques, CONFIG)))
+    assert len(reader.pages) == 3
+    assert len({(tuple(page.trimbox), tuple(page.bleedbox)) for page in reader.pages}) == 1  # every page
+    forms = {id(x.get_object()) for page in reader.pages for x in page["/Resources"]["/XObject"].values()}
+    assert len(forms) == 1  # ground, frame, issuer and crop marks: one form shared by every page
+    # One font dictionary for the document: each subset of the font is embedded once, not per page.
+    assert len({page["/Resources"].raw_get("/Font").idnum for page in reader.pages}) == 1
+    for page, plaque in zip(reader.pages, plaques):
+        assert f"编号 {plaque.serial}" in page.extract_text() and CONFIG.issuer in page.extract_text()
+        assert decode(raster(_qr_modules(page, reader))) == [plaque.url]
 
 
 def test_no_cjk_font_is_one_clear_error(monkeypatch):

@@ -50,7 +50,7 @@ def test_pull_latest_makes_the_files_then_nothing_new(scenario, tmp_path):
     first = pull_batch(scenario.out_dir, to=to, workers=1, progress=False)
     assert first.batches == ["B20260303"] and (first.n_print, first.n_withdraw) == (1, 2)
     got = to / "B20260303"
-    for rel in ("pdf/350205-C2-02.pdf", "art/350205-C2-02.svg", "qr/350205-C2-02.svg", "qr/350205-C2-02.png",
+    for rel in ("pdf/350205-C2-02.pdf", "art/350205-C2-02.svg", "qr/350205-C2-02.svg",
                 "proof/海沧区.html", "proof/思明区.html", "B20260303.zip"):
         assert (got / rel).is_file(), rel
     manifest = _csv(got / "manifest.csv")
@@ -115,7 +115,7 @@ def test_pull_by_district_hands_out_only_that_district(scenario, tmp_path):
     assert one.n_print == 1 and one.folders == [to / "B20260302-思明区"]
     assert _csv(to / "B20260302-思明区" / "manifest.csv")["小区编号"].to_list() == ["C1"]
     two = pull_batch(scenario.out_dir, batch="B20260302", district="350205", to=to, progress=False)
-    assert two.n_print == 1 and (to / "B20260302-思明区" / "qr" / "350203-C1-01.png").is_file()
+    assert two.n_print == 1 and (to / "B20260302-思明区" / "qr" / "350203-C1-01.svg").is_file()
     rest = pull_batch(scenario.out_dir, batch="B20260302", to=to, progress=False)
     assert rest.n_print == 3  # C3, C4, C5: the two pulled before are not handed out again
     assert pull_batch(scenario.out_dir, batch="all", to=to, progress=False).n_total == 3  # only B20260303 is left
@@ -125,11 +125,11 @@ def test_an_interrupted_pull_resumes_keeping_what_was_made(scenario, tmp_path, m
     to = tmp_path / "printer"
     real, calls = printfiles.make_files, []
 
-    def dies_on_the_third(item, dest, config, pdf=True):
+    def dies_on_the_third(item, dest):
         calls.append(item.serial)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(item, dest, config, pdf)
+        return real(item, dest)
 
     monkeypatch.setattr(printfiles, "make_files", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
@@ -140,7 +140,7 @@ def test_an_interrupted_pull_resumes_keeping_what_was_made(scenario, tmp_path, m
     made = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")}
     monkeypatch.setattr(printfiles, "make_files", real)
     again = pull_batch(scenario.out_dir, batch="B20260302", to=to, workers=1, progress=False)
-    assert again.folders == [folder] and again.files_made == 5 * 4 - len(made)  # only what was missing
+    assert again.folders == [folder] and again.files_made == 5 * 3 - len(made)  # only what was missing
     assert {p: p.stat().st_mtime_ns for p in made} == made  # kept, not remade
     with zipfile.ZipFile(folder / "B20260302.zip") as z:
         assert len([n for n in z.namelist() if n.endswith(".pdf")]) == 5
@@ -169,7 +169,7 @@ def test_a_killed_pull_resumes(scenario, tmp_path):
     kept = {p: p.stat().st_mtime_ns for sub in ("pdf", "art", "qr") for p in (folder / sub).glob("[!.]*")}
     done = pull_batch(scenario.out_dir, batch="B20260302", to=to, workers=1, progress=False)
     assert done.folders == [folder] and (folder / "B20260302.zip").is_file()
-    assert done.files_made == 5 * 4 - len(kept) and {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert done.files_made == 5 * 3 - len(kept) and {p: p.stat().st_mtime_ns for p in kept} == kept
     assert json.loads((folder / ".pull.json").read_text())["batch_id"] == "B20260302"
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scoring.rules import DEFAULT_RULES, RulesError, load_rules
+from config.loader import ConfigError
+from scoring.rules import DEFAULT_RULES, load_rules
 
 
 def write(tmp_path: Path, mutate) -> Path:
@@ -47,22 +48,22 @@ def test_version_changes_with_content(tmp_path):
     (lambda r: r["downgrade"].update(burglary="one step"), "downgrade.burglary"),
 ])
 def test_bad_rules_name_the_key_and_the_fix(tmp_path, mutate, needle):
-    with pytest.raises(RulesError) as e:
+    with pytest.raises(ConfigError) as e:
         load_rules(write(tmp_path, mutate))
     assert needle in str(e.value)
     assert "fix" in str(e.value)
 
 
 def test_unreadable_files_give_rules_error(tmp_path):
-    with pytest.raises(RulesError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read"):
         load_rules(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("window: [unclosed\n", encoding="utf-8")
-    with pytest.raises(RulesError, match="YAML"):
+    with pytest.raises(ConfigError, match="YAML"):
         load_rules(bad)
     lst = tmp_path / "list.yaml"
     lst.write_text("- a\n- b\n", encoding="utf-8")
-    with pytest.raises(RulesError, match="mapping"):
+    with pytest.raises(ConfigError, match="mapping"):
         load_rules(lst)
 
 

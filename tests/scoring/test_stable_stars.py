@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config.loader import ConfigError
 from scoring.engine import score
 from scoring.history import rating_changes
 from scoring.index import index_stars
-from scoring.rules import RulesError, load_rules
+from scoring.rules import load_rules
 from scoring.verdict import held_levels, stable_rows
 from tests.scoring.factories import compounds, events
 
@@ -141,7 +142,7 @@ def test_a_margin_wider_than_the_gaps_is_refused(tmp_path):
     text = (RULES_PATH := load_rules.__globals__["DEFAULT_RULES"]).read_text(encoding="utf-8")
     bad = tmp_path / "rules.yaml"
     bad.write_text(text.replace("  margin: 0.5", "  margin: 8"), encoding="utf-8")
-    with pytest.raises(RulesError, match="stable_stars.margin"):
+    with pytest.raises(ConfigError, match="stable_stars.margin"):
         load_rules(bad)
     assert RULES_PATH.exists()
 
