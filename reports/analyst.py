@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import polars as pl
 from pandera.typing.polars import DataFrame
 
 from reports import charts
-from reports.excel import SOURCE_ZH, STATUS_ZH, category_zh, column_zh, rules_zh
+from reports.excel import SOURCE_ZH, STATUS_ZH, category_zh, column_zh, rules_zh, write_people_csv
 from reports.rankings import FIVE_STAR_LINE
 from reports.site_data import page_slug
 from reports.templating import environment
@@ -32,6 +31,11 @@ KEY_ZH = {"next_star": "升一星", "city": "全市", "district": "本区", "str
 # what the value of an explanation line counts, by kind: stars of a rule, days until the
 # lift, index points of a category, source or comparison
 VALUE_UNIT_ZH = {"rule": "星", "lift": "天", "category": "分", "source": "分", "compare": "分"}
+# compounds listed (and explained) per kind of change and per alert: at 100,000 compounds a
+# night changes tens of thousands; every row is in the CSVs, any compound in `safestar explain`
+LISTED = 100
+CSV = {"changes": "评级变动.csv", "alerts": "否决与降星.csv"}
+CHANGE_HEADERS = {"change": "变动", "stars_before": "原星级", "stars_after": "现星级", "previous_as_of": "上次评定日期"}
 _KIND_ORDER = {k: i for i, k in enumerate(["rule", "override", "lift", "category", "source", "compare"])}
 _RULE_TOKEN = re.compile(r"\b(veto|downgrade):([a-z_]+)")
 _REASON_WORDS = [("rules fired", "触发规则"), ("rules lapsed", "规则失效"), ("first rating", "首次评定"),
@@ -73,14 +77,24 @@ def render_report(
     shown = as_of if (ratings[Rating.as_of] == as_of).any() else ratings[Rating.as_of].max()
     cur = ratings.filter(pl.col(Rating.as_of) == pl.lit(shown, pl.Date))
     chg = changes.filter(pl.col(RatingChange.as_of) == as_of)
-    explained = set(chg.filter(pl.col("change") != "unchanged")["compound_id"]) | set(
-        cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))["compound_id"])
-    env = environment()
-    page = env.get_template("report_index.html").render(
-        as_of=as_of, headline=_headline(cur), districts=_districts(cur), changes=_changes(cur, chg),
-        alerts=cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))
-        .join(chg.select("compound_id", "change"), on="compound_id", how="left")
-        .sort(pl.col("status") != "vetoed", "district", "street", "compound_id").to_dicts(),
+    counts, changed = _changes(cur, chg)
+    alerts = (cur.filter(pl.col("status").is_in(["vetoed", "downgraded"]))
+              .join(chg.select("compound_id", "change"), on="compound_id", how="left")
+              .sort(pl.col("status") != "vetoed", "district", "street", "compound_id"))
+    reasons = {r: reason_zh(r) for r in changed["reason"].drop_nulls().unique()}
+    write_people_csv(changed.select("compound_id", "name", "district", "street", pl.col("change").replace(CHANGE_ZH),
+                                    "stars_before", "stars_after", "safety_index", "status",
+                                    pl.col("reason").replace_strict(reasons, default=None), "previous_as_of"),
+                     report_dir / CSV["changes"], CHANGE_HEADERS)
+    write_people_csv(alerts.select("compound_id", "name", "district", "street", "status", "stars", "rules",
+                                   pl.col("change").replace(CHANGE_ZH)), report_dir / CSV["alerts"], CHANGE_HEADERS)
+    listed = {"changes": _listed(changed, "change"), "alerts": _listed(alerts, "status")}
+    explained = _render_explanations(report_dir / "explain", as_of, cur, chg, explanations,
+                                     set(listed["changes"]["compound_id"]) | set(listed["alerts"]["compound_id"]))
+    page = environment().get_template("report_index.html").render(
+        as_of=as_of, headline=_headline(cur), districts=_districts(cur),
+        changes={"counts": counts, "rows": listed["changes"].to_dicts(), "total": changed.height},
+        alerts=listed["alerts"].to_dicts(), alerts_total=alerts.height, listed=LISTED, csv=CSV,
         problems=problems.head(50).to_dicts(), problems_total=problems.height,
         cp=problem_settings or load_rules().common_problems,
         quality=_quality(quality), match_rates=_table(match_rates), review_size=review_size,
@@ -89,7 +103,6 @@ def render_report(
                  for r in (sources.sort("source").iter_rows(named=True) if sources is not None else [])],
         explained=explained, **LABELS)
     (report_dir / "index.html").write_text(page, encoding="utf-8")
-    _render_explanations(report_dir / "explain", as_of, cur, chg, explanations, explained)
     return report_dir / "index.html"
 
 
@@ -126,14 +139,20 @@ def _districts(cur: pl.DataFrame) -> dict:
             "star_labels": charts.STAR_LABELS}
 
 
-def _changes(cur: pl.DataFrame, chg: pl.DataFrame) -> dict:
+def _changes(cur: pl.DataFrame, chg: pl.DataFrame) -> tuple[list[tuple], pl.DataFrame]:
+    """The count of each kind of change, and the changed compounds in the report's order."""
     counts = dict(chg.group_by("change").agg(pl.len()).rows())
     rows = (chg.filter(pl.col("change") != "unchanged")
             .join(cur.select("compound_id", "name", "district", "street", "safety_index", "status"),
                   on="compound_id", how="left")
             .sort(pl.col("change").replace_strict(CHANGE_ORDER, range(len(CHANGE_ORDER)), default=99),
                   "district", "street", "compound_id"))
-    return {"counts": [(k, CHANGE_ZH[k], counts.get(k, 0)) for k in CHANGE_ORDER], "rows": rows.to_dicts()}
+    return [(k, CHANGE_ZH[k], counts.get(k, 0)) for k in CHANGE_ORDER], rows
+
+
+def _listed(rows: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """The first ``LISTED`` rows of each ``kind``, in the order they came."""
+    return rows.filter(pl.int_range(pl.len()).over(kind) < LISTED)
 
 
 def _table(df: pl.DataFrame | None) -> dict:
@@ -226,22 +245,18 @@ def _trend(counts: pl.DataFrame | None) -> dict:
 
 
 def _render_explanations(out: Path, as_of: date, cur: pl.DataFrame, chg: pl.DataFrame,
-                         explanations: pl.DataFrame, ids: set[str]) -> None:
-    """One page per changed, vetoed or downgraded compound."""
-    wanted = sorted(ids)
+                         explanations: pl.DataFrame, ids: set[str]) -> set[str]:
+    """A page for each compound of ``ids`` that has a rating; returns the compounds that got one."""
     lines = defaultdict(list)
-    explained = explanations.filter(pl.col("compound_id").is_in(wanted))
-    for line in _explanation_lines(explained, as_of).iter_rows(named=True):
+    for line in _explanation_lines(explanations.filter(pl.col("compound_id").is_in(ids)), as_of).iter_rows(named=True):
         lines[line.pop("compound_id")].append(line)
-    changes = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True)}
+    changes = {r["compound_id"]: r for r in chg.filter(pl.col("compound_id").is_in(ids)).iter_rows(named=True)}
     template = environment().get_template("report_explain.html")
-    pages = ((out / f"{page_slug(r['compound_id'])}.html",
-              template.render(as_of=as_of, r=r, change=changes.get(r["compound_id"]), lines=lines[r["compound_id"]],
-                              **LABELS)) for r in cur.filter(pl.col("compound_id").is_in(wanted)).iter_rows(named=True))
-    # a night writes tens of thousands of pages: one thread creates the files (kernel time)
-    # while this one renders the next
-    with ThreadPoolExecutor(max_workers=1) as files:
-        list(files.map(lambda page: page[0].write_text(page[1], encoding="utf-8"), pages))
+    rated = cur.filter(pl.col("compound_id").is_in(ids))
+    for r in rated.iter_rows(named=True):
+        page = template.render(as_of=as_of, r=r, change=changes.get(r["compound_id"]), lines=lines[r["compound_id"]], **LABELS)
+        (out / f"{page_slug(r['compound_id'])}.html").write_text(page, encoding="utf-8")
+    return set(rated["compound_id"])
 
 
 def _explanation_lines(ex: pl.DataFrame, as_of: date) -> pl.DataFrame:

@@ -7,10 +7,8 @@ formula (starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets 
 apostrophe (OWASP "CSV injection"). Machine-readable CSVs are written beside these by their
 own assets.
 
-Workbooks are written by xlsxwriter row by row in constant-memory mode, text always as text
-(never a formula or a link): per sheet an optional title row, a bold header row kept in view,
-an autofilter, column widths from the display width of the text (East Asian wide characters
-count two) and a landscape A4 print set-up one page wide, title and header rows repeated.
+Workbooks (xlsxwriter, constant memory) keep text as text, never a formula or a link; widths
+count East Asian wide characters as two.
 """
 from __future__ import annotations
 
@@ -26,8 +24,6 @@ import xlsxwriter
 from ingest.taxonomy import load_taxonomy
 from schemas.events import SOURCE_ZH as SOURCE_ZH_CONTRACT
 
-# Excel's rows, less a title and a header row: longer frames continue on further sheets.
-MAX_ROWS = 1_048_576 - 2
 MAX_WIDTH = 60
 _FORMULA_START = r"^([=+\-@\t\r])"
 # characters of East Asian width W or F (CJK, Hangul, kana, full-width forms, CJK extensions)
@@ -124,7 +120,9 @@ class Sheet:
 
 
 def write_workbook(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
-    """Write ``sheets`` into the workbook ``path`` (replaced); returns the path."""
+    """Write ``sheets`` into the workbook ``path`` (replaced); returns the path. Per sheet: the
+    title row if any, a bold header row kept in view, an autofilter, widths from the text, and
+    a landscape A4 print set-up one page wide with the title and header rows repeated."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                          "strings_to_urls": False, "strings_to_numbers": False})
     wb.set_properties({"title": title, "created": _CREATED})
@@ -134,25 +132,23 @@ def write_workbook(path: Path, sheets: list[Sheet], *, title: str = "") -> Path:
     used: set[str] = set()
     for sheet in sheets:
         frame, top = _cells(sheet.frame), 1 if sheet.title else 0
-        formats = [number_format(sheet.formats.get(c) or _default_format(t)) for c, t in sheet.frame.schema.items()]
-        widths = _widths(sheet.frame, sheet.formats)
-        for start in range(0, max(frame.height, 1), MAX_ROWS):
-            part = frame.slice(start, MAX_ROWS)
-            ws = wb.add_worksheet(_sheet_name(sheet.name + (f"{start // MAX_ROWS + 1}" if start else ""), used))
-            for k, (width, cell_format) in enumerate(zip(widths, formats)):
-                ws.set_column(k, k, width, cell_format)
-            ws.freeze_panes(top + 1, 0)
-            ws.autofilter(top, 0, top + max(part.height, 1), max(part.width - 1, 0))
-            ws.set_landscape()
-            ws.set_paper(9)  # A4
-            ws.fit_to_pages(1, 0)  # one page wide, as many tall as it takes
-            ws.repeat_rows(0, top)
-            ws.set_footer("&C第 &P 页，共 &N 页")
-            if sheet.title:
-                ws.write_string(0, 0, sheet.title, title_format)
-            ws.write_row(top, 0, part.columns, header)
-            for r, row in enumerate(part.iter_rows(), start=top + 1):
-                ws.write_row(r, 0, row)  # cells take their column's format
+        if frame.height + top >= 1_048_576:  # Excel's last row: xlsxwriter would drop the rest unsaid
+            raise ValueError(f"{path}: sheet {sheet.name} has {frame.height:,} rows, more than Excel holds")
+        ws = wb.add_worksheet(_sheet_name(sheet.name, used))
+        for k, (width, (column, dtype)) in enumerate(zip(_widths(sheet.frame, sheet.formats), sheet.frame.schema.items())):
+            ws.set_column(k, k, width, number_format(sheet.formats.get(column) or _default_format(dtype)))
+        ws.freeze_panes(top + 1, 0)
+        ws.autofilter(top, 0, top + max(frame.height, 1), max(frame.width - 1, 0))
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # one page wide, as many tall as it takes
+        ws.repeat_rows(0, top)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        if sheet.title:
+            ws.write_string(0, 0, sheet.title, title_format)
+        ws.write_row(top, 0, frame.columns, header)
+        for r, row in enumerate(frame.iter_rows(), start=top + 1):
+            ws.write_row(r, 0, row)  # cells take their column's format
     wb.close()
     return Path(path)
 

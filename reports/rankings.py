@@ -19,6 +19,8 @@ from schemas.ratings import Rating
 from schemas.registry import Compound
 
 FIVE_STAR_LINE = 0.25
+# rows of each ranking on the page (all 100,000 compounds made it 27 MB); the files hold all
+PAGE_ROWS = 200
 # English frame columns → Chinese headers of every written file
 HEADERS = {
     "rank_city": "全市排名", "rank_district": "区内排名", "rank_street": "街道内排名",
@@ -84,19 +86,24 @@ def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 
 def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:
     """The rankings as people-CSVs, one workbook (the summaries, the whole city, then a sheet
-    per district) and one page, into ``out_dir``."""
+    per district with its streets: the whole-city sheet, filtered on 区, ranks a district's
+    compounds) and one page, into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     city = rankings["city"]
     as_of = str(city["as_of"].max()) if city.height else ""
     rates = ["five_star_share"]
     paths = [write_people_csv(rankings[key], out_dir / f"{stem}.csv", HEADERS) for key, stem in FILES.items()]
-    sheets = [sheet("全市" if key == "city" else stem, rankings[key], HEADERS, rates, f"{TITLES[key]}　评定日期 {as_of}")
-              for key, stem in FILES.items()]
-    sheets += [sheet(d, city.filter(pl.col("district") == d).sort("rank_district", "compound_id", nulls_last=True),
-                     HEADERS, rates, f"{d} 小区平安星级排名　评定日期 {as_of}") for d in city["district"].unique().sort()]
+    # the date is in every sheet's title: not 100,000 times in a column
+    sheets = [sheet("全市" if key == "city" else stem, rankings[key].drop("as_of", strict=False), HEADERS, rates,
+                    f"{TITLES[key]}　评定日期 {as_of}") for key, stem in FILES.items()]
+    sheets += [sheet(d, rankings["street"].filter(pl.col("district") == d), HEADERS, rates,
+                     f"{d} 各街道排名（本区小区：在“全市”表按“区”筛选）　评定日期 {as_of}")
+               for d in rankings["district"]["district"].drop_nulls().sort()]
     paths.append(write_workbook(out_dir / "平安星级排名.xlsx", sheets, title=f"平安星级小区排名 {as_of}"))
-    tables = [page_table(stem, f"{stem}.csv", rankings[key].drop("as_of", strict=False), HEADERS, rates)
+    tables = [page_table(stem if rankings[key].height <= PAGE_ROWS else
+                         f"{stem}（前 {PAGE_ROWS} 名，全部 {rankings[key].height:,} 个见 CSV 与 Excel）", f"{stem}.csv",
+                         rankings[key].drop("as_of", strict=False).head(PAGE_ROWS), HEADERS, rates)
               for key, stem in FILES.items()]
     paths.append(write_page(out_dir / "index.html", "report_tables.html", title=f"平安星级小区排名 {as_of}",
                             heading="平安星级小区排名", note=f"评定日期 {as_of} · 五星占比基准线 {FIVE_STAR_LINE:.0%}",

@@ -83,3 +83,16 @@ def test_decisions_saved_by_chinese_excel_as_gb18030(tmp_path):
     path = tmp_path / "review_decisions.csv"
     path.write_bytes("来源,记录编号,小区编号\npolice,7,C1\n".encode("gb18030"))
     assert read_decisions(path).row(0) == ("police", "7", "C1")
+
+
+def test_a_long_queue_workbook_holds_its_first_rows_and_says_so(tmp_path, compounds, polygons, monkeypatch):
+    """The CSV has every row; the workbook the first WORKBOOK_ROWS, its tab says how many of how many."""
+    _, (_, review) = _review(compounds, polygons)
+    assert review.height >= 2
+    monkeypatch.setattr("attribution.review.WORKBOOK_ROWS", 1)
+    csv_path, xlsx_path = write_review_queue(review, tmp_path)
+    assert pl.read_csv(csv_path).height == review.height
+    sheets = pl.read_excel(xlsx_path, sheet_id=0)
+    assert list(sheets) == [f"待复核 前1条 共{review.height}条"]
+    (only,) = sheets.values()
+    assert only["事件编号"].to_list() == review["event_id"].head(1).to_list()

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from reports import charts
-from reports.analyst import render_report, rules_zh, trend_counts_sql
+from reports.analyst import LISTED, render_report, rules_zh, trend_counts_sql
 from reports.common_problems import common_problems
 from tests.reports.conftest import AS_OF
 
@@ -94,9 +94,27 @@ def test_change_counts_and_explanation_links(report, city):
     explain = {p.stem for p in (report["dir"] / "explain").iterdir()}
     changed = set(chg.filter(pl.col("change") != "unchanged")["compound_id"])
     flagged = set(city["ratings"].filter(pl.col("status").is_in(["vetoed", "downgraded"]))["compound_id"])
-    assert explain == changed | flagged
-    links = [l for l in report["parsed"].links if l.startswith("explain/")]
-    assert links and {l[len("explain/"):-len(".html")] for l in links} <= explain
+    links = {l[len("explain/"):-len(".html")] for l in report["parsed"].links if l.startswith("explain/")}
+    assert links and links == explain, "a page for every link, and no page nobody links"
+    assert explain <= changed | flagged
+
+
+def test_report_lists_a_bounded_number_per_kind_and_every_row_in_its_csv(report, city):
+    """Each kind of change and each alert status lists its first LISTED compounds, linked to
+    their explanation pages; the CSVs beside the page hold every changed and flagged one."""
+    chg = city["changes"].filter(pl.col("change") != "unchanged")
+    section = report["html"].split('id="changes"')[1].split('id="alerts"')[0]
+    linked = set(re.findall(r'href="explain/([^"]+)\.html"', section))
+    assert any(n > LISTED for n in chg["change"].value_counts()["count"]), "the test city must cut a kind"
+    for kind, ids in chg.group_by("change"):
+        assert len(linked & set(ids["compound_id"])) == min(ids.height, LISTED), kind
+    assert 'href="评级变动.csv"' in section and "命令行" in section
+    changes = pl.read_csv(report["dir"] / "评级变动.csv")
+    assert sorted(changes["小区编号"]) == sorted(chg["compound_id"])
+    assert set(changes["变动"]) <= {"新参评", "升星", "降星", "一票否决", "恢复评定", "转为未评定"}
+    alerts = pl.read_csv(report["dir"] / "否决与降星.csv")
+    flagged = city["ratings"].filter(pl.col("status").is_in(["vetoed", "downgraded"]))
+    assert sorted(alerts["小区编号"]) == sorted(flagged["compound_id"])
 
 
 def test_explanation_page_names_rules_and_event_ids(report, city):

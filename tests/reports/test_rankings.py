@@ -1,6 +1,7 @@
 """Rankings: correct ranks and shares, and files an analyst can open (CSV, Excel, HTML)."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import openpyxl
@@ -79,16 +80,25 @@ def test_files_csv_excel_html(small, tmp_path):
     wb = openpyxl.load_workbook(tmp_path / "平安星级排名.xlsx")
     assert {"思明区", "湖里区"} <= set(wb.sheetnames)
     assert wb.sheetnames[0] == "各区五星占比"
+    streets = build_rankings(*small)["street"]
     for name in ("思明区", "湖里区"):
         ws = wb[name]
         assert ws.freeze_panes == "A3", "title and header rows stay in view"
-        assert "思明区" in ws["A1"].value or "湖里区" in ws["A1"].value
+        assert name in ws["A1"].value and "全市" in ws["A1"].value, "the title says where the compounds are"
         headers = [c.value for c in ws[2]]
-        assert headers[:4] == ["全市排名", "区内排名", "街道内排名", "小区编号"]
-        ids = [ws.cell(row=r, column=4).value for r in range(3, ws.max_row + 1)]
-        expected = build_rankings(*small)["city"].filter(pl.col("district") == name)["compound_id"]
-        assert sorted(ids) == sorted(expected.to_list())
-    assert wb["思明区"].cell(row=3, column=4).value in ("A1", "A2"), "sheet is in rank order"
+        assert headers[:3] == ["排名", "区", "街道"]
+        shown = [ws.cell(row=r, column=3).value for r in range(3, ws.max_row + 1)]
+        assert shown == streets.filter(pl.col("district") == name)["street"].to_list(), "the district's streets in rank order"
+    whole = wb["全市"]
+    headers = [c.value for c in whole[2]]
+    rows = [[c.value for c in row] for row in whole.iter_rows(min_row=3)]
+    district, ids, rank = headers.index("区"), headers.index("小区编号"), headers.index("区内排名")
+    within = [r for r in rows if r[district] == "思明区"]
+    expected = build_rankings(*small)["city"].filter(pl.col("district") == "思明区")
+    assert sorted(r[ids] for r in within) == sorted(expected["compound_id"])
+    ranks = [r[rank] for r in within]
+    assert ranks == sorted(ranks, key=lambda v: (v is None, v)), "filtered on 区, the city sheet ranks the district's compounds"
+    assert whole.auto_filter.ref, "the city sheet can be filtered on 区"
     share = wb["各区五星占比"]
     col = [c.value for c in share[2]].index("五星占比") + 1
     cell = share.cell(row=3, column=col)
@@ -105,16 +115,26 @@ def test_excel_bytes_are_stable(small, tmp_path):
     assert (a / "平安星级排名.xlsx").read_bytes() == (b / "平安星级排名.xlsx").read_bytes()
 
 
-def test_fastexcel_reads_every_district_sheet(city, tmp_path):
+def test_fastexcel_reads_every_sheet(city, tmp_path):
     fastexcel = pytest.importorskip("fastexcel")
     rk = build_rankings(city["ratings"], city["compounds"])
     write_rankings(tmp_path, rk)
     reader = fastexcel.read_excel(str(tmp_path / "平安星级排名.xlsx"))
     districts = set(city["ratings"]["district"])
     assert districts <= set(reader.sheet_names)
-    total = 0
-    for d in districts:
-        sheet = reader.load_sheet_by_name(d, header_row=1).to_polars()
-        assert "平安指数" in sheet.columns
-        total += sheet.height
-    assert total == city["ratings"].height
+    whole = reader.load_sheet_by_name("全市", header_row=1).to_polars()
+    assert "平安指数" in whole.columns and whole.height == city["ratings"].height
+    streets = sum(reader.load_sheet_by_name(d, header_row=1).to_polars().height for d in districts)
+    assert streets == rk["street"].height
+
+
+def test_page_lists_the_first_rows_and_the_files_hold_all(small, tmp_path, monkeypatch):
+    monkeypatch.setattr("reports.rankings.PAGE_ROWS", 2)
+    rk = build_rankings(*small)
+    write_rankings(tmp_path, rk)
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    city = html.split("全市小区排名（前 2 名，全部 7 个见 CSV 与 Excel）")[-1]
+    shown = re.findall(r"<td>(A\d)</td>", city)
+    assert shown == rk["city"]["compound_id"].head(2).to_list()
+    assert pl.read_csv(tmp_path / "全市小区排名.csv").height == 7
+    assert openpyxl.load_workbook(tmp_path / "平安星级排名.xlsx")["全市"].max_row == 2 + 7
