@@ -97,6 +97,9 @@ def test_a_need_goes_round_the_loop(tmp_path, browser, monkeypatch):
     data, out = tmp_path / "data", tmp_path / "out"
     policy = yaml.safe_load(DEFAULT_NEEDS.read_text(encoding="utf-8"))
     policy["categories"]["治安隐患"] = {"hours": LIMIT_SECONDS / 3600, "urgent": True, "route": "grid"}
+    # The test sweeps with the CLI at a moment it chooses; the service's own background sweep
+    # (every minute by default) could otherwise escalate the need first on a slow machine.
+    policy["staff"]["sweep_seconds"] = 3600
     (tmp_path / "needs.yaml").write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv(NEEDS_CONFIG_ENV, str(tmp_path / "needs.yaml"))
     generate_city(data, seed=13, n_compounds=100, n_events=1500)
