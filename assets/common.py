@@ -62,5 +62,6 @@ def table_results(warehouse, tables, as_of: date | None = None) -> list[dg.Mater
         if as_of is None:
             return warehouse.count(table)
         return int(warehouse.query(f"SELECT count(*) AS n FROM {table} WHERE as_of = ?", [as_of])["n"][0])
-    return [dg.MaterializeResult(asset_key=table.split("."), metadata={"dagster/row_count": rows(table)})
-            for table in tables]
+    with warehouse.reading():
+        return [dg.MaterializeResult(asset_key=table.split("."), metadata={"dagster/row_count": rows(table)})
+                for table in tables]

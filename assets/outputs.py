@@ -62,15 +62,16 @@ def common_problems_table(context: dg.AssetExecutionContext, warehouse: Warehous
     # history stays in DuckDB.
     previous_end = _months_before(as_of, cfg.period_months)
     since = _months_before(previous_end, cfg.period_months)  # where the earlier period starts
-    events = warehouse.read(
-        "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
-        where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
-        params=[since, as_of],
-    )
-    # A rise is measured against a whole earlier period: when the records start inside it
-    # (a new city, a new source), there is no baseline and only concentrations are tested.
-    first = warehouse.query("SELECT min(CAST(occurred_at AS DATE)) FROM core.attributed_events").item()
-    complete = first is not None and first <= since + timedelta(days=7)
+    with warehouse.reading():
+        events = warehouse.read(
+            "core.attributed_events", columns=["compound_id", "category_group", "method", "occurred_at"],
+            where="compound_id IS NOT NULL AND CAST(occurred_at AS DATE) > ? AND CAST(occurred_at AS DATE) <= ?",
+            params=[since, as_of],
+        )
+        # A rise is measured against a whole earlier period: when the records start inside it
+        # (a new city, a new source), there is no baseline and only concentrations are tested.
+        first = warehouse.query("SELECT min(CAST(occurred_at AS DATE)) FROM core.attributed_events").item()
+        complete = first is not None and first <= since + timedelta(days=7)
     if not complete:
         context.log.info(f"records start {first}: no full period before {previous_end}, rises are not tested")
     problems = common_problems(
@@ -108,17 +109,18 @@ def plaques(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     settings = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url, out_dir=folders.out)
     ensure_recorded(folders.out, settings.keyring, as_of)  # a different secret refuses to sign
     rules = policy.rules
-    before = warehouse.read(
-        "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
-    )
-    plan = plan_plaques(
-        before.drop("as_of", "demo", strict=False) if before is not None and before.height else None,
-        # Only the ratings the plan needs, not every past date (see plan_history_sql).
-        warehouse.query(plan_history_sql(plaques="marts.plaques" if warehouse.has_table("marts.plaques") else None),
-                        plan_history_params(as_of)),
-        warehouse.read("core.compounds"),
-        as_of=as_of, stability_days=rules.plaque_stability_days,
-    )
+    with warehouse.reading():
+        before = warehouse.read(
+            "marts.plaques", where="as_of = (SELECT max(as_of) FROM marts.plaques WHERE as_of < ?)", params=[as_of],
+        )
+        plan = plan_plaques(
+            before.drop("as_of", "demo", strict=False) if before is not None and before.height else None,
+            # Only the ratings the plan needs, not every past date (see plan_history_sql).
+            warehouse.query(plan_history_sql(plaques="marts.plaques" if warehouse.has_table("marts.plaques") else None),
+                            plan_history_params(as_of)),
+            warehouse.read("core.compounds"),
+            as_of=as_of, stability_days=rules.plaque_stability_days,
+        )
     orders = print_orders(plan.actions, batch_id=plan.batch_id, settings=settings, as_of=as_of)
     with warehouse.transaction() as w:
         # `demo`: the publication's plaques were signed with the demo key (pages say 样例).
@@ -150,23 +152,24 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
     web service (``safestar serve``) renders every public page from it on request; no page
     is written here."""
     as_of = as_of_of(context)
-    keyring = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url,
-                              out_dir=folders.out).keyring
-    rules = policy.rules
-    current = _on(warehouse, "marts.ratings", as_of)
-    registry = _on(warehouse, "marts.plaques", as_of).drop("as_of", "demo", strict=False)
-    lapses = warehouse.query(
-        "SELECT compound_id, CAST(as_of + CAST(round(value) AS INTEGER) AS DATE) AS lapse_on FROM marts.explanations "
-        "WHERE as_of = ? AND kind = 'lift' AND key LIKE 'downgrade:%' AND value IS NOT NULL", [as_of])
-    tables = public_tables(
-        as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
-        stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
-        history=_history(warehouse, as_of, since=trend_months(as_of)[0]),
-        suppress_below=rules.public.suppress_below, group_labels=group_labels(),
-        downgrade_labels={k: v.label for k, v in rules.downgrade.items()},
-        plaques=registry, plaque_paths={s: keyring.url("", s) for s in registry["serial"].to_list()},
-        needs=_on(warehouse, "marts.compound_need_figures", as_of), appeals=_appeals(context, folders), lapses=lapses,
-    )
+    with warehouse.reading():
+        keyring = plaque_settings(os.environ, demo=folders.demo, base_url=folders.public_base_url,
+                                  out_dir=folders.out).keyring
+        rules = policy.rules
+        current = _on(warehouse, "marts.ratings", as_of)
+        registry = _on(warehouse, "marts.plaques", as_of).drop("as_of", "demo", strict=False)
+        lapses = warehouse.query(
+            "SELECT compound_id, CAST(as_of + CAST(round(value) AS INTEGER) AS DATE) AS lapse_on FROM marts.explanations "
+            "WHERE as_of = ? AND kind = 'lift' AND key LIKE 'downgrade:%' AND value IS NOT NULL", [as_of])
+        tables = public_tables(
+            as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
+            stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
+            history=_history(warehouse, as_of, since=trend_months(as_of)[0]),
+            suppress_below=rules.public.suppress_below, group_labels=group_labels(),
+            downgrade_labels={k: v.label for k, v in rules.downgrade.items()},
+            plaques=registry, plaque_paths={s: keyring.url("", s) for s in registry["serial"].to_list()},
+            needs=_on(warehouse, "marts.compound_need_figures", as_of), appeals=_appeals(context, folders), lapses=lapses,
+        )
     path = write_publication(folders.staging(context.partition_key) / PUBLICATION_FILE, tables, {
         "as_of": as_of.isoformat(), "suppress_below": str(rules.public.suppress_below),
         "demo": "1" if folders.demo else "0", "ruleset_version": rules.version, "rules": public_rules(rules),
@@ -201,35 +204,36 @@ def _appeals(context, folders: RunFolders) -> pl.DataFrame | None:
 def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
     common-problem hotspots, district outlines, and an offline map viewer."""
-    as_of = as_of_of(context)
-    compounds = warehouse.read("core.compounds")
-    leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
-    # The outlines are parsed and snapped again only when the file or the compounds changed.
-    outlines = folders.data / "compounds.geojson"
-    cached = folders.out / ".cache" / "map"
-    digest = cached_file_sha256(outlines, cached / "outlines.sha256.json") if outlines.exists() else "no outlines"
-    cache = GeometryCache(cached, digest)
-    features = build_features(compounds, lambda: read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of),
-                              leading, cache=cache)
-    map_dir = folders.staging(context.partition_key) / "map"
-    outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
-    extra = {}
-    for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
-        try:  # optional overlays: an unusable file is named and left out, the map still comes
-            extra[key] = read_outlines(folders.data / name)
-        except ValueError as exc:
-            context.log.warning(str(exc))
-    paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
-                             outlines, **extra)
-    try:
-        basemap = Basemap.from_env(os.environ)
-    except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
-        context.log.warning(f"{exc}; the map is written without a basemap")
-        basemap = Basemap()
-    # the layer is still in memory: the viewer packs it from there instead of re-reading it
-    paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
-    return dg.MaterializeResult(metadata={"features": len(features.rows), "files": len(paths),
-                                          "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
+    with warehouse.reading():
+        as_of = as_of_of(context)
+        compounds = warehouse.read("core.compounds")
+        leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
+        # The outlines are parsed and snapped again only when the file or the compounds changed.
+        outlines = folders.data / "compounds.geojson"
+        cached = folders.out / ".cache" / "map"
+        digest = cached_file_sha256(outlines, cached / "outlines.sha256.json") if outlines.exists() else "no outlines"
+        cache = GeometryCache(cached, digest)
+        features = build_features(compounds, lambda: read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of),
+                                  leading, cache=cache)
+        map_dir = folders.staging(context.partition_key) / "map"
+        outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
+        extra = {}
+        for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
+            try:  # optional overlays: an unusable file is named and left out, the map still comes
+                extra[key] = read_outlines(folders.data / name)
+            except ValueError as exc:
+                context.log.warning(str(exc))
+        paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
+                                 outlines, **extra)
+        try:
+            basemap = Basemap.from_env(os.environ)
+        except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
+            context.log.warning(f"{exc}; the map is written without a basemap")
+            basemap = Basemap()
+        # the layer is still in memory: the viewer packs it from there instead of re-reading it
+        paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
+        return dg.MaterializeResult(metadata={"features": len(features.rows), "files": len(paths),
+                                              "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 
 @dg.asset(
@@ -244,10 +248,11 @@ def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: 
 def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """City, district and street rankings by safety index, and the five-star share per
     district (the programme's headline figure), as CSV, Excel and HTML."""
-    as_of = as_of_of(context)
-    tables = build_rankings(_on(warehouse, "marts.ratings", as_of), warehouse.read("core.compounds"))
-    paths = write_rankings(folders.staging(context.partition_key) / "rankings", tables)
-    return dg.MaterializeResult(metadata={"files": len(paths)})
+    with warehouse.reading():
+        as_of = as_of_of(context)
+        tables = build_rankings(_on(warehouse, "marts.ratings", as_of), warehouse.read("core.compounds"))
+        paths = write_rankings(folders.staging(context.partition_key) / "rankings", tables)
+        return dg.MaterializeResult(metadata={"files": len(paths)})
 
 
 @dg.asset(
@@ -263,21 +268,22 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
 def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders, policy: Policy):
     """The nightly 研判 report for analysts: headline figures, stars per district, changes,
     veto and downgrade alerts, common problems, data quality, review queue, trends."""
-    as_of = as_of_of(context)
-    quality = warehouse.read("marts.data_quality")
-    path = render_report(
-        folders.staging(context.partition_key) / "report", as_of=as_of,
-        ratings=_on(warehouse, "marts.ratings", as_of), trend=warehouse.query(trend_counts_sql(), [as_of]),
-        changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
-        quality=quality, match_rates=warehouse.read("marts.match_rates"),
-        review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
-        problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
-        sources=_on(warehouse, "marts.source_completeness", as_of),
-        problem_settings=policy.rules.common_problems,
-    )
-    quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
-    write_people_csv(quality, folders.staging(context.partition_key) / PEOPLE_CSV["data_quality"])
-    return dg.MaterializeResult(metadata={"report": str(path)})
+    with warehouse.reading():
+        as_of = as_of_of(context)
+        quality = warehouse.read("marts.data_quality")
+        path = render_report(
+            folders.staging(context.partition_key) / "report", as_of=as_of,
+            ratings=_on(warehouse, "marts.ratings", as_of), trend=warehouse.query(trend_counts_sql(), [as_of]),
+            changes=_on(warehouse, "marts.rating_changes", as_of), explanations=_on(warehouse, "marts.explanations", as_of),
+            quality=quality, match_rates=warehouse.read("marts.match_rates"),
+            review_size=warehouse.count("core.review_queue"),  # the size only: the queue stays in DuckDB
+            problems=_on(warehouse, "marts.common_problems", as_of).drop("as_of"), intake=_on(warehouse, "marts.intake_counts", as_of),
+            sources=_on(warehouse, "marts.source_completeness", as_of),
+            problem_settings=policy.rules.common_problems,
+        )
+        quality.write_csv(folders.staging(context.partition_key) / "data_quality.csv")
+        write_people_csv(quality, folders.staging(context.partition_key) / PEOPLE_CSV["data_quality"])
+        return dg.MaterializeResult(metadata={"report": str(path)})
 
 
 @dg.asset(

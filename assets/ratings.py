@@ -72,19 +72,20 @@ def ratings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: Ru
     """Scores the rating date: ratings, explanations, changes and public aggregates."""
     as_of = as_of_of(context)
     rules = policy.rules
-    compounds = warehouse.read("core.compounds")
-    events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
-    # Stable stars need each compound's previous rating and the nights of the last
-    # stable_stars.days days: only those dates leave DuckDB.
-    earlier = warehouse.read(
-        "marts.ratings", columns=["compound_id", "as_of", "stars", "status", "rules", "safety_index"],
-        where="as_of < ? AND (as_of >= ? OR as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?))",
-        params=[as_of, as_of - timedelta(days=max(rules.stable_stars.days - 1, 0)), as_of],
-    )
+    with warehouse.reading():
+        compounds = warehouse.read("core.compounds")
+        events, overrides = scoring_inputs(warehouse, folders)  # read once: the scores and the public aggregates
+        # Stable stars need each compound's previous rating and the nights of the last
+        # stable_stars.days days: only those dates leave DuckDB.
+        earlier = warehouse.read(
+            "marts.ratings", columns=["compound_id", "as_of", "stars", "status", "rules", "safety_index"],
+            where="as_of < ? AND (as_of >= ? OR as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?))",
+            params=[as_of, as_of - timedelta(days=max(rules.stable_stars.days - 1, 0)), as_of],
+        )
+        previous = warehouse.read(
+            "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
+        )
     result = score(compounds, events, rules, as_of, overrides=overrides, previous=earlier)
-    previous = warehouse.read(
-        "marts.ratings", where="as_of = (SELECT max(as_of) FROM marts.ratings WHERE as_of < ?)", params=[as_of],
-    )
     changes = rating_changes(previous if previous is not None and previous.height else None, result.ratings)
     # The events as scored (overrides applied), so public counts agree with the ratings.
     stats, monthly = public_aggregates(result.events, result.ratings, as_of)

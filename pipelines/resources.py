@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import time
 from pathlib import Path
@@ -22,6 +23,10 @@ WAREHOUSE_POOL = "warehouse"
 
 WAREHOUSE_SCHEMAS = ("raw", "core", "marts", "ops")
 
+# The read-only connection of an open `Warehouse.reading()` block: (file, connection).
+_READER: contextvars.ContextVar[tuple[str, duckdb.DuckDBPyConnection] | None] = contextvars.ContextVar(
+    "warehouse_reader", default=None)
+
 
 class Warehouse(dg.ConfigurableResource):
     """The embedded DuckDB warehouse: one writer at a time, readers open it read-only."""
@@ -32,6 +37,12 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        shared = _READER.get()
+        if shared is not None and shared[0] == self.path:
+            if not read_only:
+                raise RuntimeError("a warehouse write inside Warehouse.reading(): end the reading block first")
+            yield shared[1]
+            return
         if read_only and not Path(self.path).exists():
             raise FileNotFoundError(f"no warehouse at {self.path}: run `safestar run` first")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +54,21 @@ class Warehouse(dg.ConfigurableResource):
             yield conn
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Every read inside the block (read, query, count, has_table) shares one read-only
+        connection: opening the file and loading its catalog costs tens of milliseconds, and
+        a step reads many tables. No write may happen inside the block."""
+        if _READER.get() is not None or not Path(self.path).exists():
+            yield
+            return
+        with self.connect(read_only=True) as conn:
+            token = _READER.set((self.path, conn))
+            try:
+                yield
+            finally:
+                _READER.reset(token)
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Open the file, waiting (up to lock_wait_seconds) while another process holds it:
@@ -60,24 +86,23 @@ class Warehouse(dg.ConfigurableResource):
                 time.sleep(0.2)
 
     def has_table(self, table: str) -> bool:
-        schema, name = table.split(".")
         if not Path(self.path).exists():
             return False
         with self.connect(read_only=True) as conn:
-            rows = conn.sql(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                params=[schema, name],
-            ).fetchall()
-        return bool(rows)
+            return _has_table(conn, table)
 
     def read(self, table: str, where: str | None = None, params: list | None = None,
              columns: list[str] | None = None) -> pl.DataFrame | None:
         """The whole table (optionally filtered by a parameterised predicate, optionally only
         some columns: both pushed into DuckDB), or None when absent."""
-        if not self.has_table(table):
+        if not Path(self.path).exists():
             return None
         select = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        return self.query(f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else ""), params)
+        with self.connect(read_only=True) as conn:
+            if not _has_table(conn, table):
+                return None
+            return conn.sql(f"SELECT {select} FROM {table}" + (f" WHERE {where}" if where else ""),
+                            params=params or []).pl()
 
     def query(self, sql: str, params: list | None = None) -> pl.DataFrame:
         """A read-only query's rows (e.g. an aggregate computed in DuckDB, not in memory)."""
@@ -86,10 +111,10 @@ class Warehouse(dg.ConfigurableResource):
 
     def count(self, table: str) -> int:
         """Rows of a table (0 when absent), counted in DuckDB."""
-        if not self.has_table(table):
+        if not Path(self.path).exists():
             return 0
         with self.connect(read_only=True) as conn:
-            return conn.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            return conn.sql(f"SELECT count(*) FROM {table}").fetchall()[0][0] if _has_table(conn, table) else 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Writer"]:
@@ -102,6 +127,12 @@ class Warehouse(dg.ConfigurableResource):
                 conn.execute("ROLLBACK").fetchall()
                 raise
             conn.execute("COMMIT").fetchall()
+
+
+def _has_table(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(conn.sql("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                         params=[schema, name]).fetchall())
 
 
 class Writer:

@@ -81,10 +81,10 @@ def _tips(leading: str | None) -> list[str]:
 
 
 def _compound_page(pub: Publication, c: dict, path: str) -> Page:
-    months = pub.months(c["compound_id"])
+    months = c["months"]
     city = pub.districts()[-1]
     return Page(200, render_template(
-        "site_compound.html", **_common(pub, path), c=c, groups=pub.groups(c["compound_id"]),
+        "site_compound.html", **_common(pub, path), c=c, groups=c["groups"],
         months=[dict(m, label=_cn_month(m["month"])) for m in months], city=city,
         tips=_tips(c["leading"]), notes=site_texts()["notes"], lapse_text=_lapse_text(c),
         appeal_status=APPEAL_STATUS_ZH.get(c["appeal_status"] or ""),
@@ -170,7 +170,7 @@ def render(pub: Publication, path: str, verify: Callable[[str, str], bool] | Non
             return not_found(pub, path)
         if m.group(2) == "html":
             return _compound_page(pub, c, path)
-        return Page(200, trend_chart_svg(pub.months(c["compound_id"]), pub.suppress_below,
+        return Page(200, trend_chart_svg(c["months"], pub.suppress_below,
                                          withheld=bool(c["months_withheld"])), "image/svg+xml")
     if m := _STREET.match(path):
         page = _street_page(pub, m.group(1), int(m.group(2) or 1), path)

@@ -9,15 +9,13 @@ CREATE TABLE compounds (
   -- this month's needs and check-ins: a count NULL is under the threshold (少量); a share NULL
   -- is not shown (nothing to share, or a part of it under the threshold)
   needs_received INTEGER, needs_closed INTEGER, checkins INTEGER, on_time_share REAL, satisfaction_share REAL,
-  appeal_filed TEXT, appeal_status TEXT, appeal_outcome TEXT, reply_text TEXT, leading TEXT
+  appeal_filed TEXT, appeal_status TEXT, appeal_outcome TEXT, reply_text TEXT, leading TEXT,
+  -- JSON lists, read with the compound (one lookup a page): the category groups with at least
+  -- one incident in display order, [{"label", "n"}], and the 12 trend months, [{"month", "n",
+  -- "safety_index"}]. n null: fewer than the threshold (少量), or the monthly counts withheld.
+  groups TEXT NOT NULL, months TEXT NOT NULL
 );
 CREATE INDEX compounds_street ON compounds (street_slug, name, compound_id);
--- n NULL: fewer than the threshold (shown as 少量); groups with no incident have no row.
-CREATE TABLE groups (compound_id TEXT, ord INTEGER, label TEXT, n INTEGER,
-                     PRIMARY KEY (compound_id, ord)) WITHOUT ROWID;
--- n NULL: fewer than the threshold, or the compound's monthly counts are withheld.
-CREATE TABLE months (compound_id TEXT, month TEXT, n INTEGER, safety_index REAL,
-                     PRIMARY KEY (compound_id, month)) WITHOUT ROWID;
 CREATE TABLE streets (street_slug TEXT PRIMARY KEY, district TEXT, street TEXT, n INTEGER) WITHOUT ROWID;
 -- district NULL: the whole city.
 CREATE TABLE districts (district TEXT, n INTEGER, n_rated INTEGER, n_five INTEGER, avg REAL, five REAL);

@@ -9,6 +9,7 @@ The same inputs give the same bytes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 from datetime import date
@@ -19,7 +20,7 @@ import polars as pl
 
 FILE_NAME = "public.sqlite"
 SCHEMA = Path(__file__).with_name("site_publication.sql")
-TABLES = ["compounds", "groups", "months", "streets", "districts", "plaques"]
+TABLES = ["compounds", "streets", "districts", "plaques"]
 
 
 def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[str, str]) -> Path:
@@ -31,6 +32,10 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
     digest = hashlib.sha256()
     for key in sorted(meta):
         digest.update(f"{key}={meta[key]}\n".encode())
+    tables = {**tables, "compounds": tables["compounds"].join(
+        _json_lists(tables["groups"], "groups", "ord", ["label", "n"]), on="compound_id", how="left").join(
+        _json_lists(tables["months"], "months", "month", ["month", "n", "safety_index"]), on="compound_id", how="left",
+    ).with_columns(pl.col("groups", "months").fill_null("[]"))}
     conn = sqlite3.connect(tmp)
     try:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA.read_text(encoding="utf-8"))
@@ -48,6 +53,12 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
         conn.close()
     os.replace(tmp, path)
     return path
+
+
+def _json_lists(frame: pl.DataFrame, name: str, order: str, fields: list[str]) -> pl.DataFrame:
+    """compound_id, ``name``: each compound's rows of ``frame`` as one JSON list of objects."""
+    return frame.sort("compound_id", order).group_by("compound_id", maintain_order=True).agg(
+        (pl.lit("[") + pl.struct(fields).struct.json_encode().str.join(",") + pl.lit("]")).alias(name))
 
 
 @lru_cache(maxsize=1)
@@ -97,24 +108,23 @@ class Publication:
     def _all(self, sql: str, *params) -> list[dict]:
         return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
 
+    def _compound(self, row: dict | None) -> dict | None:
+        """A compound's row, its ``groups`` and ``months`` as lists of dicts."""
+        if row is not None:
+            row["groups"], row["months"] = json.loads(row["groups"]), json.loads(row["months"])
+        return row
+
     def compound(self, slug: str) -> dict | None:
-        return self._one("SELECT * FROM compounds WHERE slug = ?", slug)
+        return self._compound(self._one("SELECT * FROM compounds WHERE slug = ?", slug))
 
     def compound_by_id(self, compound_id: str) -> dict | None:
-        return self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id)
+        return self._compound(self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id))
 
     def has_compound(self, compound_id: str) -> bool:
         return self._one("SELECT 1 AS x FROM compounds WHERE compound_id = ?", compound_id) is not None
 
     def count(self) -> int:
         return self._one("SELECT count(*) AS n FROM compounds")["n"]
-
-    def groups(self, compound_id: str) -> list[dict]:
-        return self._all("SELECT label, n FROM groups WHERE compound_id = ? ORDER BY ord", compound_id)
-
-    def months(self, compound_id: str) -> list[dict]:
-        return self._all("SELECT month, n, safety_index FROM months WHERE compound_id = ? ORDER BY month",
-                         compound_id)
 
     def street(self, slug: str) -> dict | None:
         return self._one("SELECT * FROM streets WHERE street_slug = ?", slug)
