@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import polars as pl
 from pandera.typing.polars import DataFrame
 
 from schemas.events import AttributedEvent as AE
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
-from scoring.window import add_months
+from scoring.window import add_months, in_registry
 
 WINDOW_MONTHS = 12
 
@@ -26,28 +27,36 @@ def public_aggregates(events: DataFrame[AE], ratings: DataFrame[Rating], as_of: 
     """
     start = add_months(as_of, -WINDOW_MONTHS)
     day = pl.col(AE.occurred_at).cast(pl.Date)
-    ids = ratings.select(Rating.compound_id).unique().lazy()
-    counted = events.lazy().filter(
+    first = as_of.year * 12 + as_of.month - WINDOW_MONTHS  # the trend's first month, as year * 12 + month - 1
+    ids = ratings[Rating.compound_id].unique().sort()  # the frames below come out in this order
+    placed = events.lazy().filter(
         pl.col(AE.compound_id).is_not_null() & (pl.col(AE.method) != "excluded") & (day > start) & (day <= as_of)
-    ).select(AE.compound_id, pl.col(AE.category_group).alias("group"), day.dt.truncate("1mo").alias("month"))
-    # Two group-bys over one scan, run together; the rated compounds are kept after counting
-    # (on far fewer rows than the incidents).
-    by_group, counts = pl.collect_all([
-        counted.group_by(AE.compound_id, "group").agg(pl.len().alias("n")).join(ids, on=AE.compound_id, how="semi"),
-        counted.group_by(AE.compound_id, "month").agg(pl.len().cast(pl.Int32).alias("n_events")),
-    ])
+    ).select(AE.compound_id, pl.col(AE.category_group).cast(pl.Categorical).alias("group"),
+             (day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64) - 1 - first).alias("m"))
+    # Counted by integer codes (compound position, group code, month): no string is grouped.
+    coded = in_registry(placed, ids).select("cidx", "group", "m").collect()
+    n, cidx = ids.len(), coded["cidx"].to_numpy()
+    names = coded["group"].unique()
+    dense = np.full(int(names.to_physical().max() or 0) + 1, -1, dtype=np.int64)
+    dense[names.to_physical().to_numpy()] = np.arange(names.len())
+    per_group = np.bincount(cidx * names.len() + dense[coded["group"].to_physical().to_numpy()],
+                            minlength=n * names.len())
+    hit = np.flatnonzero(per_group)
+    stats = pl.DataFrame({AE.compound_id: ids.gather(hit // max(names.len(), 1)),
+                          "category_group": names.cast(pl.String).gather(hit % max(names.len(), 1)),
+                          "n": per_group[hit]})
     if group_of:
-        by_group = by_group.group_by(AE.compound_id, pl.col("group").replace(group_of)).agg(pl.col("n").sum())
-    stats = by_group.select(AE.compound_id, pl.lit(as_of).alias("as_of"), pl.col("group").alias("category_group"),
-                            pl.col("n").cast(pl.Int32)).sort(AE.compound_id, "category_group")
-    first = date(as_of.year, as_of.month, 1)
-    months = pl.DataFrame({"month": [add_months(first, -k) for k in range(WINDOW_MONTHS - 1, -1, -1)]})
-    monthly = (
-        ids.collect().join(months, how="cross")
-        .join(counts, on=[AE.compound_id, "month"], how="left")
-        .select(AE.compound_id, pl.lit(as_of).alias("as_of"), "month",
-                pl.col("n_events").fill_null(0).cast(pl.Int32),
-                pl.lit(None, dtype=pl.Float64).alias("safety_index"))
-        .sort(AE.compound_id, "month")
-    )
+        stats = stats.with_columns(pl.col("category_group").replace(group_of))
+    stats = stats.group_by(AE.compound_id, "category_group").agg(pl.col("n").sum().cast(pl.Int32)).select(
+        AE.compound_id, pl.lit(as_of).alias("as_of"), "category_group", "n").sort(AE.compound_id, "category_group")
+    in_trend = coded["m"].to_numpy() >= 0  # the window's first days fall in the month before the trend
+    per_month = np.bincount(cidx[in_trend] * WINDOW_MONTHS + coded["m"].to_numpy()[in_trend],
+                            minlength=n * WINDOW_MONTHS)
+    months = np.array([date((first + k) // 12, (first + k) % 12 + 1, 1) for k in range(WINDOW_MONTHS)],
+                      dtype="datetime64[D]")
+    monthly = pl.DataFrame({
+        AE.compound_id: ids.gather(np.repeat(np.arange(n), WINDOW_MONTHS)),
+        "month": pl.Series(np.tile(months, n)).cast(pl.Date), "n_events": per_month.astype(np.int32),
+    }).select(AE.compound_id, pl.lit(as_of).alias("as_of"), "month", "n_events",
+              pl.lit(None, dtype=pl.Float64).alias("safety_index"))
     return CompoundPublicStats.validate(stats), CompoundMonthly.validate(monthly)

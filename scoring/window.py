@@ -74,28 +74,17 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
     codes = category_codes(rules)
     sev = pl.Series([*rules.categories.values(), rules.categories.get("theft", 1.0)], dtype=pl.Float64)
     srcs = source_keys()
-    known_ids = pl.Series(AE.compound_id, compound_ids, dtype=pl.String)
-    # Strings are matched through their 64-bit hashes (integer lookups and joins are several
-    # times cheaper than string ones on 10M rows); every match is then confirmed on the
-    # string itself, so a hash collision can only make a row unknown, never misplace it.
-    ids = pl.LazyFrame({"_h": known_ids.hash(_SEED)}).with_row_index("cidx")
     day = pl.col(AE.occurred_at).cast(pl.Date).cast(pl.Int32)
+    coded = events.lazy().with_row_index("_i").filter(_counted_filter(as_of, rules)).select(
+        "_i", AE.compound_id, AE.category_code, AE.source,
+        _code_index(AE.category_code, codes, pl.UInt16).alias("cat"),
+        _code_index(AE.source, srcs, pl.UInt8).alias("src"),
+        day.alias("day"),
+    )
     return (
-        events.lazy()
-        .with_row_index("_i")
-        .filter(_counted_filter(as_of, rules))
+        in_registry(coded, compound_ids)
         .select(
-            "_i", AE.compound_id, AE.category_code, AE.source,
-            pl.col(AE.compound_id).hash(_SEED).alias("_h"),
-            _code_index(AE.category_code, codes, pl.UInt16).alias("cat"),
-            _code_index(AE.source, srcs, pl.UInt8).alias("src"),
-            day.alias("day"),
-        )
-        .join(ids, on="_h", how="inner")
-        .filter(pl.lit(known_ids).gather(pl.col("cidx")) == pl.col(AE.compound_id))
-        .select(
-            "_i",
-            pl.col("cidx").cast(pl.Int64),
+            "_i", "cidx",
             _confirm("cat", AE.category_code, codes, pl.UInt16),
             _confirm("src", AE.source, srcs, pl.UInt8),
             "day",
@@ -106,6 +95,22 @@ def counted_events(events: DataFrame[AE] | pl.LazyFrame, rules: Rules, as_of: da
              ).alias("weight"),
         )
         .collect()
+    )
+
+
+def in_registry(frame: pl.LazyFrame, compound_ids: pl.Series) -> pl.LazyFrame:
+    """The rows of ``frame`` whose compound_id is one of ``compound_ids``, with ``cidx`` (Int64:
+    its position there). Strings are matched through their 64-bit hashes (integer joins are
+    several times cheaper than string ones on 10M rows); every match is then confirmed on the
+    string itself, so a hash collision can only drop a row, never misplace it."""
+    known = pl.Series(AE.compound_id, compound_ids, dtype=pl.String)
+    ids = pl.LazyFrame({"_h": known.hash(_SEED)}).with_row_index("cidx")
+    return (
+        frame.with_columns(pl.col(AE.compound_id).hash(_SEED).alias("_h"))
+        .join(ids, on="_h", how="inner")
+        .filter(pl.lit(known).gather(pl.col("cidx")) == pl.col(AE.compound_id))
+        .drop("_h")
+        .with_columns(pl.col("cidx").cast(pl.Int64))
     )
 
 
