@@ -3,6 +3,7 @@
 import json
 import os
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -12,6 +13,7 @@ from assets.common import OWNERS, as_of_of, frame_metadata, rating_dates
 from assets.governance import intake_counts
 from assets.ratings import ratings
 from ingest.filehash import cached_file_sha256
+from pipelines import background
 from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import publish
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
@@ -20,7 +22,7 @@ from plaques.orders import print_orders
 from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
-from reports.excel import PEOPLE_CSV, write_people_csv
+from reports.excel import PEOPLE_CSV, write_people_csv, write_workbook
 from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
 from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
@@ -251,7 +253,10 @@ def rankings(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: R
     with warehouse.reading():
         as_of = as_of_of(context)
         tables = build_rankings(_on(warehouse, "marts.ratings", as_of), warehouse.read("core.compounds"))
-        paths = write_rankings(folders.staging(context.partition_key) / "rankings", tables)
+        # The workbook (the slowest file, read by no later step) is written meanwhile by a
+        # second process; the publication step waits for it.
+        paths = write_rankings(folders.staging(context.partition_key) / "rankings", tables,
+                               write_book=partial(background.hand_off, "the rankings workbook", write_workbook))
         return dg.MaterializeResult(metadata={"files": len(paths)})
 
 
@@ -297,6 +302,7 @@ def analyst_report(context: dg.AssetExecutionContext, warehouse: Warehouse, fold
 def publication(context: dg.AssetExecutionContext, folders: RunFolders):
     """The rating date's outputs switched live in one atomic rename: readers see the last
     good publication or the new one, never a half-written folder."""
+    background.wait_all()  # files handed to a second process (the rankings workbook)
     target = publish(folders.out, context.partition_key)
     context.log.info(f"published {target}")
     return dg.MaterializeResult(metadata={"path": str(target)})

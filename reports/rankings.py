@@ -84,10 +84,11 @@ def _regions(city: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         "rank", *keys, pl.exclude("rank", *keys))
 
 
-def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Path]:
+def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame], *, write_book=write_workbook) -> list[Path]:
     """The rankings as people-CSVs, one workbook (the summaries, the whole city, then a sheet
     per district with its streets: the whole-city sheet, filtered on 区, ranks a district's
-    compounds) and one page, into ``out_dir``."""
+    compounds) and one page, into ``out_dir``. ``write_book(path, sheets, title=...)`` writes
+    the workbook (e.g. in another process, ``pipelines.background``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     city = rankings["city"]
@@ -100,7 +101,8 @@ def write_rankings(out_dir: Path, rankings: dict[str, pl.DataFrame]) -> list[Pat
     sheets += [sheet(d, rankings["street"].filter(pl.col("district") == d), HEADERS, rates,
                      f"{d} 各街道排名（本区小区：在“全市”表按“区”筛选）　评定日期 {as_of}")
                for d in rankings["district"]["district"].drop_nulls().sort()]
-    paths.append(write_workbook(out_dir / "平安星级排名.xlsx", sheets, title=f"平安星级小区排名 {as_of}"))
+    write_book(out_dir / "平安星级排名.xlsx", sheets, title=f"平安星级小区排名 {as_of}")
+    paths.append(out_dir / "平安星级排名.xlsx")
     tables = [page_table(stem if rankings[key].height <= PAGE_ROWS else
                          f"{stem}（前 {PAGE_ROWS} 名，全部 {rankings[key].height:,} 个见 CSV 与 Excel）", f"{stem}.csv",
                          rankings[key].drop("as_of", strict=False).head(PAGE_ROWS), HEADERS, rates)
