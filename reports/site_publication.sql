@@ -10,9 +10,10 @@ CREATE TABLE compounds (
   -- is not shown (nothing to share, or a part of it under the threshold)
   needs_received INTEGER, needs_closed INTEGER, checkins INTEGER, on_time_share REAL, satisfaction_share REAL,
   appeal_filed TEXT, appeal_status TEXT, appeal_outcome TEXT, reply_text TEXT, leading TEXT,
-  -- JSON lists, read with the compound (one lookup a page): the category groups with at least
-  -- one incident in display order, [{"label", "n"}], and the 12 trend months, [{"month", "n",
-  -- "safety_index"}]. n null: fewer than the threshold (少量), or the monthly counts withheld.
+  -- JSON, read with the compound (one lookup a page): {"rows": [...]} of the category groups
+  -- with at least one incident in display order, {"label", "n"}, and of the 12 trend months
+  -- ending with the month of meta.as_of, {"n", "safety_index"}. n null: fewer than the
+  -- threshold (少量), or the monthly counts withheld.
   groups TEXT NOT NULL, months TEXT NOT NULL
 );
 CREATE INDEX compounds_street ON compounds (street_slug, name, compound_id);

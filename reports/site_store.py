@@ -18,6 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
+from reports.site_data import trend_months
+
 FILE_NAME = "public.sqlite"
 SCHEMA = Path(__file__).with_name("site_publication.sql")
 TABLES = ["compounds", "streets", "districts", "plaques"]
@@ -34,8 +36,8 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
         digest.update(f"{key}={meta[key]}\n".encode())
     tables = {**tables, "compounds": tables["compounds"].join(
         _json_lists(tables["groups"], "groups", "ord", ["label", "n"]), on="compound_id", how="left").join(
-        _json_lists(tables["months"], "months", "month", ["month", "n", "safety_index"]), on="compound_id", how="left",
-    ).with_columns(pl.col("groups", "months").fill_null("[]"))}
+        _json_lists(tables["months"], "months", "month", ["n", "safety_index"]), on="compound_id", how="left",
+    ).with_columns(pl.col("groups", "months").fill_null('{"rows":[]}'))}
     conn = sqlite3.connect(tmp)
     try:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA.read_text(encoding="utf-8"))
@@ -56,9 +58,10 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
 
 
 def _json_lists(frame: pl.DataFrame, name: str, order: str, fields: list[str]) -> pl.DataFrame:
-    """compound_id, ``name``: each compound's rows of ``frame`` as one JSON list of objects."""
+    """compound_id, ``name``: each compound's rows of ``frame`` (``fields`` only, in ``order``)
+    as one JSON object ``{"rows": [{field: value, ...}, ...]}``."""
     return frame.sort("compound_id", order).group_by("compound_id", maintain_order=True).agg(
-        (pl.lit("[") + pl.struct(fields).struct.json_encode().str.join(",") + pl.lit("]")).alias(name))
+        pl.struct(fields).alias("rows")).select("compound_id", pl.struct("rows").struct.json_encode().alias(name))
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +100,7 @@ class Publication:
                              "run `safestar run` to write it again")
         self.id = self.meta["publication"]
         self.as_of = date.fromisoformat(self.meta["as_of"])
+        self.trend = [f"{m:%Y-%m}" for m in trend_months(self.as_of)]  # every compound's months, in order
         self.suppress_below = int(self.meta["suppress_below"])
         self.demo = self.meta.get("demo") == "1"
         self._districts: list[dict] | None = None
@@ -109,9 +113,10 @@ class Publication:
         return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
 
     def _compound(self, row: dict | None) -> dict | None:
-        """A compound's row, its ``groups`` and ``months`` as lists of dicts."""
+        """A compound's row, its ``groups`` and its 12 trend ``months`` as lists of dicts."""
         if row is not None:
-            row["groups"], row["months"] = json.loads(row["groups"]), json.loads(row["months"])
+            row["groups"] = json.loads(row["groups"])["rows"]
+            row["months"] = [dict(m, month=month) for month, m in zip(self.trend, json.loads(row["months"])["rows"])]
         return row
 
     def compound(self, slug: str) -> dict | None:
