@@ -14,7 +14,7 @@ from assets.governance import intake_counts
 from assets.ratings import ratings
 from ingest.filehash import cached_file_sha256
 from pipelines import background
-from pipelines.inputs import read_decision_file
+from pipelines.inputs import read_decision_file, read_polygons
 from pipelines.publish import publish
 from pipelines.resources import WAREHOUSE_POOL, Policy, RunFolders, Warehouse
 from plaques.keys import ensure_recorded, plaque_settings
@@ -23,13 +23,14 @@ from plaques.registry import plan_history_params, plan_history_sql, plan_plaques
 from reports.analyst import render_report, trend_counts_sql
 from reports.common_problems import common_problems, leading_group, period_stats
 from reports.excel import PEOPLE_CSV, write_people_csv, write_workbook
-from reports.map_layer import GeometryCache, read_outlines
-from reports.map_viewer import Basemap, write_map
+from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
+from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
 from reports.site_data import group_labels, public_rules, public_tables, trend_months
 from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
 
+DISTRICT_OUTLINES = Path(__file__).resolve().parents[1] / "generator" / "realdata" / "xiamen_districts.geojson"
 
 
 def _on(warehouse: Warehouse, table: str, as_of: date) -> pl.DataFrame | None:
@@ -205,33 +206,36 @@ def _appeals(context, folders: RunFolders) -> pl.DataFrame | None:
 def map_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, folders: RunFolders):
     """The electronic map (一图): compounds by stars as GeoJSON (WGS-84 and a GCJ-02 copy),
     common-problem hotspots, district outlines, and an offline map viewer."""
-    as_of = as_of_of(context)
     with warehouse.reading():
+        as_of = as_of_of(context)
         compounds = warehouse.read("core.compounds")
         leading = leading_group(_on(warehouse, "marts.public_stats", as_of))
-        ratings_now = _on(warehouse, "marts.ratings", as_of)
-        problems = _on(warehouse, "marts.common_problems", as_of).drop("as_of")
-    # The outlines are parsed and snapped again only when the file or the compounds changed.
-    outlines = folders.data / "compounds.geojson"
-    cached = folders.out / ".cache" / "map"
-    digest = cached_file_sha256(outlines, cached / "outlines.sha256.json") if outlines.exists() else "no outlines"
-    overlays = {}
-    for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
-        try:  # optional overlays: an unusable file is named and left out, the map still comes
-            overlays[key] = read_outlines(folders.data / name)
-        except ValueError as exc:
-            context.log.warning(str(exc))
-    try:
-        basemap = Basemap.from_env(os.environ)
-    except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
-        context.log.warning(f"{exc}; the map is written without a basemap")
-        basemap = Basemap()
-    # The files (pure Python, read by no later step) are written meanwhile by a second
-    # process; the publication step waits for them.
-    background.hand_off("the map", write_map, folders.staging(context.partition_key) / "map", folders.data,
-                        compounds, ratings_now, leading, problems, GeometryCache(cached, digest), overlays, basemap)
-    return dg.MaterializeResult(metadata={"features": compounds.height, "basemap": basemap.url or "none",
-                                          "basemap_crs": basemap.crs})
+        # The outlines are parsed and snapped again only when the file or the compounds changed.
+        outlines = folders.data / "compounds.geojson"
+        cached = folders.out / ".cache" / "map"
+        digest = cached_file_sha256(outlines, cached / "outlines.sha256.json") if outlines.exists() else "no outlines"
+        cache = GeometryCache(cached, digest)
+        features = build_features(compounds, lambda: read_polygons(folders.data), _on(warehouse, "marts.ratings", as_of),
+                                  leading, cache=cache)
+        map_dir = folders.staging(context.partition_key) / "map"
+        outlines = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
+        extra = {}
+        for key, name in (("street_outlines", "streets.geojson"), ("grid_outlines", "grids.geojson")):
+            try:  # optional overlays: an unusable file is named and left out, the map still comes
+                extra[key] = read_outlines(folders.data / name)
+            except ValueError as exc:
+                context.log.warning(str(exc))
+        paths = write_map_layers(map_dir, features, _on(warehouse, "marts.common_problems", as_of).drop("as_of"),
+                                 outlines, **extra)
+        try:
+            basemap = Basemap.from_env(os.environ)
+        except ValueError as exc:  # a misconfigured basemap must not hold the night's map back
+            context.log.warning(f"{exc}; the map is written without a basemap")
+            basemap = Basemap()
+        # the layer is still in memory: the viewer packs it from there instead of re-reading it
+        paths.append(write_map_viewer(map_dir, basemap=basemap, compounds=features))
+        return dg.MaterializeResult(metadata={"features": len(features.rows), "files": len(paths),
+                                              "basemap": basemap.url or "none", "basemap_crs": basemap.crs})
 
 
 @dg.asset(

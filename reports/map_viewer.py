@@ -12,22 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-import json
 from pathlib import Path
 
 import numpy as np
 import orjson
 from jinja2.utils import htmlsafe_json_dumps
 
-from pipelines.inputs import read_polygons
-from reports.map_geometry import GeometryCache, inner_points, parse
-from reports.map_layer import Layer, build_features, layer_file, write_map_layers
+from reports.map_geometry import inner_points, parse
+from reports.map_layer import Layer, layer_file
 from reports.templating import render_template
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "static" / "vendor" / "leaflet"
 STATUS_ZH = {"rated": "已评定", "downgraded": "降星", "vetoed": "一票否决", "not_rated": "未评定"}
-DISTRICT_OUTLINES = HERE.parent / "generator" / "realdata" / "xiamen_districts.geojson"
 
 
 @dataclass(frozen=True)
@@ -120,13 +117,3 @@ def write_map_viewer(map_dir: Path, *, basemap: Basemap = Basemap(), site_base: 
                 "siteBase": site_base.rstrip("/"), "coordSys": system},
     ), encoding="utf-8")
     return path
-
-
-def write_map(map_dir: Path, data_dir: Path, compounds, ratings, leading, problems, cache: GeometryCache,
-              overlays: dict, basemap: Basemap) -> None:
-    """The map's layers (``build_features``: a compound's outline read only when ``cache``
-    lacks it) and its viewer, into ``map_dir``."""
-    features = build_features(compounds, lambda: read_polygons(data_dir), ratings, leading, cache=cache)
-    districts = json.loads(DISTRICT_OUTLINES.read_text(encoding="utf-8")) if DISTRICT_OUTLINES.exists() else None
-    write_map_layers(map_dir, features, problems, districts, **overlays)
-    write_map_viewer(map_dir, basemap=basemap, compounds=features)
