@@ -22,7 +22,7 @@ from intake.vocab import NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from plaques.sign import page_name, parse_page_name
 from reports.charts import trend_chart_svg
 from reports.site_store import Publication
-from reports.templating import render_template
+from reports.templating import cn_date, render_template
 
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 STREET_PAGE_ROWS = 200
@@ -50,13 +50,6 @@ class Page:
 def site_texts() -> dict:
     """The tips and plain notes of ``reports/site_tips.yaml``."""
     return yaml.safe_load(TIPS_FILE.read_text(encoding="utf-8"))
-
-
-def cn_date(d: date | str | None) -> str:
-    if d is None:
-        return ""
-    d = date.fromisoformat(d) if isinstance(d, str) else d
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _cn_month(d: date | str) -> str:

@@ -19,7 +19,6 @@ from datetime import date
 import polars as pl
 
 from governance.figures import small_public_counts
-from ingest.taxonomy import load_taxonomy
 from schemas.governance import CompoundNeedFigures
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
@@ -28,9 +27,6 @@ from schemas.registry import Compound
 from reports.templating import BIDI_CONTROLS
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
-# Bidirectional overrides and isolates: escaping leaves them, and they would let a name
-# reorder the text around it on the page. Public text never needs them.
-_BIDI = BIDI_CONTROLS.pattern
 # The month's needs and check-ins as the page shows them (marts.compound_need_figures).
 NEED_COUNTS = ["needs_received", "needs_closed", "checkins"]
 NEED_COLUMNS = {"compound_id": pl.String, **dict.fromkeys(NEED_COUNTS, pl.Int64),
@@ -48,11 +44,6 @@ def public_rules(rules) -> str:
         "downgrades": [{"label": d.label, "steps": d.steps} for d in rules.downgrade.values()],
         "plaque_stability_days": rules.plaque_stability_days, "suppress_below": rules.public.suppress_below,
     }, ensure_ascii=False, sort_keys=True)
-
-
-def group_labels() -> dict[str, str]:
-    """Category group -> its public label, in the taxonomy's order (``config/taxonomy.yaml``)."""
-    return load_taxonomy().groups
 
 
 def page_slug(compound_id: str) -> str:
@@ -309,5 +300,8 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     ).sort("compound_id")
     out = {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),
            "streets": streets, "districts": districts, "plaques": plaque_table}
-    return {k: v.with_columns(pl.col(c).str.replace_all(_BIDI, "") for c in TEXT_COLUMNS if c in v.columns)
+    # Bidirectional overrides and isolates: escaping leaves them, and they would let a name
+    # reorder the text around it on the page. Public text never needs them.
+    return {k: v.with_columns(pl.col(c).str.replace_all(BIDI_CONTROLS.pattern, "") for c in TEXT_COLUMNS
+                              if c in v.columns)
             for k, v in out.items()}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -26,6 +27,13 @@ def environment() -> Environment:
     env.filters["pct"] = lambda v, d=1: "—" if v is None else f"{v:.{d}%}"
     env.filters["num"] = lambda v, d=1: "—" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
     return env
+
+
+def cn_date(d: date | str | None) -> str:
+    if d is None:
+        return ""
+    d = date.fromisoformat(d) if isinstance(d, str) else d
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def render_template(name: str, **context) -> str:
