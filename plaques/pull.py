@@ -28,6 +28,7 @@ from plaques.artwork import FONT_STACK, PlaqueItem, artwork_svg
 from plaques.config import PlaqueConfig, load_plaque_config
 from plaques.orders import PRINTING, read_orders
 from plaques.printfiles import chunks, files_of, make_chunk, pdf_of, register_cjk_font, write_file
+from reports.excel import write_people_csv
 from reports.templating import render_template
 
 LEDGER_NAME = "plaques_pulled.csv"
@@ -180,11 +181,6 @@ def withdrawals_frame(part: pl.DataFrame) -> pl.DataFrame:
     ).sort("区", "街道", "小区编号", "编号")
 
 
-def write_csv(df: pl.DataFrame, path: Path) -> None:
-    """UTF-8 with a BOM, so Excel on a print shop's PC shows the Chinese."""
-    write_file(path, df.write_csv(include_bom=True, line_terminator="\r\n").encode("utf-8"))
-
-
 def write_proofs(dest: Path, manifest: pl.DataFrame, withdrawals: pl.DataFrame, *, batch_id: str,
                  config: PlaqueConfig) -> None:
     """``proof/<district>.html`` for every district of the pull: its plaques, ``per_page`` to an
@@ -253,8 +249,8 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         made, files = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
                                         progress=progress, config_path=config_path)
         manifest, withdrawals = manifest_frame(pending, config, files), withdrawals_frame(pending)
-        write_csv(manifest, dest / "manifest.csv")
-        write_csv(withdrawals, dest / "withdrawals.csv")
+        write_people_csv(manifest, dest / "manifest.csv")  # Excel on a print shop's PC: BOM, no formulas
+        write_people_csv(withdrawals, dest / "withdrawals.csv")
         write_proofs(dest, manifest, withdrawals, batch_id=b, config=config)
         write_archive(dest, b, pending["as_of"].max())
         pulled = pending.select("batch_id", "serial", "action", "key_id", "district", pl.lit(str(to)).alias("pulled_to"),
