@@ -10,6 +10,8 @@ import argparse
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -50,16 +52,12 @@ def export_site(publication: Path, to: Path, *, workers: int | None = None, prog
         shutil.copytree(SCRIPTS, to / "static", dirs_exist_ok=True)
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     workers = workers or os.cpu_count() or 1
-    with tqdm(total=len(paths), unit="page", desc="site export", disable=not progress) as bar:
-        if workers <= 1:
-            for chunk in chunks:
-                bar.update(_write_chunk(str(publication), str(to), chunk))
-        else:
-            # spawn, not fork: a forked child can inherit a lock held by another thread of this
-            # process (the chart renderer's, tqdm's) and hang forever.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                for done in pool.map(_write_chunk, [str(publication)] * len(chunks), [str(to)] * len(chunks), chunks):
-                    bar.update(done)
+    # spawn, not fork: a forked child can inherit a lock held by another thread of this
+    # process (the chart renderer's, tqdm's) and hang forever.
+    with (tqdm(total=len(paths), unit="page", desc="site export", disable=not progress) as bar,
+          ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else nullcontext() as pool):
+        for done in (pool.map if pool else map)(_write_chunk, repeat(str(publication)), repeat(str(to)), chunks):
+            bar.update(done)
     return len(paths)
 
 
