@@ -66,13 +66,12 @@ def make_files(item: PlaqueItem, dest: Path) -> int:
     return 1
 
 
-def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True, config_path: str | None = None) -> int:
+def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True) -> int:
     """The missing files of a chunk of plaques, its PDF last (a worker's unit of work); returns
     how many were made."""
-    config, dest = load_plaque_config(Path(config_path) if config_path else None), Path(dest)
     made = sum(make_files(item, dest) for item in items)
     if pdf and not (dest / pdf_of(items)).exists():
-        write_file(dest / pdf_of(items), plaques_pdf(items, config))
+        write_file(dest / pdf_of(items), plaques_pdf(items, load_plaque_config()))
         made += 1
     return made
 

@@ -114,7 +114,7 @@ def _dest_for(to: Path, batch_id: str, state: dict) -> Path:
 
 
 def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig, *, workers: int, pdf: bool,
-                      progress: bool, config_path: Path | None = None) -> tuple[int, dict[str, str]]:
+                      progress: bool) -> tuple[int, dict[str, str]]:
     """Make every plaque's missing files, the QR codes and PDFs chunk by chunk in ``workers``
     processes, the artwork here as each chunk comes back; returns the files made and each
     plaque's files as the manifest lists them."""
@@ -130,10 +130,9 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig,
     # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
     pool = (ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
             if workers > 1 and sum(map(len, todo)) >= PARALLEL_FROM else None)
-    args = repeat(dest), repeat(pdf), repeat(str(config_path) if config_path else None)
     made = 0
     try:
-        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, *args)):
+        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, repeat(dest), repeat(pdf))):
             for it in chunk:  # the artwork here, as the chunk's QR codes come back
                 art = dest / "art" / f"{it.serial}.svg"
                 if not art.exists():
@@ -212,14 +211,13 @@ def write_archive(dest: Path, batch_id: str, as_of: date) -> None:
 
 
 def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = None, to: Path,
-               workers: int | None = None, pdf: bool = True, progress: bool = True,
-               config_path: Path | None = None) -> PullResult:
+               workers: int | None = None, pdf: bool = True, progress: bool = True) -> PullResult:
     """Make the files of what is pending in ``batch`` (an id, ``latest`` or ``all``) for
     ``district`` under ``to`` and mark it pulled in ``OUT_DIR/plaques_pulled.csv``."""
     out_dir, to = Path(out_dir), Path(to)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"output folder {out_dir} does not exist: pass the pipeline's --out folder")
-    config = load_plaque_config(config_path)
+    config = load_plaque_config()
     orders = read_orders(out_dir)
     if orders.is_empty():
         raise FileNotFoundError(f"no plaque orders in {out_dir}: run the pipeline first (`safestar run`)")
@@ -247,7 +245,7 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         printing = pending.filter(pl.col("action").is_in(PRINTING)).sort("serial")
         items = [PlaqueItem(**r) for r in printing.select(f.name for f in fields(PlaqueItem)).iter_rows(named=True)]
         made, files = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
-                                        progress=progress, config_path=config_path)
+                                        progress=progress)
         manifest, withdrawals = manifest_frame(pending, config, files), withdrawals_frame(pending)
         write_people_csv(manifest, dest / "manifest.csv")  # Excel on a print shop's PC: BOM, no formulas
         write_people_csv(withdrawals, dest / "withdrawals.csv")
