@@ -20,6 +20,7 @@ import polars as pl
 
 from governance.figures import small_public_counts
 from schemas.governance import CompoundNeedFigures
+from plaques.registry import REGISTRY_SCHEMA
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
@@ -209,11 +210,7 @@ def _plaques(registry: pl.DataFrame | None, paths: dict[str, str]) -> pl.DataFra
     """Every plaque ever issued with its public status: ``current``, ``superseded`` (with the
     compound's current plaque) or ``withdrawn`` (a superseded plaque whose replacement was
     withdrawn since reads as withdrawn: the wall should not carry it either way)."""
-    schema = {"serial": pl.String, "compound_id": pl.String, "stars": pl.Int8, "rating_year": pl.Int32,
-              "issued_on": pl.Date, "status_changed_on": pl.Date, "status": pl.String,
-              "current_serial": pl.String, "current_stars": pl.Int8, "path": pl.String}
-    if registry is None or registry.is_empty():
-        return pl.DataFrame(schema=schema)
+    registry = pl.DataFrame(schema=REGISTRY_SCHEMA) if registry is None else registry
     active = registry.filter(pl.col(Plaque.status) == "active").select(
         Plaque.compound_id, pl.col(Plaque.serial).alias("current_serial"), pl.col(Plaque.stars).alias("current_stars"))
     status = pl.col(Plaque.status)

@@ -58,15 +58,6 @@ def _expected_columns() -> dict[str, tuple[str, ...]]:
     return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in TABLES}
 
 
-def _missing_columns(conn: sqlite3.Connection) -> list[str]:
-    """``table.column`` this code reads that the file lacks (a file of an older version)."""
-    missing = []
-    for table, columns in _expected_columns().items():
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        missing += [f"{table}.{c}" for c in columns if c not in have]
-    return missing
-
-
 class Publication:
     """A publication file opened read-only; every page of one response reads one of these."""
 
@@ -80,7 +71,9 @@ class Publication:
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not a SafeStar publication file ({exc}); "
                              "run `safestar run` to write one") from None
-        missing = _missing_columns(self._conn)
+        # what this code reads that the file lacks (a file of an older version)
+        have = {(t, r[1]) for t in TABLES for r in self._conn.execute(f"PRAGMA table_info({t})")}
+        missing = [f"{t}.{c}" for t, columns in _expected_columns().items() for c in columns if (t, c) not in have]
         if missing:
             raise ValueError(f"{path} was written by another version of SafeStar (no {', '.join(missing)}); "
                              "run `safestar run` to write it again")
