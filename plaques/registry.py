@@ -75,11 +75,7 @@ def _rolled_back(registry: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
     """The registry as it stood before ``as_of``: later issues dropped, later changes undone."""
     if registry is None or registry.is_empty():
         return pl.DataFrame(schema=REGISTRY_SCHEMA)
-    reg = registry
-    if Plaque.issue_reason not in reg.columns:
-        reg = reg.with_columns(pl.lit(None, dtype=pl.String).alias(Plaque.issue_reason))
-    reg = reg.select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()])
-    reg = reg.filter(pl.col(Plaque.issued_on) < as_of)
+    reg = registry.select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()]).filter(pl.col(Plaque.issued_on) < as_of)
     undo = (pl.col(Plaque.status) != "active") & (pl.col(Plaque.status_changed_on) >= as_of)
     return reg.with_columns(
         pl.when(undo).then(pl.lit("active")).otherwise(pl.col(Plaque.status)).alias(Plaque.status),
