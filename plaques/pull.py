@@ -84,13 +84,6 @@ def _select_batches(batches: list[str], batch: str) -> list[str]:
     return [batch]
 
 
-def _district_filter(district: str | None) -> pl.Expr:
-    # A district may be named as in the registry (思明区) or by the serial's district code.
-    if district is None:
-        return pl.lit(True)
-    return (pl.col("district") == district) | (pl.col("serial").str.split("-").list.first() == district)
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(". ") or "未分区"
 
@@ -224,9 +217,12 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
     if to.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"--to {to} is inside the output folder {out_dir}; pull into a folder of its own")
     chosen = _select_batches(orders["batch_id"].unique().to_list(), batch)
-    selected = orders.filter(pl.col("batch_id").is_in(chosen) & _district_filter(district))
+    in_batches = orders.filter(pl.col("batch_id").is_in(chosen))
+    # A district may be named as in the registry (思明区) or by the serial's district code.
+    selected = in_batches if district is None else in_batches.filter(
+        (pl.col("district") == district) | (pl.col("serial").str.split("-").list.first() == district))
     if selected.is_empty():
-        names = sorted({d for d in orders.filter(pl.col("batch_id").is_in(chosen))["district"] if d})
+        names = sorted({d for d in in_batches["district"] if d})
         raise ValueError(f"no plaques for district {district!r} in {', '.join(chosen)}; districts there: "
                          f"{', '.join(names) or 'none'}")
     if pdf:
