@@ -62,7 +62,6 @@ def _hash_part(text: str, prefix: str, n: int) -> str:
 
 
 def serial_for(district_code: str | None, district: str | None, compound_id: str, seq: int) -> str:
-    """The serial of a compound's ``seq``-th plaque."""
     if district_code and _DIVISION_CODE.fullmatch(district_code):
         part = district_code
     else:
@@ -90,14 +89,8 @@ def _held_since(history: pl.DataFrame) -> pl.DataFrame:
     """Per compound, the first rating date of the current unbroken run of its star level."""
     cid, d = Rating.compound_id, Rating.as_of
     level = pl.when(pl.col(Rating.status).is_in(RATED)).then(pl.col(Rating.stars).cast(pl.Int16)).otherwise(-1)
-    runs = (
-        history.select(cid, d, level.alias("level"))
-        .sort(cid, d)
-        .with_columns(
-            (pl.col("level") != pl.col("level").shift(1).over(cid)).fill_null(True)
-            .cast(pl.Int32).cum_sum().over(cid).alias("run")
-        )
-    )
+    runs = history.select(cid, d, level.alias("level")).sort(cid, d).with_columns(
+        pl.col("level").rle_id().over(cid).alias("run"))
     return runs.group_by(cid).agg(pl.col(d).filter(pl.col("run") == pl.col("run").max()).min().alias("held_since"))
 
 
@@ -204,7 +197,6 @@ def plan_history_sql(*, plaques: str | None = "marts.plaques") -> str:
 
 
 def plan_history_params(as_of: date) -> list:
-    """The parameters of `plan_history_sql` for a rating date."""
     return [as_of, as_of.year, as_of, as_of, as_of]
 
 

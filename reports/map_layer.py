@@ -40,7 +40,6 @@ class Layer:
     ids: bool = False
 
     def json(self, system: str = "WGS84") -> bytes:
-        """The layer as GeoJSON FeatureCollection bytes, in ``system``."""
         return orjson.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", **({"id": r["id"]} if self.ids else {}), "properties": r,
              "geometry": None if g is None else orjson.Fragment(g)}

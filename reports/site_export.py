@@ -71,7 +71,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``site export`` to the main CLI's subparsers."""
     site = subparsers.add_parser("site", help="the public site as static files")
     sub = site.add_subparsers(dest="site_command", required=True)
     export = sub.add_parser("export", help="write every public page of the latest publication to a folder")

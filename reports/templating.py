@@ -37,5 +37,4 @@ def cn_date(d: date | str | None) -> str:
 
 
 def render_template(name: str, **context) -> str:
-    """Render one template to a string."""
     return environment().get_template(name).render(**context)
