@@ -1,10 +1,6 @@
-"""Keys that can't be mixed up: demo mode, signing secrets, the keyring and the public base URL.
-
-Demo mode only when asked for (``--demo``, ``safestar demo``, ``SAFESTAR_DEMO=1``). Outside it
-the secret (``SAFESTAR_PLAQUE_SECRET``) must be set, strong and not the public demo secret.
-``OUT_DIR/plaque_keys.json`` records the fingerprints of the keys an output folder was signed
-with: a run with another secret refuses to start; ``safestar plaques rotate`` retires a key,
-whose plaques keep verifying for the grace period (its secret in ``SAFESTAR_PLAQUE_OLD_SECRETS``).
+"""Keys that can't be mixed up: demo mode, signing secrets, the keyring, the record of the keys
+an output folder was signed with (``OUT_DIR/plaque_keys.json``) and the public base URL. The
+rules and the rotation: docs/PLAQUES.md ("Keys").
 """
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
 """The print files of a chunk of plaques, made in the pull's worker processes (no Polars, no
-template environment): each plaque's QR code as ``qrcode``'s SVG path image and the chunk's
-print-ready PDF (reportlab, one page a plaque: trim plus bleed, crop marks, TrimBox and
-BleedBox, the QR code as vectors, an embedded subset of a TrueType CJK font — reportlab cannot
-embed the CFF ``.ttc`` of Noto Sans CJK). Each file is written under a temporary name and
-renamed: a file that exists is whole, so an interrupted pull resumes by skipping what exists.
+template environment): each plaque's QR code SVG and the chunk's print-ready PDF (docs/PLAQUES.md).
+Each file is written under a temporary name and renamed: a file that exists is whole, so an
+interrupted pull resumes by skipping what exists.
 """
 from __future__ import annotations
 

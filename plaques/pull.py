@@ -1,11 +1,6 @@
-"""``safestar plaques pull``: a printer's batch, made when it is pulled.
-
-A pull takes the print orders of a batch (``plaques.orders``) not handed out before (per
-``OUT_DIR/plaques_pulled.csv``) and makes, under ``--to DIR/<batch>[-<district>]/``: the
-plaques' ``pdf/``, ``art/`` and ``qr/`` files (in worker processes, with a progress bar),
-``manifest.csv`` (制作清单) and ``withdrawals.csv`` (回收清单) with Chinese headers, the proof
-(打样单) per district in ``proof/``, and last ``<batch>.zip`` of it all. An interrupted pull
-resumes when run again, keeping what was made; only a finished pull enters the ledger.
+"""``safestar plaques pull``: a printer's batch, made when it is pulled (the files it makes and
+how an interrupted pull resumes: docs/PLAQUES.md). Only a finished pull enters the ledger of
+what was handed out (``OUT_DIR/plaques_pulled.csv``).
 """
 from __future__ import annotations
 
