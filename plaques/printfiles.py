@@ -192,8 +192,7 @@ def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
         c.drawPath(dark, stroke=0, fill=1)
         c.restoreState()
 
-        if lay["demo"]:
-            d = lay["demo"]
+        if d := lay["demo"]:
             c.saveState()
             c.translate(X(d["x"]), Y(d["y"]))
             c.rotate(-d["angle"])

@@ -10,7 +10,7 @@ import argparse
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,8 +25,7 @@ SCRIPTS = Path(__file__).with_name("static") / "site"
 
 
 def _write_chunk(publication: str, to: str, paths: list[str]) -> int:
-    pub = Publication(Path(publication))
-    try:
+    with closing(Publication(Path(publication))) as pub:
         for path in paths:
             page = render(pub, path)
             target = Path(to) / path.lstrip("/")
@@ -34,16 +33,13 @@ def _write_chunk(publication: str, to: str, paths: list[str]) -> int:
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_text(page.body, encoding="utf-8")
             os.replace(tmp, target)  # a host serving the folder never reads half a page
-    finally:
-        pub.close()
     return len(paths)
 
 
 def export_site(publication: Path, to: Path, *, workers: int | None = None, progress: bool = True) -> int:
     """Write every page of ``publication`` under ``to``; returns the number of files."""
-    pub = Publication(publication)
-    paths = page_paths(pub)
-    pub.close()
+    with closing(Publication(publication)) as pub:
+        paths = page_paths(pub)
     to = Path(to)
     if to.exists() and not to.is_dir():
         raise FileExistsError(f"{to} is a file; pass a folder to export the site into")

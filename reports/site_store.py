@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from contextlib import closing
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -31,21 +32,16 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
     digest = hashlib.sha256()
     for key in sorted(meta):
         digest.update(f"{key}={meta[key]}\n".encode())
-    conn = sqlite3.connect(tmp)
-    try:
+    with closing(sqlite3.connect(tmp)) as conn:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA.read_text(encoding="utf-8"))
-        for name in TABLES:
-            frame = tables[name]
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
-            frame = frame.select(columns)
+        for name, columns in _expected_columns().items():
+            frame = tables[name].select(columns)
             digest.update(frame.write_csv().encode("utf-8"))
             frame = frame.with_columns(pl.col(pl.Date).dt.to_string(), pl.col(pl.Boolean).cast(pl.Int8))
             conn.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(columns))})", frame.iter_rows())
         pub = {**meta, "publication": digest.hexdigest()[:16]}
         conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(pub.items()))
         conn.commit()
-    finally:
-        conn.close()
     os.replace(tmp, path)
     return path
 
@@ -62,8 +58,7 @@ class Publication:
     """A publication file opened read-only; every page of one response reads one of these."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
+        uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
         self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         try:
