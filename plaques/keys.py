@@ -333,8 +333,7 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] = os.environ, *, today: da
         pl.col(Plaque.serial).alias("previous_serial"),
         pl.lit(f"key rotation {current['id']} -> {new.id}").alias("reason"),
     )
-    settings = PlaqueSettings(demo=False, base_url=base_url_of(env.get(BASE_URL_ENV), demo=False),
-                              keyring=Keyring(new))
+    settings = PlaqueSettings(False, base_url_of(env.get(BASE_URL_ENV), demo=False), Keyring(new))
     batch_id = f"R{today:%Y%m%d}"
     # A re-issued plaque states the rating date of its stars, as the plaque it replaces did.
     orders = print_orders(actions, batch_id=batch_id, settings=settings, as_of=today).with_columns(

@@ -75,10 +75,9 @@ def _tips(leading: str | None) -> list[str]:
 
 def _compound_page(pub: Publication, c: dict, path: str) -> Page:
     months = pub.months(c["compound_id"])
-    city = pub.districts()[-1]
     return Page(200, render_template(
         "site_compound.html", **_common(pub, path), c=c, groups=pub.groups(c["compound_id"]),
-        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=city,
+        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=pub.districts()[-1],
         tips=_tips(c["leading"]), notes=site_texts()["notes"], lapse_text=_lapse_text(c),
         appeal_status=APPEAL_STATUS_ZH.get(c["appeal_status"] or ""),
         appeal_outcome=APPEAL_OUTCOME_ZH.get(c["appeal_outcome"] or ""), appeal_filed=cn_date(c["appeal_filed"]),
@@ -90,10 +89,9 @@ def _compound_page(pub: Publication, c: dict, path: str) -> Page:
 def _lapse_text(c: dict) -> str | None:
     if not c["lapse_on"]:
         return None
-    when = _cn_month(c["lapse_on"])
     if c["status"] == "vetoed":
         return f"一票否决于{cn_date(c['lapse_on'])}起解除，届时按当时数据重新评星。"
-    return f"若此后不再发生同类案件，降星最早于{when}解除。"
+    return f"若此后不再发生同类案件，降星最早于{_cn_month(c['lapse_on'])}解除。"
 
 
 def _trend_label(months: list[dict], c: dict) -> str:

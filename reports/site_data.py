@@ -19,6 +19,7 @@ from datetime import date
 import polars as pl
 
 from governance.figures import small_public_counts
+from schemas.decisions import Appeal
 from schemas.governance import CompoundNeedFigures
 from plaques.registry import REGISTRY_SCHEMA
 from schemas.plaques import Plaque
@@ -275,8 +276,7 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     base = base.join(current, on="compound_id", how="left")
 
     if appeals is None:
-        appeals = pl.DataFrame(schema={"compound_id": pl.String, "filed_at": pl.Date, "status": pl.String,
-                                       "outcome": pl.String, "reply_text": pl.String})
+        appeals = pl.DataFrame(schema={c: col.dtype.type for c, col in Appeal.to_schema().columns.items()})
     reply = pl.col("reply_text").str.strip_chars()
     base = base.join(appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
         pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
