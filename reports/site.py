@@ -77,7 +77,7 @@ def _compound_page(pub: Publication, c: dict, path: str) -> Page:
     months = pub.months(c["compound_id"])
     return Page(200, render_template(
         "site_compound.html", **_common(pub, path), c=c, groups=pub.groups(c["compound_id"]),
-        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=pub.districts()[-1],
+        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=pub.districts[-1],
         tips=_tips(c["leading"]), notes=site_texts()["notes"], lapse_text=_lapse_text(c),
         appeal_status=APPEAL_STATUS_ZH.get(c["appeal_status"] or ""),
         appeal_outcome=APPEAL_OUTCOME_ZH.get(c["appeal_outcome"] or ""), appeal_filed=cn_date(c["appeal_filed"]),
@@ -145,7 +145,7 @@ def render(pub: Publication, path: str, verify: Callable[[str, str], bool] | Non
     signature (the web service's keyring); without it, a plaque page opens only at the path
     recorded when it was issued (the export)."""
     if path in ("/", "/index.html"):
-        return Page(200, render_template("site_index.html", **_common(pub, path), districts=pub.districts(),
+        return Page(200, render_template("site_index.html", **_common(pub, path), districts=pub.districts,
                                          streets=pub.streets(), n_compounds=pub.count()))
     if path == "/search.json":
         return Page(200, json.dumps({"as_of": pub.as_of.isoformat(),

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from contextlib import closing
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -76,7 +76,6 @@ class Publication:
         self.as_of = date.fromisoformat(self.meta["as_of"])
         self.suppress_below = int(self.meta["suppress_below"])
         self.demo = self.meta.get("demo") == "1"
-        self._districts: list[dict] | None = None
 
     def _one(self, sql: str, *params) -> dict | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -111,11 +110,10 @@ class Publication:
     def streets(self) -> list[dict]:
         return self._all("SELECT * FROM streets ORDER BY district, street")
 
+    @cached_property
     def districts(self) -> list[dict]:
         """The districts, the city last (read once: the file never changes)."""
-        if self._districts is None:
-            self._districts = self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
-        return self._districts
+        return self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
 
     def plaque(self, serial: str) -> dict | None:
         return self._one("SELECT * FROM plaques WHERE serial = ?", serial)
