@@ -32,14 +32,6 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")
 
 
-class KeyMismatchError(PlaqueSecretError):
-    """The secret is not the key an output folder's plaques were signed with."""
-
-
-class BaseUrlError(ValueError):
-    """An unusable public base URL (the message says the fix)."""
-
-
 def is_demo(env: Mapping[str, str] = os.environ) -> bool:
     """Demo mode from the environment: only ``SAFESTAR_DEMO`` set to 1/true/yes."""
     return (env.get(DEMO_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
@@ -211,7 +203,7 @@ def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None
         write_record(out_dir, [*read_record(out_dir), _entry(keyring.current, today)])
     elif current is not None and current["fingerprint"] != keyring.current.fingerprint:
         what = "the demo key" if current.get("demo") else f"key {current['id']}"
-        raise KeyMismatchError(
+        raise PlaqueSecretError(
             f"{SECRET_ENV} is not the key the plaques in {out_dir} were signed with ({what}, "
             f"{out_dir / RECORD_NAME}): set the secret used before, or to change keys run "
             f"`safestar plaques rotate --out {out_dir}` with the old secret in {OLD_SECRETS_ENV}")
@@ -220,20 +212,20 @@ def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None
 def base_url_of(value: str | None, *, demo: bool) -> str:
     """The public base URL, checked: https, a plain host name (no user, no IP tricks), no
     query or fragment, at most a plain path prefix; without trailing slash. Unset: the
-    demo placeholder in demo mode, else ``BaseUrlError``."""
+    demo placeholder in demo mode, else ``ValueError``."""
     value = (value or "").strip()
     fix = f"set {BASE_URL_ENV} to the site's address, e.g. https://pingan.xm.gov.cn"
     if not value:
         if demo:
             return DEMO_BASE_URL
-        raise BaseUrlError(f"{BASE_URL_ENV} is not set, so printed QR codes would point nowhere: {fix}")
+        raise ValueError(f"{BASE_URL_ENV} is not set, so printed QR codes would point nowhere: {fix}")
     if any(ch.isspace() or ch in "\\%" for ch in value):
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} holds spaces, backslashes or %-escapes: {fix}")
+        raise ValueError(f"{BASE_URL_ENV}={value!r} holds spaces, backslashes or %-escapes: {fix}")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as e:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
+        raise ValueError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
     host = (parts.hostname or "").rstrip(".")
     labels = host.split(".")
     inner = parts.path.removesuffix("/").split("/")[1:]
@@ -249,9 +241,9 @@ def base_url_of(value: str | None, *, demo: bool) -> str:
     ]
     for failed, why in problems:
         if failed:
-            raise BaseUrlError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
+            raise ValueError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
     if not demo and host == urlsplit(DEMO_BASE_URL).hostname:
-        raise BaseUrlError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
+        raise ValueError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
     netloc = host + (f":{port}" if port is not None else "")
     return f"https://{netloc}{parts.path.rstrip('/')}"
 

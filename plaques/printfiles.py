@@ -27,10 +27,6 @@ REGISTRATION = (1, 1, 1, 1)  # CMYK: crop marks print on every plate
 rl_config.useA85 = 0  # binary compressed streams: ASCII85 only makes a print PDF larger and slower
 
 
-class CJKFontError(ValueError):
-    """No Chinese font the PDF library can embed (the message says what to install)."""
-
-
 def chunks(items: list[PlaqueItem], size: int) -> list[list[PlaqueItem]]:
     """The pull's units of work, one PDF each: up to ``size`` plaques of one district (the
     serial's first part), in the order of ``items`` (by serial)."""
@@ -94,7 +90,7 @@ def register_cjk_font(candidates: tuple[str, ...]) -> str:
         if font.face.charToGlyph.get(ord("平")):
             pdfmetrics.registerFont(font)
             return path
-    raise CJKFontError("no Chinese TrueType font to embed in the print PDF: install one (Debian/Ubuntu: "
+    raise ValueError("no Chinese TrueType font to embed in the print PDF: install one (Debian/Ubuntu: "
                        "apt-get install fonts-wqy-zenhei) or list its file under pdf_fonts in config/plaques.yaml; "
                        "or pull with --no-pdf")
 
