@@ -45,10 +45,7 @@ def fingerprint(secret: str) -> str:
 def entropy_bits(secret: str) -> float:
     """A rough estimate of a secret's entropy: its length times the Shannon entropy of its
     characters, counting only distinct steps between neighbours (so 'abcdef…' is weak too)."""
-    if not secret:
-        return 0.0
-    counts = Counter(secret)
-    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in Counter(secret).values())
     steps = {ord(b) - ord(a) for a, b in zip(secret, secret[1:])}
     return len(secret) * per_char * min(1.0, len(steps) / 8)
 
