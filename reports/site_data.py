@@ -270,9 +270,8 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     base = base.join(_need_figures(needs, below), on="compound_id", how="left").with_columns(
         pl.when(pl.col("known").is_null()).then(0).otherwise(pl.col(c)).alias(c) for c in NEED_COUNTS)
     plaque_table = _plaques(plaques, plaque_paths or {})
-    current = plaque_table.filter(pl.col("status") == "current").sort("serial").group_by(
-        "compound_id", maintain_order=True).agg(pl.col("serial").first().alias("plaque_serial"),
-                                                pl.col("path").first().alias("plaque_path"))
+    current = (plaque_table.filter(pl.col("status") == "current").sort("serial").unique("compound_id", keep="first")
+               .select("compound_id", plaque_serial="serial", plaque_path="path"))
     base = base.join(current, on="compound_id", how="left")
 
     if appeals is None:
