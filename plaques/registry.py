@@ -205,8 +205,6 @@ def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Ratin
     """The registry after ``as_of`` and the plaque actions the ratings of ``as_of`` call for
     (``stability_days`` by default from the rules)."""
     stability_days = load_rules().plaque_stability_days if stability_days is None else stability_days
-    if stability_days < 0:
-        raise ValueError(f"stability_days must be 0 or more, not {stability_days}")
     history = ratings_history.filter(pl.col(Rating.as_of) <= as_of)
     if history.filter(pl.col(Rating.as_of) == as_of).is_empty():
         raise ValueError(f"no ratings for {as_of.isoformat()}: rate that date before planning its plaques")
