@@ -26,7 +26,7 @@ from reports.excel import PEOPLE_CSV, write_people_csv, write_workbook
 from reports.map_layer import GeometryCache, build_features, read_outlines, write_map_layers
 from reports.map_viewer import Basemap, write_map_viewer
 from reports.rankings import build_rankings, write_rankings
-from reports.site_data import group_labels, public_rules, public_tables, trend_months
+from reports.site_data import public_rules, public_tables, trend_months
 from reports.site_store import FILE_NAME as PUBLICATION_FILE, write_publication
 from scoring.overrides import split_appeals
 
@@ -167,7 +167,7 @@ def public_site(context: dg.AssetExecutionContext, warehouse: Warehouse, folders
             as_of=as_of, ratings=current, compounds=warehouse.read("core.compounds"),
             stats=_on(warehouse, "marts.public_stats", as_of), monthly=_on(warehouse, "marts.public_monthly", as_of),
             history=_history(warehouse, as_of, since=trend_months(as_of)[0]),
-            suppress_below=rules.public.suppress_below, group_labels=group_labels(),
+            suppress_below=rules.public.suppress_below, group_labels=policy.taxonomy.groups,
             downgrade_labels={k: v.label for k, v in rules.downgrade.items()},
             plaques=registry, plaque_paths={s: keyring.url("", s) for s in registry["serial"].to_list()},
             needs=_on(warehouse, "marts.compound_need_figures", as_of), appeals=_appeals(context, folders), lapses=lapses,

@@ -16,7 +16,7 @@ from qrcode.constants import ERROR_CORRECT_Q
 from qrcode.image.svg import SvgPathImage
 
 from plaques.config import PlaqueConfig
-from reports.templating import render_template
+from reports.templating import cn_date, render_template
 
 QUIET_ZONE = 4  # modules of light margin on every side, as the QR standard asks
 RED, GOLD, WHITE, PINK = "#b0141e", "#f4d27a", "#ffffff", "#fbe3e4"
@@ -79,10 +79,6 @@ def printable(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
-def date_zh(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
     """Every element of the plaque in millimetres from the trim's top-left corner: ``static``
     texts (alike on every plaque) and the plaque's own ``texts`` are (x, y baseline, size,
@@ -100,7 +96,7 @@ def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
     ]
     texts = [
         (40, 128 + name_size * 0.85, name_size, WHITE, "start", name, True),
-        (40, 346, 24, WHITE, "start", f"评定日期 {date_zh(item.rated_on)} · {item.stars}星", False),
+        (40, 346, 24, WHITE, "start", f"评定日期 {cn_date(item.rated_on)} · {item.stars}星", False),
         (40, 378, 16, PINK, "start", f"编号 {item.serial}", False),
     ]
     if place:
@@ -112,7 +108,7 @@ def layout(item: PlaqueItem, config: PlaqueConfig, modules: int) -> dict:
     demo = {"x": qr["x"] / 2 + 20, "y": h / 2 + 50, "size": 140, "angle": -18, "text": DEMO_MARK} if item.demo else None
     return {"width": w, "height": h, "bleed": p.bleed_mm, "static": static, "texts": texts, "stars": stars, "qr": qr,
             "demo": demo, "title": f"{DEMO_MARK + ' ' if item.demo else ''}平安星级小区 {name} {item.stars}星 "
-            f"{date_zh(item.rated_on)} {item.serial}"}
+            f"{cn_date(item.rated_on)} {item.serial}"}
 
 
 def artwork_svg(item: PlaqueItem, qr: bytes, config: PlaqueConfig) -> bytes:

@@ -9,7 +9,6 @@ from plaques.pull import pull_batch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``plaques pull`` and ``plaques rotate``."""
     plaques = subparsers.add_parser("plaques", help="plaque print batches and signing keys")
     sub = plaques.add_subparsers(dest="plaques_command", required=True)
     pull = sub.add_parser("pull", help="make the files of a batch's pending plaques for a printer and mark them pulled")

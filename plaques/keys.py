@@ -1,10 +1,6 @@
-"""Keys that can't be mixed up: demo mode, signing secrets, the keyring and the public base URL.
-
-Demo mode only when asked for (``--demo``, ``safestar demo``, ``SAFESTAR_DEMO=1``). Outside it
-the secret (``SAFESTAR_PLAQUE_SECRET``) must be set, strong and not the public demo secret.
-``OUT_DIR/plaque_keys.json`` records the fingerprints of the keys an output folder was signed
-with: a run with another secret refuses to start; ``safestar plaques rotate`` retires a key,
-whose plaques keep verifying for the grace period (its secret in ``SAFESTAR_PLAQUE_OLD_SECRETS``).
+"""Keys that can't be mixed up: demo mode, signing secrets, the keyring, the record of the keys
+an output folder was signed with (``OUT_DIR/plaque_keys.json``) and the public base URL. The
+rules and the rotation: docs/PLAQUES.md ("Keys").
 """
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from plaques.config import PlaqueConfig, load_plaque_config
+from plaques.config import load_plaque_config
 from plaques.sign import PlaqueSecretError, plaque_url, sign_serial, split_signature
 
 SECRET_ENV = "SAFESTAR_PLAQUE_SECRET"
@@ -36,17 +32,8 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PATH_SEGMENT = re.compile(r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$")
 
 
-class KeyMismatchError(PlaqueSecretError):
-    """The secret is not the key an output folder's plaques were signed with."""
-
-
-class BaseUrlError(ValueError):
-    """An unusable public base URL (the message says the fix)."""
-
-
-def is_demo(env: Mapping[str, str] | None = None) -> bool:
+def is_demo(env: Mapping[str, str] = os.environ) -> bool:
     """Demo mode from the environment: only ``SAFESTAR_DEMO`` set to 1/true/yes."""
-    env = os.environ if env is None else env
     return (env.get(DEMO_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -58,25 +45,22 @@ def fingerprint(secret: str) -> str:
 def entropy_bits(secret: str) -> float:
     """A rough estimate of a secret's entropy: its length times the Shannon entropy of its
     characters, counting only distinct steps between neighbours (so 'abcdef…' is weak too)."""
-    if not secret:
-        return 0.0
-    counts = Counter(secret)
-    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in Counter(secret).values())
     steps = {ord(b) - ord(a) for a, b in zip(secret, secret[1:])}
     return len(secret) * per_char * min(1.0, len(steps) / 8)
 
 
-def check_secret(secret: str, config: PlaqueConfig, *, name: str = SECRET_ENV) -> str:
+def check_secret(secret: str) -> str:
     """``secret`` when it may sign real plaques, else ``PlaqueSecretError`` saying what to do."""
-    policy = config.signing
-    fix = f"generate one with export {name}=$({MAKE_SECRET}) and keep it safe"
+    policy = load_plaque_config().signing
+    fix = f"generate one with export {SECRET_ENV}=$({MAKE_SECRET}) and keep it safe"
     if secret == DEMO_SECRET:
-        raise PlaqueSecretError(f"{name} is the public demo secret, which anyone can use to forge plaques: {fix}")
+        raise PlaqueSecretError(f"{SECRET_ENV} is the public demo secret, which anyone can use to forge plaques: {fix}")
     if len(secret) < policy.min_secret_length:
-        raise PlaqueSecretError(f"{name} is too short ({len(secret)} characters, at least "
+        raise PlaqueSecretError(f"{SECRET_ENV} is too short ({len(secret)} characters, at least "
                                 f"{policy.min_secret_length}): {fix}")
     if entropy_bits(secret) < policy.min_entropy_bits:
-        raise PlaqueSecretError(f"{name} is too weak (about {entropy_bits(secret):.0f} bits, at least "
+        raise PlaqueSecretError(f"{SECRET_ENV} is too weak (about {entropy_bits(secret):.0f} bits, at least "
                                 f"{policy.min_entropy_bits:g}: repeated or sequential characters): {fix}")
     return secret
 
@@ -175,41 +159,36 @@ def recorded_current(out_dir: Path) -> dict | None:
     return next((k for k in reversed(read_record(out_dir)) if not k.get("retired_on")), None)
 
 
-def current_secret(env: Mapping[str, str] | None = None, *, demo: bool = False,
-                   config: PlaqueConfig | None = None) -> str:
+def current_secret(env: Mapping[str, str] = os.environ, *, demo: bool = False) -> str:
     """The signing secret of this process: ``SAFESTAR_PLAQUE_SECRET`` checked, or the demo
     secret in demo mode when none is set."""
-    env = os.environ if env is None else env
-    config = config or load_plaque_config()
     secret = (env.get(SECRET_ENV) or "").strip()
     if secret:
-        return secret if demo and secret == DEMO_SECRET else check_secret(secret, config)
+        return secret if demo and secret == DEMO_SECRET else check_secret(secret)
     if demo:
         return DEMO_SECRET
     raise PlaqueSecretError(f"no plaque signing secret: export {SECRET_ENV}=$({MAKE_SECRET}) and keep it "
                             "(plaques signed with another secret stop verifying), or run with --demo for a demo")
 
 
-def load_keyring(env: Mapping[str, str] | None = None, *, demo: bool | None = None, out_dir: Path | None = None,
-                 config: PlaqueConfig | None = None) -> Keyring:
+def load_keyring(env: Mapping[str, str] = os.environ, *, demo: bool | None = None,
+                 out_dir: Path | None = None) -> Keyring:
     """The keyring of this process: the current secret, and the retired secrets of
     ``SAFESTAR_PLAQUE_OLD_SECRETS`` that ``out_dir``'s record lists as retired (with their
     grace periods). ``demo`` None: demo mode when asked for in the environment, or when the
     output folder was signed with the demo key and no secret is set (serving a demo)."""
-    env = os.environ if env is None else env
-    config = config or load_plaque_config()
     record = read_record(out_dir) if out_dir is not None else []
     if demo is None:
         current = recorded_current(out_dir) if out_dir is not None else None
         demo = is_demo(env) or (not (env.get(SECRET_ENV) or "").strip() and current is not None
                                 and current["fingerprint"] == fingerprint(DEMO_SECRET))
-    key = SigningKey.of(current_secret(env, demo=demo, config=config))
+    key = SigningKey.of(current_secret(env, demo=demo))
     retired_on = {k["fingerprint"]: date.fromisoformat(k["retired_on"]) for k in record if k.get("retired_on")}
     old = []
     for secret in _split_secrets(env.get(OLD_SECRETS_ENV, "")):
         fp = fingerprint(secret)
         if fp in retired_on and fp != key.fingerprint:
-            old.append(SigningKey.of(secret, retired_on[fp], config.signing.grace_days))
+            old.append(SigningKey.of(secret, retired_on[fp], load_plaque_config().signing.grace_days))
     return Keyring(key, tuple(old))
 
 
@@ -221,7 +200,7 @@ def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None
         write_record(out_dir, [*read_record(out_dir), _entry(keyring.current, today)])
     elif current is not None and current["fingerprint"] != keyring.current.fingerprint:
         what = "the demo key" if current.get("demo") else f"key {current['id']}"
-        raise KeyMismatchError(
+        raise PlaqueSecretError(
             f"{SECRET_ENV} is not the key the plaques in {out_dir} were signed with ({what}, "
             f"{out_dir / RECORD_NAME}): set the secret used before, or to change keys run "
             f"`safestar plaques rotate --out {out_dir}` with the old secret in {OLD_SECRETS_ENV}")
@@ -230,20 +209,20 @@ def ensure_recorded(out_dir: Path, keyring: Keyring, today: date | None) -> None
 def base_url_of(value: str | None, *, demo: bool) -> str:
     """The public base URL, checked: https, a plain host name (no user, no IP tricks), no
     query or fragment, at most a plain path prefix; without trailing slash. Unset: the
-    demo placeholder in demo mode, else ``BaseUrlError``."""
+    demo placeholder in demo mode, else ``ValueError``."""
     value = (value or "").strip()
     fix = f"set {BASE_URL_ENV} to the site's address, e.g. https://pingan.xm.gov.cn"
     if not value:
         if demo:
             return DEMO_BASE_URL
-        raise BaseUrlError(f"{BASE_URL_ENV} is not set, so printed QR codes would point nowhere: {fix}")
+        raise ValueError(f"{BASE_URL_ENV} is not set, so printed QR codes would point nowhere: {fix}")
     if any(ch.isspace() or ch in "\\%" for ch in value):
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} holds spaces, backslashes or %-escapes: {fix}")
+        raise ValueError(f"{BASE_URL_ENV}={value!r} holds spaces, backslashes or %-escapes: {fix}")
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as e:
-        raise BaseUrlError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
+        raise ValueError(f"{BASE_URL_ENV}={value!r} is not a URL ({e}): {fix}") from None
     host = (parts.hostname or "").rstrip(".")
     labels = host.split(".")
     inner = parts.path.removesuffix("/").split("/")[1:]
@@ -259,9 +238,9 @@ def base_url_of(value: str | None, *, demo: bool) -> str:
     ]
     for failed, why in problems:
         if failed:
-            raise BaseUrlError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
+            raise ValueError(f"{BASE_URL_ENV}={value!r} {why}: {fix}")
     if not demo and host == urlsplit(DEMO_BASE_URL).hostname:
-        raise BaseUrlError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
+        raise ValueError(f"{BASE_URL_ENV} is the demo placeholder {DEMO_BASE_URL}: {fix}")
     netloc = host + (f":{port}" if port is not None else "")
     return f"https://{netloc}{parts.path.rstrip('/')}"
 
@@ -275,15 +254,14 @@ class PlaqueSettings:
     keyring: Keyring
 
 
-def plaque_settings(env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None,
-                    out_dir: Path | None = None, config: PlaqueConfig | None = None) -> PlaqueSettings:
+def plaque_settings(env: Mapping[str, str] = os.environ, *, demo: bool, base_url: str | None = None,
+                    out_dir: Path | None = None) -> PlaqueSettings:
     """The checked settings of a run: ``base_url`` (a resource's value) or ``SAFESTAR_PUBLIC_BASE_URL``."""
-    env = os.environ if env is None else env
     url = base_url_of(base_url or env.get(BASE_URL_ENV), demo=demo)
-    return PlaqueSettings(demo, url, load_keyring(env, demo=demo, out_dir=out_dir, config=config))
+    return PlaqueSettings(demo, url, load_keyring(env, demo=demo, out_dir=out_dir))
 
 
-def preflight(out_dir: Path, env: Mapping[str, str] | None = None, *, demo: bool, base_url: str | None = None) -> None:
+def preflight(out_dir: Path, env: Mapping[str, str] = os.environ, *, demo: bool, base_url: str | None = None) -> None:
     """Before a run starts: the settings are usable and the secret is the recorded key
     (raises one-line ``ValueError``s; records nothing)."""
     ensure_recorded(out_dir, plaque_settings(env, demo=demo, base_url=base_url, out_dir=out_dir).keyring, None)
@@ -305,7 +283,7 @@ class Rotation:
                 f"verify until {self.old_valid_until} while {OLD_SECRETS_ENV} holds its secret")
 
 
-def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: date | None = None) -> Rotation:
+def rotate_keys(out_dir: Path, env: Mapping[str, str] = os.environ, *, today: date | None = None) -> Rotation:
     """``safestar plaques rotate``: retire the recorded key for the new one in ``SAFESTAR_PLAQUE_SECRET``
     and order the re-issue (batch ``R<date>``, same serials, new QR codes) of every plaque on a
     wall; the old key's plaques verify for the grace period while its secret stays in
@@ -317,7 +295,6 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: d
     from plaques.orders import print_orders
     from schemas.plaques import Plaque
 
-    env = os.environ if env is None else env
     today = today or date.today()
     out_dir = Path(out_dir)
     config = load_plaque_config()
@@ -325,7 +302,7 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: d
     if current is None:
         raise PlaqueSecretError(f"no signing key recorded in {out_dir}: nothing to rotate (a first "
                                 "`safestar run` records the key)")
-    new = SigningKey.of(current_secret(env, demo=False, config=config))
+    new = SigningKey.of(current_secret(env))
     if new.fingerprint == current["fingerprint"]:
         raise PlaqueSecretError(f"{SECRET_ENV} is still the current key {current['id']}: put the new secret in "
                                 f"{SECRET_ENV} and the current one in {OLD_SECRETS_ENV}")
@@ -345,8 +322,7 @@ def rotate_keys(out_dir: Path, env: Mapping[str, str] | None = None, *, today: d
         pl.col(Plaque.serial).alias("previous_serial"),
         pl.lit(f"key rotation {current['id']} -> {new.id}").alias("reason"),
     )
-    settings = PlaqueSettings(demo=False, base_url=base_url_of(env.get("SAFESTAR_PUBLIC_BASE_URL"), demo=False),
-                              keyring=Keyring(new))
+    settings = PlaqueSettings(False, base_url_of(env.get(BASE_URL_ENV), demo=False), Keyring(new))
     batch_id = f"R{today:%Y%m%d}"
     # A re-issued plaque states the rating date of its stars, as the plaque it replaces did.
     orders = print_orders(actions, batch_id=batch_id, settings=settings, as_of=today).with_columns(

@@ -22,20 +22,18 @@ ORDER_SCHEMA = {"batch_id": pl.String, **ACTION_SCHEMA, "url": pl.String, "key_i
 PRINTING = ("new", "replace", "reissue")
 
 
-def print_orders(actions: pl.DataFrame, *, batch_id: str, settings: PlaqueSettings, as_of: date,
-                 rated_on: pl.Expr | date | None = None) -> pl.DataFrame:
+def print_orders(actions: pl.DataFrame, *, batch_id: str, settings: PlaqueSettings, as_of: date) -> pl.DataFrame:
     """``actions`` (``PlaqueAction`` rows) as orders of ``batch_id``: each plaque to print gets
     the URL its QR code will hold, signed with the current key; a withdrawal gets none."""
     printing = pl.col(PlaqueAction.action).is_in(PRINTING)
     urls = [settings.keyring.url(settings.base_url, s) if a in PRINTING else None
             for s, a in zip(actions[PlaqueAction.serial], actions[PlaqueAction.action])]
-    rated = rated_on if isinstance(rated_on, pl.Expr) else pl.lit(rated_on or as_of, dtype=pl.Date)
     return actions.with_columns(
         pl.lit(batch_id).alias("batch_id"),
         pl.Series("url", urls, dtype=pl.String),
         pl.when(printing).then(pl.lit(settings.keyring.current.id)).otherwise(pl.lit("")).alias("key_id"),
         pl.lit(settings.demo).alias("demo"),
-        rated.alias("rated_on"),
+        pl.lit(as_of).alias("rated_on"),
         pl.lit(as_of).alias("as_of"),
     ).select([pl.col(c).cast(t) for c, t in ORDER_SCHEMA.items()])
 

@@ -1,9 +1,7 @@
 """The print files of a chunk of plaques, made in the pull's worker processes (no Polars, no
-template environment): each plaque's QR code as ``qrcode``'s SVG path image and the chunk's
-print-ready PDF (reportlab, one page a plaque: trim plus bleed, crop marks, TrimBox and
-BleedBox, the QR code as vectors, an embedded subset of a TrueType CJK font — reportlab cannot
-embed the CFF ``.ttc`` of Noto Sans CJK). Each file is written under a temporary name and
-renamed: a file that exists is whole, so an interrupted pull resumes by skipping what exists.
+template environment): each plaque's QR code SVG and the chunk's print-ready PDF (docs/PLAQUES.md).
+Each file is written under a temporary name and renamed: a file that exists is whole, so an
+interrupted pull resumes by skipping what exists.
 """
 from __future__ import annotations
 
@@ -27,10 +25,6 @@ FONT_NAME = "PlaqueCJK"
 CROP_GAP_MM = 1.0  # crop marks start this far outside the bleed
 REGISTRATION = (1, 1, 1, 1)  # CMYK: crop marks print on every plate
 rl_config.useA85 = 0  # binary compressed streams: ASCII85 only makes a print PDF larger and slower
-
-
-class CJKFontError(ValueError):
-    """No Chinese font the PDF library can embed (the message says what to install)."""
 
 
 def chunks(items: list[PlaqueItem], size: int) -> list[list[PlaqueItem]]:
@@ -66,13 +60,12 @@ def make_files(item: PlaqueItem, dest: Path) -> int:
     return 1
 
 
-def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True, config_path: str | None = None) -> int:
+def make_chunk(items: list[PlaqueItem], dest: Path, pdf: bool = True) -> int:
     """The missing files of a chunk of plaques, its PDF last (a worker's unit of work); returns
     how many were made."""
-    config, dest = load_plaque_config(Path(config_path) if config_path else None), Path(dest)
     made = sum(make_files(item, dest) for item in items)
     if pdf and not (dest / pdf_of(items)).exists():
-        write_file(dest / pdf_of(items), plaques_pdf(items, config))
+        write_file(dest / pdf_of(items), plaques_pdf(items, load_plaque_config()))
         made += 1
     return made
 
@@ -97,7 +90,7 @@ def register_cjk_font(candidates: tuple[str, ...]) -> str:
         if font.face.charToGlyph.get(ord("平")):
             pdfmetrics.registerFont(font)
             return path
-    raise CJKFontError("no Chinese TrueType font to embed in the print PDF: install one (Debian/Ubuntu: "
+    raise ValueError("no Chinese TrueType font to embed in the print PDF: install one (Debian/Ubuntu: "
                        "apt-get install fonts-wqy-zenhei) or list its file under pdf_fonts in config/plaques.yaml; "
                        "or pull with --no-pdf")
 
@@ -195,8 +188,7 @@ def plaques_pdf(items: list[PlaqueItem], config: PlaqueConfig) -> bytes:
         c.drawPath(dark, stroke=0, fill=1)
         c.restoreState()
 
-        if lay["demo"]:
-            d = lay["demo"]
+        if d := lay["demo"]:
             c.saveState()
             c.translate(X(d["x"]), Y(d["y"]))
             c.rotate(-d["angle"])

@@ -1,11 +1,6 @@
-"""``safestar plaques pull``: a printer's batch, made when it is pulled.
-
-A pull takes the print orders of a batch (``plaques.orders``) not handed out before (per
-``OUT_DIR/plaques_pulled.csv``) and makes, under ``--to DIR/<batch>[-<district>]/``: the
-plaques' ``pdf/``, ``art/`` and ``qr/`` files (in worker processes, with a progress bar),
-``manifest.csv`` (制作清单) and ``withdrawals.csv`` (回收清单) with Chinese headers, the proof
-(打样单) per district in ``proof/``, and last ``<batch>.zip`` of it all. An interrupted pull
-resumes when run again, keeping what was made; only a finished pull enters the ledger.
+"""``safestar plaques pull``: a printer's batch, made when it is pulled (the files it makes and
+how an interrupted pull resumes: docs/PLAQUES.md). Only a finished pull enters the ledger of
+what was handed out (``OUT_DIR/plaques_pulled.csv``).
 """
 from __future__ import annotations
 
@@ -28,6 +23,7 @@ from plaques.artwork import FONT_STACK, PlaqueItem, artwork_svg
 from plaques.config import PlaqueConfig, load_plaque_config
 from plaques.orders import PRINTING, read_orders
 from plaques.printfiles import chunks, files_of, make_chunk, pdf_of, register_cjk_font, write_file
+from reports.excel import write_people_csv
 from reports.templating import render_template
 
 LEDGER_NAME = "plaques_pulled.csv"
@@ -83,13 +79,6 @@ def _select_batches(batches: list[str], batch: str) -> list[str]:
     return [batch]
 
 
-def _district_filter(district: str | None) -> pl.Expr:
-    # A district may be named as in the registry (思明区) or by the serial's district code.
-    if district is None:
-        return pl.lit(True)
-    return (pl.col("district") == district) | (pl.col("serial").str.split("-").list.first() == district)
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[\\/:*?\"<>|\x00-\x1f]", "_", text).strip(". ") or "未分区"
 
@@ -113,7 +102,7 @@ def _dest_for(to: Path, batch_id: str, state: dict) -> Path:
 
 
 def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig, *, workers: int, pdf: bool,
-                      progress: bool, config_path: Path | None = None) -> tuple[int, dict[str, str]]:
+                      progress: bool) -> tuple[int, dict[str, str]]:
     """Make every plaque's missing files, the QR codes and PDFs chunk by chunk in ``workers``
     processes, the artwork here as each chunk comes back; returns the files made and each
     plaque's files as the manifest lists them."""
@@ -129,10 +118,9 @@ def make_plaque_files(items: list[PlaqueItem], dest: Path, config: PlaqueConfig,
     # Spawned, not forked: a forked child of a process running Polars' thread pool can hang.
     pool = (ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
             if workers > 1 and sum(map(len, todo)) >= PARALLEL_FROM else None)
-    args = repeat(dest), repeat(pdf), repeat(str(config_path) if config_path else None)
     made = 0
     try:
-        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, *args)):
+        for chunk, n in zip(todo, (pool.map if pool else map)(make_chunk, todo, repeat(dest), repeat(pdf))):
             for it in chunk:  # the artwork here, as the chunk's QR codes come back
                 art = dest / "art" / f"{it.serial}.svg"
                 if not art.exists():
@@ -180,11 +168,6 @@ def withdrawals_frame(part: pl.DataFrame) -> pl.DataFrame:
     ).sort("区", "街道", "小区编号", "编号")
 
 
-def write_csv(df: pl.DataFrame, path: Path) -> None:
-    """UTF-8 with a BOM, so Excel on a print shop's PC shows the Chinese."""
-    write_file(path, df.write_csv(include_bom=True, line_terminator="\r\n").encode("utf-8"))
-
-
 def write_proofs(dest: Path, manifest: pl.DataFrame, withdrawals: pl.DataFrame, *, batch_id: str,
                  config: PlaqueConfig) -> None:
     """``proof/<district>.html`` for every district of the pull: its plaques, ``per_page`` to an
@@ -216,23 +199,25 @@ def write_archive(dest: Path, batch_id: str, as_of: date) -> None:
 
 
 def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = None, to: Path,
-               workers: int | None = None, pdf: bool = True, progress: bool = True,
-               config_path: Path | None = None) -> PullResult:
+               workers: int | None = None, pdf: bool = True, progress: bool = True) -> PullResult:
     """Make the files of what is pending in ``batch`` (an id, ``latest`` or ``all``) for
     ``district`` under ``to`` and mark it pulled in ``OUT_DIR/plaques_pulled.csv``."""
     out_dir, to = Path(out_dir), Path(to)
     if not out_dir.is_dir():
         raise FileNotFoundError(f"output folder {out_dir} does not exist: pass the pipeline's --out folder")
-    config = load_plaque_config(config_path)
+    config = load_plaque_config()
     orders = read_orders(out_dir)
     if orders.is_empty():
         raise FileNotFoundError(f"no plaque orders in {out_dir}: run the pipeline first (`safestar run`)")
     if to.resolve().is_relative_to(out_dir.resolve()):
         raise ValueError(f"--to {to} is inside the output folder {out_dir}; pull into a folder of its own")
     chosen = _select_batches(orders["batch_id"].unique().to_list(), batch)
-    selected = orders.filter(pl.col("batch_id").is_in(chosen) & _district_filter(district))
+    in_batches = orders.filter(pl.col("batch_id").is_in(chosen))
+    # A district may be named as in the registry (思明区) or by the serial's district code.
+    selected = in_batches if district is None else in_batches.filter(
+        (pl.col("district") == district) | (pl.col("serial").str.split("-").list.first() == district))
     if selected.is_empty():
-        names = sorted({d for d in orders.filter(pl.col("batch_id").is_in(chosen))["district"] if d})
+        names = sorted({d for d in in_batches["district"] if d})
         raise ValueError(f"no plaques for district {district!r} in {', '.join(chosen)}; districts there: "
                          f"{', '.join(names) or 'none'}")
     if pdf:
@@ -251,10 +236,10 @@ def pull_batch(out_dir: Path, *, batch: str = "latest", district: str | None = N
         printing = pending.filter(pl.col("action").is_in(PRINTING)).sort("serial")
         items = [PlaqueItem(**r) for r in printing.select(f.name for f in fields(PlaqueItem)).iter_rows(named=True)]
         made, files = make_plaque_files(items, dest, config, workers=workers or os.cpu_count() or 1, pdf=pdf,
-                                        progress=progress, config_path=config_path)
+                                        progress=progress)
         manifest, withdrawals = manifest_frame(pending, config, files), withdrawals_frame(pending)
-        write_csv(manifest, dest / "manifest.csv")
-        write_csv(withdrawals, dest / "withdrawals.csv")
+        write_people_csv(manifest, dest / "manifest.csv")  # Excel on a print shop's PC: BOM, no formulas
+        write_people_csv(withdrawals, dest / "withdrawals.csv")
         write_proofs(dest, manifest, withdrawals, batch_id=b, config=config)
         write_archive(dest, b, pending["as_of"].max())
         pulled = pending.select("batch_id", "serial", "action", "key_id", "district", pl.lit(str(to)).alias("pulled_to"),

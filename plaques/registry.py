@@ -62,7 +62,6 @@ def _hash_part(text: str, prefix: str, n: int) -> str:
 
 
 def serial_for(district_code: str | None, district: str | None, compound_id: str, seq: int) -> str:
-    """The serial of a compound's ``seq``-th plaque."""
     if district_code and _DIVISION_CODE.fullmatch(district_code):
         part = district_code
     else:
@@ -75,11 +74,7 @@ def _rolled_back(registry: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
     """The registry as it stood before ``as_of``: later issues dropped, later changes undone."""
     if registry is None or registry.is_empty():
         return pl.DataFrame(schema=REGISTRY_SCHEMA)
-    reg = registry
-    if Plaque.issue_reason not in reg.columns:
-        reg = reg.with_columns(pl.lit(None, dtype=pl.String).alias(Plaque.issue_reason))
-    reg = reg.select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()])
-    reg = reg.filter(pl.col(Plaque.issued_on) < as_of)
+    reg = registry.select([pl.col(c).cast(t) for c, t in REGISTRY_SCHEMA.items()]).filter(pl.col(Plaque.issued_on) < as_of)
     undo = (pl.col(Plaque.status) != "active") & (pl.col(Plaque.status_changed_on) >= as_of)
     return reg.with_columns(
         pl.when(undo).then(pl.lit("active")).otherwise(pl.col(Plaque.status)).alias(Plaque.status),
@@ -94,14 +89,8 @@ def _held_since(history: pl.DataFrame) -> pl.DataFrame:
     """Per compound, the first rating date of the current unbroken run of its star level."""
     cid, d = Rating.compound_id, Rating.as_of
     level = pl.when(pl.col(Rating.status).is_in(RATED)).then(pl.col(Rating.stars).cast(pl.Int16)).otherwise(-1)
-    runs = (
-        history.select(cid, d, level.alias("level"))
-        .sort(cid, d)
-        .with_columns(
-            (pl.col("level") != pl.col("level").shift(1).over(cid)).fill_null(True)
-            .cast(pl.Int32).cum_sum().over(cid).alias("run")
-        )
-    )
+    runs = history.select(cid, d, level.alias("level")).sort(cid, d).with_columns(
+        pl.col("level").rle_id().over(cid).alias("run"))
     return runs.group_by(cid).agg(pl.col(d).filter(pl.col("run") == pl.col("run").max()).min().alias("held_since"))
 
 
@@ -208,7 +197,6 @@ def plan_history_sql(*, plaques: str | None = "marts.plaques") -> str:
 
 
 def plan_history_params(as_of: date) -> list:
-    """The parameters of `plan_history_sql` for a rating date."""
     return [as_of, as_of.year, as_of, as_of, as_of]
 
 
@@ -217,8 +205,6 @@ def plan_plaques(registry: pl.DataFrame | None, ratings_history: DataFrame[Ratin
     """The registry after ``as_of`` and the plaque actions the ratings of ``as_of`` call for
     (``stability_days`` by default from the rules)."""
     stability_days = load_rules().plaque_stability_days if stability_days is None else stability_days
-    if stability_days < 0:
-        raise ValueError(f"stability_days must be 0 or more, not {stability_days}")
     history = ratings_history.filter(pl.col(Rating.as_of) <= as_of)
     if history.filter(pl.col(Rating.as_of) == as_of).is_empty():
         raise ValueError(f"no ratings for {as_of.isoformat()}: rate that date before planning its plaques")

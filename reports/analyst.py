@@ -88,7 +88,9 @@ def render_report(
                      report_dir / CSV["changes"], CHANGE_HEADERS)
     write_people_csv(alerts.select("compound_id", "name", "district", "street", "status", "stars", "rules",
                                    pl.col("change").replace(CHANGE_ZH)), report_dir / CSV["alerts"], CHANGE_HEADERS)
-    listed = {"changes": _listed(changed, "change"), "alerts": _listed(alerts, "status")}
+    # the first LISTED rows of each kind, in the order they came
+    listed = {key: rows.filter(pl.int_range(pl.len()).over(kind) < LISTED)
+              for key, rows, kind in (("changes", changed, "change"), ("alerts", alerts, "status"))}
     explained = _render_explanations(report_dir / "explain", as_of, cur, chg, explanations,
                                      set(listed["changes"]["compound_id"]) | set(listed["alerts"]["compound_id"]))
     page = environment().get_template("report_index.html").render(
@@ -148,11 +150,6 @@ def _changes(cur: pl.DataFrame, chg: pl.DataFrame) -> tuple[list[tuple], pl.Data
             .sort(pl.col("change").replace_strict(CHANGE_ORDER, range(len(CHANGE_ORDER)), default=99),
                   "district", "street", "compound_id"))
     return [(k, CHANGE_ZH[k], counts.get(k, 0)) for k in CHANGE_ORDER], rows
-
-
-def _listed(rows: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """The first ``LISTED`` rows of each ``kind``, in the order they came."""
-    return rows.filter(pl.int_range(pl.len()).over(kind) < LISTED)
 
 
 def _table(df: pl.DataFrame | None) -> dict:

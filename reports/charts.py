@@ -49,16 +49,16 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return vlc.vegalite_to_svg(spec, allowed_base_urls=[], format_locale="zh-CN", time_format_locale="zh-CN")
 
 
-def _bars(rows: list, width: int) -> alt.Chart:
-    return alt.Chart(alt.Data(values=rows), width=width, height=28 * max(len({r["label"] for r in rows}), 1))
+def _bars(rows: list) -> alt.Chart:
+    return alt.Chart(alt.Data(values=rows), width=WIDTH, height=28 * max(len({r["label"] for r in rows}), 1))
 
 
-def stacked_bars(rows: list[tuple[str, dict[int, int]]], *, title: str, width: int = WIDTH) -> str:
+def stacked_bars(rows: list[tuple[str, dict[int, int]]], *, title: str) -> str:
     """Horizontal stacked bars: one bar per label (a district), segments by star level."""
     data = [{"label": label, "level": STAR_LABELS[s], "order": s, "n": n}
             for label, counts in rows for s in range(6) if (n := counts.get(s, 0))]
     top = max([4] + [sum(c.values()) for _, c in rows])
-    return to_svg(_bars(data, width).mark_bar().encode(
+    return to_svg(_bars(data).mark_bar().encode(
         x=alt.X("n:Q", stack="zero", title="小区数（个）", axis=alt.Axis(tickCount=6, tickMinStep=1),
                 scale=alt.Scale(domainMin=0, domainMax=top)),
         y=alt.Y("label:N", title=None, sort=[label for label, _ in rows]),
@@ -68,7 +68,7 @@ def stacked_bars(rows: list[tuple[str, dict[int, int]]], *, title: str, width: i
     ).properties(title=title))
 
 
-def share_bars(rows: list[tuple[str, float | None]], *, title: str, line: float = 0.25, width: int = WIDTH) -> str:
+def share_bars(rows: list[tuple[str, float | None]], *, title: str, line: float = 0.25) -> str:
     """Horizontal bars of shares (0–1) as percentages from zero, labelled, with a dashed
     reference line at ``line``; a label without a share gets no bar."""
     above, below = "高于基准线", "未超过基准线"
@@ -78,7 +78,7 @@ def share_bars(rows: list[tuple[str, float | None]], *, title: str, line: float 
     x = alt.X("pct:Q", title="五星占比（%）", axis=alt.Axis(tickCount=6),
               scale=alt.Scale(domain=[0, min(100.0, top)], nice=True, zero=True))
     y = alt.Y("label:N", title=None, sort=[label for label, _ in rows])
-    base = _bars(data, width).encode(x=x, y=y)
+    base = _bars(data).encode(x=x, y=y)
     mark = alt.Chart(alt.Data(values=[{"pct": line * 100, "t": f"基准线 {line:.0%}"}])).encode(x="pct:Q")
     return to_svg(alt.layer(
         base.mark_bar().encode(color=alt.Color("above:N", title=None, scale=alt.Scale(
@@ -103,8 +103,7 @@ def _span(values: list[float], min_span: float, lo_limit: float | None, hi_limit
 
 def line_chart(points: list[dict], *, title: str, y_title: str, series_title: str | None = None,
                min_span: float = 1.0, integer: bool = False, lo: float | None = None, hi: float | None = None,
-               ref: tuple[float, str] | None = None, colours: list[str] | None = None,
-               width: int = WIDTH, height: int = 220) -> str:
+               ref: tuple[float, str] | None = None, colours: list[str] | None = None) -> str:
     """Lines over rating dates: ``points`` are ``{"date": "YYYY-MM-DD", "series": name,
     "value": number or None}``. The y axis is at least ``min_span`` tall (a change of 0.02
     stays flat), within ``lo``..``hi``; ``integer`` counts start at zero with whole ticks;
@@ -125,7 +124,7 @@ def line_chart(points: list[dict], *, title: str, y_title: str, series_title: st
                        legend=alt.Legend() if len(names) > 1 or series_title else None)
     y = alt.Y("value:Q", title=y_title, scale=y_scale,
               axis=alt.Axis(tickCount=5, tickMinStep=1 if integer else alt.Undefined))
-    layers = [alt.Chart(alt.Data(values=[p for p in points if p["value"] is not None]), width=width, height=height)
+    layers = [alt.Chart(alt.Data(values=[p for p in points if p["value"] is not None]), width=WIDTH, height=220)
               .mark_line(point=len(dates) <= 31, strokeWidth=2).encode(x=x, y=y, color=colour)]
     if ref:
         mark = alt.Chart(alt.Data(values=[{"v": ref[0], "t": ref[1]}])).encode(y=alt.Y("v:Q", scale=y_scale))

@@ -60,15 +60,11 @@ def _snapped(geoms: np.ndarray) -> np.ndarray:
     return shapely.orient_polygons(out, exterior_cw=False)
 
 
-def _shift_gcj02(c: np.ndarray) -> np.ndarray:
-    return np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))
-
-
 def shapes(geoms: np.ndarray) -> Shapes:
     """WGS-84 ``geoms`` (None allowed) prepared in both systems. The GeoJSON stays text
     (written as is by orjson): a city's worth of nested coordinate lists is slow to build."""
     wgs84 = _snapped(np.asarray(geoms, dtype=object))
-    gcj02 = _snapped(shapely.transform(wgs84, _shift_gcj02))
+    gcj02 = _snapped(shapely.transform(wgs84, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1]))))
     return {system: _prepared(g) for system, g in zip(SYSTEMS, (wgs84, gcj02))}
 
 

@@ -40,7 +40,6 @@ class Layer:
     ids: bool = False
 
     def json(self, system: str = "WGS84") -> bytes:
-        """The layer as GeoJSON FeatureCollection bytes, in ``system``."""
         return orjson.dumps({"type": "FeatureCollection", "features": [
             {"type": "Feature", **({"id": r["id"]} if self.ids else {}), "properties": r,
              "geometry": None if g is None else orjson.Fragment(g)}
@@ -122,10 +121,7 @@ def hotspot_layer(points: pl.DataFrame, hotspots: pl.DataFrame, district_outline
             "district", pl.coalesce("lon_l", "lon").alias("lon"), pl.coalesce("lat_l", "lat").alias("lat"))
     hs = hotspots.with_row_index("_row")
     street = hs.filter(pl.col("level") == "street")
-    street = (street.join(street_pts, left_on=["district", "region"], right_on=["district", "street"], how="left")
-              if "district" in hs.columns else
-              street.join(street_pts.drop("district").unique("street"), left_on="region", right_on="street",
-                          how="left"))
+    street = street.join(street_pts, left_on=["district", "region"], right_on=["district", "street"], how="left")
     district = hs.filter(pl.col("level") == "district").join(
         district_pts, left_on="region", right_on="district", how="left")
     placed = pl.concat([street, district], how="diagonal_relaxed").sort("_row")

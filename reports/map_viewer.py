@@ -18,7 +18,6 @@ import numpy as np
 import orjson
 from jinja2.utils import htmlsafe_json_dumps
 
-from reports.map_geometry import inner_points, parse
 from reports.map_layer import Layer, layer_file
 from reports.templating import render_template
 
@@ -67,42 +66,29 @@ def _lookup(values: list) -> tuple[list, list[int]]:
     return distinct, [pos["" if v is None else str(v)] for v in values]
 
 
-def pack_compounds(fc: dict) -> dict:
-    """The compounds of a FeatureCollection column-wise (see ``_packed``)."""
-    rows = [f.get("properties") or {} for f in fc.get("features", [])]
-    geometries = [f.get("geometry") for f in fc.get("features", [])]
-    areal = [bool(g) and g.get("type") in ("Polygon", "MultiPolygon") for g in geometries]
-    return _packed(rows, geometries, inner_points(parse(geometries)), areal)
-
-
-def _packed(rows: list[dict], geometries: list, inner: np.ndarray, areal) -> dict:
-    """Properties as columns, the point each compound is drawn and clicked at, and the
-    GeoJSON geometry of each polygon (``shapes``: [feature index, geometry])."""
+def _packed(compounds: Layer, system: str) -> dict:
+    """The compounds column-wise: properties as columns, the point each compound is drawn and
+    clicked at, and the GeoJSON geometry of each polygon (``shapes``: [feature index, geometry])."""
+    rows, shapes = compounds.rows, compounds.shapes[system]
     packed: dict = {"n": len(rows)}
     for key in ("district", "street", "community", "status", "leading_group"):
         packed[key + "s"], packed[key] = _lookup([r.get(key) for r in rows])
     for key, name in (("id", "id"), ("name", "name"), ("grid_code", "grid_code"), ("index", "safety_index")):
         packed[key] = [r.get(name) for r in rows]
     packed["stars"] = [int(r.get("stars") or 0) for r in rows]
-    packed["x"], packed["y"] = np.where(np.isnan(inner), None, inner).T.tolist()
-    packed["shapes"] = [[i, g] for i, (g, a) in enumerate(zip(geometries, areal)) if a]
+    packed["x"], packed["y"] = np.where(np.isnan(shapes.inner), None, shapes.inner).T.tolist()
+    packed["shapes"] = [[i, orjson.Fragment(g)] for i, (g, a) in enumerate(zip(shapes.geojson, shapes.areal)) if a]
     return packed
 
 
-def write_map_viewer(map_dir: Path, *, basemap: Basemap = Basemap(), site_base: str = "../site",
-                     compounds: Layer | None = None) -> Path:
+def write_map_viewer(map_dir: Path, compounds: Layer, *, basemap: Basemap = Basemap(),
+                     site_base: str = "../site") -> Path:
     """Write ``map_dir/index.html`` and its data script over the layers in ``map_dir``, in
-    the basemap's coordinate system. ``compounds``: the layer just written there, packed
-    from memory rather than parsed back from its file."""
+    the basemap's coordinate system; ``compounds``, the layer written there, is packed from memory."""
     map_dir = Path(map_dir)
     system = basemap.crs
     layers = {name: _read(map_dir / layer_file(name, system)) for name in ("districts", "hotspots", "streets", "grids")}
-    if compounds is None:
-        packed = pack_compounds(_read(map_dir / layer_file("compounds", system)))
-    else:
-        shapes = compounds.shapes[system]
-        packed = _packed(compounds.rows, [g and orjson.Fragment(g) for g in shapes.geojson], shapes.inner,
-                         shapes.areal)
+    packed = _packed(compounds, system)
     # a script, not a JSON file: browsers refuse fetch() of file:// (see the module doc)
     data = htmlsafe_json_dumps({"compounds": packed, **layers, "statusNames": STATUS_ZH},
                                dumps=lambda obj: orjson.dumps(obj).decode("utf-8"))

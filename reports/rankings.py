@@ -21,12 +21,9 @@ from schemas.registry import Compound
 FIVE_STAR_LINE = 0.25
 # rows of each ranking on the page (all 100,000 compounds made it 27 MB); the files hold all
 PAGE_ROWS = 200
-# English frame columns → Chinese headers of every written file
+# English frame columns → Chinese headers of every written file (beside reports.excel.HEADERS_ZH)
 HEADERS = {
-    "rank_city": "全市排名", "rank_district": "区内排名", "rank_street": "街道内排名",
-    "rank": "排名", "compound_id": "小区编号", "name": "小区名称", "district": "区",
-    "street": "街道", "community": "社区", "grid_code": "网格编码", "safety_index": "平安指数",
-    "stars": "星级", "status": "状态", "rules": "触发规则", "as_of": "评定日期",
+    "rank_city": "全市排名", "rank_district": "区内排名", "rank_street": "街道内排名", "rank": "排名",
     "compounds": "小区数", "rated": "参评小区数", "mean_index": "平均平安指数",
     "five_star": "五星小区数", "five_star_share": "五星占比", "above_line": "高于25%",
     "stars_1": "一星", "stars_2": "二星", "stars_3": "三星", "stars_4": "四星", "stars_5": "五星",

@@ -22,7 +22,7 @@ from intake.vocab import NEED_CATEGORIES, NEED_TEXT_MAX, REFUSAL_ZH
 from plaques.sign import page_name, parse_page_name
 from reports.charts import trend_chart_svg
 from reports.site_store import Publication
-from reports.templating import render_template
+from reports.templating import cn_date, render_template
 
 TIPS_FILE = Path(__file__).with_name("site_tips.yaml")
 STREET_PAGE_ROWS = 200
@@ -52,13 +52,6 @@ def site_texts() -> dict:
     return yaml.safe_load(TIPS_FILE.read_text(encoding="utf-8"))
 
 
-def cn_date(d: date | str | None) -> str:
-    if d is None:
-        return ""
-    d = date.fromisoformat(d) if isinstance(d, str) else d
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def _cn_month(d: date | str) -> str:
     d = date.fromisoformat(d + "-01" if len(d) == 7 else d) if isinstance(d, str) else d
     return f"{d.year}年{d.month}月"
@@ -82,10 +75,9 @@ def _tips(leading: str | None) -> list[str]:
 
 def _compound_page(pub: Publication, c: dict, path: str) -> Page:
     months = c["months"]
-    city = pub.districts()[-1]
     return Page(200, render_template(
         "site_compound.html", **_common(pub, path), c=c, groups=c["groups"],
-        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=city,
+        months=[dict(m, label=_cn_month(m["month"])) for m in months], city=pub.districts[-1],
         tips=_tips(c["leading"]), notes=site_texts()["notes"], lapse_text=_lapse_text(c),
         appeal_status=APPEAL_STATUS_ZH.get(c["appeal_status"] or ""),
         appeal_outcome=APPEAL_OUTCOME_ZH.get(c["appeal_outcome"] or ""), appeal_filed=cn_date(c["appeal_filed"]),
@@ -97,10 +89,9 @@ def _compound_page(pub: Publication, c: dict, path: str) -> Page:
 def _lapse_text(c: dict) -> str | None:
     if not c["lapse_on"]:
         return None
-    when = _cn_month(c["lapse_on"])
     if c["status"] == "vetoed":
         return f"一票否决于{cn_date(c['lapse_on'])}起解除，届时按当时数据重新评星。"
-    return f"若此后不再发生同类案件，降星最早于{when}解除。"
+    return f"若此后不再发生同类案件，降星最早于{_cn_month(c['lapse_on'])}解除。"
 
 
 def _trend_label(months: list[dict], c: dict) -> str:
@@ -154,7 +145,7 @@ def render(pub: Publication, path: str, verify: Callable[[str, str], bool] | Non
     signature (the web service's keyring); without it, a plaque page opens only at the path
     recorded when it was issued (the export)."""
     if path in ("/", "/index.html"):
-        return Page(200, render_template("site_index.html", **_common(pub, path), districts=pub.districts(),
+        return Page(200, render_template("site_index.html", **_common(pub, path), districts=pub.districts,
                                          streets=pub.streets(), n_compounds=pub.count()))
     if path == "/search.json":
         return Page(200, json.dumps({"as_of": pub.as_of.isoformat(),

@@ -19,8 +19,9 @@ from datetime import date
 import polars as pl
 
 from governance.figures import small_public_counts
-from ingest.taxonomy import load_taxonomy
+from schemas.decisions import Appeal
 from schemas.governance import CompoundNeedFigures
+from plaques.registry import REGISTRY_SCHEMA
 from schemas.plaques import Plaque
 from schemas.public import CompoundMonthly, CompoundPublicStats
 from schemas.ratings import Rating
@@ -28,9 +29,6 @@ from schemas.registry import Compound
 from reports.templating import BIDI_CONTROLS
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,80}$")
-# Bidirectional overrides and isolates: escaping leaves them, and they would let a name
-# reorder the text around it on the page. Public text never needs them.
-_BIDI = BIDI_CONTROLS.pattern
 # The month's needs and check-ins as the page shows them (marts.compound_need_figures).
 NEED_COUNTS = ["needs_received", "needs_closed", "checkins"]
 NEED_COLUMNS = {"compound_id": pl.String, **dict.fromkeys(NEED_COUNTS, pl.Int64),
@@ -48,11 +46,6 @@ def public_rules(rules) -> str:
         "downgrades": [{"label": d.label, "steps": d.steps} for d in rules.downgrade.values()],
         "plaque_stability_days": rules.plaque_stability_days, "suppress_below": rules.public.suppress_below,
     }, ensure_ascii=False, sort_keys=True)
-
-
-def group_labels() -> dict[str, str]:
-    """Category group -> its public label, in the taxonomy's order (``config/taxonomy.yaml``)."""
-    return load_taxonomy().groups
 
 
 def page_slug(compound_id: str) -> str:
@@ -218,11 +211,7 @@ def _plaques(registry: pl.DataFrame | None, paths: dict[str, str]) -> pl.DataFra
     """Every plaque ever issued with its public status: ``current``, ``superseded`` (with the
     compound's current plaque) or ``withdrawn`` (a superseded plaque whose replacement was
     withdrawn since reads as withdrawn: the wall should not carry it either way)."""
-    schema = {"serial": pl.String, "compound_id": pl.String, "stars": pl.Int8, "rating_year": pl.Int32,
-              "issued_on": pl.Date, "status_changed_on": pl.Date, "status": pl.String,
-              "current_serial": pl.String, "current_stars": pl.Int8, "path": pl.String}
-    if registry is None or registry.is_empty():
-        return pl.DataFrame(schema=schema)
+    registry = pl.DataFrame(schema=REGISTRY_SCHEMA) if registry is None else registry
     active = registry.filter(pl.col(Plaque.status) == "active").select(
         Plaque.compound_id, pl.col(Plaque.serial).alias("current_serial"), pl.col(Plaque.stars).alias("current_stars"))
     status = pl.col(Plaque.status)
@@ -281,14 +270,12 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     base = base.join(_need_figures(needs, below), on="compound_id", how="left").with_columns(
         pl.when(pl.col("known").is_null()).then(0).otherwise(pl.col(c)).alias(c) for c in NEED_COUNTS)
     plaque_table = _plaques(plaques, plaque_paths or {})
-    current = plaque_table.filter(pl.col("status") == "current").sort("serial").group_by(
-        "compound_id", maintain_order=True).agg(pl.col("serial").first().alias("plaque_serial"),
-                                                pl.col("path").first().alias("plaque_path"))
+    current = (plaque_table.filter(pl.col("status") == "current").sort("serial").unique("compound_id", keep="first")
+               .select("compound_id", plaque_serial="serial", plaque_path="path"))
     base = base.join(current, on="compound_id", how="left")
 
     if appeals is None:
-        appeals = pl.DataFrame(schema={"compound_id": pl.String, "filed_at": pl.Date, "status": pl.String,
-                                       "outcome": pl.String, "reply_text": pl.String})
+        appeals = pl.DataFrame(schema={c: col.dtype.type for c, col in Appeal.to_schema().columns.items()})
     reply = pl.col("reply_text").str.strip_chars()
     base = base.join(appeals.sort("filed_at").group_by("compound_id", maintain_order=True).agg(
         pl.col("filed_at").last().alias("appeal_filed"), pl.col("status").last().alias("appeal_status"),
@@ -309,5 +296,8 @@ def public_tables(*, as_of: date, ratings: pl.DataFrame, compounds: pl.DataFrame
     ).sort("compound_id")
     out = {"compounds": compounds_out, "groups": groups.drop("group"), "months": months.drop("withheld"),
            "streets": streets, "districts": districts, "plaques": plaque_table}
-    return {k: v.with_columns(pl.col(c).str.replace_all(_BIDI, "") for c in TEXT_COLUMNS if c in v.columns)
+    # Bidirectional overrides and isolates: escaping leaves them, and they would let a name
+    # reorder the text around it on the page. Public text never needs them.
+    return {k: v.with_columns(pl.col(c).str.replace_all(BIDI_CONTROLS.pattern, "") for c in TEXT_COLUMNS
+                              if c in v.columns)
             for k, v in out.items()}

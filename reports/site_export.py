@@ -10,6 +10,8 @@ import argparse
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing, nullcontext
+from itertools import repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -23,8 +25,7 @@ SCRIPTS = Path(__file__).with_name("static") / "site"
 
 
 def _write_chunk(publication: str, to: str, paths: list[str]) -> int:
-    pub = Publication(Path(publication))
-    try:
+    with closing(Publication(Path(publication))) as pub:
         for path in paths:
             page = render(pub, path)
             target = Path(to) / path.lstrip("/")
@@ -32,16 +33,13 @@ def _write_chunk(publication: str, to: str, paths: list[str]) -> int:
             tmp = target.with_name(target.name + ".tmp")
             tmp.write_text(page.body, encoding="utf-8")
             os.replace(tmp, target)  # a host serving the folder never reads half a page
-    finally:
-        pub.close()
     return len(paths)
 
 
 def export_site(publication: Path, to: Path, *, workers: int | None = None, progress: bool = True) -> int:
     """Write every page of ``publication`` under ``to``; returns the number of files."""
-    pub = Publication(publication)
-    paths = page_paths(pub)
-    pub.close()
+    with closing(Publication(publication)) as pub:
+        paths = page_paths(pub)
     to = Path(to)
     if to.exists() and not to.is_dir():
         raise FileExistsError(f"{to} is a file; pass a folder to export the site into")
@@ -50,16 +48,12 @@ def export_site(publication: Path, to: Path, *, workers: int | None = None, prog
         shutil.copytree(SCRIPTS, to / "static", dirs_exist_ok=True)
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
     workers = workers or os.cpu_count() or 1
-    with tqdm(total=len(paths), unit="page", desc="site export", disable=not progress) as bar:
-        if workers <= 1:
-            for chunk in chunks:
-                bar.update(_write_chunk(str(publication), str(to), chunk))
-        else:
-            # spawn, not fork: a forked child can inherit a lock held by another thread of this
-            # process (the chart renderer's, tqdm's) and hang forever.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                for done in pool.map(_write_chunk, [str(publication)] * len(chunks), [str(to)] * len(chunks), chunks):
-                    bar.update(done)
+    # spawn, not fork: a forked child can inherit a lock held by another thread of this
+    # process (the chart renderer's, tqdm's) and hang forever.
+    with (tqdm(total=len(paths), unit="page", desc="site export", disable=not progress) as bar,
+          ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else nullcontext() as pool):
+        for done in (pool.map if pool else map)(_write_chunk, repeat(str(publication)), repeat(str(to)), chunks):
+            bar.update(done)
     return len(paths)
 
 
@@ -73,7 +67,6 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``site export`` to the main CLI's subparsers."""
     site = subparsers.add_parser("site", help="the public site as static files")
     sub = site.add_subparsers(dest="site_command", required=True)
     export = sub.add_parser("export", help="write every public page of the latest publication to a folder")

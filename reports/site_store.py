@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 import sqlite3
+from contextlib import closing
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -38,21 +39,16 @@ def write_publication(path: Path, tables: dict[str, pl.DataFrame], meta: dict[st
         _json_lists(tables["groups"], "groups", "ord", ["label", "n"]), on="compound_id", how="left").join(
         _json_lists(tables["months"], "months", "month", ["n", "safety_index"]), on="compound_id", how="left",
     ).with_columns(pl.col("groups", "months").fill_null('{"rows":[]}'))}
-    conn = sqlite3.connect(tmp)
-    try:
+    with closing(sqlite3.connect(tmp)) as conn:
         conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA.read_text(encoding="utf-8"))
-        for name in TABLES:
-            frame = tables[name]
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
-            frame = frame.select(columns)
+        for name, columns in _expected_columns().items():
+            frame = tables[name].select(columns)
             digest.update(frame.write_csv().encode("utf-8"))
             frame = frame.with_columns(pl.col(pl.Date).dt.to_string(), pl.col(pl.Boolean).cast(pl.Int8))
             conn.executemany(f"INSERT INTO {name} VALUES ({','.join('?' * len(columns))})", frame.iter_rows())
         pub = {**meta, "publication": digest.hexdigest()[:16]}
         conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(pub.items()))
         conn.commit()
-    finally:
-        conn.close()
     os.replace(tmp, path)
     return path
 
@@ -72,21 +68,11 @@ def _expected_columns() -> dict[str, tuple[str, ...]]:
     return {t: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in TABLES}
 
 
-def _missing_columns(conn: sqlite3.Connection) -> list[str]:
-    """``table.column`` this code reads that the file lacks (a file of an older version)."""
-    missing = []
-    for table, columns in _expected_columns().items():
-        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        missing += [f"{table}.{c}" for c in columns if c not in have]
-    return missing
-
-
 class Publication:
     """A publication file opened read-only; every page of one response reads one of these."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
+        uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
         self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         try:
@@ -94,7 +80,9 @@ class Publication:
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not a SafeStar publication file ({exc}); "
                              "run `safestar run` to write one") from None
-        missing = _missing_columns(self._conn)
+        # what this code reads that the file lacks (a file of an older version)
+        have = {(t, r[1]) for t in TABLES for r in self._conn.execute(f"PRAGMA table_info({t})")}
+        missing = [f"{t}.{c}" for t, columns in _expected_columns().items() for c in columns if (t, c) not in have]
         if missing:
             raise ValueError(f"{path} was written by another version of SafeStar (no {', '.join(missing)}); "
                              "run `safestar run` to write it again")
@@ -103,7 +91,6 @@ class Publication:
         self.trend = [f"{m:%Y-%m}" for m in trend_months(self.as_of)]  # every compound's months, in order
         self.suppress_below = int(self.meta["suppress_below"])
         self.demo = self.meta.get("demo") == "1"
-        self._districts: list[dict] | None = None
 
     def _one(self, sql: str, *params) -> dict | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -125,9 +112,6 @@ class Publication:
     def compound_by_id(self, compound_id: str) -> dict | None:
         return self._compound(self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id))
 
-    def has_compound(self, compound_id: str) -> bool:
-        return self._one("SELECT 1 AS x FROM compounds WHERE compound_id = ?", compound_id) is not None
-
     def count(self) -> int:
         return self._one("SELECT count(*) AS n FROM compounds")["n"]
 
@@ -141,11 +125,10 @@ class Publication:
     def streets(self) -> list[dict]:
         return self._all("SELECT * FROM streets ORDER BY district, street")
 
+    @cached_property
     def districts(self) -> list[dict]:
         """The districts, the city last (read once: the file never changes)."""
-        if self._districts is None:
-            self._districts = self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
-        return self._districts
+        return self._all("SELECT * FROM districts ORDER BY district IS NULL, district")
 
     def plaque(self, serial: str) -> dict | None:
         return self._one("SELECT * FROM plaques WHERE serial = ?", serial)

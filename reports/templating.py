@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -28,6 +29,12 @@ def environment() -> Environment:
     return env
 
 
+def cn_date(d: date | str | None) -> str:
+    if d is None:
+        return ""
+    d = date.fromisoformat(d) if isinstance(d, str) else d
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def render_template(name: str, **context) -> str:
-    """Render one template to a string."""
     return environment().get_template(name).render(**context)

@@ -152,8 +152,8 @@ def test_a_killed_pull_resumes(scenario, tmp_path):
     to = tmp_path / "printer"
     code = ("import sys, time; from pathlib import Path; from plaques import printfiles; "
             "real = printfiles.make_chunk\n"
-            "def slow(items, dest, pdf=True, cfg=None):\n"
-            "    n = real(items[:1], dest, pdf, cfg); time.sleep(60); return n\n"
+            "def slow(items, dest, pdf=True):\n"
+            "    n = real(items[:1], dest, pdf); time.sleep(60); return n\n"
             "printfiles.make_chunk = slow\n"
             "import plaques.pull as pull; pull.make_chunk = slow; pull.CHUNK = 1\n"
             f"pull.pull_batch(Path({str(scenario.out_dir)!r}), batch='B20260302', to=Path({str(to)!r}), workers=1, progress=False)")

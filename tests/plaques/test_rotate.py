@@ -15,7 +15,6 @@ from plaques.keys import (
     OLD_KEY,
     OLD_SECRETS_ENV,
     SECRET_ENV,
-    KeyMismatchError,
     PlaqueSecretError,
     load_keyring,
     preflight,
@@ -38,7 +37,7 @@ def env(**extra) -> dict:
 
 def test_rotation_reissues_every_plaque_on_a_wall_and_old_plaques_verify_during_grace(tmp_path):
     sc = build(tmp_path / "out")
-    with pytest.raises(KeyMismatchError, match="plaques rotate"):
+    with pytest.raises(PlaqueSecretError, match="plaques rotate"):
         preflight(sc.out_dir, env(), demo=False)
     rotation = rotate_keys(sc.out_dir, env(), today=TODAY)
     active = sc.second.registry.filter(pl.col("status") == "active")

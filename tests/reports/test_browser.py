@@ -78,7 +78,7 @@ def run_dir(city, tmp_path_factory):
     probs = common_problems(city["stats_cur"], city["stats_prev"], city["compounds"])
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
     write_map_layers(root / "map", feats, probs, city["outlines"])
-    write_map_viewer(root / "map")
+    write_map_viewer(root / "map", feats)
     write_rankings(root / "rankings", build_rankings(city["ratings"], city["compounds"]))
     render_report(root / "report", as_of=AS_OF, ratings=city["ratings"], trend=city["trend"],
                   changes=city["changes"], explanations=city["explanations"],

@@ -12,8 +12,7 @@ from shapely.geometry import shape
 from geo.coords import wgs84_to_gcj02
 from reports.common_problems import leading_group
 from reports.map_geometry import GeometryCache, inner_points, parse, shapes
-from reports.map_layer import build_features, write_map_layers
-from reports.map_viewer import Basemap, write_map_viewer
+from reports.map_layer import build_features
 
 
 def _shapes(seed: int = 3, n: int = 600) -> np.ndarray:
@@ -120,16 +119,6 @@ def test_the_cache_gives_back_what_it_was_given(tmp_path):
         np.testing.assert_array_equal(back[system].areal, value[system].areal)
     (tmp_path / f"{key}.shapes.json").write_bytes(b"{half")
     assert cache.load(key) is None, "a broken entry is computed afresh, never an error"
-
-
-def test_viewer_data_from_memory_match_the_written_layer(city, tmp_path):
-    layer = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
-    write_map_layers(tmp_path, layer, pl.DataFrame(), city["outlines"])
-    for crs in ("WGS84", "GCJ02"):
-        write_map_viewer(tmp_path, basemap=Basemap(crs=crs))
-        from_file = (tmp_path / "map_data.js").read_bytes()
-        write_map_viewer(tmp_path, basemap=Basemap(crs=crs), compounds=layer)
-        assert (tmp_path / "map_data.js").read_bytes() == from_file
 
 
 def test_odd_property_values_survive_the_serialiser(city):

@@ -8,7 +8,7 @@ import pytest
 
 from reports.common_problems import leading_group
 from reports.map_layer import build_features, write_map_layers
-from reports.map_viewer import Basemap, pack_compounds, write_map_viewer
+from reports.map_viewer import Basemap, write_map_viewer
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def map_dir(city, tmp_path_factory):
     feats = build_features(city["compounds"], city["polygons"], city["ratings"], leading_group(city["stats_cur"]))
     import polars as pl
     write_map_layers(out, feats, pl.DataFrame(), city["outlines"])
-    return out
+    return out, feats
 
 
 def _data(path):
@@ -27,7 +27,8 @@ def _data(path):
 
 
 def test_offline_page_with_inlined_library(map_dir):
-    page = write_map_viewer(map_dir)
+    map_dir, feats = map_dir
+    page = write_map_viewer(map_dir, feats)
     html = page.read_text(encoding="utf-8")
     assert page.name == "index.html" and '<html lang="zh-CN">' in html
     assert "Leaflet 1.9.4" in html and "BSD-2-Clause" in html
@@ -37,7 +38,8 @@ def test_offline_page_with_inlined_library(map_dir):
 
 
 def test_packed_data_matches_the_layer(map_dir, city):
-    write_map_viewer(map_dir)
+    map_dir, feats = map_dir
+    write_map_viewer(map_dir, feats)
     data = _data(map_dir / "map_data.js")
     fc = json.loads((map_dir / "compounds.geojson").read_text(encoding="utf-8"))
     c = data["compounds"]
@@ -54,7 +56,8 @@ def test_packed_data_matches_the_layer(map_dir, city):
 
 
 def test_basemap_and_gcj02_options(map_dir):
-    page = write_map_viewer(map_dir, basemap=Basemap("https://tiles.example/{z}/{x}/{y}.png", "GCJ02"),
+    map_dir, feats = map_dir
+    page = write_map_viewer(map_dir, feats, basemap=Basemap("https://tiles.example/{z}/{x}/{y}.png", "GCJ02"),
                             site_base="/site/")
     html = page.read_text(encoding="utf-8")
     assert '"tileUrl": "https://tiles.example/{z}/{x}/{y}.png"' in html
@@ -64,22 +67,20 @@ def test_basemap_and_gcj02_options(map_dir):
     first_point = next(i for i, f in enumerate(gcj["features"]) if f["geometry"]["type"] == "Point")
     assert [data["compounds"]["x"][first_point], data["compounds"]["y"][first_point]] == \
         gcj["features"][first_point]["geometry"]["coordinates"]
-    write_map_viewer(map_dir)  # back to the default for the other tests
+    write_map_viewer(map_dir, feats)  # back to the default for the other tests
 
 
-def test_script_breaking_names_are_escaped(map_dir):
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "X1", "name": "</script><b>小区", "stars": 3, "status": "rated"},
-         "geometry": {"type": "Point", "coordinates": [118.1, 24.5]}}]}
-    packed = pack_compounds(fc)
-    assert packed["name"] == ["</script><b>小区"]
-    (map_dir / "compounds.geojson").write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
-    write_map_viewer(map_dir)
+def test_script_breaking_names_are_escaped(city, tmp_path):
+    import polars as pl
+    comp = city["compounds"].head(1).with_columns(pl.lit("</script><b>小区").alias("name"))
+    feats = build_features(comp, None, city["ratings"], leading_group(city["stats_cur"]))
+    map_dir = tmp_path
+    write_map_viewer(map_dir, feats)
     assert "</script>" not in (map_dir / "map_data.js").read_text(encoding="utf-8")
     assert _data(map_dir / "map_data.js")["compounds"]["name"] == ["</script><b>小区"]
 
 
-def test_unreadable_layer_is_a_clear_error(tmp_path):
-    (tmp_path / "compounds.geojson").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="compounds.geojson"):
-        write_map_viewer(tmp_path)
+def test_unreadable_layer_is_a_clear_error(map_dir, tmp_path):
+    (tmp_path / "districts.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="districts.geojson"):
+        write_map_viewer(tmp_path, map_dir[1])

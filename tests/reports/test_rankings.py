@@ -8,6 +8,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from reports.excel import HEADERS_ZH
 from reports.rankings import HEADERS, build_rankings, write_rankings
 
 
@@ -73,7 +74,7 @@ def test_files_csv_excel_html(small, tmp_path):
     assert csv.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so Excel reads Chinese"
     header = csv[3:].decode("utf-8").splitlines()[0].split(",")
     assert header[:5] == ["全市排名", "区内排名", "街道内排名", "小区编号", "小区名称"]
-    assert all(h in HEADERS.values() for h in header)
+    assert all(h in {*HEADERS.values(), *HEADERS_ZH.values()} for h in header)
     back = pl.read_csv(tmp_path / "全市小区排名.csv")
     assert back.height == 7 and "一票否决" in back["状态"].to_list()
 
