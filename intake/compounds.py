@@ -16,8 +16,7 @@ class CompoundList:
         self._extra = frozenset(extra or ())
 
     def has(self, compound_id: str) -> bool:
-        return compound_id in self._extra or (
-            self._current is not None and self._current().compound_by_id(compound_id) is not None)
+        return compound_id in self._extra or (self._current is not None and self._current().has_compound(compound_id))
 
     def count(self) -> int:
         return len(self._extra) + (self._current().count() if self._current is not None else 0)

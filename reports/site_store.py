@@ -112,6 +112,10 @@ class Publication:
     def compound_by_id(self, compound_id: str) -> dict | None:
         return self._compound(self._one("SELECT * FROM compounds WHERE compound_id = ?", compound_id))
 
+    def has_compound(self, compound_id: str) -> bool:
+        """Whether the publication knows the compound (an index lookup, no row read)."""
+        return self._one("SELECT 1 AS x FROM compounds WHERE compound_id = ?", compound_id) is not None
+
     def count(self) -> int:
         return self._one("SELECT count(*) AS n FROM compounds")["n"]
 

@@ -36,14 +36,13 @@ def public_aggregates(events: DataFrame[AE], ratings: DataFrame[Rating], as_of: 
     # Counted by integer codes (compound position, group code, month): no string is grouped.
     coded = in_registry(placed, ids).select("cidx", "group", "m").collect()
     n, cidx = ids.len(), coded["cidx"].to_numpy()
-    names = coded["group"].unique()
+    names = coded["group"].unique()  # the groups present, numbered 0..k-1 below
+    k = max(names.len(), 1)
     dense = np.full(int(names.to_physical().max() or 0) + 1, -1, dtype=np.int64)
     dense[names.to_physical().to_numpy()] = np.arange(names.len())
-    per_group = np.bincount(cidx * names.len() + dense[coded["group"].to_physical().to_numpy()],
-                            minlength=n * names.len())
+    per_group = np.bincount(cidx * k + dense[coded["group"].to_physical().to_numpy()], minlength=n * k)
     hit = np.flatnonzero(per_group)
-    stats = pl.DataFrame({AE.compound_id: ids.gather(hit // max(names.len(), 1)),
-                          "category_group": names.cast(pl.String).gather(hit % max(names.len(), 1)),
+    stats = pl.DataFrame({AE.compound_id: ids.gather(hit // k), "category_group": names.cast(pl.String).gather(hit % k),
                           "n": per_group[hit]})
     if group_of:
         stats = stats.with_columns(pl.col("category_group").replace(group_of))
